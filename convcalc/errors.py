@@ -1,0 +1,67 @@
+"""The one exception family of convcalc, the text of its location prefix, and its hints."""
+
+import difflib
+from collections.abc import Iterable, Mapping
+
+
+class ConvcalcError(Exception):
+    """Bad input: the CLI prints it on one line and exits with status 2.
+
+    Inner code raises it with only ``message``; the loader and the analysis add where it happened
+    (file, 1-based line, dotted layer path and kind) once, so every message reads
+    ``file:line: layer 'path' (kind): message``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        path: str | None = None,
+        kind: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.line = line
+        self.path = path
+        self.kind = kind
+
+    def located(
+        self,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        path: str | None = None,
+        kind: str | None = None,
+    ) -> "ConvcalcError":
+        """A copy with the location filled in where this error does not have it yet."""
+        return type(self)(
+            self.message,
+            file=self.file or file,
+            line=self.line or line,
+            path=self.path or path,
+            kind=self.kind or kind,
+        )
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file:
+            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+        if self.path:
+            where += f"layer '{self.path}'" + (f" ({self.kind})" if self.kind else "") + ": "
+        return where + self.message
+
+
+
+def suggestion(word: str, choices: Iterable[str], familiar: Mapping[str, str] | None = None) -> str:
+    """"; did you mean 'x'?" naming the closest choice, or '' when none is close.
+
+    ``familiar`` maps names people bring from PyTorch or Keras to ours ('bn' -> 'batchnorm').
+    """
+    choices = list(choices)
+    if familiar and familiar.get(word.lower()) in choices:
+        return f"; did you mean '{familiar[word.lower()]}'?"
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""

@@ -1,0 +1,498 @@
+"""Every layer kind convcalc knows: the one place to add a layer kind.
+
+Each kind is a frozen dataclass whose fields (apart from ``kind``) are its YAML keys, with
+methods that are pure functions of the input shape: ``out_shape``, ``params``, ``macs``,
+``other_ops`` and, for windowed layers, ``window``. ``LAYER_KINDS`` at the bottom maps YAML
+names to classes.
+
+Counting convention, chosen to match PyTorch:
+- ``macs`` counts multiplies, one multiply-accumulate each, of convolutions and dense layers only
+  (what ``torch.utils.flop_counter`` reports, halved). FLOPs are 2 x macs.
+- ``params`` is what ``sum(p.numel() for p in model.parameters())`` gives: weights and biases;
+  batch norm's running statistics are buffers, not parameters.
+- ``other_ops`` is everything else, never mixed into macs: bias additions (one per output
+  element), batch norm (a multiply and an add per element), activations (one per element;
+  softmax three), pooling (one per window element per output), LRN (size + 3 per element),
+  element-wise adds (one per element). Dropout, flatten, padding and concat cost nothing.
+"""
+
+from dataclasses import dataclass, fields
+from typing import ClassVar
+
+from convcalc.errors import ConvcalcError
+from convcalc.shapes import MAX_DIM, Pads, Pair, Shape, output_size, resolve_padding
+
+Padding = int | str | tuple[int, ...]
+# How the width multiplier treats a layer's `filters`: True scales it, False keeps it, "up"
+# scales it only for multipliers above 1 (MobileNetV2's last 1280-channel convolution).
+WidthScale = bool | str
+
+ACTIVATION_OPS = {
+    "relu": 1, "relu6": 1, "leaky_relu": 1, "elu": 1, "gelu": 1, "silu": 1, "sigmoid": 1,
+    "tanh": 1, "hardswish": 1, "hardsigmoid": 1, "softmax": 3,
+}
+
+
+@dataclass(frozen=True)
+class Window:
+    """The sliding-window geometry of a layer at one input size (what the table summarises)."""
+
+    kernel: Pair
+    stride: Pair
+    padding: Pads
+    dilation: Pair
+    groups: int
+
+
+def _positive(name: str, value: int | Pair, limit: int = MAX_DIM) -> None:
+    for v in value if isinstance(value, tuple) else (value,):
+        if not 1 <= v <= limit:
+            raise ConvcalcError(f"{name} {v} must be between 1 and {limit:,}")
+
+
+def _non_negative_padding(padding: Padding) -> None:
+    if isinstance(padding, str):
+        if padding not in ("same", "valid"):
+            raise ConvcalcError(f"padding '{padding}' must be a number, 'same' or 'valid'")
+        return
+    values = padding if isinstance(padding, tuple) else (padding,)
+    if len(values) not in (1, 2, 4) or any(not 0 <= v <= MAX_DIM for v in values):
+        raise ConvcalcError(
+            f"padding {list(values) if isinstance(padding, tuple) else padding} must be one "
+            "number, [h, w] or [top, bottom, left, right], each between 0 and "
+            f"{MAX_DIM:,}, or 'same' / 'valid'"
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Layer:
+    """A layer with one input. Defaults: shape kept, nothing counted."""
+
+    kind: str
+
+    def out_shape(self, x: Shape) -> Shape:
+        return x
+
+    def params(self, x: Shape) -> int:
+        return 0
+
+    def macs(self, x: Shape) -> int:
+        return 0
+
+    def other_ops(self, x: Shape) -> int:
+        return 0
+
+    def window(self, x: Shape) -> Window | None:
+        """Kernel, stride and padding at this input, for windowed layers only."""
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Conv(Layer):
+    """Convolution: out = floor((n + 2p - d(f-1) - 1)/s) + 1 per axis;
+    macs = h_out * w_out * filters * f_h * f_w * c_in / groups;
+    params = f_h * f_w * (c_in / groups) * filters (+ filters if bias)."""
+
+    kind: str = "conv"
+    filters: int
+    kernel: Pair
+    stride: Pair = (1, 1)
+    padding: Padding = 0
+    dilation: Pair = (1, 1)
+    groups: int = 1
+    bias: bool = True
+    scale: WidthScale = True
+
+    def __post_init__(self) -> None:
+        _positive("filters", self.filters)
+        _positive("kernel", self.kernel)
+        _positive("stride", self.stride)
+        _positive("dilation", self.dilation)
+        _positive("groups", self.groups)
+        _non_negative_padding(self.padding)
+        if self.scale not in (True, False, "up"):
+            raise ConvcalcError(f"scale {self.scale!r} must be true, false or 'up'")
+
+    def as_conv(self, x: Shape) -> "Conv":
+        """The plain convolution this layer computes at input x (itself, for conv)."""
+        return self
+
+    def window(self, x: Shape) -> Window:
+        conv = self.as_conv(x)
+        padding = resolve_padding(conv.padding, x.hw, conv.kernel, conv.stride, conv.dilation)
+        return Window(conv.kernel, conv.stride, padding, conv.dilation, conv.groups)
+
+    def out_shape(self, x: Shape) -> Shape:
+        conv = self.as_conv(x)
+        if x.c % conv.groups or conv.filters % conv.groups:
+            raise ConvcalcError(
+                f"groups={conv.groups} must divide input channels {x.c} and filters "
+                f"{conv.filters} (input {x})"
+            )
+        w = self.window(x)
+        h, wd = x.hw
+        return Shape(
+            output_size(h, w.kernel[0], w.stride[0], w.padding[0], w.padding[1], w.dilation[0]),
+            output_size(wd, w.kernel[1], w.stride[1], w.padding[2], w.padding[3], w.dilation[1]),
+            conv.filters,
+        )
+
+    def params(self, x: Shape) -> int:
+        conv = self.as_conv(x)
+        weights = conv.kernel[0] * conv.kernel[1] * (x.c // conv.groups) * conv.filters
+        return weights + (conv.filters if conv.bias else 0)
+
+    def macs(self, x: Shape) -> int:
+        conv = self.as_conv(x)
+        out = self.out_shape(x)
+        return out.elements * conv.kernel[0] * conv.kernel[1] * (x.c // conv.groups)
+
+    def other_ops(self, x: Shape) -> int:
+        return self.out_shape(x).elements if self.as_conv(x).bias else 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Depthwise(Conv):
+    """Depthwise convolution: groups = input channels, filters = c_in * multiplier;
+    macs = h_out * w_out * c_in * multiplier * f_h * f_w."""
+
+    kind: str = "depthwise"
+    filters: int = 0  # derived from the input; not a YAML key
+    multiplier: int = 1
+    scale: WidthScale = False
+
+    yaml_hidden: ClassVar = ("filters", "groups", "scale")
+
+    def __post_init__(self) -> None:
+        _positive("multiplier", self.multiplier)
+        _positive("kernel", self.kernel)
+        _positive("stride", self.stride)
+        _positive("dilation", self.dilation)
+        _non_negative_padding(self.padding)
+
+    def as_conv(self, x: Shape) -> Conv:
+        return Conv(filters=x.c * self.multiplier, kernel=self.kernel, stride=self.stride,
+                    padding=self.padding, dilation=self.dilation, groups=x.c, bias=self.bias)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pointwise(Conv):
+    """1x1 convolution (a bottleneck or projection): macs = h * w * c_in * filters.
+    ``expansion: t`` instead of ``filters`` gives t * c_in filters (MobileNetV2's expansion)."""
+
+    kind: str = "pointwise"
+    filters: int = 0
+    kernel: Pair = (1, 1)
+    expansion: float = 0
+
+    yaml_hidden: ClassVar = ("kernel", "padding", "dilation")
+
+    def __post_init__(self) -> None:
+        if bool(self.filters) == bool(self.expansion):
+            raise ConvcalcError("needs exactly one of 'filters' and 'expansion'")
+        if self.expansion:
+            if not 0 < self.expansion <= 1000:
+                raise ConvcalcError(f"expansion {self.expansion} must be above 0 and at most 1000")
+            _positive("stride", self.stride)
+            _positive("groups", self.groups)
+        else:
+            super().__post_init__()
+
+    def as_conv(self, x: Shape) -> Conv:
+        # torchvision's MobileNetV2: hidden_dim = int(round(inp * expand_ratio)).
+        filters = self.filters or round(x.c * self.expansion)
+        return Conv(filters=filters, kernel=(1, 1), stride=self.stride, groups=self.groups,
+                    bias=self.bias)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Separable(Layer):
+    """Shorthand for a depthwise f x f convolution followed by a pointwise 1x1 one; the loader
+    expands it into the two layers ``NAME.dw`` and ``NAME.pw`` (bias on the pointwise only, as
+    Keras's SeparableConv2D does)."""
+
+    kind: str = "separable"
+    filters: int
+    kernel: Pair
+    stride: Pair = (1, 1)
+    padding: Padding = 0
+    dilation: Pair = (1, 1)
+    multiplier: int = 1
+    bias: bool = True
+    scale: WidthScale = True
+
+    def __post_init__(self) -> None:
+        self.expand()  # both halves validate their own fields
+
+    def expand(self) -> tuple[tuple[str, Layer], ...]:
+        """The layers this shorthand stands for, with their path suffixes."""
+        return (
+            ("dw", Depthwise(kernel=self.kernel, stride=self.stride, padding=self.padding,
+                             dilation=self.dilation, multiplier=self.multiplier, bias=False)),
+            ("pw", Pointwise(filters=self.filters, bias=self.bias, scale=self.scale)),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pool(Layer):
+    """Max or average pooling (kind 'maxpool' / 'avgpool'); stride defaults to the kernel, as in
+    PyTorch; ceil_mode as PyTorch computes it. other_ops = f_h * f_w per output element."""
+
+    kernel: Pair
+    stride: Pair | None = None
+    padding: Padding = 0
+    ceil_mode: bool = False
+
+    def __post_init__(self) -> None:
+        _positive("kernel", self.kernel)
+        if self.stride is not None:
+            _positive("stride", self.stride)
+        _non_negative_padding(self.padding)
+
+    def window(self, x: Shape) -> Window:
+        stride = self.stride or self.kernel
+        padding = resolve_padding(self.padding, x.hw, self.kernel, stride, (1, 1))
+        return Window(self.kernel, stride, padding, (1, 1), x.c)
+
+    def out_shape(self, x: Shape) -> Shape:
+        w = self.window(x)
+        h, wd = x.hw
+        return Shape(
+            output_size(h, w.kernel[0], w.stride[0], *w.padding[:2], ceil_mode=self.ceil_mode),
+            output_size(wd, w.kernel[1], w.stride[1], *w.padding[2:], ceil_mode=self.ceil_mode),
+            x.c,
+        )
+
+    def other_ops(self, x: Shape) -> int:
+        return self.out_shape(x).elements * self.kernel[0] * self.kernel[1]
+
+
+@dataclass(frozen=True, kw_only=True)
+class GlobalAvgPool(Layer):
+    """Average over all of h x w: h x w x c -> 1 x 1 x c; other_ops = h * w * c additions."""
+
+    kind: str = "global_avgpool"
+
+    def window(self, x: Shape) -> Window:
+        return Window(x.hw, x.hw, (0, 0, 0, 0), (1, 1), x.c)
+
+    def out_shape(self, x: Shape) -> Shape:
+        x.hw  # noqa: B018 -- raises the flat-input error
+        return Shape(1, 1, x.c)
+
+    def other_ops(self, x: Shape) -> int:
+        return x.elements
+
+
+def _adaptive_lengths(n: int, out: int) -> list[int]:
+    # PyTorch's adaptive pooling: window i covers [floor(i*n/out), ceil((i+1)*n/out)).
+    return [-(-(i + 1) * n // out) - (i * n // out) for i in range(out)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AdaptiveAvgPool(Layer):
+    """Average pooling to a fixed output size, with PyTorch's window boundaries
+    floor(i*n/out) .. ceil((i+1)*n/out); other_ops = one addition per window element."""
+
+    kind: str = "adaptive_avgpool"
+    size: Pair
+
+    def __post_init__(self) -> None:
+        _positive("size", self.size)
+
+    def window(self, x: Shape) -> Window:
+        h, w = x.hw
+        kernel = (max(_adaptive_lengths(h, self.size[0])), max(_adaptive_lengths(w, self.size[1])))
+        return Window(kernel, (max(h // self.size[0], 1), max(w // self.size[1], 1)),
+                      (0, 0, 0, 0), (1, 1), x.c)
+
+    def out_shape(self, x: Shape) -> Shape:
+        x.hw  # noqa: B018 -- raises the flat-input error
+        return Shape(self.size[0], self.size[1], x.c)
+
+    def other_ops(self, x: Shape) -> int:
+        h, w = x.hw
+        return sum(_adaptive_lengths(h, self.size[0])) * sum(_adaptive_lengths(w, self.size[1])) * x.c
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchNorm(Layer):
+    """Batch normalisation: params = 2 * c (scale and shift); other_ops = 2 per element."""
+
+    kind: str = "batchnorm"
+
+    def params(self, x: Shape) -> int:
+        return 2 * x.c
+
+    def other_ops(self, x: Shape) -> int:
+        return 2 * x.elements
+
+
+@dataclass(frozen=True, kw_only=True)
+class Activation(Layer):
+    """An element-wise non-linearity named by its kind (relu, relu6, sigmoid, ...)."""
+
+    def other_ops(self, x: Shape) -> int:
+        return ACTIVATION_OPS[self.kind] * x.elements
+
+
+@dataclass(frozen=True, kw_only=True)
+class LocalResponseNorm(Layer):
+    """Local response normalisation across ``size`` neighbouring channels (AlexNet, GoogLeNet);
+    other_ops = size + 3 per element."""
+
+    kind: str = "lrn"
+    size: int = 5
+    alpha: float = 1e-4
+    beta: float = 0.75
+    k: float = 1.0
+
+    def __post_init__(self) -> None:
+        _positive("size", self.size)
+
+    def other_ops(self, x: Shape) -> int:
+        return (self.size + 3) * x.elements
+
+
+@dataclass(frozen=True, kw_only=True)
+class Dropout(Layer):
+    """Dropout: the identity at inference."""
+
+    kind: str = "dropout"
+    p: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.p < 1:
+            raise ConvcalcError(f"p {self.p} must be at least 0 and below 1")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Flatten(Layer):
+    """h x w x c -> a flat vector of h * w * c values."""
+
+    kind: str = "flatten"
+
+    def out_shape(self, x: Shape) -> Shape:
+        return Shape.flat(x.elements)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ZeroPad(Layer):
+    """Explicit zero padding: [h, w] on both sides, or [top, bottom, left, right]."""
+
+    kind: str = "zeropad"
+    padding: Padding
+
+    def __post_init__(self) -> None:
+        _non_negative_padding(self.padding)
+        if isinstance(self.padding, str):
+            raise ConvcalcError("zeropad needs numbers, not 'same' or 'valid'")
+
+    def out_shape(self, x: Shape) -> Shape:
+        h, w = x.hw
+        top, bottom, left, right = resolve_padding(self.padding, (h, w), (1, 1), (1, 1), (1, 1))
+        return Shape(h + top + bottom, w + left + right, x.c)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Dense(Layer):
+    """Fully connected layer on a flat vector: macs = in * units; params = in * units (+ units)."""
+
+    kind: str = "dense"
+    units: int
+    bias: bool = True
+
+    def __post_init__(self) -> None:
+        _positive("units", self.units)
+
+    def out_shape(self, x: Shape) -> Shape:
+        if not x.is_flat:
+            raise ConvcalcError(f"needs a flat input but gets {x}; add 'flatten' before it")
+        return Shape.flat(self.units)
+
+    def params(self, x: Shape) -> int:
+        return x.c * self.units + (self.units if self.bias else 0)
+
+    def macs(self, x: Shape) -> int:
+        self.out_shape(x)
+        return x.c * self.units
+
+    def other_ops(self, x: Shape) -> int:
+        return self.units if self.bias else 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Add:
+    """Element-wise sum of equal shapes (a residual connection); one addition per element."""
+
+    kind: str = "add"
+
+    def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        first = inputs[0]
+        for other in inputs[1:]:
+            if other != first:
+                raise ConvcalcError(
+                    f"cannot add {first} and {other}: shapes differ; use 'shortcut: projection' "
+                    "or make the main path keep the shape"
+                )
+        return first
+
+    def other_ops(self, inputs: tuple[Shape, ...]) -> int:
+        return (len(inputs) - 1) * inputs[0].elements
+
+
+@dataclass(frozen=True, kw_only=True)
+class Concat:
+    """Concatenation along channels (the Inception module); costs nothing."""
+
+    kind: str = "concat"
+
+    def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        first = inputs[0]
+        for other in inputs[1:]:
+            if other.is_flat != first.is_flat or (not first.is_flat and other.hw != first.hw):
+                raise ConvcalcError(
+                    f"cannot concatenate {first} and {other}: height and width differ; "
+                    "give every branch the same stride and 'same' padding"
+                )
+        return Shape(first.h, first.w, sum(s.c for s in inputs))
+
+    def other_ops(self, inputs: tuple[Shape, ...]) -> int:
+        return 0
+
+
+Merge = Add | Concat
+
+LAYER_KINDS: dict[str, type[Layer]] = {
+    "conv": Conv,
+    "depthwise": Depthwise,
+    "pointwise": Pointwise,
+    "separable": Separable,
+    "maxpool": Pool,
+    "avgpool": Pool,
+    "global_avgpool": GlobalAvgPool,
+    "adaptive_avgpool": AdaptiveAvgPool,
+    "batchnorm": BatchNorm,
+    **dict.fromkeys(ACTIVATION_OPS, Activation),
+    "lrn": LocalResponseNorm,
+    "dropout": Dropout,
+    "flatten": Flatten,
+    "zeropad": ZeroPad,
+    "dense": Dense,
+}
+
+# Names people bring from PyTorch or Keras, for "did you mean" hints.
+FAMILIAR_NAMES = {
+    "conv2d": "conv", "bn": "batchnorm", "batch_norm": "batchnorm", "linear": "dense",
+    "fc": "dense", "max_pool": "maxpool", "avg_pool": "avgpool", "gap": "global_avgpool",
+    "dwconv": "depthwise", "pwconv": "pointwise", "sepconv": "separable",
+    "out_channels": "filters", "kernel_size": "kernel", "out_features": "units",
+    "hard_swish": "hardswish", "swish": "silu",
+}
+
+
+def yaml_keys(cls: type[Layer]) -> tuple[str, ...]:
+    """The keys a layer kind accepts in YAML: its fields, less ``kind`` and derived ones."""
+    hidden = ("kind", *getattr(cls, "yaml_hidden", ()))
+    return tuple(f.name for f in fields(cls) if f.name not in hidden)
+

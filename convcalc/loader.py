@@ -1,0 +1,535 @@
+"""YAML architecture files -> ``Architecture``: the only reader of files.
+
+``load`` finds and reads a file (a path, or the name of a built-in architecture); ``parse``
+turns its text into an ``Architecture``: it keeps the line of every key, checks keys against
+the layer dataclasses, expands blocks and repeats, evaluates parameter arithmetic and names
+every layer with a dotted path. YAML is read with PyYAML's safe loader only.
+"""
+
+import dataclasses
+import types
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any, Union, get_args, get_origin
+
+import yaml
+
+from convcalc.architecture import Architecture, Branches, Leaf, Node, Residual, Side
+from convcalc.errors import ConvcalcError, suggestion
+from convcalc.expr import evaluate, is_name
+from convcalc.layers import FAMILIAR_NAMES, LAYER_KINDS, Layer, Padding, WidthScale, yaml_keys
+from convcalc.shapes import Pair, Shape, checked_shape, parse_shape
+
+# Limits that keep a hostile or mistaken file from hanging convcalc or exhausting memory.
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_YAML_NODES = 200_000
+MAX_NESTING = 64
+MAX_REPEAT = 10_000
+MAX_LAYERS = 200_000
+
+TOP_KEYS = ("name", "description", "source", "input", "channel_divisor", "defaults", "blocks",
+            "layers")
+BODY_KEYS = ("name", "layers", "shortcut", "after")
+BLOCK_KEYS = ("args", "layers", "shortcut", "after")
+GRAPH_KINDS = ("residual", "concat", "side", "group")
+SHORTCUTS = ("auto", "identity", "projection", "if_same")
+ITEM_MODIFIERS = ("repeat", "first")
+
+
+class YMap(dict[str, Any]):
+    """A YAML mapping that remembers its own line and the line of each key."""
+
+    line: int
+    key_lines: dict[str, int]
+
+
+class YList(list[Any]):
+    """A YAML sequence that remembers its own line and the line of each item."""
+
+    line: int
+    lines: list[int]
+
+
+def builtin_dirs() -> list[Path]:
+    """Where built-in architectures live: inside the installed package, or in a source checkout."""
+    return [Path(str(resources.files("convcalc") / "architectures")),
+            Path(__file__).resolve().parent.parent / "architectures"]
+
+
+def builtin_names() -> list[str]:
+    """Names of the built-in architectures, sorted."""
+    return sorted({p.stem for d in builtin_dirs() if d.is_dir() for p in d.glob("*.yaml")})
+
+
+def locate(source: str | Path) -> Path:
+    """The file for a path, or for the name of a built-in architecture."""
+    path = Path(source)
+    if path.suffix in (".yaml", ".yml") or path.exists() or len(path.parts) > 1:
+        return path
+    for directory in builtin_dirs():
+        if (directory / f"{source}.yaml").is_file():
+            return directory / f"{source}.yaml"
+    hint = suggestion(str(source), builtin_names())
+    raise ConvcalcError(f"no file and no built-in architecture named '{source}'{hint}; "
+                        "'convcalc list' shows the built-in ones")
+
+
+def load(source: str | Path) -> Architecture:
+    """Read an architecture from a YAML file or by built-in name ('resnet50')."""
+    path = locate(source)
+    shown = path.name if path.parent in builtin_dirs() else str(source)
+    try:
+        if path.is_dir():
+            raise ConvcalcError("is a directory, not a YAML file", file=shown)
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ConvcalcError(f"is {path.stat().st_size:,} bytes; architecture files are "
+                                f"limited to {MAX_FILE_BYTES:,}", file=shown)
+        data = path.read_bytes()
+    except OSError as e:
+        raise ConvcalcError(f"cannot read: {e.strerror or e}", file=shown) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConvcalcError("is not UTF-8 text; is it a YAML file?", file=shown) from None
+    return parse(text, file=shown)
+
+
+def parse(text: str, file: str = "<string>") -> Architecture:
+    """An ``Architecture`` from YAML text; ``file`` is the name used in error messages."""
+    try:
+        doc = _read_yaml(text)
+        return _Expander(doc, file).architecture()
+    except ConvcalcError as e:
+        raise e.located(file=file) from None
+
+
+def _read_yaml(text: str) -> YMap:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        root = yaml.compose(text, Loader=loader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        raise ConvcalcError(f"not valid YAML: {e.problem or e.context}",
+                            line=mark.line + 1 if mark else None) from None
+    except yaml.YAMLError as e:
+        raise ConvcalcError(f"not valid YAML: {e}") from None
+    except RecursionError:
+        raise ConvcalcError(f"nested deeper than {MAX_NESTING} levels") from None
+    if root is None:
+        raise ConvcalcError("is empty; an architecture needs 'input' and 'layers'")
+    budget = [MAX_YAML_NODES]
+    doc = _to_python(root, yaml.constructor.SafeConstructor(), budget, 0)
+    if not isinstance(doc, YMap):
+        raise ConvcalcError("must be a mapping with 'input' and 'layers' at the top", line=1)
+    return doc
+
+
+def _to_python(node: yaml.Node, constructor: Any, budget: list[int], depth: int) -> Any:
+    """Plain Python values from a composed YAML node, with lines; aliases count every use."""
+    budget[0] -= 1
+    line = node.start_mark.line + 1
+    if budget[0] < 0:
+        raise ConvcalcError(f"has more than {MAX_YAML_NODES:,} YAML values (after aliases "
+                            "are expanded)", line=line)
+    if depth > MAX_NESTING:
+        raise ConvcalcError(f"is nested deeper than {MAX_NESTING} levels", line=line)
+    if isinstance(node, yaml.MappingNode):
+        mapping = YMap()
+        mapping.line, mapping.key_lines = line, {}
+        for key_node, value_node in node.value:
+            key = _to_python(key_node, constructor, budget, depth + 1)
+            key_line = key_node.start_mark.line + 1
+            if not isinstance(key, str):
+                raise ConvcalcError(f"key {key!r} must be a word", line=key_line)
+            if key in mapping:
+                raise ConvcalcError(f"key '{key}' appears twice in one mapping", line=key_line)
+            mapping[key] = _to_python(value_node, constructor, budget, depth + 1)
+            mapping.key_lines[key] = key_line
+        return mapping
+    if isinstance(node, yaml.SequenceNode):
+        items = YList(_to_python(v, constructor, budget, depth + 1) for v in node.value)
+        items.line, items.lines = line, [v.start_mark.line + 1 for v in node.value]
+        return items
+    try:
+        return constructor.construct_object(node)
+    except yaml.YAMLError as e:
+        raise ConvcalcError(f"bad value: {e}", line=line) from None
+
+
+def _check_keys(mapping: YMap, allowed: tuple[str, ...], what: str) -> None:
+    for key in mapping:
+        if key not in allowed:
+            raise ConvcalcError(
+                f"unknown key '{key}' in {what}{suggestion(key, allowed, FAMILIAR_NAMES)}; "
+                f"allowed: {', '.join(allowed)}",
+                line=mapping.key_lines[key],
+            )
+
+
+def _mapping(value: Any, what: str, line: int | None) -> YMap:
+    if value is None:
+        empty = YMap()
+        empty.line, empty.key_lines = line or 0, {}
+        return empty
+    if not isinstance(value, YMap):
+        raise ConvcalcError(f"{what} must be a mapping of keys to values, not {value!r}",
+                            line=line)
+    return value
+
+
+def _sequence(value: Any, what: str, line: int | None) -> YList:
+    if not isinstance(value, YList):
+        raise ConvcalcError(f"{what} must be a list of layers, not {value!r}", line=line)
+    return value
+
+
+class _Expander:
+    """Expands one parsed file into nodes: blocks, repeats, defaults and paths."""
+
+    def __init__(self, doc: YMap, file: str) -> None:
+        self.doc, self.file = doc, file
+        self.layer_count = 0
+        self.calls: list[str] = []  # the chain of blocks being expanded, to catch cycles
+        self.paths: dict[str, int | None] = {}
+
+    def architecture(self) -> Architecture:
+        doc = self.doc
+        _check_keys(doc, TOP_KEYS, "the architecture")
+        for key in ("input", "layers"):
+            if key not in doc:
+                raise ConvcalcError(f"needs a top-level '{key}'", line=1)
+        self.defaults = self._read_defaults(doc.get("defaults"), doc.key_lines.get("defaults"))
+        self.blocks = self._read_blocks(doc.get("blocks"), doc.key_lines.get("blocks"))
+        divisor = doc.get("channel_divisor", 1)
+        if type(divisor) is not int or not 1 <= divisor <= 1024:
+            raise ConvcalcError(f"channel_divisor {divisor!r} must be a whole number from 1 "
+                                "to 1024", line=doc.key_lines.get("channel_divisor"))
+        layers = _sequence(doc["layers"], "'layers'", doc.key_lines["layers"])
+        text = {k: doc.get(k, "") for k in ("name", "description", "source")}
+        for key, value in text.items():
+            if not isinstance(value, str):
+                raise ConvcalcError(f"'{key}' must be text", line=doc.key_lines[key])
+        return Architecture(
+            name=text["name"] or Path(self.file).stem,
+            description=" ".join(text["description"].split()),
+            source=" ".join(text["source"].split()),
+            input=self._input(doc["input"], doc.key_lines["input"]),
+            layers=tuple(self._items(layers, {}, "", 0)),
+            file=self.file,
+            channel_divisor=divisor,
+        )
+
+    def _input(self, value: Any, line: int) -> Shape:
+        try:
+            if isinstance(value, list) and len(value) == 3 and all(
+                    type(v) is int for v in value):
+                return checked_shape(Shape(*value))
+            return parse_shape(str(value))
+        except ConvcalcError as e:
+            raise e.located(line=line) from None
+
+    def _read_defaults(self, value: Any, line: int | None) -> dict[str, YMap]:
+        defaults = _mapping(value, "'defaults'", line)
+        for kind, keys in defaults.items():
+            if kind not in LAYER_KINDS:
+                raise ConvcalcError(
+                    f"'defaults' names unknown layer kind '{kind}'"
+                    f"{suggestion(kind, LAYER_KINDS, FAMILIAR_NAMES)}",
+                    line=defaults.key_lines[kind])
+            _check_keys(_mapping(keys, f"defaults for '{kind}'", defaults.key_lines[kind]),
+                        tuple(k for k in yaml_keys(LAYER_KINDS[kind])), f"defaults for '{kind}'")
+        return {kind: _mapping(keys, "", None) for kind, keys in defaults.items()}
+
+    def _read_blocks(self, value: Any, line: int | None) -> dict[str, YMap]:
+        blocks = _mapping(value, "'blocks'", line)
+        for name, body in blocks.items():
+            where = blocks.key_lines[name]
+            if not is_name(name) or name in LAYER_KINDS or name in GRAPH_KINDS:
+                raise ConvcalcError(f"block name '{name}' must be a word that is not a layer "
+                                    "kind", line=where)
+            body = _mapping(body, f"block '{name}'", where)
+            _check_keys(body, BLOCK_KEYS, f"block '{name}'")
+            if "layers" not in body:
+                raise ConvcalcError(f"block '{name}' needs 'layers'", line=where)
+            args = _mapping(body.get("args"), f"'args' of block '{name}'", where)
+            for arg in args:
+                if not is_name(arg):
+                    raise ConvcalcError(f"block argument '{arg}' must be a word",
+                                        line=args.key_lines[arg])
+        return dict(blocks)
+
+    # -- items -------------------------------------------------------------------------------
+
+    def _items(self, items: YList, scope: Mapping[str, Any], prefix: str,
+               first_index: int) -> list[Node]:
+        if len(self.calls) > MAX_NESTING:
+            raise ConvcalcError(f"blocks nest deeper than {MAX_NESTING} levels", line=items.line)
+        nodes: list[Node] = []
+        for index, item in enumerate(items):
+            line = items.lines[index]
+            kind, body, modifiers = self._split_item(item, line)
+            name = body.get("name") if body is not None else None
+            if name is not None and (not isinstance(name, str) or not is_name(name)):
+                raise ConvcalcError(f"name {name!r} must be a word (letters, digits, _)",
+                                    line=body.key_lines["name"] if body else line)
+            path = f"{prefix}.{name or first_index + index}".lstrip(".")
+            if "repeat" not in modifiers:
+                if "first" in modifiers:
+                    raise ConvcalcError("'first' goes with 'repeat'", line=line)
+                nodes += self._item(kind, body, scope, path, line)
+                continue
+            count = self._repeat_count(modifiers["repeat"], scope, modifiers.key_lines["repeat"])
+            first = _mapping(modifiers.get("first"), "'first'", line)
+            for copy in range(count):
+                merged = body
+                if copy == 0 and first:
+                    merged = YMap({**(body or {}), **first})
+                    merged.line = line
+                    merged.key_lines = {**(body.key_lines if body else {}), **first.key_lines}
+                nodes += self._item(kind, merged, scope, f"{path}.{copy}", line)
+        return nodes
+
+    def _split_item(self, item: Any, line: int) -> tuple[str, YMap | None, YMap]:
+        """(kind, its arguments, repeat/first) of one list item."""
+        if isinstance(item, str):
+            empty = YMap()
+            empty.line, empty.key_lines = line, {}
+            return item, None, empty
+        if not isinstance(item, YMap):
+            raise ConvcalcError(f"a layer must be a kind such as 'relu' or a mapping such as "
+                                f"'conv: {{...}}', not {item!r}", line=line)
+        kinds = [k for k in item if k not in ITEM_MODIFIERS]
+        if len(kinds) != 1:
+            raise ConvcalcError(
+                "a layer item needs exactly one layer kind or block name, found "
+                + (", ".join(f"'{k}'" for k in kinds) or "none"), line=line)
+        modifiers = YMap({k: item[k] for k in ITEM_MODIFIERS if k in item})
+        modifiers.line, modifiers.key_lines = line, item.key_lines
+        body = item[kinds[0]]
+        if body is not None and not isinstance(body, YMap):
+            raise ConvcalcError(f"'{kinds[0]}' must be followed by a mapping of its settings, "
+                                f"not {body!r}", line=item.key_lines[kinds[0]])
+        return kinds[0], body, modifiers
+
+    def _repeat_count(self, value: Any, scope: Mapping[str, Any], line: int) -> int:
+        try:
+            count = _coerce(value, int, scope, "repeat")
+        except ConvcalcError as e:
+            raise e.located(line=line) from None
+        if not 1 <= count <= MAX_REPEAT:
+            raise ConvcalcError(f"repeat {count} must be between 1 and {MAX_REPEAT:,}", line=line)
+        return count
+
+    def _item(self, kind: str, body: YMap | None, scope: Mapping[str, Any], path: str,
+              line: int) -> list[Node]:
+        body = _mapping(body, f"'{kind}'", line)
+        if kind in LAYER_KINDS:
+            return self._leaves(kind, body, scope, path, line)
+        if kind in self.blocks:
+            return self._call_block(kind, body, scope, path, line)
+        if kind in ("residual", "group"):
+            _check_keys(body, BODY_KEYS if kind == "residual" else ("name", "layers"),
+                        f"'{kind}'")
+            return self._body(body, scope, path, line, f"'{kind}'",
+                              "auto" if kind == "residual" else None)
+        if kind == "concat":
+            return [self._branches(body, scope, path, line)]
+        if kind == "side":
+            _check_keys(body, ("name", "layers"), "'side'")
+            layers = _sequence(body.get("layers"), "'layers' of 'side'", line)
+            return [Side(path, line, tuple(self._items(layers, scope, path, 0)))]
+        known = [*LAYER_KINDS, *self.blocks, *GRAPH_KINDS]
+        raise ConvcalcError(f"unknown layer kind or block '{kind}'"
+                            f"{suggestion(kind, known, FAMILIAR_NAMES)}", line=line)
+
+    def _leaves(self, kind: str, body: YMap, scope: Mapping[str, Any], path: str,
+                line: int) -> list[Node]:
+        cls = LAYER_KINDS[kind]
+        keys = yaml_keys(cls)
+        _check_keys(body, ("name", *keys), f"a '{kind}' layer")
+        types_ = {f.name: f.type for f in dataclasses.fields(cls)}
+        values: dict[str, Any] = {}
+        for source in (self.defaults.get(kind, {}), body):
+            for key, raw in source.items():
+                if key == "name":
+                    continue
+                try:
+                    values[key] = _coerce(raw, types_[key], scope, key)
+                except ConvcalcError as e:
+                    raise e.located(line=source.key_lines.get(key, line), path=path,
+                                    kind=kind) from None
+        try:
+            layer = cls(kind=kind, **values)
+        except TypeError:
+            missing = [f.name for f in dataclasses.fields(cls) if f.name not in values
+                       and f.default is dataclasses.MISSING and f.name != "kind"]
+            raise ConvcalcError(f"needs {', '.join(repr(m) for m in missing)}", line=line,
+                                path=path, kind=kind) from None
+        except ConvcalcError as e:
+            raise e.located(line=line, path=path, kind=kind) from None
+        parts = layer.expand() if hasattr(layer, "expand") else (("", layer),)
+        leaves = []
+        for suffix, part in parts:
+            leaf_path = f"{path}.{suffix}" if suffix else path
+            self._claim(leaf_path, line, kind)
+            leaves.append(Leaf(leaf_path, line, part))
+        return leaves
+
+    def _claim(self, path: str, line: int | None, kind: str) -> None:
+        if path in self.paths:
+            raise ConvcalcError(f"the path is used twice (also on line {self.paths[path]}); "
+                                "give one of them another 'name'", line=line, path=path,
+                                kind=kind)
+        self.paths[path] = line
+        self.layer_count += 1
+        if self.layer_count > MAX_LAYERS:
+            raise ConvcalcError(f"more than {MAX_LAYERS:,} layers after expanding blocks and "
+                                "repeats", line=line)
+
+    def _call_block(self, name: str, body: YMap, scope: Mapping[str, Any], path: str,
+                    line: int) -> list[Node]:
+        if name in self.calls:
+            chain = " -> ".join([*self.calls[self.calls.index(name):], name])
+            raise ConvcalcError(f"block '{name}' uses itself ({chain})", line=line, path=path,
+                                kind=name)
+        block = self.blocks[name]
+        params = _mapping(block.get("args"), "", None)
+        _check_keys(body, ("name", *params), f"a call of block '{name}'")
+        args: dict[str, Any] = {}
+        for key, default in params.items():
+            if key in body:
+                try:
+                    args[key] = _argument(body[key], scope)
+                except ConvcalcError as e:
+                    raise e.located(line=body.key_lines[key], path=path, kind=name) from None
+            elif default is None:
+                raise ConvcalcError(f"block '{name}' needs argument '{key}'", line=line,
+                                    path=path, kind=name)
+            else:
+                args[key] = default
+        self.calls.append(name)
+        try:
+            return self._body(block, args, path, line, f"block '{name}'", None)
+        finally:
+            self.calls.pop()
+
+    def _body(self, body: YMap, scope: Mapping[str, Any], path: str, line: int, what: str,
+              default_shortcut: str | None) -> list[Node]:
+        """A block's or a residual's layers; with a shortcut, a Residual plus its 'after'."""
+        layers = _sequence(body.get("layers"), f"'layers' of {what}", body.line or line)
+        main = self._items(layers, scope, path, 0)
+        shortcut = body.get("shortcut", default_shortcut)
+        if shortcut is None:
+            if "after" in body:
+                raise ConvcalcError(f"'after' in {what} goes with 'shortcut'", line=line)
+            return main
+        shortcut_line = body.key_lines.get("shortcut", line)
+        if isinstance(shortcut, YList):
+            shortcut = tuple(self._items(shortcut, scope, f"{path}.downsample", 0))
+        elif shortcut not in SHORTCUTS:
+            raise ConvcalcError(f"shortcut {shortcut!r} must be one of {', '.join(SHORTCUTS)} "
+                                "or a list of layers", line=shortcut_line, path=path)
+        conv_defaults = self.defaults.get("conv", {})
+        residual = Residual(
+            path, line, tuple(main), shortcut,
+            projection_bias=bool(conv_defaults.get("bias", True)),
+            projection_norm="batchnorm" in _kinds(main),
+        )
+        for key in ("add", "downsample"):
+            self._claim(f"{path}.{key}".lstrip("."), line, "residual")
+        after = body.get("after")
+        if after is None:
+            return [residual]
+        after = _sequence(after, f"'after' of {what}", body.key_lines["after"])
+        return [residual, *self._items(after, scope, path, len(layers))]
+
+    def _branches(self, body: YMap, scope: Mapping[str, Any], path: str, line: int) -> Branches:
+        _check_keys(body, ("name", "branches"), "'concat'")
+        raw = body.get("branches")
+        where = body.key_lines.get("branches", line)
+        if isinstance(raw, YMap):
+            named = [(k, raw[k], raw.key_lines[k]) for k in raw]
+        elif isinstance(raw, YList):
+            named = [(str(i), b, raw.lines[i]) for i, b in enumerate(raw)]
+        else:
+            raise ConvcalcError("'concat' needs 'branches': a list of layer lists, or a "
+                                "mapping of branch names to layer lists", line=where, path=path)
+        if len(named) < 2:
+            raise ConvcalcError("'concat' needs at least two branches", line=where, path=path)
+        branches = []
+        for name, layers, branch_line in named:
+            layers = _sequence(layers, f"branch '{name}'", branch_line)
+            branches.append(tuple(self._items(layers, scope, f"{path}.{name}", 0)))
+        self._claim(f"{path}.concat", line, "concat")
+        return Branches(path, line, tuple(branches))
+
+
+def _kinds(nodes: tuple[Node, ...] | list[Node]) -> set[str]:
+    return {n.layer.kind for n in nodes if isinstance(n, Leaf)}
+
+
+def _argument(value: Any, scope: Mapping[str, Any]) -> Any:
+    """A block argument as the caller wrote it: names and arithmetic over the caller's own
+    parameters are evaluated here; other words ('same') are passed on as they are."""
+    if isinstance(value, list):
+        return [_argument(v, scope) for v in value]
+    if isinstance(value, str):
+        if value in scope:
+            return scope[value]
+        if not is_name(value):
+            return evaluate(value, scope)
+    return value
+
+
+def _coerce(value: Any, expected: Any, scope: Mapping[str, Any], key: str) -> Any:
+    """A YAML value as the layer field's type, evaluating names and arithmetic in scope."""
+    if isinstance(value, str) and value in scope:
+        return _coerce(scope[value], expected, {}, key)
+    if expected is int:
+        number = evaluate(value, scope) if isinstance(value, str) else value
+        if isinstance(number, float) and number.is_integer():
+            number = int(number)
+        if type(number) is not int:
+            raise ConvcalcError(f"{key} {_shown(value, number)} must be a whole number")
+        return number
+    if expected is float:
+        number = evaluate(value, scope) if isinstance(value, str) else value
+        if isinstance(number, bool) or not isinstance(number, int | float):
+            raise ConvcalcError(f"{key} {value!r} must be a number")
+        return number
+    if expected is bool:
+        if not isinstance(value, bool):
+            raise ConvcalcError(f"{key} {value!r} must be true or false")
+        return value
+    if expected == Pair:
+        if isinstance(value, list):
+            if len(value) != 2:
+                raise ConvcalcError(f"{key} {value!r} must be one number or [h, w]")
+            return tuple(_coerce(v, int, scope, key) for v in value)
+        number = _coerce(value, int, scope, key)
+        return number, number
+    if expected == Padding:
+        if value in ("same", "valid"):
+            return value
+        if isinstance(value, list):
+            if len(value) not in (2, 4):
+                raise ConvcalcError(f"padding {value!r} must be [h, w] or "
+                                    "[top, bottom, left, right]")
+            return tuple(_coerce(v, int, scope, key) for v in value)
+        if isinstance(value, str) and is_name(value) and value not in scope:
+            raise ConvcalcError(f"padding '{value}' must be a number, 'same' or 'valid'"
+                                f"{suggestion(value, ['same', 'valid', *scope])}")
+        return _coerce(value, int, scope, key)
+    if expected == WidthScale:
+        if value not in (True, False, "up"):
+            raise ConvcalcError(f"scale {value!r} must be true, false or 'up'")
+        return value
+    if get_origin(expected) in (Union, types.UnionType) and type(None) in get_args(expected):
+        return None if value is None else _coerce(
+            value, next(t for t in get_args(expected) if t is not type(None)), scope, key)
+    raise TypeError(f"no YAML reader for field type {expected!r}")  # a bug in layers.py
+
+
+def _shown(written: Any, value: Any) -> str:
+    return f"'{written}' = {value!r}" if isinstance(written, str) else repr(written)

@@ -1,0 +1,244 @@
+"""Formatting a ``Report``: one function per format, each returning a string or a rich table.
+
+Column ids are one enum; their human titles live here and nowhere else. Machine formats (JSON,
+CSV) carry exact integers; the terminal table uses K/M/G. rich is imported only to draw a table.
+"""
+
+import csv
+import io
+import json
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from convcalc.analysis import NETWORK_INPUT, LayerRow, Report
+from convcalc.layers import Conv, Window
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+
+class Column(str, Enum):
+    """Per-layer columns; the value is the id used in CSV headers and JSON keys."""
+
+    NAME = "name"
+    KIND = "kind"
+    INPUT = "input"
+    OUTPUT = "output"
+    WINDOW = "window"
+    PARAMS = "params"
+    MACS = "macs"
+    FLOPS = "flops"
+    OTHER_OPS = "other_ops"
+    ACTIVATIONS = "activations"
+    RECEPTIVE_FIELD = "receptive_field"
+
+
+TITLES = {
+    Column.NAME: "Layer",
+    Column.KIND: "Kind",
+    Column.INPUT: "Input",
+    Column.OUTPUT: "Output",
+    Column.WINDOW: "Kernel/stride",
+    Column.PARAMS: "Params",
+    Column.MACS: "MACs",
+    Column.FLOPS: "FLOPs",
+    Column.OTHER_OPS: "Other ops",
+    Column.ACTIVATIONS: "Activations",
+    Column.RECEPTIVE_FIELD: "Receptive field",
+}
+NUMERIC = (Column.PARAMS, Column.MACS, Column.FLOPS, Column.OTHER_OPS, Column.ACTIVATIONS)
+TOTALLED = (Column.PARAMS, Column.MACS, Column.FLOPS, Column.OTHER_OPS, Column.ACTIVATIONS)
+
+
+def columns(flops: bool = False) -> list[Column]:
+    """The per-layer columns shown; FLOPs only on request."""
+    return [c for c in Column if flops or c is not Column.FLOPS]
+
+
+def human(n: int) -> str:
+    """9408 -> '9.41K', 4089184256 -> '4.09G': three significant digits."""
+    for unit, size in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
+        if abs(n) >= size:
+            value = n / size
+            return f"{value:.3g}{unit}" if value < 1000 else f"{value:,.0f}{unit}"
+    return str(n)
+
+
+def human_bytes(n: int) -> str:
+    """Bytes in binary units: 102760448 -> '98.0 MiB'."""
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} B"
+
+
+def window_text(window: Window | None, groups: bool = True) -> str:
+    """'7x7/2 p3', '3x3/1 p1 g32', '1x1/2': kernel/stride, then padding, dilation and (for
+    convolutions) groups."""
+    if window is None:
+        return ""
+    kh, kw = window.kernel
+    sh, sw = window.stride
+    text = f"{kh}x{kw}/" + (str(sh) if sh == sw else f"{sh}x{sw}")
+    pads = window.padding
+    if any(pads):
+        text += f" p{pads[0]}" if len(set(pads)) == 1 else " p" + ",".join(map(str, pads))
+    if window.dilation != (1, 1):
+        text += f" d{window.dilation[0]}" if len(set(window.dilation)) == 1 else (
+            f" d{window.dilation[0]}x{window.dilation[1]}")
+    if groups and window.groups > 1:
+        text += f" g{window.groups}"
+    return text
+
+
+def _pair_text(pair: tuple[int, int]) -> str:
+    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
+
+
+def cell(row: LayerRow, column: Column) -> str | int:
+    """One row's value in a column: numbers as exact integers, the rest as text."""
+    match column:
+        case Column.NAME:
+            return row.path
+        case Column.KIND:
+            return row.kind + (" (side)" if row.side else "")
+        case Column.INPUT:
+            return str(row.input)
+        case Column.OUTPUT:
+            return str(row.output)
+        case Column.WINDOW:
+            return window_text(row.window, groups=isinstance(row.layer, Conv))
+        case Column.RECEPTIVE_FIELD:
+            return _pair_text(row.receptive_field)
+    value: int = getattr(row, column.value)
+    return value
+
+
+def _total(report: Report, column: Column) -> int:
+    value: int = getattr(report.totals, column.value)
+    return value
+
+
+def _totals_label(report: Report) -> str:
+    has_side = any(r.side for r in report.rows)
+    return "total" + (" (side excluded)" if has_side and not report.include_side else "")
+
+
+def render_table(report: Report, flops: bool = False) -> "Table":
+    """A rich table with human units and a totals row."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(
+        title=f"{report.name} — input {report.input}"
+        + (f", width {report.width:g}" if report.width != 1 else ""),
+        caption=_caption(report), box=box.SIMPLE_HEAD, caption_justify="left",
+    )
+    shown = columns(flops)
+    for column in shown:
+        table.add_column(TITLES[column], justify="right" if column in NUMERIC else "left",
+                         no_wrap=column in (Column.NAME, Column.INPUT, Column.OUTPUT))
+    for row in report.rows:
+        values = [cell(row, c) for c in shown]
+        table.add_row(*(human(v) if isinstance(v, int) else v for v in values),
+                      style="dim" if row.side else None)
+    table.add_section()
+    table.add_row(*(
+        human(_total(report, c)) if c in TOTALLED else (_totals_label(report)
+                                                         if c is Column.NAME else "")
+        for c in shown), style="bold")
+    return table
+
+
+def _caption(report: Report) -> str:
+    t = report.totals
+    return (f"{t.params:,} params ({human_bytes(t.param_bytes)} at {report.dtype}), "
+            f"{t.macs:,} MACs ({t.flops:,} FLOPs), {t.other_ops:,} other ops, "
+            f"activations {t.activations:,} elements ({human_bytes(t.activation_bytes)})")
+
+
+def report_dict(report: Report) -> dict[str, Any]:
+    """The JSON form of a report: the stable contract scripts rely on."""
+    names = [r.path for r in report.rows]
+    layers = []
+    for row in report.rows:
+        entry: dict[str, Any] = {
+            "name": row.path,
+            "kind": row.kind,
+            "input": row.input.as_list(),
+            "output": row.output.as_list(),
+            "from": ["input" if i == NETWORK_INPUT else names[i] for i in row.inputs],
+            "params": row.params,
+            "macs": row.macs,
+            "flops": row.flops,
+            "other_ops": row.other_ops,
+            "activations": row.activations,
+            "receptive_field": list(row.receptive_field),
+            "jump": list(row.jump),
+            "side": row.side,
+        }
+        if row.window is not None:
+            entry |= {
+                "kernel": list(row.window.kernel),
+                "stride": list(row.window.stride),
+                "padding": list(row.window.padding),
+                "dilation": list(row.window.dilation),
+                "groups": row.window.groups,
+            }
+        layers.append(entry)
+    t = report.totals
+    return {
+        "name": report.name,
+        "description": report.description,
+        "source": report.source,
+        "input": report.input.as_list(),
+        "width": report.width,
+        "dtype": report.dtype,
+        "include_side": report.include_side,
+        "layers": layers,
+        "totals": {
+            "params": t.params, "macs": t.macs, "flops": t.flops, "other_ops": t.other_ops,
+            "activations": t.activations, "param_bytes": t.param_bytes,
+            "activation_bytes": t.activation_bytes,
+        },
+    }
+
+
+def render_json(report: Report) -> str:
+    """One JSON object (see ``report_dict``)."""
+    return json.dumps(report_dict(report), indent=2)
+
+
+def render_csv(report: Report, flops: bool = False) -> str:
+    """One header row of column ids, then one row per layer with exact integers; the
+    ``side`` column marks side-branch rows."""
+    shown = columns(flops)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([c.value for c in shown] + ["side"])
+    for row in report.rows:
+        values = [row.kind if c is Column.KIND else cell(row, c) for c in shown]
+        writer.writerow([*values, str(row.side).lower()])
+    return out.getvalue()
+
+
+def markdown_escape(text: str) -> str:
+    """Text safe inside a GitHub table cell."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
+
+
+def render_markdown(report: Report, flops: bool = False) -> str:
+    """A GitHub table with exact numbers and a bold totals row."""
+    shown = columns(flops)
+    lines = [
+        "| " + " | ".join(TITLES[c] for c in shown) + " |",
+        "|" + "|".join("---:" if c in NUMERIC else "---" for c in shown) + "|",
+    ]
+    for row in report.rows:
+        values = [cell(row, c) for c in shown]
+        lines.append("| " + " | ".join(
+            f"{v:,}" if isinstance(v, int) else markdown_escape(v) for v in values) + " |")
+    lines.append("| " + " | ".join(
+        f"**{_total(report, c):,}**" if c in TOTALLED else (
+            f"**{_totals_label(report)}**" if c is Column.NAME else "") for c in shown) + " |")
+    return "\n".join(lines) + "\n"

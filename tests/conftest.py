@@ -1,0 +1,5 @@
+"""Shared test helpers."""
+
+from pathlib import Path
+
+DATA = Path(__file__).parent / "data"
