@@ -7,7 +7,7 @@ input), so the numpy reference and the memory liveness replay the graph from the
 
 from dataclasses import dataclass
 
-from convcalc.architecture import Architecture, Branches, Leaf, Node, Residual, Side
+from convcalc.architecture import Architecture, Branches, Leaf, Node, Residual
 from convcalc.errors import ConvcalcError
 from convcalc.layers import Add, BatchNorm, Concat, Conv, Layer, Merge, Window
 from convcalc.shapes import Pair, Shape

@@ -45,7 +45,8 @@ def evaluate(text: str, scope: Mapping[str, object]) -> Number:
 
 
 def _walk(node: ast.AST, text: str, scope: Mapping[str, object]) -> Number:
-    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+    if (isinstance(node, ast.Constant) and isinstance(node.value, int | float)
+            and not isinstance(node.value, bool)):
         value: Number = node.value
     elif isinstance(node, ast.Name):
         value = _lookup(node.id, text, scope)

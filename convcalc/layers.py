@@ -312,7 +312,8 @@ class AdaptiveAvgPool(Layer):
 
     def other_ops(self, x: Shape) -> int:
         h, w = x.hw
-        return sum(_adaptive_lengths(h, self.size[0])) * sum(_adaptive_lengths(w, self.size[1])) * x.c
+        rows, cols = _adaptive_lengths(h, self.size[0]), _adaptive_lengths(w, self.size[1])
+        return sum(rows) * sum(cols) * x.c
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -18,7 +18,7 @@ import yaml
 from convcalc.architecture import Architecture, Branches, Leaf, Node, Residual, Side
 from convcalc.errors import ConvcalcError, suggestion
 from convcalc.expr import evaluate, is_name
-from convcalc.layers import FAMILIAR_NAMES, LAYER_KINDS, Layer, Padding, WidthScale, yaml_keys
+from convcalc.layers import FAMILIAR_NAMES, LAYER_KINDS, Padding, WidthScale, yaml_keys
 from convcalc.shapes import Pair, Shape, checked_shape, parse_shape
 
 # Limits that keep a hostile or mistaken file from hanging convcalc or exhausting memory.
@@ -35,6 +35,8 @@ BLOCK_KEYS = ("args", "layers", "shortcut", "after")
 GRAPH_KINDS = ("residual", "concat", "side", "group")
 SHORTCUTS = ("auto", "identity", "projection", "if_same")
 ITEM_MODIFIERS = ("repeat", "first")
+PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in
+              ("null", "bool", "int", "float", "str", "timestamp", "map", "seq")}
 
 
 class YMap(dict[str, Any]):
@@ -134,6 +136,9 @@ def _to_python(node: yaml.Node, constructor: Any, budget: list[int], depth: int)
                             "are expanded)", line=line)
     if depth > MAX_NESTING:
         raise ConvcalcError(f"is nested deeper than {MAX_NESTING} levels", line=line)
+    if node.tag not in PLAIN_TAGS:
+        raise ConvcalcError(f"YAML tag '{node.tag}' is not allowed; write plain values",
+                            line=line)
     if isinstance(node, yaml.MappingNode):
         mapping = YMap()
         mapping.line, mapping.key_lines = line, {}
@@ -153,8 +158,8 @@ def _to_python(node: yaml.Node, constructor: Any, budget: list[int], depth: int)
         return items
     try:
         return constructor.construct_object(node)
-    except yaml.YAMLError as e:
-        raise ConvcalcError(f"bad value: {e}", line=line) from None
+    except yaml.MarkedYAMLError as e:
+        raise ConvcalcError(f"bad value: {e.problem}", line=line) from None
 
 
 def _check_keys(mapping: YMap, allowed: tuple[str, ...], what: str) -> None:
@@ -243,12 +248,12 @@ class _Expander:
 
     def _read_blocks(self, value: Any, line: int | None) -> dict[str, YMap]:
         blocks = _mapping(value, "'blocks'", line)
-        for name, body in blocks.items():
+        for name, raw in blocks.items():
             where = blocks.key_lines[name]
             if not is_name(name) or name in LAYER_KINDS or name in GRAPH_KINDS:
                 raise ConvcalcError(f"block name '{name}' must be a word that is not a layer "
                                     "kind", line=where)
-            body = _mapping(body, f"block '{name}'", where)
+            body = _mapping(raw, f"block '{name}'", where)
             _check_keys(body, BLOCK_KEYS, f"block '{name}'")
             if "layers" not in body:
                 raise ConvcalcError(f"block '{name}' needs 'layers'", line=where)
@@ -314,7 +319,7 @@ class _Expander:
 
     def _repeat_count(self, value: Any, scope: Mapping[str, Any], line: int) -> int:
         try:
-            count = _coerce(value, int, scope, "repeat")
+            count: int = _coerce(value, int, scope, "repeat")
         except ConvcalcError as e:
             raise e.located(line=line) from None
         if not 1 <= count <= MAX_REPEAT:
@@ -350,7 +355,7 @@ class _Expander:
         _check_keys(body, ("name", *keys), f"a '{kind}' layer")
         types_ = {f.name: f.type for f in dataclasses.fields(cls)}
         values: dict[str, Any] = {}
-        for source in (self.defaults.get(kind, {}), body):
+        for source in (self.defaults.get(kind) or _mapping(None, "", line), body):
             for key, raw in source.items():
                 if key == "name":
                     continue
@@ -369,7 +374,7 @@ class _Expander:
         except ConvcalcError as e:
             raise e.located(line=line, path=path, kind=kind) from None
         parts = layer.expand() if hasattr(layer, "expand") else (("", layer),)
-        leaves = []
+        leaves: list[Node] = []
         for suffix, part in parts:
             leaf_path = f"{path}.{suffix}" if suffix else path
             self._claim(leaf_path, line, kind)
@@ -430,7 +435,7 @@ class _Expander:
         elif shortcut not in SHORTCUTS:
             raise ConvcalcError(f"shortcut {shortcut!r} must be one of {', '.join(SHORTCUTS)} "
                                 "or a list of layers", line=shortcut_line, path=path)
-        conv_defaults = self.defaults.get("conv", {})
+        conv_defaults: Mapping[str, Any] = self.defaults.get("conv", {})
         residual = Residual(
             path, line, tuple(main), shortcut,
             projection_bias=bool(conv_defaults.get("bias", True)),
@@ -459,8 +464,8 @@ class _Expander:
             raise ConvcalcError("'concat' needs at least two branches", line=where, path=path)
         branches = []
         for name, layers, branch_line in named:
-            layers = _sequence(layers, f"branch '{name}'", branch_line)
-            branches.append(tuple(self._items(layers, scope, f"{path}.{name}", 0)))
+            items = _sequence(layers, f"branch '{name}'", branch_line)
+            branches.append(tuple(self._items(items, scope, f"{path}.{name}", 0)))
         self._claim(f"{path}.concat", line, "concat")
         return Branches(path, line, tuple(branches))
 

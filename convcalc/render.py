@@ -7,7 +7,7 @@ CSV) carry exact integers; the terminal table uses K/M/G. rich is imported only 
 import csv
 import io
 import json
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from convcalc.analysis import NETWORK_INPUT, LayerRow, Report
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
 
-class Column(str, Enum):
+class Column(StrEnum):
     """Per-layer columns; the value is the id used in CSV headers and JSON keys."""
 
     NAME = "name"

@@ -18,7 +18,7 @@ Pads = tuple[int, int, int, int]
 
 @dataclass(frozen=True)
 class Shape:
-    """An activation shape: ``h x w x c``, or a flat vector of ``c`` values when h and w are None."""
+    """An activation shape ``h x w x c``; a flat vector of ``c`` values has h = w = None."""
 
     h: int | None
     w: int | None
@@ -101,8 +101,8 @@ def resolve_padding(padding: "int | str | tuple[int, ...]", hw: Pair, kernel: Pa
         return padding[0], padding[0], padding[1], padding[1]
     if isinstance(padding, tuple) and len(padding) == 4:
         return padding[0], padding[1], padding[2], padding[3]
-    raise ConvcalcError(f"padding {padding!r} must be a number, [h, w], [top, bottom, left, right], "
-                        "'same' or 'valid'")
+    raise ConvcalcError(f"padding {padding!r} must be a number, [h, w], "
+                        "[top, bottom, left, right], 'same' or 'valid'")
 
 
 def output_size(n: int, kernel: int, stride: int, pad_before: int, pad_after: int,

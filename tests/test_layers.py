@@ -1,0 +1,159 @@
+"""Each layer kind's shape, parameters, multiplies and other ops, by hand arithmetic."""
+
+import pytest
+
+from convcalc.errors import ConvcalcError
+from convcalc.layers import (
+    LAYER_KINDS,
+    AdaptiveAvgPool,
+    Add,
+    BatchNorm,
+    Concat,
+    Conv,
+    Dense,
+    Depthwise,
+    Flatten,
+    GlobalAvgPool,
+    Pointwise,
+    Pool,
+    Separable,
+    ZeroPad,
+)
+from convcalc.shapes import Shape
+
+
+def test_lecture_5x5_conv_costs_120_million_multiplies() -> None:
+    conv = Conv(filters=32, kernel=(5, 5), padding="same", bias=False)
+    x = Shape(28, 28, 192)
+    assert conv.out_shape(x) == Shape(28, 28, 32)
+    assert conv.macs(x) == 28 * 28 * 32 * 5 * 5 * 192 == 120_422_400
+    assert conv.params(x) == 5 * 5 * 192 * 32
+
+
+def test_lecture_bottleneck_costs_12_4_million() -> None:
+    x = Shape(28, 28, 192)
+    squeeze = Conv(filters=16, kernel=(1, 1), bias=False)
+    mid = squeeze.out_shape(x)
+    conv = Conv(filters=32, kernel=(5, 5), padding="same", bias=False)
+    assert squeeze.macs(x) == 28 * 28 * 16 * 192 == 2_408_448
+    assert conv.macs(mid) == 28 * 28 * 32 * 5 * 5 * 16 == 10_035_200
+    assert squeeze.macs(x) + conv.macs(mid) == 12_443_648
+
+
+def test_bias_counts_as_parameters_and_other_ops() -> None:
+    conv = Conv(filters=32, kernel=(5, 5), padding=2)
+    x = Shape(28, 28, 192)
+    assert conv.params(x) == 5 * 5 * 192 * 32 + 32
+    assert conv.other_ops(x) == 28 * 28 * 32 == 25_088  # shared/reference bias_adds
+
+
+def test_depthwise_3x3_on_112x112x32() -> None:
+    dw = Depthwise(kernel=(3, 3), padding=1)
+    x = Shape(112, 112, 32)
+    assert dw.out_shape(x) == x
+    assert dw.macs(x) == 112 * 112 * 32 * 9 == 3_612_672
+    assert dw.params(x) == 9 * 32 + 32
+    assert dw.other_ops(x) == 112 * 112 * 32 == 401_408
+
+
+def test_depthwise_multiplier_multiplies_outputs() -> None:
+    dw = Depthwise(kernel=(3, 3), multiplier=2, bias=False)
+    x = Shape(10, 10, 8)
+    assert dw.out_shape(x) == Shape(8, 8, 16)
+    assert dw.macs(x) == 8 * 8 * 16 * 9
+    assert dw.params(x) == 9 * 16
+
+
+def test_grouped_conv_divides_the_contraction() -> None:
+    conv = Conv(filters=64, kernel=(3, 3), groups=4, padding=1, bias=False)
+    x = Shape(8, 8, 32)
+    assert conv.macs(x) == 8 * 8 * 64 * 9 * (32 // 4)
+    assert conv.params(x) == 9 * 8 * 64
+    with pytest.raises(ConvcalcError, match=r"groups=5 must divide input channels 32"):
+        Conv(filters=10, kernel=(3, 3), groups=5).out_shape(x)
+
+
+def test_non_square_kernel_and_stride() -> None:
+    conv = Conv(filters=4, kernel=(1, 7), stride=(1, 2), padding=(0, 3), bias=False)
+    x = Shape(17, 17, 8)
+    # height: floor((17 - 1)/1) + 1 = 17; width: floor((17 + 6 - 7)/2) + 1 = 9
+    assert conv.out_shape(x) == Shape(17, 9, 4)
+    assert conv.macs(x) == 17 * 9 * 4 * 7 * 8
+
+
+def test_pointwise_expansion_follows_input_channels() -> None:
+    pw = Pointwise(expansion=6, bias=False)
+    x = Shape(56, 56, 24)
+    assert pw.out_shape(x) == Shape(56, 56, 144)
+    assert pw.macs(x) == 56 * 56 * 144 * 24
+    with pytest.raises(ConvcalcError, match="exactly one of 'filters' and 'expansion'"):
+        Pointwise(filters=8, expansion=2)
+
+
+def test_separable_expands_to_depthwise_then_pointwise() -> None:
+    (dw_name, dw), (pw_name, pw) = Separable(filters=5, kernel=(3, 3), bias=False).expand()
+    x = Shape(6, 6, 3)
+    assert (dw_name, pw_name) == ("dw", "pw")
+    # The lecture-style example: 4x4x3 * 9 = 432, then 4x4x5 * 3 = 240.
+    assert dw.macs(x) == 432
+    assert pw.macs(dw.out_shape(x)) == 240
+
+
+def test_pooling_costs_and_stride_default() -> None:
+    pool = Pool(kind="maxpool", kernel=(2, 2))
+    x = Shape(28, 28, 6)
+    assert pool.out_shape(x) == Shape(14, 14, 6)
+    assert pool.params(x) == 0 and pool.macs(x) == 0
+    assert pool.other_ops(x) == 14 * 14 * 6 * 4
+
+
+def test_global_and_adaptive_pooling() -> None:
+    x = Shape(7, 7, 2048)
+    assert GlobalAvgPool().out_shape(x) == Shape(1, 1, 2048)
+    assert GlobalAvgPool().other_ops(x) == 7 * 7 * 2048
+    # 14 -> 5: PyTorch windows [0,3) [2,6) [5,9) [8,12) [11,14): lengths 3+4+4+4+3 = 18
+    pool = AdaptiveAvgPool(size=(5, 5))
+    assert pool.out_shape(Shape(14, 14, 1)) == Shape(5, 5, 1)
+    assert pool.other_ops(Shape(14, 14, 1)) == 18 * 18
+
+
+def test_batchnorm_dense_flatten_zeropad() -> None:
+    assert BatchNorm().params(Shape(56, 56, 64)) == 128
+    assert Flatten().out_shape(Shape(5, 5, 16)) == Shape.flat(400)
+    fc = Dense(units=120)
+    assert fc.params(Shape.flat(400)) == 400 * 120 + 120 == 48_120
+    assert fc.macs(Shape.flat(400)) == 48_000
+    assert ZeroPad(padding=(0, 1, 0, 1)).out_shape(Shape(4, 4, 3)) == Shape(5, 5, 3)
+    with pytest.raises(ConvcalcError, match=r"needs a flat input but gets 5x5x16; add 'flatten'"):
+        fc.out_shape(Shape(5, 5, 16))
+
+
+def test_merges() -> None:
+    a = Shape(28, 28, 64)
+    assert Add().out_shape((a, a)) == a
+    assert Add().other_ops((a, a)) == a.elements
+    with pytest.raises(ConvcalcError, match=r"cannot add 28x28x64 and 28x28x32"):
+        Add().out_shape((a, Shape(28, 28, 32)))
+    assert Concat().out_shape((a, Shape(28, 28, 32))) == Shape(28, 28, 96)
+    with pytest.raises(ConvcalcError, match=r"cannot concatenate 28x28x64 and 14x14x32"):
+        Concat().out_shape((a, Shape(14, 14, 32)))
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: Conv(filters=0, kernel=(3, 3)), r"filters 0 must be between 1"),
+        (lambda: Conv(filters=8, kernel=(3, 3), stride=(0, 1)), r"stride 0 must be between 1"),
+        (lambda: Conv(filters=8, kernel=(3, 3), padding="full"), r"padding 'full' must be"),
+        (lambda: Conv(filters=8, kernel=(3, 3), padding=(-1, 0)), r"padding \[-1, 0\] must"),
+    ],
+    ids=["filters", "stride", "padding-word", "padding-negative"],
+)
+def test_invalid_fields_are_rejected(make: object, message: str) -> None:
+    with pytest.raises(ConvcalcError, match=message):
+        make()  # type: ignore[operator]
+
+
+def test_every_kind_has_a_docstring() -> None:
+    for kind, cls in LAYER_KINDS.items():
+        assert cls.__doc__ and cls.__doc__.strip(), kind
