@@ -1,6 +1,5 @@
 """The one exception family of convcalc, the text of its location prefix, and its hints."""
 
-import difflib
 from collections.abc import Iterable, Mapping
 
 
@@ -60,6 +59,8 @@ def suggestion(word: str, choices: Iterable[str], familiar: Mapping[str, str] | 
 
     ``familiar`` maps names people bring from PyTorch or Keras to ours ('bn' -> 'batchnorm').
     """
+    import difflib  # only on the error path: keeps start-up light
+
     choices = list(choices)
     if familiar and familiar.get(word.lower()) in choices:
         return f"; did you mean '{familiar[word.lower()]}'?"

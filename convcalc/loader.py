@@ -9,7 +9,7 @@ every layer with a dotted path. YAML is read with PyYAML's safe loader only.
 import dataclasses
 import types
 from collections.abc import Mapping
-from importlib import resources
+from functools import cache
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 
@@ -18,7 +18,7 @@ import yaml
 from convcalc.architecture import Architecture, Branches, Leaf, Node, Residual, Side
 from convcalc.errors import ConvcalcError, suggestion
 from convcalc.expr import evaluate, is_name
-from convcalc.layers import FAMILIAR_NAMES, LAYER_KINDS, Padding, WidthScale, yaml_keys
+from convcalc.layers import FAMILIAR_NAMES, LAYER_KINDS, Layer, Padding, WidthScale, yaml_keys
 from convcalc.shapes import Pair, Shape, checked_shape, parse_shape
 
 # Limits that keep a hostile or mistaken file from hanging convcalc or exhausting memory.
@@ -54,9 +54,10 @@ class YList(list[Any]):
 
 
 def builtin_dirs() -> list[Path]:
-    """Where built-in architectures live: inside the installed package, or in a source checkout."""
-    return [Path(str(resources.files("convcalc") / "architectures")),
-            Path(__file__).resolve().parent.parent / "architectures"]
+    """Where built-in architectures live: inside the installed package (the wheel carries
+    architectures/ there), or beside the package in a source checkout."""
+    package = Path(__file__).resolve().parent
+    return [package / "architectures", package.parent / "architectures"]
 
 
 def builtin_names() -> list[str]:
@@ -353,7 +354,7 @@ class _Expander:
         cls = LAYER_KINDS[kind]
         keys = yaml_keys(cls)
         _check_keys(body, ("name", *keys), f"a '{kind}' layer")
-        types_ = {f.name: f.type for f in dataclasses.fields(cls)}
+        types_ = _field_types(cls)
         values: dict[str, Any] = {}
         for source in (self.defaults.get(kind) or _mapping(None, "", line), body):
             for key, raw in source.items():
@@ -468,6 +469,11 @@ class _Expander:
             branches.append(tuple(self._items(items, scope, f"{path}.{name}", 0)))
         self._claim(f"{path}.concat", line, "concat")
         return Branches(path, line, tuple(branches))
+
+
+@cache
+def _field_types(cls: type[Layer]) -> dict[str, Any]:
+    return {f.name: f.type for f in dataclasses.fields(cls)}
 
 
 def _kinds(nodes: tuple[Node, ...] | list[Node]) -> set[str]:

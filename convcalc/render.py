@@ -205,8 +205,16 @@ def report_dict(report: Report) -> dict[str, Any]:
 
 
 def render_json(report: Report) -> str:
-    """One JSON object (see ``report_dict``)."""
-    return json.dumps(report_dict(report), indent=2)
+    """One JSON object (see ``report_dict``), one layer per line: readable, and fast because
+    only json's C encoder (no indent) is used."""
+    items = []
+    for key, value in report_dict(report).items():
+        if key == "layers":
+            rows = ",\n".join(f"    {json.dumps(layer)}" for layer in value)
+            items.append(f'  "layers": [\n{rows}\n  ]' if rows else '  "layers": []')
+        else:
+            items.append(f"  {json.dumps(key)}: {json.dumps(value)}")
+    return "{\n" + ",\n".join(items) + "\n}"
 
 
 def render_csv(report: Report, flops: bool = False) -> str:
