@@ -17,7 +17,6 @@ Counting convention, chosen to match PyTorch:
 """
 
 from dataclasses import dataclass, fields
-from functools import cache
 from typing import ClassVar
 
 from convcalc.errors import ConvcalcError
@@ -493,7 +492,6 @@ FAMILIAR_NAMES = {
 }
 
 
-@cache
 def yaml_keys(cls: type[Layer]) -> tuple[str, ...]:
     """The keys a layer kind accepts in YAML: its fields, less ``kind`` and derived ones."""
     hidden = ("kind", *getattr(cls, "yaml_hidden", ()))

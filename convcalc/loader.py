@@ -9,7 +9,6 @@ every layer with a dotted path. YAML is read with PyYAML's safe loader only.
 import dataclasses
 import types
 from collections.abc import Mapping
-from functools import cache
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 
@@ -18,7 +17,7 @@ import yaml
 from convcalc.architecture import Architecture, Branches, Leaf, Node, Residual, Side
 from convcalc.errors import ConvcalcError, suggestion
 from convcalc.expr import evaluate, is_name
-from convcalc.layers import FAMILIAR_NAMES, LAYER_KINDS, Layer, Padding, WidthScale, yaml_keys
+from convcalc.layers import FAMILIAR_NAMES, LAYER_KINDS, Padding, WidthScale, yaml_keys
 from convcalc.shapes import Pair, Shape, checked_shape, parse_shape
 
 # Limits that keep a hostile or mistaken file from hanging convcalc or exhausting memory.
@@ -37,6 +36,10 @@ SHORTCUTS = ("auto", "identity", "projection", "if_same")
 ITEM_MODIFIERS = ("repeat", "first")
 PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in
               ("null", "bool", "int", "float", "str", "timestamp", "map", "seq")}
+# Per layer class, once: the YAML keys it accepts and the type each field is read as.
+YAML_KEYS = {cls: yaml_keys(cls) for cls in LAYER_KINDS.values()}
+FIELD_TYPES = {cls: {f.name: f.type for f in dataclasses.fields(cls)}
+               for cls in LAYER_KINDS.values()}
 
 
 class YMap(dict[str, Any]):
@@ -352,9 +355,9 @@ class _Expander:
     def _leaves(self, kind: str, body: YMap, scope: Mapping[str, Any], path: str,
                 line: int) -> list[Node]:
         cls = LAYER_KINDS[kind]
-        keys = yaml_keys(cls)
+        keys = YAML_KEYS[cls]
         _check_keys(body, ("name", *keys), f"a '{kind}' layer")
-        types_ = _field_types(cls)
+        types_ = FIELD_TYPES[cls]
         values: dict[str, Any] = {}
         for source in (self.defaults.get(kind) or _mapping(None, "", line), body):
             for key, raw in source.items():
@@ -469,11 +472,6 @@ class _Expander:
             branches.append(tuple(self._items(items, scope, f"{path}.{name}", 0)))
         self._claim(f"{path}.concat", line, "concat")
         return Branches(path, line, tuple(branches))
-
-
-@cache
-def _field_types(cls: type[Layer]) -> dict[str, Any]:
-    return {f.name: f.type for f in dataclasses.fields(cls)}
 
 
 def _kinds(nodes: tuple[Node, ...] | list[Node]) -> set[str]:
