@@ -113,6 +113,7 @@ def parse(text: str, file: str = "<string>") -> Architecture:
 def _read_yaml(text: str) -> YMap:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
+        _check_nesting(text, loader)
         root = yaml.compose(text, Loader=loader)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
@@ -120,8 +121,6 @@ def _read_yaml(text: str) -> YMap:
                             line=mark.line + 1 if mark else None) from None
     except yaml.YAMLError as e:
         raise ConvcalcError(f"not valid YAML: {e}") from None
-    except RecursionError:
-        raise ConvcalcError(f"nested deeper than {MAX_NESTING} levels") from None
     if root is None:
         raise ConvcalcError("is empty; an architecture needs 'input' and 'layers'")
     budget = [MAX_YAML_NODES]
@@ -129,6 +128,20 @@ def _read_yaml(text: str) -> YMap:
     if not isinstance(doc, YMap):
         raise ConvcalcError("must be a mapping with 'input' and 'layers' at the top", line=1)
     return doc
+
+
+def _check_nesting(text: str, loader: Any) -> None:
+    """Refuse deep nesting from the event stream, before libyaml's recursive composer (which
+    crashes the process on some 100,000 levels) ever sees it."""
+    depth = 0
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+            depth += 1
+            if depth > MAX_NESTING:
+                raise ConvcalcError(f"is nested deeper than {MAX_NESTING} levels",
+                                    line=event.start_mark.line + 1)
+        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            depth -= 1
 
 
 def _to_python(node: yaml.Node, constructor: Any, budget: list[int], depth: int) -> Any:

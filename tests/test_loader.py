@@ -337,3 +337,11 @@ def test_layer_objects_carry_their_fields() -> None:
     (leaf,) = net.layers
     assert isinstance(leaf, Leaf)
     assert leaf.layer == Conv(filters=8, kernel=(3, 3), stride=(2, 2), padding="same")
+
+
+@pytest.mark.parametrize("depth", [65, 100_000], ids=["just-over", "crash-deep"])
+def test_deep_nesting_is_refused_before_composing(depth: int) -> None:
+    # 100,000 levels once crashed libyaml's recursive composer (a segfault, not an error).
+    for text in ("[" * depth + "]" * depth, "{a: " * depth + "1" + "}" * depth):
+        with pytest.raises(ConvcalcError, match=r"^deep\.yaml:1: is nested deeper than 64"):
+            parse(text, file="deep.yaml")
