@@ -243,6 +243,11 @@ def err(text: str) -> str:
         ("input: [8, 8\n", "bad.yaml:2: not valid YAML"),
         ("input: 8x8x3\nlayers:\n  - relu: {name: a}\n  - relu: {name: a}\n",
          "bad.yaml:4: layer 'a' (relu): the path is used twice (also on line 3)"),
+        ("input: 8x8x3\nlayers:\n  - concat:\n      name: mix\n      branches:\n"
+         "        - [{conv: {filters: 4, kernel: 1}}]\n"
+         "        - [{conv: {filters: 4, kernel: 3}}]\n",
+         "bad.yaml:3: layer 'mix.concat' (concat): cannot concatenate 8x8x4 and 6x6x4: height "
+         "and width differ; give every branch the same stride and 'same' padding"),
         ("input: 8x8x3\nlayers:\n  - conv: {name: c, filters: 4, kernel: 3, padding: sme}\n",
          "bad.yaml:3: layer 'c' (conv): padding 'sme' must be a number, 'same' or 'valid'; "
          "did you mean 'same'?"),
@@ -250,7 +255,7 @@ def err(text: str) -> str:
     ids=["unknown-key", "unknown-kind", "familiar-name", "pytorch-key", "kernel-too-big",
          "missing-key", "negative", "undefined-name", "hidden-key", "groups", "repeat-negative",
          "repeat-absurd", "dense-needs-flat", "conv-after-flatten", "top-key", "no-input",
-         "bad-input", "empty", "bad-yaml", "duplicate-path", "padding-typo"],
+         "bad-input", "empty", "bad-yaml", "duplicate-path", "concat-mismatch", "padding-typo"],
 )
 def test_errors_name_file_line_and_layer(text: str, expected: str) -> None:
     assert err(text).startswith(expected)
