@@ -119,8 +119,9 @@ def _read_yaml(text: str) -> YMap:
         mark = e.problem_mark or e.context_mark
         raise ConvcalcError(f"not valid YAML: {e.problem or e.context}",
                             line=mark.line + 1 if mark else None) from None
-    except yaml.YAMLError as e:
-        raise ConvcalcError(f"not valid YAML: {e}") from None
+    except yaml.reader.ReaderError as e:
+        raise ConvcalcError(f"not valid YAML: {e.reason}; is it a YAML file?",
+                            line=text.count("\n", 0, e.position) + 1) from None
     if root is None:
         raise ConvcalcError("is empty; an architecture needs 'input' and 'layers'")
     budget = [MAX_YAML_NODES]
