@@ -269,3 +269,39 @@ def compare_designs(input_: Shape, kernel: int, filters: int, *, padding: Paddin
     return LayerComparison(input_, kernel, filters, tuple(
         Design(name, analyze(Architecture(name, "", "", input_, nodes, "")))
         for name, nodes in designs.items()))
+
+
+MAX_SWEEP_CELLS = 1000
+
+
+@dataclass(frozen=True)
+class SweepCell:
+    """The totals of one (width, input) combination."""
+
+    width: float
+    input: Shape
+    params: int
+    macs: int
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A network's parameters and multiplies over a grid of width multipliers and input sizes
+    (the MobileNet papers' tables), width-major."""
+
+    name: str
+    cells: tuple[SweepCell, ...]
+
+
+def sweep(arch: Architecture, widths: Sequence[float], inputs: Sequence[Shape]) -> Sweep:
+    """``arch`` analysed at every width in ``widths`` and input in ``inputs``, each exactly as
+    ``analyze`` counts ``with_width(with_input(arch, input), width)``."""
+    if len(widths) * len(inputs) > MAX_SWEEP_CELLS:
+        raise ConvcalcError(f"{len(widths)} widths x {len(inputs)} inputs is more than "
+                            f"{MAX_SWEEP_CELLS:,} combinations; sweep fewer values")
+    cells = []
+    for width in widths:
+        for shape in inputs:
+            totals = analyze(with_width(with_input(arch, shape), width)).totals
+            cells.append(SweepCell(width, shape, totals.params, totals.macs))
+    return Sweep(arch.name, tuple(cells))
