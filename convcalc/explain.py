@@ -33,8 +33,8 @@ def explain_row(row: LayerRow) -> str:
         conv = layer.as_conv(row.input)
         per_group = row.input.c // conv.groups
         kh, kw = conv.kernel
-        group_note = (f"  (c_in/groups = {row.input.c}/{conv.groups})" if conv.groups > 1
-                      else "")
+        group_note = (f" ({conv.groups} groups: c_in per group is {per_group})"
+                      if conv.groups > 1 else "")
         lines.append(f"params = f·f·c_in·filters + bias = {kh}·{kw}·{per_group}·{conv.filters} "
                      f"+ {conv.filters if conv.bias else 0} bias = {row.params:,}{group_note}")
         lines.append(f"macs = outputs × f·f·c_in = {_dims(row)} × {kh}·{kw}·{per_group} = "
@@ -80,8 +80,8 @@ def _window_lines(row: LayerRow, window: Window, padding: object, ceil_mode: boo
         f, s, d = window.kernel[i], window.stride[i], window.dilation[i]
         if padding == "same":
             f_eff = d * (f - 1) + 1
-            lines.append(f"'same' padding ({name}): output ⌈{n}/{s}⌉ = {out} needs "
-                         f"max(({out} − 1)·{s} + {f_eff} − {n}, 0) = {before + after} padded: "
+            lines.append(f"'same' padding ({name}): output ⌈{n}/{s}⌉ = {out}; padding "
+                         f"max(({out} − 1)·{s} + {f_eff} − {n}, 0) = {before + after}: "
                          f"{before} before, {after} after (the odd one after, as TensorFlow)")
         value = output_size(n, f, s, before, after, d, ceil_mode)
         if d == 1 and before == after:
