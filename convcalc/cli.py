@@ -116,7 +116,8 @@ def output(report: Report, format_: str, flops: bool,
 @conversion_options
 @click.option("--explain", is_flag=True,
               help="Print every layer's formulas with the numbers substituted, not the table.")
-@click.option("--layer", help="With --explain: only this layer (a path) and the layers under it.")
+@click.option("--layer", help="Explain only this layer (a path) and the layers under it "
+              "(implies --explain).")
 def analyze_command(*, arch: str, input_: str | None, width: float | None,
                     format_: str, flops: bool, include_side: bool, dtype: str, convert: str | None,
                     include_stem: bool, explain: bool, layer: str | None) -> None:

@@ -82,7 +82,8 @@ def _window_lines(row: LayerRow, window: Window, padding: object, ceil_mode: boo
             f_eff = d * (f - 1) + 1
             lines.append(f"'same' padding ({name}): output ⌈{n}/{s}⌉ = {out}; padding "
                          f"max(({out} − 1)·{s} + {f_eff} − {n}, 0) = {before + after}: "
-                         f"{before} before, {after} after (the odd one after, as TensorFlow)")
+                         f"{before} before, {after} after"
+                         + (" (the odd one after, as TensorFlow)" if after > before else ""))
         value = output_size(n, f, s, before, after, d, ceil_mode)
         if d == 1 and before == after:
             inner = f"{n} + 2·{before} − {f}"
