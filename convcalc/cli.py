@@ -2,16 +2,19 @@
 renders the result. ``ConvcalcError`` becomes a one-line message and exit status 2 here, once."""
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from convcalc import render
 
 from convcalc.analysis import DTYPE_BYTES, Report, analyze
 from convcalc.architecture import Architecture
 from convcalc.errors import ConvcalcError
 from convcalc.loader import builtin_names, load
 from convcalc.shapes import parse_shape
-from convcalc.variants import with_input, with_width
+from convcalc.variants import CONVERSIONS, Conversion, convert, with_input, with_width
 
 FORMATS = ("table", "json", "markdown", "csv")
 
@@ -49,21 +52,53 @@ def prepared(arch: str, input_: str | None, width: float | None) -> Architecture
     return loaded
 
 
-def output(report: Report, format_: str, flops: bool) -> None:
-    """Print a report in one of FORMATS; rich is imported only for the table."""
+def conversion_options(command: Any) -> Any:
+    """--convert and --include-stem, shared by analyze, compare and sweep."""
+    command = click.option("--include-stem", is_flag=True,
+                           help="With --convert separable: convert the first convolution too.")(
+        command)
+    return click.option("--convert", type=click.Choice(CONVERSIONS),
+                        help="Rewrite the network first: standard convolutions to depthwise + "
+                        "pointwise ('separable'), or depthwise + pointwise pairs to one "
+                        "convolution ('standard').")(command)
+
+
+def converted(arch: Architecture, to: str | None, include_stem: bool) -> Conversion:
+    """``arch`` converted as --convert asks (unchanged without it)."""
+    if to is None:
+        if include_stem:
+            raise ConvcalcError("--include-stem goes with --convert separable")
+        return Conversion(arch, {})
+    return convert(arch, to, include_stem)
+
+
+def explain_reports(reports: list[Report], format_: str, layer: str | None) -> None:
+    """Print --explain's text for each report."""
+    from convcalc.explain import explain
+
+    if format_ != "table":
+        raise ConvcalcError(f"--explain prints text; drop --format {format_}")
+    for report in reports:
+        click.echo(f"== {report.name} ==\n" + explain(report, layer))
+
+
+def output(report: Report, format_: str, flops: bool,
+           changed: "render.Changed | None" = None) -> None:
+    """Print a report in one of FORMATS; rich is imported only for the table. ``changed``
+    marks the layers a conversion created."""
     from convcalc import render
 
     if format_ == "json":
-        click.echo(render.render_json(report))
+        click.echo(render.render_json(report, changed))
     elif format_ == "csv":
-        click.echo(render.render_csv(report, flops), nl=False)
+        click.echo(render.render_csv(report, flops, changed), nl=False)
     elif format_ == "markdown":
-        click.echo(render.render_markdown(report, flops), nl=False)
+        click.echo(render.render_markdown(report, flops, changed), nl=False)
     else:
         from rich.console import Console
 
         console = Console(width=None if sys.stdout.isatty() else 400)
-        console.print(render.render_table(report, flops))
+        console.print(render.render_table(report, flops, changed))
 
 
 @main.command("analyze")
@@ -78,11 +113,146 @@ def output(report: Report, format_: str, flops: bool) -> None:
               help="Count side branches (auxiliary classifiers) in the totals.")
 @click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="fp32",
               show_default=True, help="Element type for the byte figures.")
-def analyze_command(arch: str, input_: str | None, width: float | None, format_: str,
-                    flops: bool, include_side: bool, dtype: str) -> None:
+@conversion_options
+@click.option("--explain", is_flag=True,
+              help="Print every layer's formulas with the numbers substituted, not the table.")
+@click.option("--layer", help="Explain only this layer (a path) and the layers under it "
+              "(implies --explain).")
+def analyze_command(*, arch: str, input_: str | None, width: float | None,
+                    format_: str, flops: bool, include_side: bool, dtype: str, convert: str | None,
+                    include_stem: bool, explain: bool, layer: str | None) -> None:
     """Per-layer shapes, parameters and multiplies of ARCH (a built-in name or a YAML file)."""
-    report = analyze(prepared(arch, input_, width), include_side=include_side, dtype=dtype)
-    output(report, format_, flops)
+    conversion = converted(prepared(arch, input_, width), convert, include_stem)
+    report = analyze(conversion.arch, include_side=include_side, dtype=dtype)
+    if explain or layer:
+        explain_reports([report], format_, layer)
+    else:
+        output(report, format_, flops, conversion.changed if convert else None)
+
+
+def print_result(result: Any) -> None:
+    """Echo a rendered string, or print a rich table."""
+    if isinstance(result, str):
+        click.echo(result, nl=not result.endswith("\n"))
+        return
+    from rich.console import Console
+
+    Console(width=None if sys.stdout.isatty() else 400).print(result)
+
+
+def parse_padding(text: str) -> int | str:
+    """--padding: 'same', 'valid' or a number of pixels on every side."""
+    if text in ("same", "valid"):
+        return text
+    if text.isdigit():
+        return int(text)
+    raise ConvcalcError(f"padding '{text}' must be 'same', 'valid' or a number")
+
+
+@main.command("compare")
+@click.argument("archs", nargs=-1, metavar="[ARCH]...")
+@click.option("--input", "input_", metavar="HxWxC",
+              help="One layer's input (with --kernel and --filters), or the networks' input size.")
+@click.option("--kernel", type=int, help="One layer: the f of its f x f convolution.")
+@click.option("--filters", type=int, help="One layer: its number of filters (output channels).")
+@click.option("--padding", help="One layer: 'same', 'valid' or a number.  [default: same]")
+@click.option("--stride", type=int, help="One layer: the stride.  [default: 1]")
+@click.option("--bottleneck", type=int, metavar="K",
+              help="One layer: add the design with a 1x1 reduction to K channels first.")
+@click.option("--expansion", type=float, metavar="T",
+              help="One layer: add MobileNetV2's inverted residual with expansion T.")
+@click.option("--bias", is_flag=True, help="One layer: count biases in the parameters.")
+@click.option("--width", type=float, help="Networks: width multiplier on channel counts.")
+@conversion_options
+@click.option("--format", "format_", type=click.Choice(FORMATS), default="table",
+              show_default=True, help="Output format.")
+@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="fp32",
+              show_default=True, help="Element type for the activation memory.")
+@click.option("--explain", is_flag=True, help="Also print every layer's formulas.")
+def compare_command(*, archs: tuple[str, ...], input_: str | None, kernel: int | None,
+                    filters: int | None, padding: str | None, stride: int | None,
+                    bottleneck: int | None, expansion: float | None, bias: bool,
+                    width: float | None, convert: str | None, include_stem: bool,
+                    format_: str, dtype: str, explain: bool) -> None:
+    """Cheaper designs side by side: one layer (--input, --kernel, --filters) as a standard,
+    depthwise-separable, bottleneck or inverted-residual convolution; or whole networks (ARCH
+    names or files), with --convert adding each network's converted form after it."""
+    from convcalc.render import render_comparison, render_designs
+    from convcalc.variants import compare, compare_designs
+
+    layer_options = {"--kernel": kernel, "--filters": filters, "--padding": padding,
+                     "--stride": stride, "--bottleneck": bottleneck, "--expansion": expansion,
+                     "--bias": bias or None}
+    if archs:
+        given = [name for name, value in layer_options.items() if value is not None]
+        if given:
+            raise ConvcalcError(f"{', '.join(given)} describe one layer; give either ARCH "
+                                "names or --input, --kernel and --filters")
+        archs_ = []
+        for arch in archs:
+            loaded = prepared(arch, input_, width)
+            archs_.append(loaded)
+            if convert:
+                archs_.append(converted(loaded, convert, include_stem).arch)
+        comparison = compare(archs_, dtype=dtype)
+        if explain:
+            explain_reports(list(comparison.reports), format_, None)
+        print_result(render_comparison(comparison, format_))
+        return
+    network_options = {"--width": width, "--convert": convert, "--include-stem":
+                       include_stem or None}
+    given = [name for name, value in network_options.items() if value is not None]
+    if given:
+        raise ConvcalcError(f"{', '.join(given)} need ARCH names; one layer takes --input, "
+                            "--kernel, --filters and its own options")
+    if input_ is None or kernel is None or filters is None:
+        raise ConvcalcError("compare needs ARCH names, or --input, --kernel and --filters "
+                            "for one layer, e.g. --input 28x28x192 --kernel 5 --filters 32")
+    designs = compare_designs(parse_shape(input_), kernel, filters,
+                              padding=parse_padding(padding or "same"), stride=stride or 1,
+                              bottleneck=bottleneck, expansion=expansion, bias=bias)
+    if explain:
+        explain_reports([d.report for d in designs.designs], format_, None)
+    print_result(render_designs(designs, format_))
+
+
+def parse_list(text: str, what: str) -> list[str]:
+    """'1,0.75,0.5' -> ['1', '0.75', '0.5']."""
+    items = [t.strip() for t in text.split(",")]
+    if not all(items):
+        raise ConvcalcError(f"{what} '{text}' must be values separated by commas")
+    return items
+
+
+def parse_width(text: str) -> float:
+    """One width multiplier."""
+    try:
+        return float(text)
+    except ValueError:
+        raise ConvcalcError(f"width '{text}' must be a number such as 0.75") from None
+
+
+@main.command("sweep")
+@click.argument("arch")
+@click.option("--width", "widths", default="1", show_default=True, metavar="A,A,...",
+              help="Width multipliers, separated by commas: 1,0.75,0.5,0.25.")
+@click.option("--input", "inputs", metavar="N,N,...",
+              help="Input sizes separated by commas (N, HxW or HxWxC): 224,192,160,128. "
+              "[default: the network's own]")
+@conversion_options
+@click.option("--format", "format_", type=click.Choice(FORMATS), default="table",
+              show_default=True, help="Output format.")
+def sweep_command(*, arch: str, widths: str, inputs: str | None, convert: str | None,
+                  include_stem: bool, format_: str) -> None:
+    """Multiplies and parameters of ARCH for every width multiplier and input size."""
+    from convcalc.render import render_sweep
+    from convcalc.variants import sweep
+
+    loaded = converted(load(arch), convert, include_stem).arch
+    shapes = ([parse_shape(t, channels=loaded.input.c) for t in parse_list(inputs, "input")]
+              if inputs else [loaded.input])
+    result = sweep(loaded, [parse_width(t) for t in parse_list(widths, "width")], shapes)
+    print_result(render_sweep(result, format_))
 
 
 @main.command("list")

@@ -139,8 +139,9 @@ def _check_nesting(text: str, loader: Any) -> None:
         if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
             depth += 1
             if depth > MAX_NESTING:
+                mark = event.start_mark
                 raise ConvcalcError(f"is nested deeper than {MAX_NESTING} levels",
-                                    line=event.start_mark.line + 1)
+                                    line=mark.line + 1 if mark else None)
         elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
             depth -= 1
 

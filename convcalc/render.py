@@ -7,6 +7,7 @@ CSV) carry exact integers; the terminal table uses K/M/G. rich is imported only 
 import csv
 import io
 import json
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,11 @@ from convcalc.layers import Conv, Window
 
 if TYPE_CHECKING:
     from rich.table import Table
+
+    from convcalc.variants import Comparison, LayerComparison, Sweep
+
+# Layers a conversion created, by path, with what they replaced ('conv', 'depthwise+pointwise').
+Changed = Mapping[str, str]
 
 
 class Column(StrEnum):
@@ -95,13 +101,16 @@ def _pair_text(pair: tuple[int, int]) -> str:
     return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
 
 
-def cell(row: LayerRow, column: Column) -> str | int:
-    """One row's value in a column: numbers as exact integers, the rest as text."""
+def cell(row: LayerRow, column: Column, changed: Changed | None = None) -> str | int:
+    """One row's value in a column: numbers as exact integers, the rest as text. A layer a
+    conversion created shows what it replaced in its kind: 'depthwise (from conv)'."""
     match column:
         case Column.NAME:
             return row.path
         case Column.KIND:
-            return row.kind + (" (side)" if row.side else "")
+            origin = (changed or {}).get(row.path)
+            return (row.kind + (f" (from {origin})" if origin else "")
+                    + (" (side)" if row.side else ""))
         case Column.INPUT:
             return str(row.input)
         case Column.OUTPUT:
@@ -124,7 +133,7 @@ def _totals_label(report: Report) -> str:
     return "total" + (" (side excluded)" if has_side and not report.include_side else "")
 
 
-def render_table(report: Report, flops: bool = False) -> "Table":
+def render_table(report: Report, flops: bool = False, changed: Changed | None = None) -> "Table":
     """A rich table with human units and a totals row."""
     from rich import box
     from rich.table import Table
@@ -139,7 +148,7 @@ def render_table(report: Report, flops: bool = False) -> "Table":
         table.add_column(TITLES[column], justify="right" if column in NUMERIC else "left",
                          no_wrap=column in (Column.NAME, Column.INPUT, Column.OUTPUT))
     for row in report.rows:
-        values = [cell(row, c) for c in shown]
+        values = [cell(row, c, changed) for c in shown]
         table.add_row(*(human(v) if isinstance(v, int) else v for v in values),
                       style="dim" if row.side else None)
     table.add_section()
@@ -157,8 +166,9 @@ def _caption(report: Report) -> str:
             f"activations {t.activations:,} elements ({human_bytes(t.activation_bytes)})")
 
 
-def report_dict(report: Report) -> dict[str, Any]:
-    """The JSON form of a report: the stable contract scripts rely on."""
+def report_dict(report: Report, changed: Changed | None = None) -> dict[str, Any]:
+    """The JSON form of a report: the stable contract scripts rely on. After a conversion, the
+    layers it created carry ``converted_from``."""
     names = [r.path for r in report.rows]
     layers = []
     for row in report.rows:
@@ -177,6 +187,8 @@ def report_dict(report: Report) -> dict[str, Any]:
             "jump": list(row.jump),
             "side": row.side,
         }
+        if changed and row.path in changed:
+            entry["converted_from"] = changed[row.path]
         if row.window is not None:
             entry |= {
                 "kernel": list(row.window.kernel),
@@ -204,11 +216,11 @@ def report_dict(report: Report) -> dict[str, Any]:
     }
 
 
-def render_json(report: Report) -> str:
+def render_json(report: Report, changed: Changed | None = None) -> str:
     """One JSON object (see ``report_dict``), one layer per line: readable, and fast because
     only json's C encoder (no indent) is used."""
     items = []
-    for key, value in report_dict(report).items():
+    for key, value in report_dict(report, changed).items():
         if key == "layers":
             rows = ",\n".join(f"    {json.dumps(layer)}" for layer in value)
             items.append(f'  "layers": [\n{rows}\n  ]' if rows else '  "layers": []')
@@ -217,16 +229,19 @@ def render_json(report: Report) -> str:
     return "{\n" + ",\n".join(items) + "\n}"
 
 
-def render_csv(report: Report, flops: bool = False) -> str:
+def render_csv(report: Report, flops: bool = False, changed: Changed | None = None) -> str:
     """One header row of column ids, then one row per layer with exact integers; the
-    ``side`` column marks side-branch rows."""
+    ``side`` column marks side-branch rows; after a conversion, ``converted_from`` says what
+    each created layer replaced."""
     shown = columns(flops)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([c.value for c in shown] + ["side"])
+    extra = ["converted_from"] if changed is not None else []
+    writer.writerow([c.value for c in shown] + ["side"] + extra)
     for row in report.rows:
         values = [row.kind if c is Column.KIND else cell(row, c) for c in shown]
-        writer.writerow([*values, str(row.side).lower()])
+        origin = [changed.get(row.path, "")] if changed is not None else []
+        writer.writerow([*values, str(row.side).lower(), *origin])
     return out.getvalue()
 
 
@@ -235,7 +250,7 @@ def markdown_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
 
 
-def render_markdown(report: Report, flops: bool = False) -> str:
+def render_markdown(report: Report, flops: bool = False, changed: Changed | None = None) -> str:
     """A GitHub table with exact numbers and a bold totals row."""
     shown = columns(flops)
     lines = [
@@ -243,10 +258,142 @@ def render_markdown(report: Report, flops: bool = False) -> str:
         "|" + "|".join("---:" if c in NUMERIC else "---" for c in shown) + "|",
     ]
     for row in report.rows:
-        values = [cell(row, c) for c in shown]
+        values = [cell(row, c, changed) for c in shown]
         lines.append("| " + " | ".join(
             f"{v:,}" if isinstance(v, int) else markdown_escape(v) for v in values) + " |")
     lines.append("| " + " | ".join(
         f"**{_total(report, c):,}**" if c in TOTALLED else (
             f"**{_totals_label(report)}**" if c is Column.NAME else "") for c in shown) + " |")
     return "\n".join(lines) + "\n"
+
+
+# -- comparisons: single-layer designs, networks side by side, sweeps ---------------------------
+
+Cells = list[list[str | int]]
+
+
+def render_grid(title: str, headers: list[str], rows: Cells, format_: str,
+                caption: str = "") -> "str | Table":
+    """Rows of text and exact integers as a rich table, GitHub markdown or CSV (the caption is
+    left out of CSV, whose first row is the headers)."""
+    if format_ == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(headers)
+        writer.writerows(rows)
+        return out.getvalue()
+    numeric = [bool(rows) and all(isinstance(r[i], int) for r in rows)
+               for i in range(len(headers))]
+    if format_ == "markdown":
+        lines = [f"**{markdown_escape(title)}**", "",
+                 "| " + " | ".join(headers) + " |",
+                 "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
+        lines += ["| " + " | ".join(f"{v:,}" if isinstance(v, int) else markdown_escape(v)
+                                    for v in row) + " |" for row in rows]
+        return "\n".join([*lines, *(["", markdown_escape(caption)] if caption else [])]) + "\n"
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=title, caption=caption or None, box=box.SIMPLE_HEAD,
+                  caption_justify="left")
+    for header, is_number in zip(headers, numeric, strict=True):
+        table.add_column(header, justify="right" if is_number else "left")
+    for row in rows:
+        table.add_row(*(f"{v:,}" if isinstance(v, int) else v for v in row))
+    return table
+
+
+def _ratio(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def closed_form_text(comparison: "LayerComparison") -> str:
+    """The measured separable / standard ratio next to MobileNet's 1/N + 1/f^2."""
+    standard, separable = (d.report.totals.macs for d in comparison.designs[:2])
+    out = comparison.designs[0].output
+    formula, value = comparison.closed_form()
+    return (f"separable / standard = {separable:,} / {standard:,} = "
+            f"{separable / standard:.5g}; {formula} = {value:.5g} (exact: both designs "
+            f"produce {out.h}x{out.w} outputs from the same window, so h_out·w_out·c_in "
+            "cancels)")
+
+
+def designs_dict(comparison: "LayerComparison") -> dict[str, Any]:
+    """The JSON form of a single-layer comparison."""
+    _, value = comparison.closed_form()
+    return {
+        "input": comparison.input.as_list(),
+        "variants": [{
+            "name": d.name,
+            "output": d.output.as_list(),
+            "params": d.report.totals.params,
+            "macs": d.report.totals.macs,
+            "other_ops": d.report.totals.other_ops,
+            "ratio": comparison.ratio(d),
+            "parts": [{"name": r.path, "kind": r.kind, "output": r.output.as_list(),
+                       "params": r.params, "macs": r.macs, "other_ops": r.other_ops}
+                      for r in d.report.rows],
+        } for d in comparison.designs],
+        "closed_form": {"separable_over_standard": value},
+    }
+
+
+def render_designs(comparison: "LayerComparison", format_: str) -> "str | Table":
+    """One row per design of a layer: output, params, multiplies and their parts, other ops
+    (the inverted residual's skip adds), and the multiplies over the standard convolution's."""
+    if format_ == "json":
+        return json.dumps(designs_dict(comparison), indent=2)
+    rows: Cells = []
+    for d in comparison.designs:
+        t = d.report.totals
+        parts = " + ".join(f"{r.path} {r.macs:,}" for r in d.report.rows if r.macs)
+        rows.append([d.name, str(d.output), t.params, t.macs, parts, t.other_ops,
+                     _ratio(comparison.ratio(d))])
+    title = (f"{comparison.kernel}x{comparison.kernel} convolution, {comparison.filters} "
+             f"filters, on {comparison.input}")
+    return render_grid(title, ["Design", "Output", "Params", "MACs", "MAC parts",
+                               "Other ops", "MACs / standard"],
+                       rows, format_, closed_form_text(comparison))
+
+
+def comparison_dict(comparison: "Comparison") -> dict[str, Any]:
+    """The JSON form of networks side by side."""
+    return {"networks": [{
+        "name": r.name,
+        "input": r.input.as_list(),
+        "width": r.width,
+        "params": r.totals.params,
+        "macs": r.totals.macs,
+        "activations": r.totals.activations,
+        "activation_bytes": r.totals.activation_bytes,
+        "params_ratio": comparison.ratio(i, "params"),
+        "macs_ratio": comparison.ratio(i, "macs"),
+    } for i, r in enumerate(comparison.reports)]}
+
+
+def render_comparison(comparison: "Comparison", format_: str) -> "str | Table":
+    """One row per network: totals and the ratios of params and multiplies to the first."""
+    if format_ == "json":
+        return json.dumps(comparison_dict(comparison), indent=2)
+    rows: Cells = []
+    for i, r in enumerate(comparison.reports):
+        t = r.totals
+        rows.append([r.name, str(r.input) + (f" w{r.width:g}" if r.width != 1 else ""),
+                     t.params, t.macs, t.activations, human_bytes(t.activation_bytes),
+                     _ratio(comparison.ratio(i, "params")), _ratio(comparison.ratio(i, "macs"))])
+    dtype = comparison.reports[0].dtype
+    return render_grid("networks side by side (ratios to the first)",
+                       ["Network", "Input", "Params", "MACs", "Activations",
+                        f"Activation memory ({dtype})", "Params / first", "MACs / first"],
+                       rows, format_)
+
+
+def render_sweep(result: "Sweep", format_: str) -> "str | Table":
+    """One row per (width, input) combination with its multiplies and parameters."""
+    if format_ == "json":
+        return json.dumps({"name": result.name, "cells": [
+            {"width": c.width, "input": c.input.as_list(), "macs": c.macs, "params": c.params}
+            for c in result.cells]}, indent=2)
+    rows: Cells = [[f"{c.width:g}", str(c.input), c.macs, c.params] for c in result.cells]
+    return render_grid(f"{result.name}: width x resolution", ["Width", "Input", "MACs",
+                                                              "Params"], rows, format_)
