@@ -76,10 +76,32 @@ class Architecture:
     width: float = 1.0
 
 
-def map_leaves(nodes: tuple[Node, ...], rewrite: "Callable[[Leaf], tuple[Leaf, ...]]"
+
+def map_sequences(nodes: tuple[Node, ...],
+                  rewrite: Callable[[tuple[Node, ...]], tuple[Node, ...]]) -> tuple[Node, ...]:
+    """The tree with ``rewrite`` applied to every sequence of nodes (a residual's main path and
+    shortcut, each branch, a side branch, the top level), innermost first."""
+    out: list[Node] = []
+    for node in nodes:
+        if isinstance(node, Residual):
+            shortcut = node.shortcut if isinstance(node.shortcut, str) else map_sequences(
+                node.shortcut, rewrite)
+            out.append(replace(node, main=map_sequences(node.main, rewrite), shortcut=shortcut))
+        elif isinstance(node, Branches):
+            out.append(replace(node, branches=tuple(map_sequences(b, rewrite)
+                                                    for b in node.branches)))
+        elif isinstance(node, Side):
+            out.append(replace(node, layers=map_sequences(node.layers, rewrite)))
+        else:
+            out.append(node)
+    return rewrite(tuple(out))
+
+
+
+def map_leaves(nodes: tuple[Node, ...], rewrite: Callable[[Leaf], tuple[Leaf, ...]]
                ) -> tuple[Node, ...]:
     """The same tree with every leaf replaced by what ``rewrite`` returns for it (one leaf,
-    several, or none); graph nodes keep their structure. Used by the variants' rewrites."""
+    several, or none), visiting leaves in file order; graph nodes keep their structure."""
     out: list[Node] = []
     for node in nodes:
         if isinstance(node, Leaf):

@@ -5,11 +5,18 @@ Each rewrite takes an ``Architecture`` and returns a new one; the analysis then 
 usual, so no cost is ever computed here.
 """
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from convcalc.analysis import Report, analyze
-from convcalc.architecture import Architecture, Branches, Leaf, Node, Residual, Side, map_leaves
+from convcalc.architecture import (
+    Architecture,
+    Leaf,
+    Node,
+    Residual,
+    map_leaves,
+    map_sequences,
+)
 from convcalc.errors import ConvcalcError, suggestion
 from convcalc.layers import Activation, BatchNorm, Conv, Depthwise, Layer, Padding, Pointwise
 from convcalc.shapes import Shape, checked_shape
@@ -155,7 +162,7 @@ def to_standard(arch: Architecture) -> Conversion:
                 i += 1
         return tuple(out)
 
-    layers = _map_sequences(arch.layers, fuse)
+    layers = map_sequences(arch.layers, fuse)
     return Conversion(replace(arch, name=f"{arch.name} (standard)", layers=layers), changed)
 
 
@@ -165,26 +172,6 @@ def _fused_path(dw: str, pw: str) -> str:
     if dw_parent and dw_parent == pw_parent and (dw_name, pw_name) == ("dw", "pw"):
         return dw_parent
     return f"{dw}+{pw}"
-
-
-def _map_sequences(nodes: tuple[Node, ...],
-                   rewrite: Callable[[tuple[Node, ...]], tuple[Node, ...]]) -> tuple[Node, ...]:
-    """The tree with ``rewrite`` applied to every sequence of nodes, innermost first."""
-    out: list[Node] = []
-    for node in nodes:
-        if isinstance(node, Residual):
-            shortcut = node.shortcut if isinstance(node.shortcut, str) else _map_sequences(
-                node.shortcut, rewrite)
-            out.append(replace(node, main=_map_sequences(node.main, rewrite),
-                               shortcut=shortcut))
-        elif isinstance(node, Branches):
-            out.append(replace(node, branches=tuple(_map_sequences(b, rewrite)
-                                                    for b in node.branches)))
-        elif isinstance(node, Side):
-            out.append(replace(node, layers=_map_sequences(node.layers, rewrite)))
-        else:
-            out.append(node)
-    return rewrite(tuple(out))
 
 
 # -- comparisons -----------------------------------------------------------------------------------
