@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 import pytest
+from conftest import DATA
 
 from convcalc import (
     ConvcalcError,
@@ -24,7 +25,6 @@ from convcalc import (
     with_input,
     with_width,
 )
-from tests.conftest import DATA
 
 REFERENCE = json.loads((DATA / "torchvision_counts.json").read_text())["models"]
 EXTRA = json.loads((DATA / "torchvision_extra_counts.json").read_text())["models"]
