@@ -248,8 +248,8 @@ def test_mobilenet_v1_layers_by_hand() -> None:
     assert by_path["fc"].params == 1024 * 1000 + 1000
 
 
-# Howard et al. 2017, Table 6 (width, 224x224) and Table 7 (resolution, width 1.0):
-# million mult-adds and million parameters, as printed (rounded).
+# Howard et al. 2017, Table 6 (width, 224x224), Table 7 (resolution, width 1.0) and Table 9
+# (0.50 MobileNet-160: 76M, 1.32M): million mult-adds and million parameters, as printed.
 MOBILENET_V1_TABLES = [
     (1.0, 224, 569, 4.2),
     (0.75, 224, 325, 2.6),
@@ -258,6 +258,7 @@ MOBILENET_V1_TABLES = [
     (1.0, 192, 418, 4.2),
     (1.0, 160, 290, 4.2),
     (1.0, 128, 186, 4.2),
+    (0.5, 160, 76, 1.3),
 ]
 
 
