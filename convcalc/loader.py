@@ -30,7 +30,7 @@ MAX_LAYERS = 200_000
 TOP_KEYS = ("name", "description", "source", "input", "channel_divisor", "defaults", "blocks",
             "layers")
 BODY_KEYS = ("name", "layers", "shortcut", "after")
-BLOCK_KEYS = ("args", "layers", "shortcut", "after")
+BLOCK_KEYS = ("args", "layers", "shortcut", "after", "branches")
 GRAPH_KINDS = ("residual", "concat", "side", "group")
 SHORTCUTS = ("auto", "identity", "projection", "if_same")
 ITEM_MODIFIERS = ("repeat", "first")
@@ -274,8 +274,14 @@ class _Expander:
                                     "kind", line=where)
             body = _mapping(raw, f"block '{name}'", where)
             _check_keys(body, BLOCK_KEYS, f"block '{name}'")
-            if "layers" not in body:
-                raise ConvcalcError(f"block '{name}' needs 'layers'", line=where)
+            # A block is a layer sequence (a residual one with 'shortcut'), or parallel
+            # 'branches' joined by concat (an Inception module), named by the call.
+            if ("layers" in body) == ("branches" in body):
+                raise ConvcalcError(f"block '{name}' needs 'layers' or 'branches' (not both)",
+                                    line=where)
+            if "branches" in body and ("shortcut" in body or "after" in body):
+                raise ConvcalcError(f"block '{name}' with 'branches' takes no 'shortcut' or "
+                                    "'after'", line=where)
             args = _mapping(body.get("args"), f"'args' of block '{name}'", where)
             for arg in args:
                 if not is_name(arg):
@@ -358,7 +364,9 @@ class _Expander:
             return self._body(body, scope, path, line, f"'{kind}'",
                               "auto" if kind == "residual" else None)
         if kind == "concat":
-            return [self._branches(body, scope, path, line)]
+            _check_keys(body, ("name", "branches"), "'concat'")
+            return [self._branches(body.get("branches"), body.key_lines.get("branches", line),
+                                   scope, path, line)]
         if kind == "side":
             _check_keys(body, ("name", "layers"), "'side'")
             layers = _sequence(body.get("layers"), "'layers' of 'side'", line)
@@ -434,6 +442,9 @@ class _Expander:
                 args[key] = default
         self.calls.append(name)
         try:
+            if "branches" in block:
+                return [self._branches(block["branches"], block.key_lines["branches"], args,
+                                       path, line)]
             return self._body(block, args, path, line, f"block '{name}'", None)
         finally:
             self.calls.pop()
@@ -468,10 +479,9 @@ class _Expander:
         after = _sequence(after, f"'after' of {what}", body.key_lines["after"])
         return [residual, *self._items(after, scope, path, len(layers))]
 
-    def _branches(self, body: YMap, scope: Mapping[str, Any], path: str, line: int) -> Branches:
-        _check_keys(body, ("name", "branches"), "'concat'")
-        raw = body.get("branches")
-        where = body.key_lines.get("branches", line)
+    def _branches(self, raw: Any, where: int, scope: Mapping[str, Any], path: str,
+                  line: int) -> Branches:
+        """Parallel branches of layers on one input, joined by a concat at ``path.concat``."""
         if isinstance(raw, YMap):
             named = [(k, raw[k], raw.key_lines[k]) for k in raw]
         elif isinstance(raw, YList):

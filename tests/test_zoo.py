@@ -1,0 +1,341 @@
+"""The built-in architectures: their counts against torchvision, the papers and hand
+arithmetic, and their per-layer shapes against PyTorch.
+
+The torchvision numbers come from tests/data: torchvision_counts.json (the shared reference)
+and what tests/data/make_torch_reference.py wrote (torchvision_extra_counts.json,
+torch_shapes.json); the tests at the bottom rebuild the models with torch when it is installed.
+"""
+
+import importlib.util
+import json
+from typing import Any
+
+import pytest
+from conftest import DATA
+
+from convcalc import (
+    ConvcalcError,
+    LayerRow,
+    Report,
+    Shape,
+    analyze,
+    builtin_names,
+    load,
+    parse,
+    with_input,
+    with_width,
+)
+
+REFERENCE = json.loads((DATA / "torchvision_counts.json").read_text())["models"]
+EXTRA = json.loads((DATA / "torchvision_extra_counts.json").read_text())["models"]
+TORCH_SHAPES = json.loads((DATA / "torch_shapes.json").read_text())["models"]
+
+
+def counts(report: Report) -> tuple[int, int]:
+    return report.totals.params, report.totals.macs
+
+
+def rows(name: str, **kwargs: Any) -> dict[str, LayerRow]:
+    return {r.path: r for r in analyze(load(name), **kwargs).rows}
+
+# -- language the zoo needed ------------------------------------------------------------------
+
+BRANCH_BLOCK = """
+input: 28x28x192
+blocks:
+  inception:
+    args: {c1: ~, c5: ~}
+    branches:
+      one: [{conv: {name: conv, filters: c1, kernel: 1}}]
+      five: [{conv: {filters: c5, kernel: 5, padding: 2}}]
+layers:
+  - inception: {name: mixed, c1: 64, c5: 32}
+"""
+
+
+def test_a_block_of_branches_is_a_concat_named_by_its_call() -> None:
+    report = analyze(parse(BRANCH_BLOCK))
+    assert [(r.path, r.output.as_list()) for r in report.rows] == [
+        ("mixed.one.conv", [28, 28, 64]),
+        ("mixed.five.0", [28, 28, 32]),
+        ("mixed.concat", [28, 28, 96]),
+    ]
+    # 28*28*64*192 + 28*28*32*(5*5*192)
+    assert report.totals.macs == 9_633_792 + 120_422_400
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ("    layers: [relu]\n", r"block 'inception' needs 'layers' or 'branches' \(not both\)"),
+    ("    shortcut: auto\n", r"block 'inception' with 'branches' takes no 'shortcut'"),
+], ids=["both", "shortcut"])
+def test_a_block_of_branches_rejects_layers_and_shortcuts(extra: str, message: str) -> None:
+    text = BRANCH_BLOCK.replace("    branches:\n", extra + "    branches:\n")
+    with pytest.raises(ConvcalcError, match=rf"^bad\.yaml:4: {message}"):
+        parse(text, file="bad.yaml")
+
+
+# -- every file ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_every_builtin_loads_analyzes_and_says_where_it_comes_from(name: str) -> None:
+    arch = load(name)
+    report = analyze(arch, include_side=True)
+    assert arch.name == name
+    assert arch.description and arch.source
+    assert report.totals.params > 0 and report.totals.macs > 0
+
+
+def test_the_zoo_has_every_architecture_of_issue_3() -> None:
+    assert set(builtin_names()) >= {
+        "lenet5", "alexnet", "vgg16", "resnet18", "resnet34", "resnet50", "resnet101",
+        "resnet152", "googlenet", "googlenet_torchvision", "inception_module",
+        "bottleneck_example", "bottleneck_example_plain", "mobilenet_v1", "mobilenet_v2",
+    }
+
+
+# -- torchvision, exactly ---------------------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "torchvision_name"), [
+    ("alexnet", "alexnet"),
+    ("vgg16", "vgg16"),
+    ("resnet18", "resnet18"),
+    ("resnet34", "resnet34"),
+    ("resnet50", "resnet50"),
+    ("mobilenet_v2", "mobilenet_v2"),
+    ("googlenet_torchvision", "googlenet"),
+])
+def test_counts_equal_the_shared_torchvision_reference(name: str, torchvision_name: str) -> None:
+    expected = REFERENCE[torchvision_name]
+    assert counts(analyze(load(name))) == (expected["params"], expected["macs"])
+
+
+@pytest.mark.parametrize("name", ["resnet101", "resnet152"])
+def test_deep_resnets_equal_torchvision(name: str) -> None:
+    assert counts(analyze(load(name))) == (EXTRA[name]["params"], EXTRA[name]["macs"])
+
+
+@pytest.mark.parametrize("width", [0.5, 1.4])
+def test_mobilenet_v2_width_multiplier_equals_torchvision(width: float) -> None:
+    expected = EXTRA[f"mobilenet_v2_width{width}"]
+    report = analyze(with_width(load("mobilenet_v2"), width))
+    assert counts(report) == (expected["params"], expected["macs"])
+
+
+def test_mobilenet_v2_width_rounds_channels_to_multiples_of_8() -> None:
+    by_path = {r.path: r for r in analyze(with_width(load("mobilenet_v2"), 0.5)).rows}
+    # torchvision: _make_divisible(32 * 0.5, 8) = 16; _make_divisible(16 * 0.5, 8) = 8;
+    # _make_divisible(24 * 0.5, 8) = 16 (12 rounds up); the expansion is 6 * 8 = 48;
+    # the last conv keeps 1280 below width 1.
+    assert by_path["conv1"].output == Shape(112, 112, 16)
+    assert by_path["bottleneck1.0.project"].output == Shape(112, 112, 8)
+    assert by_path["bottleneck2.0.expand"].output == Shape(112, 112, 48)
+    assert by_path["bottleneck2.0.project"].output == Shape(56, 56, 16)
+    assert by_path["conv2"].output == Shape(7, 7, 1280)
+
+
+def test_googlenet_torchvision_side_branches_are_the_training_time_aux_classifiers() -> None:
+    arch = load("googlenet_torchvision")
+    # Left out by default (googlenet(aux_logits=False), the shared reference) ...
+    assert counts(analyze(arch)) == (REFERENCE["googlenet"]["params"],
+                                     REFERENCE["googlenet"]["macs"])
+    # ... and counted on request: googlenet(aux_logits=True) in training mode.
+    expected = EXTRA["googlenet_aux_train"]
+    assert counts(analyze(arch, include_side=True)) == (expected["params"], expected["macs"])
+
+
+# -- papers and the lecture, by hand ------------------------------------------------------------
+
+def test_lenet5_parameters_by_hand() -> None:
+    by_path = rows("lenet5")
+    params = {
+        "c1": 5 * 5 * 1 * 6 + 6,          # 156
+        "c3": 5 * 5 * 6 * 16 + 16,        # 2,416 (every C3 map sees all six S2 maps)
+        "c5": 400 * 120 + 120,            # 48,120
+        "f6": 120 * 84 + 84,              # 10,164
+        "output": 84 * 10 + 10,           # 850
+    }
+    assert {p: by_path[p].params for p in params} == params
+    assert analyze(load("lenet5")).totals.params == 156 + 2_416 + 48_120 + 10_164 + 850 == 61_706
+    assert [by_path[p].output for p in ("c1", "s2", "c3", "s4")] == [
+        Shape(28, 28, 6), Shape(14, 14, 6), Shape(10, 10, 16), Shape(5, 5, 16)]
+
+
+def test_bottleneck_example_is_the_lectures_cheap_and_expensive_pair() -> None:
+    plain = analyze(load("bottleneck_example_plain"))
+    bottleneck = analyze(load("bottleneck_example"))
+    assert plain.totals.macs == 28 * 28 * 32 * (5 * 5 * 192) == 120_422_400
+    assert bottleneck.totals.macs == (28 * 28 * 16 * 192          # 1x1: 2,408,448
+                                      + 28 * 28 * 32 * 5 * 5 * 16  # 5x5: 10,035,200
+                                      ) == 12_443_648
+    assert plain.rows[-1].output == bottleneck.rows[-1].output == Shape(28, 28, 32)
+
+
+def test_inception_module_by_hand() -> None:
+    report = analyze(load("inception_module"))
+    hw = 28 * 28
+    assert report.totals.macs == hw * (
+        64 * 192                      # 1x1, 64
+        + 96 * 192 + 128 * 9 * 96     # 1x1, 96 -> 3x3, 128
+        + 16 * 192 + 32 * 25 * 16     # 1x1, 16 -> 5x5, 32
+        + 32 * 192                    # pool -> 1x1, 32
+    ) == 128_049_152                  # Table 1 of the paper: 128M for inception (3a)
+    weights = (192 * 64 + 192 * 96 + 9 * 96 * 128 + 192 * 16 + 25 * 16 * 32 + 192 * 32)
+    biases = 64 + 96 + 128 + 16 + 32 + 32
+    assert report.totals.params == weights + biases == 163_696
+    assert report.rows[-1].output == Shape(28, 28, 256)
+
+
+# Szegedy et al. 2014, Table 1: output size and ops (millions) of each row, as printed. The
+# table rounds loosely (4a: 73.6M prints as 73M), so ops must be within one million. Left out
+# (None): the first conv's 34M (112*112*64 * 7*7*3 is 118M) and 5a's 54M (its own row, 832
+# channels in and 256/160/320/32/128/128 out at 7x7, is 51.1M), both misprints.
+GOOGLENET_TABLE_1: dict[str, tuple[Shape, int | None]] = {
+    "conv1": (Shape(112, 112, 64), None),
+    "maxpool1": (Shape(56, 56, 64), None),
+    "conv3": (Shape(56, 56, 192), 360),      # "convolution 3x3/1", depth 2: conv2 + conv3
+    "maxpool2": (Shape(28, 28, 192), None),
+    "inception3a": (Shape(28, 28, 256), 128),
+    "inception3b": (Shape(28, 28, 480), 304),
+    "maxpool3": (Shape(14, 14, 480), None),
+    "inception4a": (Shape(14, 14, 512), 73),
+    "inception4b": (Shape(14, 14, 512), 88),
+    "inception4c": (Shape(14, 14, 512), 100),
+    "inception4d": (Shape(14, 14, 528), 119),
+    "inception4e": (Shape(14, 14, 832), 170),
+    "maxpool4": (Shape(7, 7, 832), None),
+    "inception5a": (Shape(7, 7, 832), None),
+    "inception5b": (Shape(7, 7, 1024), 71),
+    "avgpool": (Shape(1, 1, 1024), None),
+    "fc": (Shape.flat(1000), 1),
+}
+
+
+@pytest.mark.parametrize("row", GOOGLENET_TABLE_1)
+def test_googlenet_follows_table_1(row: str) -> None:
+    report = analyze(load("googlenet"))
+    shape, ops_millions = GOOGLENET_TABLE_1[row]
+    module = ["conv2", "conv3"] if row == "conv3" else [row]
+    members = [r for r in report.rows
+               if any(r.path == m or r.path.startswith(f"{m}.") for m in module)]
+    assert members[-1].output == shape
+    if ops_millions is not None:
+        assert abs(sum(r.macs for r in members) / 1e6 - ops_millions) < 1
+
+
+def test_googlenet_aux_classifiers_are_side_branches() -> None:
+    arch = load("googlenet")
+    inference, training = analyze(arch), analyze(arch, include_side=True)
+    aux = [r for r in training.rows if r.side]
+    assert {r.path.split(".")[0] for r in aux} == {"aux1", "aux2"}
+    # Section 5: 5x5/3 average pool -> 4x4x512 (4a) and 4x4x528 (4d); 1x1 conv 128 + bias;
+    # fc 2048 -> 1024; fc 1024 -> 1000.
+    head = 128 + (1024 * 128 * 4 * 4 + 1024) + (1000 * 1024 + 1000)
+    assert training.totals.params - inference.totals.params == (512 + 528) * 128 + 2 * head
+    assert training.totals.macs - inference.totals.macs == (
+        4 * 4 * 128 * (512 + 528) + 2 * (2048 * 1024 + 1024 * 1000))
+    assert inference.totals.params == sum(r.params for r in inference.rows if not r.side)
+
+
+def test_mobilenet_v1_layers_by_hand() -> None:
+    by_path = rows("mobilenet_v1")
+    assert by_path["conv1"].macs == 112 * 112 * 32 * (3 * 3 * 3) == 10_838_016
+    assert by_path["conv2.dw"].macs == 112 * 112 * 32 * 3 * 3 == 3_612_672
+    assert by_path["conv2.pw"].macs == 112 * 112 * 64 * 32 == 25_690_112
+    # Table 1's second-to-last depthwise layer keeps 7x7: stride 1, not the printed s2.
+    assert by_path["conv10.dw"].input == by_path["conv10.dw"].output == Shape(7, 7, 1024)
+    assert by_path["conv10.dw"].macs == 7 * 7 * 1024 * 3 * 3 == 451_584
+    assert by_path["conv10.pw"].macs == 7 * 7 * 1024 * 1024 == 51_380_224
+    assert by_path["fc"].params == 1024 * 1000 + 1000
+
+
+# Howard et al. 2017, Table 6 (width, 224x224), Table 7 (resolution, width 1.0) and Table 9
+# (0.50 MobileNet-160: 76M, 1.32M): million mult-adds and million parameters, as printed.
+MOBILENET_V1_TABLES = [
+    (1.0, 224, 569, 4.2),
+    (0.75, 224, 325, 2.6),
+    (0.5, 224, 149, 1.3),
+    (0.25, 224, 41, 0.5),
+    (1.0, 192, 418, 4.2),
+    (1.0, 160, 290, 4.2),
+    (1.0, 128, 186, 4.2),
+    (0.5, 160, 76, 1.3),
+]
+
+
+@pytest.mark.parametrize(("width", "size", "macs_millions", "params_millions"),
+                         MOBILENET_V1_TABLES, ids=[f"{w}-{s}" for w, s, *_ in MOBILENET_V1_TABLES])
+def test_mobilenet_v1_matches_the_papers_tables(width: float, size: int, macs_millions: int,
+                                                params_millions: float) -> None:
+    report = analyze(with_width(with_input(load("mobilenet_v1"), Shape(size, size, 3)), width))
+    # The paper rounds (568.7M prints as 569, 290.7M as 290): within one million.
+    assert abs(report.totals.macs / 1e6 - macs_millions) < 1
+    assert round(report.totals.params / 1e6, 1) == params_millions
+
+
+# -- per-layer shapes against PyTorch -------------------------------------------------------------
+
+# torch module class -> the convcalc kinds that compute it
+TORCH_KINDS = {
+    "Conv2d": {"conv", "depthwise", "pointwise"},
+    "BatchNorm2d": {"batchnorm"},
+    "ReLU": {"relu"},
+    "ReLU6": {"relu6"},
+    "MaxPool2d": {"maxpool"},
+    "AvgPool2d": {"avgpool"},
+    "AdaptiveAvgPool2d": {"adaptive_avgpool", "global_avgpool"},
+    "Linear": {"dense"},
+    "Dropout": {"dropout"},
+}
+
+
+def comparable(report: Report, torch_calls: list[list[Any]]) -> tuple[list[Any], list[Any]]:
+    """(torch class, output shape) per layer, from convcalc's rows and from torch's leaf module
+    calls, keeping only the classes the model runs as modules (torchvision calls some ReLUs,
+    pools and flattens as functions, which no hook sees)."""
+    classes = {c for _, c, _ in torch_calls}
+    kind_class = {k: c for c, kinds in TORCH_KINDS.items() if c in classes for k in kinds}
+    ours = [[kind_class[r.kind], r.output.as_list()] for r in report.rows
+            if not r.side and r.kind in kind_class]
+    theirs = [[c, shape] for _, c, shape in torch_calls]
+    return ours, theirs
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_SHAPES))
+def test_every_layer_shape_equals_the_stored_torch_table(name: str) -> None:
+    ours, theirs = comparable(analyze(load(name)), TORCH_SHAPES[name])
+    assert len(ours) == len(theirs) > 100
+    assert ours == theirs
+
+
+def test_resnet50_paths_are_torchvision_module_names() -> None:
+    # torchvision calls each block's one ReLU module three times; convcalc names relu1..relu3.
+    named = {c: kinds for c, kinds in TORCH_KINDS.items() if c != "ReLU"}
+    theirs = [(path, c) for path, c, _ in TORCH_SHAPES["resnet50"] if c in named]
+    ours = [(r.path, c) for r in analyze(load("resnet50")).rows
+            for c, kinds in named.items() if r.kind in kinds]
+    assert len(ours) > 100
+    assert ours == theirs
+
+
+def _torch_reference() -> Any:
+    pytest.importorskip("torch")
+    pytest.importorskip("torchvision")
+    spec = importlib.util.spec_from_file_location("make_torch_reference",
+                                                  DATA / "make_torch_reference.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(("name", "size"), [
+    ("resnet50", 224), ("resnet50", 160), ("mobilenet_v2", 192),
+    ("googlenet_torchvision", 224),
+])
+def test_every_layer_shape_equals_a_live_torch_model(name: str, size: int) -> None:
+    reference = _torch_reference()
+    builder, kwargs = reference.SHAPES[name]
+    calls = reference.leaf_shapes(reference.build(builder, kwargs), size)
+    report = analyze(with_input(load(name), Shape(size, size, 3)))
+    ours, theirs = comparable(report, calls)
+    assert ours == theirs
