@@ -7,6 +7,7 @@ every layer with a dotted path. YAML is read with PyYAML's safe loader only.
 """
 
 import dataclasses
+import re
 import types
 from collections.abc import Mapping
 from pathlib import Path
@@ -64,8 +65,10 @@ def builtin_dirs() -> list[Path]:
 
 
 def builtin_names() -> list[str]:
-    """Names of the built-in architectures, sorted."""
-    return sorted({p.stem for d in builtin_dirs() if d.is_dir() for p in d.glob("*.yaml")})
+    """Names of the built-in architectures, in natural order (resnet18 before resnet101)."""
+    names = {p.stem for d in builtin_dirs() if d.is_dir() for p in d.glob("*.yaml")}
+    return sorted(names, key=lambda n: [int(t) if t.isdigit() else t
+                                        for t in re.split(r"(\d+)", n)])
 
 
 def locate(source: str | Path) -> Path:
