@@ -509,3 +509,39 @@ def verify(report: Report, seed: int = 0, dtype: str = "float32",
         checks.append(Check(row.path, row.kind, row.line, row.output, shape_of(out), row.macs,
                             macs))
     return checks
+
+
+# ---------------------------------------------------------------- edge detection (`conv`)
+
+
+def read_matrix(path: str) -> Array:
+    """A matrix from a .npy file (h x w, or h x w x c) or a CSV / whitespace-separated text
+    file (h x w)."""
+    try:
+        if path.endswith(".npy"):
+            a = np.load(path, allow_pickle=False)
+        else:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            lines = [ln.replace(",", " ").split() for ln in text.splitlines() if ln.strip()]
+            if not lines or len({len(ln) for ln in lines}) != 1:
+                raise ConvcalcError(f"{path}: needs rows of equally many numbers")
+            a = np.array(lines, dtype=np.float64)
+    except OSError as e:
+        raise ConvcalcError(f"{path}: cannot read: {e.strerror or e}") from None
+    except ValueError as e:
+        raise ConvcalcError(f"{path}: not a matrix of numbers: {e}") from None
+    if a.ndim not in (2, 3) or 0 in a.shape or not np.issubdtype(a.dtype, np.number):
+        raise ConvcalcError(f"{path}: needs an h x w (or h x w x c) matrix of numbers, "
+                            f"not shape {a.shape}")
+    return a.astype(np.float64)
+
+
+def filter2d(image: Array, kernel: Array, padding: Pads, stride: int,
+             channels: tuple[int, ...]) -> Array:
+    """The lecture's edge detection: image (h, w, c) convolved with one filter whose slices on
+    ``channels`` are ``kernel`` and on the other channels zero; an h_out x w_out matrix."""
+    weight = np.zeros((*kernel.shape, image.shape[2], 1))
+    weight[:, :, list(channels), 0] = kernel[:, :, None]
+    out, _ = conv2d(image, weight, None, stride=(stride, stride), padding=padding)
+    return out[:, :, 0]

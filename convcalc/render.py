@@ -7,6 +7,7 @@ CSV) carry exact integers; the terminal table uses K/M/G. rich is imported only 
 import csv
 import io
 import json
+from collections.abc import Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,8 @@ from convcalc.layers import Conv, Window
 
 if TYPE_CHECKING:
     from rich.table import Table
+
+    from convcalc.reference import Check
 
 
 class Column(str, Enum):
@@ -242,3 +245,43 @@ def render_markdown(report: Report, flops: bool = False) -> str:
         f"**{_total(report, c):,}**" if c in TOTALLED else (
             f"**{_totals_label(report)}**" if c is Column.NAME else "") for c in shown) + " |")
     return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- verify and conv
+
+
+def render_checks(checks: "Sequence[Check]") -> "Table":
+    """``convcalc verify``'s table: each layer's ✓/✗, with both numbers where they differ."""
+    from rich.table import Table
+
+    table = Table("", "Layer", "Kind", "Shape", "MACs", show_edge=False)
+    for c in checks:
+        shape = (str(c.engine_shape) if c.engine_shape == c.reference_shape
+                 else f"engine {c.engine_shape} ≠ reference {c.reference_shape}")
+        macs = (f"{c.engine_macs:,}" if c.engine_macs == c.reference_macs
+                else f"engine {c.engine_macs:,} ≠ reference {c.reference_macs:,}")
+        table.add_row("[green]✓[/]" if c.ok else "[red]✗[/]", c.path, c.kind, shape, macs)
+    bad = sum(not c.ok for c in checks)
+    table.caption = (f"all {len(checks)} layers match" if not bad
+                     else f"{bad} of {len(checks)} layers differ")
+    return table
+
+
+def render_grid(title: str, matrix: "Sequence[Sequence[float]]") -> "Table":
+    """A numeric matrix as an aligned grid, positive values green and negative red, brighter
+    with magnitude."""
+    from rich.table import Table
+
+    peak = max((abs(v) for row in matrix for v in row), default=0) or 1
+    table = Table(title=title, show_header=False, show_edge=True, show_lines=False,
+                  pad_edge=False)
+    for _ in matrix[0]:
+        table.add_column(justify="right")
+    for row in matrix:
+        cells = []
+        for v in row:
+            hue = "green" if v > 0 else "red" if v < 0 else "dim"
+            bold = " bold" if abs(v) >= peak / 2 else ""
+            cells.append(f"[{hue}{bold}]{v:g}[/]")
+        table.add_row(*cells)
+    return table
