@@ -131,7 +131,7 @@ def write_atomically(path: str, write: Any) -> None:
               help="Seed of the random input and weights.")
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32",
               show_default=True, help="Element type the reference computes in.")
-def verify_command(arch: str, input_: str | None, width: float | None, seed: int,
+def verify_command(*, arch: str, input_: str | None, width: float | None, seed: int,
                    dtype: str) -> None:
     """Run ARCH through the numpy reference and check every layer's output shape and MACs
     against the analysis. Exit status 0 when all match, 1 when any differs."""
@@ -180,7 +180,7 @@ def _padding(text: str) -> int | str:
                    "slices are zero.")
 @click.option("-o", "--output", "output_path", metavar="OUT",
               help="Also write the output matrix: .npy, else CSV.")
-def conv_command(input_: str | None, example: str | None, filter_: str, padding: str,
+def conv_command(*, input_: str | None, example: str | None, filter_: str, padding: str,
                  stride: int, rgb: bool, channel: str, output_path: str | None) -> None:
     """Convolve a matrix (or an image's channels) with an edge filter, as in the lecture."""
     import numpy as np

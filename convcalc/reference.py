@@ -15,6 +15,7 @@ convention (see layers.py), so every other kind returns 0. The output shape is r
 array produced, never from the engine.
 """
 
+import functools
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -46,7 +47,6 @@ DEFAULT_CAP_BYTES = 1 << 30
 # array), so the running sum stays in the L2 cache; two threads share the blocks.
 _TAP_BLOCK_BYTES = 192 << 10
 _THREADS = min(2, os.cpu_count() or 1)
-_pool: ThreadPoolExecutor | None = None
 
 
 # ---------------------------------------------------------------- convolution
@@ -65,7 +65,7 @@ def _out_len(n: int, kernel: int, stride: int, dilation: int) -> int:
     return max((n - dilation * (kernel - 1) - 1) // stride + 1, 0)
 
 
-def _windows(xp: Array, rows: range, kernel: Pair, stride: Pair, dilation: Pair,
+def _windows(xp: Array, rows: range, *, kernel: Pair, stride: Pair, dilation: Pair,
              wo: int) -> Array:
     """A view (rows, wo, kh, kw, c) of the windows of padded xp for output rows ``rows``."""
     sy, sx, sc = xp.strides
@@ -74,7 +74,8 @@ def _windows(xp: Array, rows: range, kernel: Pair, stride: Pair, dilation: Pair,
                       writeable=False)
 
 
-def _tap(xp: Array, i: int, j: int, rows: range, wo: int, stride: Pair, dilation: Pair) -> Array:
+def _tap(xp: Array, i: int, j: int, rows: range, *, wo: int, stride: Pair,
+         dilation: Pair) -> Array:
     """The strided slice of padded xp that tap (i, j) reads for output rows ``rows``."""
     y = rows.start * stride[0] + i * dilation[0]
     x = j * dilation[1]
@@ -105,19 +106,20 @@ def conv2d(x: Array, weight: Array, bias: Array | None, *, stride: Pair = (1, 1)
     xp = pad(x, padding)
     ho = _out_len(xp.shape[0], kh, stride[0], dilation[0])
     wo = _out_len(xp.shape[1], kw, stride[1], dilation[1])
-    geometry = ((kh, kw), stride, dilation, ho, wo)
+    geometry: dict[str, Any] = {"kernel": (kh, kw), "stride": stride, "dilation": dilation, "ho": ho, "wo": wo}
     if cg == 1 and groups > 1:
-        out, macs = _depthwise(xp, weight, *geometry)
-    elif _shift_add_pays(x, weight, groups, stride, ho, wo, cap_bytes):
-        out, macs = _shift_add(x, weight, padding, dilation, ho, wo)
+        out, macs = _depthwise(xp, weight, **geometry)
+    elif _shift_add_pays(x, weight, groups=groups, stride=stride, ho=ho, wo=wo,
+                         cap_bytes=cap_bytes):
+        out, macs = _shift_add(x, weight, padding=padding, dilation=dilation, ho=ho, wo=wo)
     else:
-        out, macs = _im2col(xp, weight, groups, *geometry, cap_bytes)
+        out, macs = _im2col(xp, weight, groups=groups, cap_bytes=cap_bytes, **geometry)
     if bias is not None:
         out += bias
     return out, macs
 
 
-def _im2col(xp: Array, weight: Array, groups: int, kernel: Pair, stride: Pair, dilation: Pair,
+def _im2col(xp: Array, weight: Array, *, groups: int, kernel: Pair, stride: Pair, dilation: Pair,
             ho: int, wo: int, cap_bytes: int) -> tuple[Array, int]:
     kh, kw, cg, filters = weight.shape
     fg = filters // groups
@@ -127,7 +129,7 @@ def _im2col(xp: Array, weight: Array, groups: int, kernel: Pair, stride: Pair, d
     macs = 0
     row_bytes = wo * kh * kw * xp.shape[2] * xp.itemsize
     for rows in _row_blocks(ho, row_bytes, cap_bytes):
-        view = _windows(xp, rows, kernel, stride, dilation, wo)
+        view = _windows(xp, rows, kernel=kernel, stride=stride, dilation=dilation, wo=wo)
         if groups == 1:
             cols = view.reshape(len(rows) * wo, kh * kw * cg)[None]
         else:
@@ -139,7 +141,7 @@ def _im2col(xp: Array, weight: Array, groups: int, kernel: Pair, stride: Pair, d
     return out, macs
 
 
-def _shift_add_pays(x: Array, weight: Array, groups: int, stride: Pair, ho: int, wo: int,
+def _shift_add_pays(x: Array, weight: Array, *, groups: int, stride: Pair, ho: int, wo: int,
                     cap_bytes: int) -> bool:
     """Multiplying first pays when the per-tap products are smaller than the im2col matrix and
     the input has few positions the output does not use."""
@@ -150,7 +152,7 @@ def _shift_add_pays(x: Array, weight: Array, groups: int, stride: Pair, ho: int,
             and h * w <= 1.25 * ho * wo and products <= cap_bytes)
 
 
-def _shift_add(x: Array, weight: Array, padding: Pads, dilation: Pair, ho: int,
+def _shift_add(x: Array, weight: Array, *, padding: Pads, dilation: Pair, ho: int,
                wo: int) -> tuple[Array, int]:
     """Stride 1: products[y, x, i, j] = x[y, x] . weight[i, j] in one matrix product, then
     out[y, x] = sum over taps of products[y + i*d - top, x + j*d - left, i, j] where that lies
@@ -173,7 +175,7 @@ def _shift_add(x: Array, weight: Array, padding: Pads, dilation: Pair, ho: int,
     return out, out.shape[0] * out.shape[1] * wmat.shape[0] * wmat.shape[1]
 
 
-def _depthwise(xp: Array, weight: Array, kernel: Pair, stride: Pair, dilation: Pair,
+def _depthwise(xp: Array, weight: Array, *, kernel: Pair, stride: Pair, dilation: Pair,
                ho: int, wo: int) -> tuple[Array, int]:
     """One input channel per group: out[..., c, m] = sum over taps of tap[..., c] * w[tap, c, m],
     swept over blocks of output rows small enough to stay in cache, two threads at a time."""
@@ -190,7 +192,7 @@ def _depthwise(xp: Array, weight: Array, kernel: Pair, stride: Pair, dilation: P
         done = 0
         for i in range(kh):
             for j in range(kw):
-                tap = _tap(xp, i, j, rows, wo, stride, dilation)[..., None]
+                tap = _tap(xp, i, j, rows, wo=wo, stride=stride, dilation=dilation)[..., None]
                 np.multiply(tap, w[i, j], out=scratch if done else acc)
                 if done:
                     acc += scratch
@@ -204,13 +206,15 @@ def _depthwise(xp: Array, weight: Array, kernel: Pair, stride: Pair, dilation: P
 def _each_block(work: Callable[[range], int], ho: int, row_bytes: int) -> int:
     """work(rows) over cache-sized blocks of output rows, on up to two threads (numpy's
     element-wise loops release the GIL); the sum of what work returns."""
-    global _pool
     blocks = list(_row_blocks(ho, row_bytes, _TAP_BLOCK_BYTES))
     if _THREADS == 1 or len(blocks) < 4:
         return sum(map(work, blocks))
-    if _pool is None:
-        _pool = ThreadPoolExecutor(_THREADS, thread_name_prefix="convcalc-reference")
-    return sum(_pool.map(work, blocks))
+    return sum(_thread_pool().map(work, blocks))
+
+
+@functools.cache
+def _thread_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(_THREADS, thread_name_prefix="convcalc-reference")
 
 
 # ---------------------------------------------------------------- pooling
@@ -239,7 +243,7 @@ def pool2d(x: Array, kernel: Pair, stride: Pair, padding: Pads, *, ceil_mode: bo
         acc = out[rows.start:rows.stop]
         for i in range(kernel[0]):
             for j in range(kernel[1]):
-                tap = _tap(xp, i, j, rows, wo, stride, (1, 1))
+                tap = _tap(xp, i, j, rows, wo=wo, stride=stride, dilation=(1, 1))
                 if i == j == 0:
                     acc[...] = tap
                 else:
@@ -268,7 +272,8 @@ def adaptive_avg_pool2d(x: Array, size: Pair) -> Array:
     x0, x1 = _adaptive_bounds(w, size[1])
     total = (sums[y1][:, x1] - sums[y0][:, x1] - sums[y1][:, x0] + sums[y0][:, x0])
     cells = ((y1 - y0)[:, None] * (x1 - x0)[None, :])[..., None]
-    return (total / cells).astype(x.dtype)
+    out: Array = (total / cells).astype(x.dtype)
+    return out
 
 
 def _adaptive_bounds(n: int, n_out: int) -> tuple[Array, Array]:
@@ -285,7 +290,8 @@ def _sigmoid(x: Array) -> Array:
 
 def _softmax(x: Array) -> Array:
     e = np.exp(x - x.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+    out: Array = e / e.sum(axis=-1, keepdims=True)
+    return out
 
 
 ACTIVATIONS: dict[str, Callable[[Array], Array]] = {
@@ -313,7 +319,8 @@ def local_response_norm(x: Array, size: int, alpha: float, beta: float, k: float
     lo = np.clip(c - size // 2, 0, x.shape[-1])
     hi = np.clip(c + (size - 1) // 2 + 1, 0, x.shape[-1])
     window = sums[..., hi] - sums[..., lo]
-    return (x / (k + alpha / size * window) ** beta).astype(x.dtype)
+    out: Array = (x / (k + alpha / size * window) ** beta).astype(x.dtype)
+    return out
 
 
 # ---------------------------------------------------------------- running a report
@@ -534,7 +541,8 @@ def read_matrix(path: str) -> Array:
     if a.ndim not in (2, 3) or 0 in a.shape or not np.issubdtype(a.dtype, np.number):
         raise ConvcalcError(f"{path}: needs an h x w (or h x w x c) matrix of numbers, "
                             f"not shape {a.shape}")
-    return a.astype(np.float64)
+    matrix: Array = a.astype(np.float64)
+    return matrix
 
 
 def filter2d(image: Array, kernel: Array, padding: Pads, stride: int,
