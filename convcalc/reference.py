@@ -106,7 +106,8 @@ def conv2d(x: Array, weight: Array, bias: Array | None, *, stride: Pair = (1, 1)
     xp = pad(x, padding)
     ho = _out_len(xp.shape[0], kh, stride[0], dilation[0])
     wo = _out_len(xp.shape[1], kw, stride[1], dilation[1])
-    geometry: dict[str, Any] = {"kernel": (kh, kw), "stride": stride, "dilation": dilation, "ho": ho, "wo": wo}
+    geometry: dict[str, Any] = {"kernel": (kh, kw), "stride": stride, "dilation": dilation,
+                                "ho": ho, "wo": wo}
     if cg == 1 and groups > 1:
         out, macs = _depthwise(xp, weight, **geometry)
     elif _shift_add_pays(x, weight, groups=groups, stride=stride, ho=ho, wo=wo,
