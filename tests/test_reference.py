@@ -19,9 +19,9 @@ from convcalc.reference import (
 from convcalc.shapes import same_padding
 
 
-def naive_conv(x, w, b, stride, padding, dilation, groups):
+def naive_conv(x, w, b, *, stride, padding, dilation, groups):
     """Loops over every output value, tap and channel; counts each multiply it makes."""
-    h, wd, c = x.shape
+    h, wd, _ = x.shape
     kh, kw, cg, filters = w.shape
     top, bottom, left, right = padding
     ho = (h + top + bottom - dilation[0] * (kh - 1) - 1) // stride[0] + 1
@@ -75,7 +75,8 @@ def test_conv2d_matches_naive_loops(case):
     x = rng.standard_normal((h, w, cg * groups))
     weight = rng.standard_normal((*kernel, cg, groups * multiplier))
     b = rng.standard_normal(groups * multiplier) if bias else None
-    expected, multiplies = naive_conv(x, weight, b, stride, padding, dilation, groups)
+    expected, multiplies = naive_conv(x, weight, b, stride=stride, padding=padding,
+                                      dilation=dilation, groups=groups)
     out, macs = conv2d(x, weight, b, stride=stride, padding=padding, dilation=dilation,
                        groups=groups)
     assert out.shape == expected.shape
@@ -87,7 +88,8 @@ def test_conv2d_matches_naive_loops(case):
 def test_conv2d_chunks_give_the_same_result(cap_bytes):
     rng = np.random.default_rng(1)
     x, w = rng.standard_normal((9, 7, 4)), rng.standard_normal((3, 3, 2, 6))
-    expected, multiplies = naive_conv(x, w, None, (2, 1), (1, 2, 0, 1), (1, 1), 2)
+    expected, multiplies = naive_conv(x, w, None, stride=(2, 1), padding=(1, 2, 0, 1),
+                                      dilation=(1, 1), groups=2)
     out, macs = conv2d(x, w, None, stride=(2, 1), padding=(1, 2, 0, 1), groups=2,
                        cap_bytes=cap_bytes)
     np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-10)
@@ -172,7 +174,7 @@ def test_conv2d_matches_torch(case):
 @settings(max_examples=80, deadline=None)
 @given(h=st.integers(1, 9), w=st.integers(1, 9), k=st.integers(1, 4), s=st.integers(1, 3),
        p=st.integers(0, 2), ceil_mode=st.booleans(), seed=st.integers(0, 2**16))
-def test_pooling_matches_torch(h, w, k, s, p, ceil_mode, seed):
+def test_pooling_matches_torch(*, h, w, k, s, p, ceil_mode, seed):
     torch = pytest.importorskip("torch")
     functional = torch.nn.functional
     assume(p <= k // 2 and h + 2 * p >= k and w + 2 * p >= k)  # what PyTorch accepts
