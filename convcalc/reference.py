@@ -183,8 +183,12 @@ def _depthwise(xp: Array, weight: Array, *, kernel: Pair, stride: Pair, dilation
     kh, kw, _, filters = weight.shape
     channels = xp.shape[2]
     multiplier = filters // channels
+    # With multiplier 1 the channel axis is the innermost one numpy loops over; a trailing
+    # axis of length 1 would make its inner loop one element long.
     w = weight.reshape(kh, kw, channels, multiplier)
-    out = np.empty((ho, wo, channels, multiplier), xp.dtype)
+    if multiplier == 1:
+        w = w[..., 0]
+    out = np.empty((ho, wo, *w.shape[2:]), xp.dtype)
     row_bytes = wo * filters * xp.itemsize
 
     def block(rows: range) -> int:
@@ -193,7 +197,9 @@ def _depthwise(xp: Array, weight: Array, *, kernel: Pair, stride: Pair, dilation
         done = 0
         for i in range(kh):
             for j in range(kw):
-                tap = _tap(xp, i, j, rows, wo=wo, stride=stride, dilation=dilation)[..., None]
+                tap = _tap(xp, i, j, rows, wo=wo, stride=stride, dilation=dilation)
+                if multiplier > 1:
+                    tap = tap[..., None]
                 np.multiply(tap, w[i, j], out=scratch if done else acc)
                 if done:
                     acc += scratch
