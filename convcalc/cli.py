@@ -270,3 +270,145 @@ def list_command() -> None:
         table.add_row(name, str(arch.input), human(totals.params), human(totals.macs),
                       arch.description, arch.source)
     Console(width=None if sys.stdout.isatty() else 200).print(table)
+
+
+# ---------------------------------------------------------------- verify and conv
+
+
+def write_atomically(path: str, write: Any) -> None:
+    """write(file) into a temporary file beside ``path``, then rename it over ``path``, so a
+    failure never leaves a half-written file behind."""
+    import os
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".convcalc-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+@main.command("verify")
+@click.argument("arch")
+@click.option("--input", "input_", metavar="HxWxC",
+              help="Input size instead of the file's: HxWxC, HxW or one size N (NxN).")
+@click.option("--width", type=float, help="Width multiplier on channel counts, e.g. 0.5.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the random input and weights.")
+@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32",
+              show_default=True, help="Element type the reference computes in.")
+def verify_command(*, arch: str, input_: str | None, width: float | None, seed: int,
+                   dtype: str) -> None:
+    """Run ARCH through the numpy reference and check every layer's output shape and MACs
+    against the analysis. Exit status 0 when all match, 1 when any differs."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from convcalc import reference
+    from convcalc.render import render_checks
+
+    report = analyze(prepared(arch, input_, width), include_side=True)
+    err = Console(stderr=True)
+    with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task(report.name, total=len(report.rows))
+        checks = reference.verify(report, seed=seed, dtype=dtype,
+                                  progress=lambda i, row: bar.update(task, completed=i,
+                                                                     description=row.path))
+    Console(width=None if sys.stdout.isatty() else 200).print(render_checks(checks))
+    if not all(c.ok for c in checks):
+        sys.exit(1)
+
+
+def _padding(text: str) -> int | str:
+    if text in ("valid", "same"):
+        return text
+    if not text.isdigit():
+        raise ConvcalcError(f"padding '{text}' must be 'valid', 'same' or a number of pixels")
+    return int(text)
+
+
+@main.command("conv")
+@click.argument("input_", metavar="INPUT", required=False)
+@click.option("--example", type=click.Choice(["step"]),
+              help="A built-in image instead of INPUT: 'step' is the lecture's 6x6 edge.")
+@click.option("--filter", "filter_", default="vertical", show_default=True,
+              metavar="NAME|FILE",
+              help="vertical, horizontal, sobel-x, sobel-y, scharr-x, scharr-y, laplacian, or "
+                   "a matrix file (CSV, whitespace text or .npy).")
+@click.option("--padding", default="valid", show_default=True,
+              help="valid, same, or P pixels on every side.")
+@click.option("--stride", type=click.IntRange(1, 10_000), default=1, show_default=True,
+              help="Step of the filter.")
+@click.option("--rgb", is_flag=True, help="Treat a one-channel input as three equal channels.")
+@click.option("--channel", type=click.Choice(["r", "g", "b", "all"]), default="all",
+              show_default=True,
+              help="The channel(s) the filter reads on a 3-channel input; the others' filter "
+                   "slices are zero.")
+@click.option("-o", "--output", "output_path", metavar="OUT",
+              help="Also write the output matrix: .npy, else CSV.")
+def conv_command(*, input_: str | None, example: str | None, filter_: str, padding: str,
+                 stride: int, rgb: bool, channel: str, output_path: str | None) -> None:
+    """Convolve a matrix (or an image's channels) with an edge filter, as in the lecture."""
+    import numpy as np
+    from rich.console import Console
+
+    from convcalc import reference
+    from convcalc.filters import CHANNELS, EXAMPLES, FILTERS
+    from convcalc.render import render_matrix
+    from convcalc.shapes import output_size, resolve_padding
+
+    if (input_ is None) == (example is None):
+        raise ConvcalcError("give either INPUT (a CSV, text or .npy matrix) or --example step")
+    image = np.array(EXAMPLES[example], float) if example else reference.read_matrix(input_ or "")
+    if image.ndim == 2:
+        image = image[:, :, None]
+    if rgb and image.shape[2] == 1:
+        image = np.repeat(image, 3, axis=2)
+    kernel = (np.array(FILTERS[filter_], float) if filter_ in FILTERS
+              else reference.read_matrix(filter_))
+    if kernel.ndim != 2:
+        raise ConvcalcError(f"filter {filter_}: needs an f x f matrix, not shape {kernel.shape}")
+    if channel == "all":
+        channels = tuple(range(image.shape[2]))
+    elif image.shape[2] == 3:
+        channels = (CHANNELS[channel],)
+    else:
+        raise ConvcalcError(f"--channel {channel} needs a 3-channel input (or --rgb); the input "
+                            f"has {image.shape[2]}")
+    (h, w), (fh, fw) = image.shape[:2], kernel.shape
+    pads = resolve_padding(_padding(padding), (h, w), (fh, fw), (stride, stride), (1, 1))
+    ho = output_size(h, fh, stride, pads[0], pads[1])
+    wo = output_size(w, fw, stride, pads[2], pads[3])
+    out = reference.filter2d(image, kernel, pads, stride, channels)
+
+    console = Console()
+    names = "RGB" if image.shape[2] == 3 else [str(c) for c in range(image.shape[2])]
+    for c in range(image.shape[2]):
+        title = f"input {h}x{w}" + (f" channel {names[c]}" if image.shape[2] > 1 else "")
+        console.print(_grid(render_matrix, title, image[:, :, c]))
+    console.print(_grid(render_matrix, f"filter {filter_} {fh}x{fw}"
+                        + (f" on {', '.join(names[c] for c in channels)}"
+                           if image.shape[2] > 1 else ""), kernel))
+    console.print(_grid(render_matrix, f"output {ho}x{wo}", out))
+    console.print(f"n_out = floor((n + p_before + p_after - f) / s) + 1: height "
+                  f"floor(({h} + {pads[0]} + {pads[1]} - {fh}) / {stride}) + 1 = {ho}, width "
+                  f"floor(({w} + {pads[2]} + {pads[3]} - {fw}) / {stride}) + 1 = {wo}")
+    if output_path:
+        def save(f: Any) -> None:
+            if output_path.endswith(".npy"):
+                np.save(f, out)
+            else:
+                np.savetxt(f, out, delimiter=",", fmt="%.10g")
+
+        write_atomically(output_path, save)
+
+
+def _grid(render: Any, title: str, matrix: Any) -> Any:
+    """A grid, or a line saying the matrix is too large to show."""
+    if max(matrix.shape) > 32:
+        return f"{title}: {matrix.shape[0]}x{matrix.shape[1]}, too large to show (use -o)"
+    return render(title, matrix.tolist())

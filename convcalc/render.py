@@ -7,7 +7,7 @@ CSV) carry exact integers; the terminal table uses K/M/G. rich is imported only 
 import csv
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +17,7 @@ from convcalc.layers import Conv, Window
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from convcalc.reference import Check
     from convcalc.variants import Comparison, LayerComparison, Sweep
 
 # Layers a conversion created, by path, with what they replaced ('conv', 'depthwise+pointwise').
@@ -397,3 +398,43 @@ def render_sweep(result: "Sweep", format_: str) -> "str | Table":
     rows: Cells = [[f"{c.width:g}", str(c.input), c.macs, c.params] for c in result.cells]
     return render_grid(f"{result.name}: width x resolution", ["Width", "Input", "MACs",
                                                               "Params"], rows, format_)
+
+
+# ---------------------------------------------------------------- verify and conv
+
+
+def render_checks(checks: "Sequence[Check]") -> "Table":
+    """``convcalc verify``'s table: each layer's ✓/✗, with both numbers where they differ."""
+    from rich.table import Table
+
+    table = Table("", "Layer", "Kind", "Shape", "MACs", show_edge=False)
+    for c in checks:
+        shape = (str(c.engine_shape) if c.engine_shape == c.reference_shape
+                 else f"engine {c.engine_shape} ≠ reference {c.reference_shape}")
+        macs = (f"{c.engine_macs:,}" if c.engine_macs == c.reference_macs
+                else f"engine {c.engine_macs:,} ≠ reference {c.reference_macs:,}")
+        table.add_row("[green]✓[/]" if c.ok else "[red]✗[/]", c.path, c.kind, shape, macs)
+    bad = sum(not c.ok for c in checks)
+    table.caption = (f"all {len(checks)} layers match" if not bad
+                     else f"{bad} of {len(checks)} layers differ")
+    return table
+
+
+def render_matrix(title: str, matrix: "Sequence[Sequence[float]]") -> "Table":
+    """A numeric matrix as an aligned grid, positive values green and negative red, brighter
+    with magnitude."""
+    from rich.table import Table
+
+    peak = max((abs(v) for row in matrix for v in row), default=0) or 1
+    table = Table(title=title, show_header=False, show_edge=True, show_lines=False,
+                  pad_edge=False)
+    for _ in matrix[0]:
+        table.add_column(justify="right")
+    for row in matrix:
+        cells = []
+        for v in row:
+            hue = "green" if v > 0 else "red" if v < 0 else "dim"
+            bold = " bold" if abs(v) >= peak / 2 else ""
+            cells.append(f"[{hue}{bold}]{v:g}[/]")
+        table.add_row(*cells)
+    return table

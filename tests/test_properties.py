@@ -80,8 +80,8 @@ def test_random_networks_analyze_consistently(text: str, include_side: bool) -> 
     for index, row in enumerate(report.rows):
         assert row.output.elements > 0 and row.params >= 0 and row.macs >= 0
         assert set(row.inputs) <= produced  # every input is made before it is read
-        assert [report.rows[i].output if i >= 0 else report.input for i in row.inputs][0] \
-            == row.input
+        first = row.inputs[0]
+        assert (report.rows[first].output if first >= 0 else report.input) == row.input
         produced.add(index)
     assert len({r.path for r in report.rows}) == len(report.rows)
 

@@ -1,6 +1,7 @@
 """Malformed and hostile input: every failure is one ConvcalcError (exit status 2 on the command
 line), never another exception, a hang, or a partial output."""
 
+import copy
 import os
 import resource
 import subprocess
@@ -47,16 +48,16 @@ def mutated(draw: st.DrawFn, doc: Any) -> str:
         keys = list(target) if isinstance(target, dict) else list(range(len(target)))
         action = draw(st.sampled_from(["delete", "replace", "add", "duplicate"]))
         if action == "add" and isinstance(target, dict):
-            target[draw(st.sampled_from(["kernal", "repeat", "first", "conv", "zzz"]))] = draw(
-                st.sampled_from(JUNK))
+            target[draw(st.sampled_from(["kernal", "repeat", "first", "conv", "zzz"]))] = (
+                copy.deepcopy(draw(st.sampled_from(JUNK))))
         elif not keys:
             continue
         elif action == "delete":
             del target[draw(st.sampled_from(keys))]
         elif action == "duplicate" and isinstance(target, list):
-            target.append(target[draw(st.sampled_from(keys))])
+            target.append(copy.deepcopy(target[draw(st.sampled_from(keys))]))
         else:
-            target[draw(st.sampled_from(keys))] = draw(st.sampled_from(JUNK))
+            target[draw(st.sampled_from(keys))] = copy.deepcopy(draw(st.sampled_from(JUNK)))
     return yaml.safe_dump(doc, sort_keys=False)
 
 

@@ -1,0 +1,102 @@
+"""Throughput of the numpy reference against numpy's own GEMM and PyTorch (when importable),
+and ``convcalc verify resnet50`` end to end. Prints ratios; times nothing in the test suite.
+
+    python benchmarks/bench_reference.py              # reference and GEMM
+    /work/tvenv/bin/python benchmarks/bench_reference.py   # also torch
+"""
+
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from convcalc.reference import conv2d
+
+# (name, h, c_in, filters, kernel, stride, padding, groups)
+SHAPES = [
+    ("56x56x64->64 3x3", 56, 64, 64, 3, 1, 1, 1),
+    ("28x28x192->32 5x5 same", 28, 192, 32, 5, 1, 2, 1),
+    ("224x224x3->64 7x7/2", 224, 3, 64, 7, 2, 3, 1),
+    ("112x112x32 depthwise 3x3", 112, 32, 32, 3, 1, 1, 32),
+]
+
+
+def best(run: Callable[[], object], repeat: int = 20) -> float:
+    run()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def gemm_gflops() -> float:
+    a = np.random.default_rng(0).standard_normal((2048, 2048), dtype=np.float32)
+    return 2 * 2048**3 / best(lambda: a @ a, 5) / 1e9
+
+
+def verify_resnet50() -> str:
+    """Wall time and peak RSS of a fresh ``convcalc verify resnet50`` process (run before torch
+    is imported, so the forked child does not inherit torch's memory)."""
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "convcalc", "verify", "resnet50"], check=True,
+                   stdout=subprocess.DEVNULL, cwd=Path(__file__).resolve().parent.parent)
+    wall = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
+    return f"convcalc verify resnet50 (224x224): {wall:.2f} s end to end, peak RSS {peak:.0f} MiB"
+
+
+def reference_gflops() -> list[tuple[str, float, Callable[..., float]]]:
+    """Per shape: name, the reference's GFLOP/s, and a function timing torch on the same data."""
+    rng = np.random.default_rng(0)
+    results = []
+    for name, h, c, f, k, s, p, g in SHAPES:
+        x = rng.standard_normal((h, h, c), dtype=np.float32)
+        w = rng.standard_normal((k, k, c // g, f), dtype=np.float32)
+        options = {"stride": (s, s), "padding": (p, p, p, p), "groups": g}
+        _, macs = conv2d(x, w, None, **options)
+        ours = 2 * macs / best(partial(conv2d, x, w, None, **options)) / 1e9
+
+        def torch_gflops(torch: Any, *, x: Any = x, w: Any = w, s: int = s, p: int = p, g: int = g,
+                         macs: int = macs) -> float:
+            xt = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)[None]))
+            wt = torch.from_numpy(np.ascontiguousarray(w.transpose(3, 2, 0, 1)))
+            with torch.no_grad():
+                run = partial(torch.nn.functional.conv2d, xt, wt, stride=s, padding=p, groups=g)
+                return 2 * macs / best(run) / 1e9
+
+        results.append((name, ours, torch_gflops))
+    return results
+
+
+def main() -> None:
+    print(verify_resnet50())
+    gemm = gemm_gflops()
+    print(f"numpy {np.__version__} float32 GEMM 2048^3: {gemm:.0f} GFLOP/s")
+    # All numpy runs first, then all torch runs: interleaving them makes the two thread pools
+    # contend and slows both.
+    results = reference_gflops()
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    print(f"{'shape':28} {'reference':>10} {'vs GEMM':>8}"
+          + (f" {'torch':>8} {'vs torch':>9}" if torch else "") + "   (GFLOP/s = 2 x MACs / s)")
+    for name, ours, torch_gflops in results:
+        line = f"{name:28} {ours:10.1f} {ours / gemm:8.2f}"
+        if torch is not None:
+            theirs = torch_gflops(torch)
+            line += f" {theirs:8.1f} {ours / theirs:9.2f}"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,562 @@
+"""A numpy reference for every layer kind, and ``verify``: run a report's rows on real arrays
+and compare the shapes produced and the multiplies performed with the engine's numbers.
+
+The only module that imports numpy; the CLI imports it inside ``verify`` and ``conv`` only.
+
+Layout: one image, height x width x channels (NHWC with batch 1, the layout of ``Shape``); a flat
+vector is 1-D. Convolution weights are kh x kw x (c_in / groups) x filters (HWIO); output channel
+o belongs to group o // (filters / groups), as in PyTorch. Flatten keeps h, w, c order (PyTorch
+flattens c, h, w); with random weights only the length matters.
+
+Each layer function returns ``(array, macs)``. A convolution or dense layer counts the multiplies
+of the operands it contracted: output positions it produced x contraction length (taps x input
+channels per group, from the weight array) x filters. Nothing else multiplies in the engine's
+convention (see layers.py), so every other kind returns 0. The output shape is read from the
+array produced, never from the engine.
+"""
+
+import functools
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from convcalc.analysis import NETWORK_INPUT, LayerRow, Report
+from convcalc.errors import ConvcalcError
+from convcalc.layers import (
+    Activation,
+    AdaptiveAvgPool,
+    Conv,
+    Dense,
+    LocalResponseNorm,
+    Pool,
+    ZeroPad,
+)
+from convcalc.shapes import Pads, Pair, Shape, output_size, resolve_padding
+
+Array = np.ndarray[Any, Any]
+DTYPES = {"float32": np.float32, "float64": np.float64}
+# Largest intermediate (im2col matrix or tap products) a layer may build at once; bigger ones
+# are computed in chunks of output rows. 1 GiB keeps every zoo network under 2 GiB peak RSS.
+DEFAULT_CAP_BYTES = 1 << 30
+# Depthwise and pooling sweep their taps over blocks of output rows this large (in bytes per
+# array), so the running sum stays in the L2 cache; two threads share the blocks.
+_TAP_BLOCK_BYTES = 192 << 10
+_THREADS = min(2, os.cpu_count() or 1)
+
+
+# ---------------------------------------------------------------- convolution
+
+
+def pad(x: Array, padding: Pads, value: float = 0.0) -> Array:
+    """x (h, w, c) with (top, bottom, left, right) rows and columns of ``value`` around it."""
+    top, bottom, left, right = padding
+    if not any(padding):
+        return x
+    return np.pad(x, ((top, bottom), (left, right), (0, 0)), constant_values=value)
+
+
+def _out_len(n: int, kernel: int, stride: int, dilation: int) -> int:
+    """Windows that fit in an (already padded) axis of length n: what the array gives."""
+    return max((n - dilation * (kernel - 1) - 1) // stride + 1, 0)
+
+
+def _windows(xp: Array, rows: range, *, kernel: Pair, stride: Pair, dilation: Pair,
+             wo: int) -> Array:
+    """A view (rows, wo, kh, kw, c) of the windows of padded xp for output rows ``rows``."""
+    sy, sx, sc = xp.strides
+    return as_strided(xp[rows.start * stride[0]:], (len(rows), wo, *kernel, xp.shape[2]),
+                      (sy * stride[0], sx * stride[1], sy * dilation[0], sx * dilation[1], sc),
+                      writeable=False)
+
+
+def _tap(xp: Array, i: int, j: int, rows: range, *, wo: int, stride: Pair,
+         dilation: Pair) -> Array:
+    """The strided slice of padded xp that tap (i, j) reads for output rows ``rows``."""
+    y = rows.start * stride[0] + i * dilation[0]
+    x = j * dilation[1]
+    return xp[y:y + (len(rows) - 1) * stride[0] + 1:stride[0], x:x + (wo - 1) * stride[1] + 1:
+              stride[1]]
+
+
+def _row_blocks(ho: int, bytes_per_row: int, cap: int) -> Iterator[range]:
+    step = max(1, min(ho, cap // max(bytes_per_row, 1)))
+    for y in range(0, ho, step):
+        yield range(y, min(ho, y + step))
+
+
+def conv2d(x: Array, weight: Array, bias: Array | None, *, stride: Pair = (1, 1),
+           padding: Pads = (0, 0, 0, 0), dilation: Pair = (1, 1), groups: int = 1,
+           cap_bytes: int = DEFAULT_CAP_BYTES) -> tuple[Array, int]:
+    """Convolution of x (h, w, c) with weight (kh, kw, c / groups, filters): (output, macs).
+
+    Three contraction orders, chosen by shape: depthwise (one input channel per group) sums its
+    taps element-wise; a stride-1 convolution with fewer filters than input channels multiplies
+    the input by all taps at once and sums shifted slices (a small intermediate); everything
+    else builds the im2col matrix in chunks of output rows and makes one matrix product.
+    """
+    kh, kw, cg, filters = weight.shape
+    if x.shape[2] != cg * groups or filters % groups:
+        raise ConvcalcError(f"weight {weight.shape} does not fit input {x.shape} with "
+                            f"groups={groups}")
+    xp = pad(x, padding)
+    ho = _out_len(xp.shape[0], kh, stride[0], dilation[0])
+    wo = _out_len(xp.shape[1], kw, stride[1], dilation[1])
+    geometry: dict[str, Any] = {"kernel": (kh, kw), "stride": stride, "dilation": dilation,
+                                "ho": ho, "wo": wo}
+    if cg == 1 and groups > 1:
+        out, macs = _depthwise(xp, weight, **geometry)
+    elif _shift_add_pays(x, weight, groups=groups, stride=stride, ho=ho, wo=wo,
+                         cap_bytes=cap_bytes):
+        out, macs = _shift_add(x, weight, padding=padding, dilation=dilation, ho=ho, wo=wo)
+    else:
+        out, macs = _im2col(xp, weight, groups=groups, cap_bytes=cap_bytes, **geometry)
+    if bias is not None:
+        out += bias
+    return out, macs
+
+
+def _im2col(xp: Array, weight: Array, *, groups: int, kernel: Pair, stride: Pair, dilation: Pair,
+            ho: int, wo: int, cap_bytes: int) -> tuple[Array, int]:
+    kh, kw, cg, filters = weight.shape
+    fg = filters // groups
+    # (groups, taps * cg, fg): group g's filters read its cg channels at every tap.
+    wmat = weight.reshape(kh * kw * cg, groups, fg).transpose(1, 0, 2)
+    out = np.empty((ho, wo, filters), xp.dtype)
+    macs = 0
+    row_bytes = wo * kh * kw * xp.shape[2] * xp.itemsize
+    for rows in _row_blocks(ho, row_bytes, cap_bytes):
+        view = _windows(xp, rows, kernel=kernel, stride=stride, dilation=dilation, wo=wo)
+        if groups == 1:
+            cols = view.reshape(len(rows) * wo, kh * kw * cg)[None]
+        else:
+            cols = view.reshape(len(rows) * wo, kh * kw, groups, cg).transpose(2, 0, 1, 3)
+            cols = cols.reshape(groups, len(rows) * wo, kh * kw * cg)
+        product = np.matmul(cols, wmat)  # (groups, positions, fg)
+        macs += cols.shape[0] * cols.shape[1] * cols.shape[2] * wmat.shape[2]
+        out[rows.start:rows.stop] = product.transpose(1, 0, 2).reshape(len(rows), wo, filters)
+    return out, macs
+
+
+def _shift_add_pays(x: Array, weight: Array, *, groups: int, stride: Pair, ho: int, wo: int,
+                    cap_bytes: int) -> bool:
+    """Multiplying first pays when the per-tap products are smaller than the im2col matrix and
+    the input has few positions the output does not use."""
+    kh, kw, cg, filters = weight.shape
+    h, w = x.shape[:2]
+    products = h * w * kh * kw * filters * x.itemsize
+    return (groups == 1 and stride == (1, 1) and kh * kw > 1 and filters < cg
+            and h * w <= 1.25 * ho * wo and products <= cap_bytes)
+
+
+def _shift_add(x: Array, weight: Array, *, padding: Pads, dilation: Pair, ho: int,
+               wo: int) -> tuple[Array, int]:
+    """Stride 1: products[y, x, i, j] = x[y, x] . weight[i, j] in one matrix product, then
+    out[y, x] = sum over taps of products[y + i*d - top, x + j*d - left, i, j] where that lies
+    inside the input (positions in the padding contribute zero)."""
+    kh, kw, cg, filters = weight.shape
+    h, w = x.shape[:2]
+    wmat = weight.transpose(2, 0, 1, 3).reshape(cg, kh * kw * filters)
+    flat = x.reshape(h * w, cg)
+    products = (flat @ wmat).reshape(h, w, kh, kw, filters)
+    out = np.zeros((ho, wo, filters), x.dtype)
+    top, left = padding[0], padding[2]
+    for i in range(kh):
+        y0, y1 = max(0, top - i * dilation[0]), min(ho, h + top - i * dilation[0])
+        for j in range(kw):
+            x0, x1 = max(0, left - j * dilation[1]), min(wo, w + left - j * dilation[1])
+            if y0 < y1 and x0 < x1:
+                dy, dx = i * dilation[0] - top, j * dilation[1] - left
+                out[y0:y1, x0:x1] += products[y0 + dy:y1 + dy, x0 + dx:x1 + dx, i, j]
+    # Every output position contracts cg channels at kh * kw taps for each filter.
+    return out, out.shape[0] * out.shape[1] * wmat.shape[0] * wmat.shape[1]
+
+
+def _depthwise(xp: Array, weight: Array, *, kernel: Pair, stride: Pair, dilation: Pair,
+               ho: int, wo: int) -> tuple[Array, int]:
+    """One input channel per group: out[..., c, m] = sum over taps of tap[..., c] * w[tap, c, m],
+    swept over blocks of output rows small enough to stay in cache, two threads at a time."""
+    kh, kw, _, filters = weight.shape
+    channels = xp.shape[2]
+    multiplier = filters // channels
+    # With multiplier 1 the channel axis is the innermost one numpy loops over; a trailing
+    # axis of length 1 would make its inner loop one element long.
+    w = weight.reshape(kh, kw, channels, multiplier)
+    if multiplier == 1:
+        w = w[..., 0]
+    out = np.empty((ho, wo, *w.shape[2:]), xp.dtype)
+    row_bytes = wo * filters * xp.itemsize
+
+    def block(rows: range) -> int:
+        acc = out[rows.start:rows.stop]
+        scratch = np.empty_like(acc)
+        done = 0
+        for i in range(kh):
+            for j in range(kw):
+                tap = _tap(xp, i, j, rows, wo=wo, stride=stride, dilation=dilation)
+                if multiplier > 1:
+                    tap = tap[..., None]
+                np.multiply(tap, w[i, j], out=scratch if done else acc)
+                if done:
+                    acc += scratch
+                done += scratch.size
+        return done
+
+    macs = _each_block(block, ho, row_bytes)
+    return out.reshape(ho, wo, filters), macs
+
+
+def _each_block(work: Callable[[range], int], ho: int, row_bytes: int) -> int:
+    """work(rows) over cache-sized blocks of output rows, on up to two threads (numpy's
+    element-wise loops release the GIL); the sum of what work returns."""
+    blocks = list(_row_blocks(ho, row_bytes, _TAP_BLOCK_BYTES))
+    if _THREADS == 1 or len(blocks) < 4:
+        return sum(map(work, blocks))
+    return sum(_thread_pool().map(work, blocks))
+
+
+@functools.cache
+def _thread_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(_THREADS, thread_name_prefix="convcalc-reference")
+
+
+# ---------------------------------------------------------------- pooling
+
+
+def pool2d(x: Array, kernel: Pair, stride: Pair, padding: Pads, *, ceil_mode: bool = False,
+           mode: str = "max") -> Array:
+    """Max or average pooling as PyTorch computes it: padding counts in the average's divisor
+    (count_include_pad=True) but the extra cells ceil_mode adds past the padding do not."""
+    h, w = x.shape[:2]
+    top, bottom, left, right = padding
+    # ceil_mode may let the last window run past the padded input: pad that far, then read the
+    # number of windows off the array.
+    ho = output_size(h, kernel[0], stride[0], top, bottom, ceil_mode=ceil_mode)
+    wo = output_size(w, kernel[1], stride[1], left, right, ceil_mode=ceil_mode)
+    extra_h = max((ho - 1) * stride[0] + kernel[0] - (h + top + bottom), 0)
+    extra_w = max((wo - 1) * stride[1] + kernel[1] - (w + left + right), 0)
+    fill = -np.inf if mode == "max" else 0.0
+    xp = pad(x, (top, bottom + extra_h, left, right + extra_w), fill)
+    ho = _out_len(xp.shape[0], kernel[0], stride[0], 1)
+    wo = _out_len(xp.shape[1], kernel[1], stride[1], 1)
+    out = np.empty((ho, wo, x.shape[2]), x.dtype)
+    combine = np.maximum if mode == "max" else np.add
+
+    def block(rows: range) -> int:
+        acc = out[rows.start:rows.stop]
+        for i in range(kernel[0]):
+            for j in range(kernel[1]):
+                tap = _tap(xp, i, j, rows, wo=wo, stride=stride, dilation=(1, 1))
+                if i == j == 0:
+                    acc[...] = tap
+                else:
+                    combine(acc, tap, out=acc)
+        return 0
+
+    _each_block(block, ho, wo * x.shape[2] * x.itemsize)
+    if mode == "avg":
+        out /= _window_cells(h + top + bottom, kernel[0], stride[0], ho)[:, None, None]
+        out /= _window_cells(w + left + right, kernel[1], stride[1], wo)[None, :, None]
+    return out
+
+
+def _window_cells(padded: int, kernel: int, stride: int, n_out: int) -> Array:
+    starts = np.arange(n_out) * stride
+    return (np.minimum(starts + kernel, padded) - starts).astype(np.float64)
+
+
+def adaptive_avg_pool2d(x: Array, size: Pair) -> Array:
+    """PyTorch's adaptive average pooling: window i of n_out covers floor(i*n/n_out) ..
+    ceil((i+1)*n/n_out), summed from prefix sums (float64, so long sums stay exact enough)."""
+    h, w = x.shape[:2]
+    sums = np.zeros((h + 1, w + 1, x.shape[2]), np.float64)
+    sums[1:, 1:] = x.cumsum(0, dtype=np.float64).cumsum(1)
+    y0, y1 = _adaptive_bounds(h, size[0])
+    x0, x1 = _adaptive_bounds(w, size[1])
+    total = (sums[y1][:, x1] - sums[y0][:, x1] - sums[y1][:, x0] + sums[y0][:, x0])
+    cells = ((y1 - y0)[:, None] * (x1 - x0)[None, :])[..., None]
+    out: Array = (total / cells).astype(x.dtype)
+    return out
+
+
+def _adaptive_bounds(n: int, n_out: int) -> tuple[Array, Array]:
+    i = np.arange(n_out)
+    return i * n // n_out, -(-(i + 1) * n // n_out)
+
+
+# ---------------------------------------------------------------- element-wise
+
+
+def _sigmoid(x: Array) -> Array:
+    return 0.5 * (1 + np.tanh(0.5 * x))  # never overflows, unlike 1 / (1 + exp(-x))
+
+
+def _softmax(x: Array) -> Array:
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    out: Array = e / e.sum(axis=-1, keepdims=True)
+    return out
+
+
+ACTIVATIONS: dict[str, Callable[[Array], Array]] = {
+    "relu": lambda x: np.maximum(x, 0),
+    "relu6": lambda x: np.clip(x, 0, 6),
+    "leaky_relu": lambda x: np.where(x > 0, x, 0.01 * x),  # PyTorch's default slope
+    "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
+    # numpy has no erf: the tanh form PyTorch offers as gelu(approximate='tanh').
+    "gelu": lambda x: 0.5 * x * (1 + np.tanh(0.7978845608 * (x + 0.044715 * x ** 3))),
+    "silu": lambda x: x * _sigmoid(x),
+    "sigmoid": _sigmoid,
+    "tanh": np.tanh,
+    "hardswish": lambda x: x * np.clip(x + 3, 0, 6) / 6,
+    "hardsigmoid": lambda x: np.clip(x + 3, 0, 6) / 6,
+    "softmax": _softmax,
+}
+
+
+def local_response_norm(x: Array, size: int, alpha: float, beta: float, k: float) -> Array:
+    """PyTorch's LRN across channels: x / (k + alpha/size * sum of x^2 over the window of
+    ``size`` channels centred on each one, zero-padded)^beta."""
+    squares = np.square(x, dtype=np.float64)
+    sums = np.concatenate([np.zeros((*x.shape[:-1], 1)), squares.cumsum(-1)], axis=-1)
+    c = np.arange(x.shape[-1])
+    lo = np.clip(c - size // 2, 0, x.shape[-1])
+    hi = np.clip(c + (size - 1) // 2 + 1, 0, x.shape[-1])
+    window = sums[..., hi] - sums[..., lo]
+    out: Array = (x / (k + alpha / size * window) ** beta).astype(x.dtype)
+    return out
+
+
+# ---------------------------------------------------------------- running a report
+
+
+@dataclass(frozen=True)
+class Check:
+    """One row of a report run through the reference: the engine's and the reference's output
+    shape and multiplies."""
+
+    path: str
+    kind: str
+    line: int | None
+    engine_shape: Shape
+    reference_shape: Shape
+    engine_macs: int
+    reference_macs: int
+
+    @property
+    def ok(self) -> bool:
+        return (self.engine_shape == self.reference_shape
+                and self.engine_macs == self.reference_macs)
+
+
+def shape_of(a: Array) -> Shape:
+    """The ``Shape`` an array has: (h, w, c), or a flat vector."""
+    if a.ndim == 1:
+        return Shape.flat(a.shape[0])
+    h, w, c = a.shape
+    return Shape(h, w, c)
+
+
+class _Weights:
+    """Seeded random parameters, scaled by 1/sqrt(fan-in) so activations stay near 1."""
+
+    def __init__(self, seed: int, dtype: type) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.dtype = dtype
+
+    def normal(self, shape: tuple[int, ...], fan_in: int) -> Array:
+        a = self.rng.standard_normal(shape, dtype=self.dtype)
+        a *= 1 / np.sqrt(max(fan_in, 1))
+        return a
+
+
+Run = Callable[[LayerRow, list[Array], _Weights], tuple[Array, int]]
+
+
+def _run_conv(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    x = xs[0]
+    assert isinstance(row.layer, Conv) and row.window is not None
+    conv = row.layer.as_conv(shape_of(x))
+    groups = conv.groups
+    kh, kw = conv.kernel
+    cg = x.shape[2] // groups
+    w = weights.normal((kh, kw, cg, conv.filters), kh * kw * cg)
+    b = weights.normal((conv.filters,), 1) if conv.bias else None
+    return conv2d(x, w, b, stride=conv.stride, padding=row.window.padding,
+                  dilation=conv.dilation, groups=groups)
+
+
+def _run_pool(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    assert isinstance(row.layer, Pool) and row.window is not None
+    w = row.window
+    mode = "max" if row.kind == "maxpool" else "avg"
+    return pool2d(xs[0], w.kernel, w.stride, w.padding, ceil_mode=row.layer.ceil_mode,
+                  mode=mode), 0
+
+
+def _run_adaptive(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    assert isinstance(row.layer, AdaptiveAvgPool)
+    return adaptive_avg_pool2d(xs[0], row.layer.size), 0
+
+
+def _run_global_avgpool(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    return xs[0].mean(axis=(0, 1), keepdims=True, dtype=np.float64).astype(xs[0].dtype), 0
+
+
+def _run_batchnorm(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    # Inference batch norm folded into one scale and shift per channel.
+    c = xs[0].shape[-1]
+    scale = 1 + 0.1 * weights.normal((c,), 1)
+    shift = 0.1 * weights.normal((c,), 1)
+    return xs[0] * scale + shift, 0
+
+
+def _run_activation(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    assert isinstance(row.layer, Activation)
+    return ACTIVATIONS[row.kind](xs[0]).astype(xs[0].dtype, copy=False), 0
+
+
+def _run_lrn(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    layer = row.layer
+    assert isinstance(layer, LocalResponseNorm)
+    return local_response_norm(xs[0], layer.size, layer.alpha, layer.beta, layer.k), 0
+
+
+def _run_identity(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    return xs[0], 0  # dropout at inference
+
+
+def _run_flatten(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    return xs[0].reshape(-1), 0
+
+
+def _run_zeropad(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    assert isinstance(row.layer, ZeroPad)
+    hw = xs[0].shape[:2]
+    return pad(xs[0], resolve_padding(row.layer.padding, hw, (1, 1), (1, 1), (1, 1))), 0
+
+
+def _run_dense(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    assert isinstance(row.layer, Dense)
+    x = xs[0]
+    if x.ndim != 1:
+        raise ConvcalcError(f"dense needs a flat vector but gets {shape_of(x)}")
+    w = weights.normal((x.shape[0], row.layer.units), x.shape[0])
+    out = x @ w
+    if row.layer.bias:
+        out += weights.normal((row.layer.units,), 1)
+    return out, x.shape[0] * w.shape[1]
+
+
+def _run_add(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    out = xs[0] + xs[1]
+    for other in xs[2:]:
+        out += other
+    return out, 0
+
+
+def _run_concat(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    return np.concatenate(xs, axis=-1), 0
+
+
+# One entry per kind in layers.LAYER_KINDS (less 'separable', which the loader expands into
+# depthwise + pointwise) and the two merges; a kind missing here is an error, never a pass.
+RUNNERS: dict[str, Run] = {
+    "conv": _run_conv,
+    "depthwise": _run_conv,
+    "pointwise": _run_conv,
+    "maxpool": _run_pool,
+    "avgpool": _run_pool,
+    "global_avgpool": _run_global_avgpool,
+    "adaptive_avgpool": _run_adaptive,
+    "batchnorm": _run_batchnorm,
+    **dict.fromkeys(ACTIVATIONS, _run_activation),
+    "lrn": _run_lrn,
+    "dropout": _run_identity,
+    "flatten": _run_flatten,
+    "zeropad": _run_zeropad,
+    "dense": _run_dense,
+    "add": _run_add,
+    "concat": _run_concat,
+}
+
+
+def run_row(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    """One row through the reference: (output, macs)."""
+    runner = RUNNERS.get(row.kind)
+    if runner is None:
+        raise ConvcalcError(f"the numpy reference has no implementation of '{row.kind}'",
+                            line=row.line, path=row.path, kind=row.kind)
+    return runner(row, xs, weights)
+
+
+def verify(report: Report, seed: int = 0, dtype: str = "float32",
+           progress: Callable[[int, LayerRow], None] | None = None) -> list[Check]:
+    """Every row of ``report`` run on a seeded random input with seeded random weights: one
+    ``Check`` per row comparing the engine's output shape and macs with the reference's.
+
+    ``progress(i, row)`` is called before row i runs. Arrays are freed after their last reader.
+    """
+    if dtype not in DTYPES:
+        raise ConvcalcError(f"dtype '{dtype}' must be one of {', '.join(DTYPES)}")
+    weights = _Weights(seed, DTYPES[dtype])
+    last_read = {NETWORK_INPUT: -1}
+    for i, row in enumerate(report.rows):
+        for j in row.inputs:
+            last_read[j] = i
+    h, w = report.input.hw
+    live: dict[int, Array] = {
+        NETWORK_INPUT: weights.rng.standard_normal((h, w, report.input.c), dtype=weights.dtype)}
+    checks = []
+    for i, row in enumerate(report.rows):
+        if progress is not None:
+            progress(i, row)
+        out, macs = run_row(row, [live[j] for j in row.inputs], weights)
+        for j in set(row.inputs):
+            if last_read[j] == i:
+                del live[j]
+        if last_read.get(i, -1) > i:
+            live[i] = out
+        checks.append(Check(row.path, row.kind, row.line, row.output, shape_of(out), row.macs,
+                            macs))
+    return checks
+
+
+# ---------------------------------------------------------------- edge detection (`conv`)
+
+
+def read_matrix(path: str) -> Array:
+    """A matrix from a .npy file (h x w, or h x w x c) or a CSV / whitespace-separated text
+    file (h x w)."""
+    try:
+        if path.endswith(".npy"):
+            a = np.load(path, allow_pickle=False)
+        else:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            lines = [ln.replace(",", " ").split() for ln in text.splitlines() if ln.strip()]
+            if not lines or len({len(ln) for ln in lines}) != 1:
+                raise ConvcalcError(f"{path}: needs rows of equally many numbers")
+            a = np.array(lines, dtype=np.float64)
+    except OSError as e:
+        raise ConvcalcError(f"{path}: cannot read: {e.strerror or e}") from None
+    except ValueError as e:
+        raise ConvcalcError(f"{path}: not a matrix of numbers: {e}") from None
+    if a.ndim not in (2, 3) or 0 in a.shape or not np.issubdtype(a.dtype, np.number):
+        raise ConvcalcError(f"{path}: needs an h x w (or h x w x c) matrix of numbers, "
+                            f"not shape {a.shape}")
+    matrix: Array = a.astype(np.float64)
+    return matrix
+
+
+def filter2d(image: Array, kernel: Array, padding: Pads, stride: int,
+             channels: tuple[int, ...]) -> Array:
+    """The lecture's edge detection: image (h, w, c) convolved with one filter whose slices on
+    ``channels`` are ``kernel`` and on the other channels zero; an h_out x w_out matrix."""
+    weight = np.zeros((*kernel.shape, image.shape[2], 1))
+    weight[:, :, list(channels), 0] = kernel[:, :, None]
+    out, _ = conv2d(image, weight, None, stride=(stride, stride), padding=padding)
+    return out[:, :, 0]
