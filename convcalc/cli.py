@@ -100,3 +100,56 @@ def list_command() -> None:
         table.add_row(name, str(arch.input), human(totals.params), human(totals.macs),
                       arch.description, arch.source)
     Console(width=None if sys.stdout.isatty() else 200).print(table)
+
+
+REPORT_FORMATS = ("md", "csv", "json", "html", "tex")
+
+
+@main.command("report")
+@click.argument("archs", nargs=-1, required=True, metavar="ARCH [ARCH ...]")
+@click.option("-o", "--output", "output_", type=click.Path(dir_okay=False),
+              help="Write to this file (atomically) instead of stdout; its extension picks "
+                   "the format: .md .csv .json .html .tex.")
+@click.option("--format", "format_", type=click.Choice(REPORT_FORMATS),
+              help="Output format; default: from -o's extension, else md.")
+@click.option("--depth", type=click.IntRange(min=1), metavar="N",
+              help="Fold the layers into blocks of N path components, with subtotals.")
+@click.option("--by-type/--no-by-type", "by_type", default=True, show_default=True,
+              help="The share of MACs and params of each layer kind (conv 1x1, depthwise "
+                   "3x3, dense, ...).")
+@click.option("--top", type=click.IntRange(min=0), default=10, show_default=True, metavar="K",
+              help="The K layers with the most MACs (0: none).")
+@click.option("--input", "input_", metavar="HxWxC",
+              help="Input size instead of the files': HxWxC, HxW or one size N (NxN).")
+@click.option("--width", type=float, help="Width multiplier on channel counts, e.g. 0.5.")
+@click.option("--side", "include_side", is_flag=True,
+              help="Count side branches (auxiliary classifiers) in totals and memory.")
+@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="fp32",
+              show_default=True, help="Element type for the byte figures.")
+def report_command(*, archs: tuple[str, ...], output_: str | None, format_: str | None,
+                   depth: int | None, by_type: bool, top: int, input_: str | None,
+                   width: float | None, include_side: bool, dtype: str) -> None:
+    """A report of one or more architectures (built-in names or YAML files) in Markdown, CSV,
+    JSON, HTML or LaTeX: totals, memory (plain sum and liveness peak), cost by layer kind, the
+    most expensive layers and the per-layer table; several architectures are compared first."""
+    from pathlib import Path
+
+    from convcalc.report_formats import EXTENSIONS, render_report
+    from convcalc.summary import summarize
+
+    if format_ is None and output_ is not None:
+        suffix = Path(output_).suffix.lower()
+        if suffix not in EXTENSIONS:
+            raise ConvcalcError(f"cannot tell the format of '{output_}' from its extension; "
+                                f"use one of {' '.join(EXTENSIONS)} or give --format")
+        format_ = EXTENSIONS[suffix]
+    summaries = [summarize(analyze(prepared(a, input_, width), include_side=include_side,
+                                   dtype=dtype), by_type=by_type, top=top, depth=depth)
+                 for a in archs]
+    text = render_report(summaries, format_ or "md")
+    if output_ is None:
+        click.echo(text, nl=False)
+    else:
+        from convcalc.output import write_atomically
+
+        write_atomically(output_, text)
