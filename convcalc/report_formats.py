@@ -195,7 +195,7 @@ def markdown_text(text: str) -> str:
     """Text safe in a GitHub Markdown cell or paragraph: no table breaks, no HTML, no emphasis,
     no links or code spans."""
     text = markdown_escape(text.replace("&", "&amp;")).replace(">", "&gt;")
-    return re.sub(r"([`*_\[\]~#])", r"\\\1", text)
+    return re.sub(r"([`*_\[\]~#$])", r"\\\1", text)
 
 
 def _markdown_table(section: Section) -> list[str]:
