@@ -416,10 +416,11 @@ def render_report_html(summaries: Sequence[Summary]) -> str:
 
 # -- LaTeX ---------------------------------------------------------------------------------------
 
+# LaTeX's ten special characters, and < > | which the default OT1 encoding prints as other glyphs.
 TEX_SPECIALS = {
     "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
     "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-    TIMES: r"$\times$",
+    "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}", TIMES: r"$\times$",
 }
 
 
