@@ -258,7 +258,7 @@ def tex_cells(line: str) -> list[str]:
 
 
 def test_tex_uses_booktabs_and_keeps_every_row_aligned() -> None:
-    text = render_report_tex(summaries("resnet50", "liveness_inception", depth=2))
+    text = render_report_tex(summaries("resnet50", "liveness_inception", "hostile", depth=2))
     tables = text.count(r"\begin{longtable}")
     assert tables == text.count(r"\toprule") == text.count(r"\midrule") == text.count(
         r"\bottomrule") == text.count(r"\end{longtable}")
