@@ -126,9 +126,8 @@ def sections(summary: Summary) -> list[Section]:
             tuple((r.path, r.kind, cell(r, Column.WINDOW), r.macs,
                    Share(share(r.macs, totals.macs)), r.params) for r in summary.top)))
     if summary.blocks is not None:
-        depth = max((b.level for b in summary.blocks), default=0)
         out.append(Section(
-            "block", f"Blocks to depth {depth}",
+            "block", f"Blocks to depth {summary.depth}",
             ("name", "kind", "layers", "params", "macs", "macs_share", "activations"),
             ("Block", "Kind", "Layers", "Params", "MACs", "% of MACs", "Activations"),
             tuple((b.path, b.kind, b.layers, b.params, b.macs,

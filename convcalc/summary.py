@@ -58,13 +58,15 @@ class Memory:
 
 @dataclass(frozen=True)
 class Summary:
-    """A report with its summaries; a section left out of the report is None."""
+    """A report with its summaries; a section left out of the report is None. ``depth`` is
+    the folding depth asked for (the blocks may be shallower)."""
 
     report: Report
     memory: Memory
     by_kind: tuple[KindShare, ...] | None
     top: tuple[LayerRow, ...] | None
     blocks: tuple[Block, ...] | None
+    depth: int | None = None
 
 
 def summarize(report: Report, *, by_type: bool = True, top: int = 10,
@@ -78,6 +80,7 @@ def summarize(report: Report, *, by_type: bool = True, top: int = 10,
         by_kind=by_kind(report) if by_type else None,
         top=top_layers(report, top) if top else None,
         blocks=fold(report, depth) if depth is not None else None,
+        depth=depth,
     )
 
 

@@ -96,7 +96,9 @@ def test_markdown_of_a_residual_block_by_hand() -> None:
 
 
 def test_markdown_blocks_are_indented_by_level() -> None:
-    text = render_report_markdown(summaries("liveness_inception", depth=2))
+    text = render_report_markdown(summaries("liveness_inception", depth=3))
+    assert "### Blocks to depth 3" in text
+    assert "| &emsp;&emsp;mixed.b2.conv | conv | 1 | 216 | 3,456 |" in text
     assert "| &emsp;mixed.b2 |  | 2 | 228 | 3,648 |" in text
     assert "| mixed |  | 6 | 237 | 3,792 |" in text
 
