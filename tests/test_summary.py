@@ -216,3 +216,30 @@ def test_compare_has_no_ratio_to_zero() -> None:
     arch = parse("input: 4x4x1\nlayers:\n  - relu\n")
     nothing = summarize(analyze(arch))
     assert compare([nothing, nothing])[1].ratios["macs"] is None
+
+
+def naive_live_bytes(report: Report) -> list[int]:
+    """Liveness by brute force: at each step, add up every tensor produced by then whose last
+    reader has not run yet (a tensor nothing reads stays to the end)."""
+    steps = [i for i, r in enumerate(report.rows) if report.include_side or not r.side]
+    size = {"fp32": 4, "int8": 1}[report.dtype]
+    sizes = {-1: report.input.elements, **{i: report.rows[i].activations for i in steps}}
+    live = []
+    for position, _ in enumerate(steps):
+        total = 0
+        for tensor, elements in sizes.items():
+            produced = -1 if tensor == -1 else steps.index(tensor)
+            readers = [p for p, i in enumerate(steps) if tensor in report.rows[i].inputs]
+            if produced <= position and (not readers or position <= max(readers)):
+                total += elements
+        live.append(total * size)
+    return live
+
+
+@pytest.mark.parametrize(("name", "include_side"), [
+    ("resnet50", False), ("mobilenet_v1", False), ("liveness_inception", True),
+    ("liveness_inception", False), ("hostile", False)])
+def test_liveness_agrees_with_brute_force(name: str, include_side: bool) -> None:
+    source = DATA / f"{name}.yaml" if (DATA / f"{name}.yaml").exists() else name
+    report = analyze(load(source), include_side=include_side)
+    assert list(memory(report).live_bytes) == naive_live_bytes(report)
