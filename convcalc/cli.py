@@ -275,23 +275,6 @@ def list_command() -> None:
 # ---------------------------------------------------------------- verify and conv
 
 
-def write_atomically(path: str, write: Any) -> None:
-    """write(file) into a temporary file beside ``path``, then rename it over ``path``, so a
-    failure never leaves a half-written file behind."""
-    import os
-    import tempfile
-
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".convcalc-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 @main.command("verify")
 @click.argument("arch")
 @click.option("--input", "input_", metavar="HxWxC",
@@ -398,13 +381,16 @@ def conv_command(*, input_: str | None, example: str | None, filter_: str, paddi
                   f"floor(({h} + {pads[0]} + {pads[1]} - {fh}) / {stride}) + 1 = {ho}, width "
                   f"floor(({w} + {pads[2]} + {pads[3]} - {fw}) / {stride}) + 1 = {wo}")
     if output_path:
-        def save(f: Any) -> None:
-            if output_path.endswith(".npy"):
-                np.save(f, out)
-            else:
-                np.savetxt(f, out, delimiter=",", fmt="%.10g")
+        import io
 
-        write_atomically(output_path, save)
+        from convcalc.output import write_atomically
+
+        buffer = io.BytesIO()
+        if output_path.endswith(".npy"):
+            np.save(buffer, out)
+        else:
+            np.savetxt(buffer, out, delimiter=",", fmt="%.10g")
+        write_atomically(output_path, buffer.getvalue())
 
 
 def _grid(render: Any, title: str, matrix: Any) -> Any:
@@ -412,3 +398,56 @@ def _grid(render: Any, title: str, matrix: Any) -> Any:
     if max(matrix.shape) > 32:
         return f"{title}: {matrix.shape[0]}x{matrix.shape[1]}, too large to show (use -o)"
     return render(title, matrix.tolist())
+
+
+REPORT_FORMATS = ("md", "csv", "json", "html", "tex")
+
+
+@main.command("report")
+@click.argument("archs", nargs=-1, required=True, metavar="ARCH [ARCH ...]")
+@click.option("-o", "--output", "output_", type=click.Path(dir_okay=False),
+              help="Write to this file (atomically) instead of stdout; its extension picks "
+                   "the format: .md .csv .json .html .tex.")
+@click.option("--format", "format_", type=click.Choice(REPORT_FORMATS),
+              help="Output format; default: from -o's extension, else md.")
+@click.option("--depth", type=click.IntRange(min=1), metavar="N",
+              help="Fold the layers into blocks of N path components, with subtotals.")
+@click.option("--by-type/--no-by-type", "by_type", default=True, show_default=True,
+              help="The share of MACs and params of each layer kind (conv 1x1, depthwise "
+                   "3x3, dense, ...).")
+@click.option("--top", type=click.IntRange(min=0), default=10, show_default=True, metavar="K",
+              help="The K layers with the most MACs (0: none).")
+@click.option("--input", "input_", metavar="HxWxC",
+              help="Input size instead of the files': HxWxC, HxW or one size N (NxN).")
+@click.option("--width", type=float, help="Width multiplier on channel counts, e.g. 0.5.")
+@click.option("--side", "include_side", is_flag=True,
+              help="Count side branches (auxiliary classifiers) in totals and memory.")
+@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="fp32",
+              show_default=True, help="Element type for the byte figures.")
+def report_command(*, archs: tuple[str, ...], output_: str | None, format_: str | None,
+                   depth: int | None, by_type: bool, top: int, input_: str | None,
+                   width: float | None, include_side: bool, dtype: str) -> None:
+    """A report of one or more architectures (built-in names or YAML files) in Markdown, CSV,
+    JSON, HTML or LaTeX: totals, memory (plain sum and liveness peak), cost by layer kind, the
+    most expensive layers and the per-layer table; several architectures are compared first."""
+    from pathlib import Path
+
+    from convcalc.report_formats import EXTENSIONS, render_report
+    from convcalc.summary import summarize
+
+    if format_ is None and output_ is not None:
+        suffix = Path(output_).suffix.lower()
+        if suffix not in EXTENSIONS:
+            raise ConvcalcError(f"cannot tell the format of '{output_}' from its extension; "
+                                f"use one of {' '.join(EXTENSIONS)} or give --format")
+        format_ = EXTENSIONS[suffix]
+    summaries = [summarize(analyze(prepared(a, input_, width), include_side=include_side,
+                                   dtype=dtype), by_type=by_type, top=top, depth=depth)
+                 for a in archs]
+    text = render_report(summaries, format_ or "md")
+    if output_ is None:
+        click.echo(text, nl=False)
+    else:
+        from convcalc.output import write_atomically
+
+        write_atomically(output_, text)

@@ -2,7 +2,6 @@
 or published tables (Howard et al. 2017, Tables 4, 6 and 7)."""
 
 import pytest
-from conftest import DATA
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -19,7 +18,7 @@ from convcalc.variants import (
     with_width,
 )
 
-MOBILENET = DATA / "mobilenet_v1.yaml"
+MOBILENET = "mobilenet_v1"
 
 
 def design(comparison, name):
@@ -119,13 +118,13 @@ def test_standard_conversion_fuses_dw_bn_relu_pw():
     conversion = to_standard(load(MOBILENET))
     report = analyze(conversion.arch)
     rows = {r.path: r for r in report.rows}
-    assert "b1.dw" not in rows and "b1.dw_bn" not in rows and "b1.pw" not in rows
-    b1 = rows["b1"]
+    assert "conv2.dw" not in rows and "conv2.dw_bn" not in rows and "conv2.pw" not in rows
+    b1 = rows["conv2"]
     assert (b1.kind, b1.input, b1.output) == ("conv", Shape(112, 112, 32), Shape(112, 112, 64))
     assert b1.params == 3 * 3 * 32 * 64
     assert b1.macs == 112 * 112 * 64 * 3 * 3 * 32
-    assert [r.path for r in report.rows][3:6] == ["b1", "b1.pw_bn", "b1.pw_relu"]
-    assert conversion.changed["b1"] == "depthwise+pointwise"
+    assert [r.path for r in report.rows][3:6] == ["conv2", "conv2.pw_bn", "conv2.pw_relu"]
+    assert conversion.changed["conv2"] == "depthwise+pointwise"
     assert len(conversion.changed) == 13
 
 

@@ -1,0 +1,475 @@
+"""The ``report`` command's documents: Markdown, CSV, JSON, HTML and LaTeX from summaries.
+
+Every section is first built as a format-free ``Section`` (column ids, titles and typed values);
+each format then draws the same sections, so the numbers cannot differ between formats. Counts
+are exact integers everywhere; shares are fractions in CSV and JSON and percentages elsewhere.
+Every text that comes from an input file (names, descriptions, sources, layer paths) goes
+through the format's escape function.
+"""
+
+import csv
+import html
+import io
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from convcalc.analysis import DTYPE_BYTES, LayerRow
+from convcalc.render import TITLES, Column, cell, human, human_bytes, markdown_escape, report_dict
+from convcalc.summary import COMPARED, Summary, compare, share
+
+SCHEMA = 1
+TIMES = "\N{MULTIPLICATION SIGN}"
+
+
+class Share(float):
+    """A fraction of a total: a percentage for people, the fraction itself in CSV and JSON."""
+
+
+class Ratio(float):
+    """A figure divided by the first architecture's, shown to people as a times sign and 0.52."""
+
+
+Value = str | int | Share | Ratio | None
+
+
+class Extra(StrEnum):
+    """Report columns beyond ``render.Column``; the value is the CSV and JSON id."""
+
+    MACS_SHARE = "macs_share"
+    ACTIVATION_BYTES = "activation_bytes"
+
+
+EXTRA_TITLES = {Extra.MACS_SHARE: "% of MACs", Extra.ACTIVATION_BYTES: "Activation bytes"}
+
+LAYER_COLUMNS: tuple[Column | Extra, ...] = (
+    Column.NAME, Column.KIND, Column.INPUT, Column.OUTPUT, Column.WINDOW, Column.PARAMS,
+    Column.MACS, Extra.MACS_SHARE, Column.ACTIVATIONS, Extra.ACTIVATION_BYTES,
+    Column.RECEPTIVE_FIELD,
+)
+
+# The one header of the CSV form: every section's column ids, in this order.
+CSV_COLUMNS = (
+    "architecture", "section", "name", "kind", "input", "output", "window", "receptive_field",
+    "level", "layers", "params", "macs", "flops", "other_ops", "activations", "macs_share",
+    "params_share", "param_bytes", "input_bytes", "activation_bytes", "peak_activation_bytes",
+    "peak_at", "params_ratio", "macs_ratio", "flops_ratio", "param_bytes_ratio",
+    "peak_activation_bytes_ratio", "activation_bytes_ratio",
+)
+
+
+@dataclass(frozen=True)
+class Section:
+    """One table of a report: ``ids`` name the columns (CSV and JSON), ``titles`` head them for
+    people; ``levels`` indents rows of a tree (blocks); ``dim`` marks side-branch rows."""
+
+    id: str
+    title: str
+    ids: tuple[str, ...]
+    titles: tuple[str, ...]
+    rows: tuple[tuple[Value, ...], ...]
+    levels: tuple[int, ...] = ()
+    dim: tuple[bool, ...] = ()
+
+    def level(self, index: int) -> int:
+        return self.levels[index] if self.levels else 0
+
+    def dimmed(self, index: int) -> bool:
+        return bool(self.dim) and self.dim[index]
+
+
+def _layer_value(summary: Summary, row: LayerRow, column: Column | Extra) -> Value:
+    report = summary.report
+    counted = report.include_side or not row.side
+    if column is Extra.MACS_SHARE:
+        return Share(share(row.macs, report.totals.macs)) if counted else None
+    if column is Extra.ACTIVATION_BYTES:
+        return DTYPE_BYTES[report.dtype] * row.activations
+    return cell(row, column)
+
+
+def _title(column: Column | Extra) -> str:
+    return EXTRA_TITLES[column] if isinstance(column, Extra) else TITLES[column]
+
+
+def sections(summary: Summary) -> list[Section]:
+    """The sections of one architecture, in reading order."""
+    report, memory, totals = summary.report, summary.memory, summary.report.totals
+    out = [
+        Section("total", "Totals", ("params", "macs", "flops", "other_ops", "activations"),
+                ("Params", "MACs", "FLOPs", "Other ops", "Activations"),
+                ((totals.params, totals.macs, totals.flops, totals.other_ops,
+                  totals.activations),)),
+        Section("memory", f"Memory at {report.dtype} (bytes)",
+                ("param_bytes", "input_bytes", "activation_bytes", "peak_activation_bytes",
+                 "peak_at"),
+                ("Params", "Input", "Activations, plain sum", "Activations, peak (liveness)",
+                 "Peak at layer"),
+                ((memory.param_bytes, memory.input_bytes, memory.activation_sum_bytes,
+                  memory.peak_bytes, memory.peak_at),)),
+    ]
+    if summary.by_kind is not None:
+        out.append(Section(
+            "kind", "By layer kind",
+            ("kind", "layers", "macs", "macs_share", "params", "params_share"),
+            ("Kind", "Layers", "MACs", "% of MACs", "Params", "% of params"),
+            tuple((k.kind, k.layers, k.macs, Share(k.macs_share), k.params,
+                   Share(k.params_share)) for k in summary.by_kind)))
+    if summary.top is not None:
+        out.append(Section(
+            "top", f"Top {len(summary.top)} layers by MACs",
+            ("name", "kind", "window", "macs", "macs_share", "params"),
+            ("Layer", "Kind", "Kernel/stride", "MACs", "% of MACs", "Params"),
+            tuple((r.path, r.kind, cell(r, Column.WINDOW), r.macs,
+                   Share(share(r.macs, totals.macs)), r.params) for r in summary.top)))
+    if summary.blocks is not None:
+        out.append(Section(
+            "block", f"Blocks to depth {summary.depth}",
+            ("name", "kind", "layers", "params", "macs", "macs_share", "activations"),
+            ("Block", "Kind", "Layers", "Params", "MACs", "% of MACs", "Activations"),
+            tuple((b.path, b.kind, b.layers, b.params, b.macs,
+                   Share(share(b.macs, totals.macs)), b.activations)
+                  for b in summary.blocks),
+            levels=tuple(b.level - 1 for b in summary.blocks)))
+    else:
+        out.append(Section(
+            "layer", "Layers", tuple(c.value for c in LAYER_COLUMNS),
+            tuple(_title(c) for c in LAYER_COLUMNS),
+            tuple(tuple(_layer_value(summary, r, c) for c in LAYER_COLUMNS)
+                  for r in report.rows),
+            dim=tuple(r.side for r in report.rows)))
+    return out
+
+
+def comparison_section(summaries: Sequence[Summary]) -> Section:
+    """Totals of several architectures with ratios to the first."""
+    titles = {"params": "Params", "macs": "MACs", "flops": "FLOPs", "param_bytes": "Param bytes",
+              "peak_bytes": "Peak activation bytes",
+              "activation_sum_bytes": "Activation bytes (sum)"}
+    ids = {"peak_bytes": "peak_activation_bytes", "activation_sum_bytes": "activation_bytes"}
+    columns: list[tuple[str, str]] = [("name", "Architecture")]
+    for key in COMPARED:
+        columns += [(ids.get(key, key), titles[key]), (f"{ids.get(key, key)}_ratio", "ratio")]
+    rows = []
+    for c in compare(summaries):
+        values: list[Value] = [c.name]
+        for key in COMPARED:
+            ratio = c.ratios[key]
+            values += [getattr(c, key), None if ratio is None else Ratio(ratio)]
+        rows.append(tuple(values))
+    return Section("comparison", "Comparison", tuple(i for i, _ in columns),
+                   tuple(t for _, t in columns), tuple(rows))
+
+
+def headline(summary: Summary) -> str:
+    """One sentence with the figures people quote, in human units."""
+    t, m = summary.report.totals, summary.memory
+    return (f"{human(t.params)} params ({human_bytes(m.param_bytes)} at {summary.report.dtype}), "
+            f"{human(t.macs)} MACs; activation memory: peak {human_bytes(m.peak_bytes)} "
+            f"(at {m.peak_at}), plain sum {human_bytes(m.activation_sum_bytes)}")
+
+
+def _human_value(value: Value) -> str:
+    """A value for people: 1,234,567, 12.34%, a times sign and 0.52; text as it is (escaped
+    later)."""
+    if isinstance(value, Share):
+        return f"{100 * value:.2f}%"
+    if isinstance(value, Ratio):
+        return f"{TIMES}{value:.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return value or ""
+
+
+def _numeric(section: Section, column: int) -> bool:
+    return any(isinstance(row[column], int | float) for row in section.rows)
+
+
+# -- Markdown ------------------------------------------------------------------------------------
+
+def markdown_text(text: str) -> str:
+    """Text safe in a GitHub Markdown cell or paragraph: no table breaks, no HTML, no emphasis,
+    no links or code spans."""
+    text = markdown_escape(text.replace("&", "&amp;")).replace(">", "&gt;")
+    return re.sub(r"([`*_\[\]~#$])", r"\\\1", text)
+
+
+def _markdown_table(section: Section) -> list[str]:
+    numeric = [_numeric(section, i) for i in range(len(section.ids))]
+    lines = [f"### {markdown_text(section.title)}", "",
+             "| " + " | ".join(section.titles) + " |",
+             "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
+    for index, row in enumerate(section.rows):
+        cells = [markdown_text(_human_value(v)) for v in row]
+        cells[0] = "&emsp;" * section.level(index) + cells[0]
+        lines.append("| " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def render_report_markdown(summaries: Sequence[Summary]) -> str:
+    """GitHub Markdown: a comparison table when there are several architectures, then each
+    architecture's sections."""
+    lines = ["# convcalc report", ""]
+    if len(summaries) > 1:
+        lines += _markdown_table(comparison_section(summaries))
+    for summary in summaries:
+        report = summary.report
+        lines += [f"## {markdown_text(report.name)}", ""]
+        lines += [markdown_text(t) + "  " for t in (report.description,
+                                                   f"Source: {report.source}" if report.source
+                                                   else "") if t]
+        lines += [f"Input {report.input}" + (f", width {report.width:g}"
+                                             if report.width != 1 else "") + ". "
+                  + markdown_text(headline(summary)) + ".", ""]
+        for section in sections(summary):
+            lines += _markdown_table(section)
+    return "\n".join(lines)
+
+
+# -- CSV -----------------------------------------------------------------------------------------
+
+def _csv_value(value: Value) -> str:
+    if isinstance(value, float):  # Share and Ratio
+        return f"{value:.6f}"
+    return "" if value is None else str(value)
+
+
+def render_report_csv(summaries: Sequence[Summary]) -> str:
+    """Long CSV: one header row (``CSV_COLUMNS``); every row says which architecture and
+    section it belongs to and fills the columns that section has, exact integers throughout."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    everything: list[tuple[str, Section]] = []
+    if len(summaries) > 1:
+        everything.append(("", comparison_section(summaries)))
+    everything += [(s.report.name, section) for s in summaries for section in sections(s)]
+    for name, section in everything:
+        for index, row in enumerate(section.rows):
+            record = {"architecture": name, "section": section.id}
+            record |= {i: _csv_value(v) for i, v in zip(section.ids, row, strict=True)}
+            if section.levels:
+                record["level"] = str(section.level(index) + 1)
+            writer.writerow(record)
+    return out.getvalue()
+
+
+# -- JSON ----------------------------------------------------------------------------------------
+
+def summary_dict(summary: Summary) -> dict[str, Any]:
+    """The analyze contract (``render.report_dict``) plus the summaries; a section left out of
+    the report is null."""
+    m = summary.memory
+    data = report_dict(summary.report)
+    data["memory"] = {"param_bytes": m.param_bytes, "input_bytes": m.input_bytes,
+                      "activation_bytes": m.activation_sum_bytes,
+                      "peak_activation_bytes": m.peak_bytes, "peak_at": m.peak_at}
+    data["by_kind"] = None if summary.by_kind is None else [
+        {"kind": k.kind, "layers": k.layers, "macs": k.macs, "macs_share": k.macs_share,
+         "params": k.params, "params_share": k.params_share} for k in summary.by_kind]
+    data["top"] = None if summary.top is None else [r.path for r in summary.top]
+    data["blocks"] = None if summary.blocks is None else [
+        {"name": b.path, "level": b.level, "kind": b.kind, "layers": b.layers,
+         "params": b.params, "macs": b.macs, "activations": b.activations}
+        for b in summary.blocks]
+    return data
+
+
+def render_report_json(summaries: Sequence[Summary]) -> str:
+    """``{"schema": 1, "comparison": [...], "reports": [...]}``: the same shape for one
+    architecture or several, so scripts need one code path."""
+    comparison = [{"name": c.name, **{k: getattr(c, k) for k in COMPARED},
+                   "ratios": c.ratios} for c in compare(summaries)]
+    return json.dumps({"schema": SCHEMA, "comparison": comparison,
+                       "reports": [summary_dict(s) for s in summaries]}, indent=2) + "\n"
+
+
+# -- HTML ----------------------------------------------------------------------------------------
+
+HTML_STYLE = """
+body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1b1f24;
+       margin: 2em auto; max-width: 78em; padding: 0 1em; }
+h1 { font-size: 1.6em; } h2 { border-bottom: 2px solid #d0d7de; padding-bottom: .2em; }
+h3 { font-size: 1.05em; margin-top: 1.6em; }
+.meta { color: #57606a; margin: .2em 0; }
+table { border-collapse: collapse; margin: .5em 0 1em; font-variant-numeric: tabular-nums; }
+th, td { padding: .2em .7em; border-bottom: 1px solid #e5e8eb; text-align: left;
+         white-space: nowrap; }
+th { border-bottom: 2px solid #8c959f; background: #f6f8fa; }
+td.num, th.num { text-align: right; }
+tr.dim td { color: #8c959f; }
+svg { display: block; max-width: 100%; height: auto; }
+svg text { font: 11px ui-monospace, "DejaVu Sans Mono", monospace; fill: #1b1f24; }
+.scroll { overflow-x: auto; }
+@media print {
+  body { margin: 0; max-width: none; font-size: 10px; }
+  section { break-before: page; }
+  tr, svg { break-inside: avoid; }
+  .scroll { overflow: visible; }
+}
+"""
+BAR = "#0969da"
+BAR_PARAMS = "#bf8700"
+LABEL_CHARS = 48
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _html_table(section: Section) -> list[str]:
+    numeric = [_numeric(section, i) for i in range(len(section.ids))]
+    head = "".join(f'<th{" class=num" if n else ""} data-id="{_esc(i)}">{_esc(t)}</th>'
+                   for i, t, n in zip(section.ids, section.titles, numeric, strict=True))
+    lines = [f"<h3>{_esc(section.title)}</h3>", '<div class="scroll"><table>',
+             f"<thead><tr>{head}</tr></thead>", "<tbody>"]
+    for index, row in enumerate(section.rows):
+        cells = []
+        for column, value in enumerate(row):
+            attrs = " class=num" if numeric[column] else ""
+            if column == 0 and section.level(index):
+                attrs += f' style="padding-left:{0.7 + 1.2 * section.level(index):g}em"'
+            cells.append(f"<td{attrs}>{_esc(_human_value(value))}</td>")
+        dim = ' class="dim"' if section.dimmed(index) else ""
+        lines.append(f"<tr{dim}>{''.join(cells)}</tr>")
+    return [*lines, "</tbody></table></div>"]
+
+
+def _label(text: str) -> str:
+    return text if len(text) <= LABEL_CHARS else "…" + text[-(LABEL_CHARS - 1):]
+
+
+def _bar_chart(title: str, bars: Sequence[tuple[str, Sequence[tuple[float, str, str]]]],
+               legend: Sequence[tuple[str, str]] = ()) -> list[str]:
+    """A horizontal bar chart as inline SVG: one group per label, each with bars given as
+    (fraction of the longest bar, colour, value text)."""
+    label_width = 7 * max((len(_label(label)) for label, _ in bars), default=0) + 12
+    bar_area, bar_height = 420, 14
+    group_height = max((len(b) for _, b in bars), default=1) * bar_height + 6
+    top = 22 if legend else 4
+    height = top + group_height * len(bars) + 4
+    width = label_width + bar_area + 150
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" '
+           f'height="{height}" viewBox="0 0 {width} {height}"><title>{_esc(title)}</title>']
+    for i, (name, colour) in enumerate(legend):
+        x = label_width + 130 * i
+        out.append(f'<rect x="{x}" y="4" width="10" height="10" fill="{colour}"/>'
+                   f'<text x="{x + 14}" y="13">{_esc(name)}</text>')
+    for g, (label, group) in enumerate(bars):
+        y = top + g * group_height
+        out.append(f'<text x="{label_width - 6}" y="{y + bar_height - 3}" '
+                   f'text-anchor="end">{_esc(_label(label))}</text>')
+        for b, (fraction, colour, text) in enumerate(group):
+            by = y + b * bar_height
+            length = max(fraction * bar_area, 0.5 if fraction else 0)
+            out.append(f'<rect x="{label_width}" y="{by + 1}" width="{length:.1f}" '
+                       f'height="{bar_height - 3}" fill="{colour}"><title>{_esc(label)}: '
+                       f'{_esc(text)}</title></rect><text x="{label_width + length + 4:.1f}" '
+                       f'y="{by + bar_height - 3}">{_esc(text)}</text>')
+    return [*out, "</svg>"]
+
+
+def _charts(summary: Summary) -> list[str]:
+    costly = [r for r in summary.report.counted() if r.macs]
+    largest = max((r.macs for r in costly), default=0)
+    out = ["<h3>MACs per layer</h3>", *_bar_chart(
+        f"MACs per layer of {summary.report.name}",
+        [(r.path, [(share(r.macs, largest), BAR, human(r.macs))]) for r in costly])]
+    if summary.by_kind:
+        out += ["<h3>Shares by layer kind</h3>", *_bar_chart(
+            f"Shares of MACs and params by layer kind of {summary.report.name}",
+            [(k.kind, [(k.macs_share, BAR, f"{100 * k.macs_share:.2f}% of MACs"),
+                       (k.params_share, BAR_PARAMS, f"{100 * k.params_share:.2f}% of params")])
+             for k in summary.by_kind],
+            legend=[("MACs", BAR), ("params", BAR_PARAMS)])]
+    return out
+
+
+def render_report_html(summaries: Sequence[Summary]) -> str:
+    """One self-contained HTML page: inline CSS and SVG, no scripts, nothing fetched."""
+    names = ", ".join(s.report.name for s in summaries)
+    lines = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+             '<meta name="viewport" content="width=device-width, initial-scale=1">',
+             f"<title>convcalc report: {_esc(names)}</title>", f"<style>{HTML_STYLE}</style>",
+             "</head>", "<body>", "<h1>convcalc report</h1>"]
+    if len(summaries) > 1:
+        lines += _html_table(comparison_section(summaries))
+    for index, summary in enumerate(summaries, 1):
+        report = summary.report
+        lines += [f'<section id="architecture-{index}">', f"<h2>{_esc(report.name)}</h2>"]
+        if report.description:
+            lines.append(f'<p class="meta">{_esc(report.description)}</p>')
+        if report.source:
+            lines.append(f'<p class="meta">Source: {_esc(report.source)}</p>')
+        lines.append(f"<p>Input {report.input}. {_esc(headline(summary))}.</p>")
+        for section in sections(summary):
+            lines += _html_table(section)
+            if section.id == "memory":
+                lines += _charts(summary)
+        lines.append("</section>")
+    return "\n".join([*lines, "</body>", "</html>", ""])
+
+
+# -- LaTeX ---------------------------------------------------------------------------------------
+
+# LaTeX's ten special characters, and < > | which the default OT1 encoding prints as other glyphs.
+TEX_SPECIALS = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}", TIMES: r"$\times$",
+}
+
+
+def tex_escape(text: str) -> str:
+    """Text safe in LaTeX: each special character replaced once, in a single pass."""
+    return re.sub("|".join(re.escape(c) for c in TEX_SPECIALS),
+                  lambda m: TEX_SPECIALS[m.group()], text)
+
+
+def _tex_table(section: Section, caption: str) -> list[str]:
+    align = "".join("r" if _numeric(section, i) else "l" for i in range(len(section.ids)))
+    header = " & ".join(tex_escape(t) for t in section.titles) + r" \\"
+    lines = [rf"\begin{{longtable}}{{@{{}}{align}@{{}}}}", rf"\caption{{{tex_escape(caption)}}}\\",
+             r"\toprule", header, r"\midrule", r"\endhead"]
+    for index, row in enumerate(section.rows):
+        cells = [tex_escape(_human_value(v)) for v in row]
+        if section.level(index):
+            cells[0] = rf"\hspace{{{section.level(index)}em}}" + cells[0]
+        lines.append(" & ".join(cells) + r" \\")
+    return [*lines, r"\bottomrule", r"\end{longtable}", ""]
+
+
+def render_report_tex(summaries: Sequence[Summary]) -> str:
+    """LaTeX tables to \\input into a document whose preamble loads booktabs and longtable."""
+    lines = ["% convcalc report; needs \\usepackage{booktabs,longtable} in the preamble", ""]
+    if len(summaries) > 1:
+        lines += _tex_table(comparison_section(summaries), "Comparison")
+    for summary in summaries:
+        report = summary.report
+        name = tex_escape(report.name)
+        lines += [rf"\subsection*{{{name}}}"]
+        lines += [tex_escape(t) + r"\par" for t in (report.description, report.source and
+                                                   f"Source: {report.source}") if t]
+        lines += [tex_escape(f"Input {report.input}. {headline(summary)}.") + r"\par", ""]
+        for section in sections(summary):
+            lines += _tex_table(section, f"{report.name}: {section.title}")
+    return "\n".join(lines)
+
+
+RENDERERS: dict[str, Callable[[Sequence[Summary]], str]] = {
+    "md": render_report_markdown,
+    "csv": render_report_csv,
+    "json": render_report_json,
+    "html": render_report_html,
+    "tex": render_report_tex,
+}
+EXTENSIONS = {".md": "md", ".markdown": "md", ".csv": "csv", ".json": "json", ".html": "html",
+              ".htm": "html", ".tex": "tex"}
+
+
+def render_report(summaries: Sequence[Summary], format_: str) -> str:
+    """The whole report in one of RENDERERS' formats."""
+    return RENDERERS[format_](summaries)
