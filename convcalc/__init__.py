@@ -3,28 +3,54 @@
     import convcalc
     report = convcalc.analyze(convcalc.load("resnet50"))
     report.totals.macs   # 4089184256
+
+The numpy reference (``convcalc.reference.verify``) is imported on its own, so that importing
+convcalc never imports numpy.
 """
 
 from convcalc.analysis import LayerRow, Report, Totals, analyze
 from convcalc.architecture import Architecture
 from convcalc.errors import ConvcalcError
+from convcalc.explain import explain
 from convcalc.loader import builtin_names, load, parse
 from convcalc.shapes import Shape, output_size
-from convcalc.variants import make_divisible, with_input, with_width
+from convcalc.summary import Summary, summarize
+from convcalc.variants import (
+    Comparison,
+    LayerComparison,
+    Sweep,
+    compare,
+    compare_designs,
+    convert,
+    make_divisible,
+    sweep,
+    with_input,
+    with_width,
+)
 
 __all__ = [
     "Architecture",
+    "Comparison",
     "ConvcalcError",
+    "LayerComparison",
     "LayerRow",
     "Report",
     "Shape",
+    "Summary",
+    "Sweep",
     "Totals",
     "analyze",
     "builtin_names",
+    "compare",
+    "compare_designs",
+    "convert",
+    "explain",
     "load",
     "make_divisible",
     "output_size",
     "parse",
+    "summarize",
+    "sweep",
     "with_input",
     "with_width",
 ]

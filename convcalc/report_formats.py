@@ -19,7 +19,7 @@ from typing import Any
 
 from convcalc.analysis import DTYPE_BYTES, LayerRow
 from convcalc.render import TITLES, Column, cell, human, human_bytes, markdown_escape, report_dict
-from convcalc.summary import COMPARED, Summary, compare, share
+from convcalc.summary import COMPARED, Summary, compare_totals, share
 
 SCHEMA = 1
 TIMES = "\N{MULTIPLICATION SIGN}"
@@ -154,7 +154,7 @@ def comparison_section(summaries: Sequence[Summary]) -> Section:
     for key in COMPARED:
         columns += [(ids.get(key, key), titles[key]), (f"{ids.get(key, key)}_ratio", "ratio")]
     rows = []
-    for c in compare(summaries):
+    for c in compare_totals(summaries):
         values: list[Value] = [c.name]
         for key in COMPARED:
             ratio = c.ratios[key]
@@ -282,7 +282,7 @@ def render_report_json(summaries: Sequence[Summary]) -> str:
     """``{"schema": 1, "comparison": [...], "reports": [...]}``: the same shape for one
     architecture or several, so scripts need one code path."""
     comparison = [{"name": c.name, **{k: getattr(c, k) for k in COMPARED},
-                   "ratios": c.ratios} for c in compare(summaries)]
+                   "ratios": c.ratios} for c in compare_totals(summaries)]
     return json.dumps({"schema": SCHEMA, "comparison": comparison,
                        "reports": [summary_dict(s) for s in summaries]}, indent=2) + "\n"
 

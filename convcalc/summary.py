@@ -194,7 +194,7 @@ def memory(report: Report) -> Memory:
 
 
 @dataclass(frozen=True)
-class Comparison:
+class TotalsComparison:
     """One architecture's totals in a multi-architecture report, with ratios to the first."""
 
     name: str
@@ -210,7 +210,7 @@ class Comparison:
 COMPARED = ("params", "macs", "flops", "param_bytes", "peak_bytes", "activation_sum_bytes")
 
 
-def compare(summaries: Sequence[Summary]) -> tuple[Comparison, ...]:
+def compare_totals(summaries: Sequence[Summary]) -> tuple[TotalsComparison, ...]:
     """The totals of several architectures side by side, each figure also as a ratio to the
     first architecture's (None where the first one's is zero)."""
     def figures(s: Summary) -> dict[str, int]:
@@ -224,5 +224,5 @@ def compare(summaries: Sequence[Summary]) -> tuple[Comparison, ...]:
     for s in summaries:
         values = figures(s)
         ratios = {k: values[k] / base[k] if base[k] else None for k in COMPARED}
-        out.append(Comparison(s.report.name, **values, ratios=ratios))
+        out.append(TotalsComparison(s.report.name, **values, ratios=ratios))
     return tuple(out)

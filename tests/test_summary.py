@@ -8,7 +8,7 @@ from convcalc import Report, analyze, load, parse
 from convcalc.summary import (
     Block,
     by_kind,
-    compare,
+    compare_totals,
     fold,
     kind_label,
     memory,
@@ -205,7 +205,7 @@ def test_summarize_leaves_out_what_was_not_asked_for() -> None:
 def test_compare_gives_ratios_to_the_first() -> None:
     a = summarize(report_of("liveness_residual"))
     b = summarize(report_of("liveness_inception"))
-    first, second = compare([a, b])
+    first, second = compare_totals([a, b])
     # residual: params 6 + 10 + 10 = 26; inception: 237 (see the by-kind test).
     assert (first.params, second.params) == (26, 237)
     assert second.ratios["params"] == pytest.approx(237 / 26)
@@ -216,7 +216,7 @@ def test_compare_gives_ratios_to_the_first() -> None:
 def test_compare_has_no_ratio_to_zero() -> None:
     arch = parse("input: 4x4x1\nlayers:\n  - relu\n")
     nothing = summarize(analyze(arch))
-    assert compare([nothing, nothing])[1].ratios["macs"] is None
+    assert compare_totals([nothing, nothing])[1].ratios["macs"] is None
 
 
 def naive_live_bytes(report: Report) -> list[int]:
