@@ -15,6 +15,7 @@ from convcalc.analysis import NETWORK_INPUT, LayerRow, Report
 from convcalc.layers import Conv, Window
 
 if TYPE_CHECKING:
+    from rich.console import Group
     from rich.table import Table
 
     from convcalc.reference import Check
@@ -134,15 +135,17 @@ def _totals_label(report: Report) -> str:
     return "total" + (" (side excluded)" if has_side and not report.include_side else "")
 
 
-def render_table(report: Report, flops: bool = False, changed: Changed | None = None) -> "Table":
-    """A rich table with human units and a totals row."""
+def render_table(report: Report, flops: bool = False,
+                 changed: Changed | None = None) -> "Group":
+    """A rich table with human units and a totals row, then the exact totals on one line."""
     from rich import box
+    from rich.console import Group
     from rich.table import Table
 
     table = Table(
         title=f"{report.name} — input {report.input}"
         + (f", width {report.width:g}" if report.width != 1 else ""),
-        caption=_caption(report), box=box.SIMPLE_HEAD, caption_justify="left",
+        box=box.SIMPLE_HEAD,
     )
     shown = columns(flops)
     for column in shown:
@@ -157,7 +160,7 @@ def render_table(report: Report, flops: bool = False, changed: Changed | None = 
         human(_total(report, c)) if c in TOTALLED else (_totals_label(report)
                                                          if c is Column.NAME else "")
         for c in shown), style="bold")
-    return table
+    return Group(table, _caption(report))
 
 
 def _caption(report: Report) -> str:
