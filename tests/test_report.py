@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from conftest import DATA
 
 from convcalc import Report, analyze, load
 from convcalc.render import report_dict
@@ -25,7 +26,6 @@ from convcalc.report_formats import (
     tex_escape,
 )
 from convcalc.summary import Summary, summarize
-from tests.conftest import DATA
 
 FORMATS = ("md", "csv", "json", "html", "tex")
 

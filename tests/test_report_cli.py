@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from conftest import DATA
 
 from convcalc import output
 from convcalc.cli import main
 from convcalc.errors import ConvcalcError
 from convcalc.output import write_atomically
-from tests.conftest import DATA
 
 RESIDUAL = str(DATA / "liveness_residual.yaml")
 INCEPTION = str(DATA / "liveness_inception.yaml")

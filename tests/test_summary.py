@@ -3,6 +3,7 @@
 Expected numbers are hand counts written here, or the MobileNet paper's Table 2."""
 
 import pytest
+from conftest import DATA
 
 from convcalc import Report, analyze, load, parse
 from convcalc.summary import (
@@ -15,7 +16,6 @@ from convcalc.summary import (
     summarize,
     top_layers,
 )
-from tests.conftest import DATA
 
 
 def report_of(name: str, *, include_side: bool = False, dtype: str = "fp32") -> Report:
