@@ -99,7 +99,7 @@ HOSTILE = {
     "empty.yaml": ("", "empty.yaml: is empty"),
     "garbage.yaml": (os.urandom(4096).decode("latin-1"), "garbage.yaml"),
     "bomb.yaml": (_alias_bomb(), "bomb.yaml:1: has more than 200,000 YAML values"),
-    "deep.yaml": ("[" * 200_000 + "]" * 200_000, "deep.yaml:1: is nested deeper than 64"),
+    "deep.yaml": ("[" * 200_000 + "]" * 200_000, "deep.yaml:1: "),
     "list.yaml": ("- 1\n- 2\n", "list.yaml:1: must be a mapping"),
     "python.yaml": ("!!python/object/apply:os.system ['echo pwned']\n",
                     "python.yaml:1: YAML tag"),
@@ -117,6 +117,8 @@ def test_hostile_files_end_in_one_line_exit_2(name: str, tmp_path: Path) -> None
     assert done.returncode == 2, done.stderr
     assert done.stdout == ""
     assert done.stderr.startswith(f"Error: {expected}"), done.stderr
+    if name == "deep.yaml":  # PyYAML 6.0.4+ refuses it itself, older ones reach our check
+        assert "nested deeper than 64" in done.stderr or "maximum nesting" in done.stderr
     assert done.stderr.count("\n") == 0  # one line (the trailing newline was split off)
     assert peak_mib < 300
 
