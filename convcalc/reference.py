@@ -261,7 +261,7 @@ def _depthwise(x: Array, weight: Array, *, padding: Pads, stride: Pair, dilation
             np.add(target, product, out=target)
         # Every tap's weights meet every output position of the block (padding adds zeros, and
         # the engine counts those multiplies too).
-        return acc.size * w_rows.shape[0] * w_rows.shape[1]
+        return acc.size * int(w_rows.shape[0] * w_rows.shape[1])
 
     macs = _each_block(block, ho, wo * filters * x.itemsize)
     return out, macs
