@@ -103,18 +103,18 @@ def conv2d(x: Array, weight: Array, bias: Array | None, *, stride: Pair = (1, 1)
     if x.shape[2] != cg * groups or filters % groups:
         raise ConvcalcError(f"weight {weight.shape} does not fit input {x.shape} with "
                             f"groups={groups}")
-    xp = pad(x, padding)
-    ho = _out_len(xp.shape[0], kh, stride[0], dilation[0])
-    wo = _out_len(xp.shape[1], kw, stride[1], dilation[1])
-    geometry: dict[str, Any] = {"kernel": (kh, kw), "stride": stride, "dilation": dilation,
-                                "ho": ho, "wo": wo}
+    top, bottom, left, right = padding
+    ho = _out_len(x.shape[0] + top + bottom, kh, stride[0], dilation[0])
+    wo = _out_len(x.shape[1] + left + right, kw, stride[1], dilation[1])
     if cg == 1 and groups > 1:
-        out, macs = _depthwise(xp, weight, **geometry)
+        out, macs = _depthwise(x, weight, padding=padding, stride=stride, dilation=dilation,
+                               ho=ho, wo=wo)
     elif _shift_add_pays(x, weight, groups=groups, stride=stride, ho=ho, wo=wo,
                          cap_bytes=cap_bytes):
         out, macs = _shift_add(x, weight, padding=padding, dilation=dilation, ho=ho, wo=wo)
     else:
-        out, macs = _im2col(xp, weight, groups=groups, cap_bytes=cap_bytes, **geometry)
+        out, macs = _im2col(pad(x, padding), weight, groups=groups, kernel=(kh, kw),
+                            stride=stride, dilation=dilation, ho=ho, wo=wo, cap_bytes=cap_bytes)
     if bias is not None:
         out += bias
     return out, macs
@@ -176,38 +176,95 @@ def _shift_add(x: Array, weight: Array, *, padding: Pads, dilation: Pair, ho: in
     return out, out.shape[0] * out.shape[1] * wmat.shape[0] * wmat.shape[1]
 
 
-def _depthwise(xp: Array, weight: Array, *, kernel: Pair, stride: Pair, dilation: Pair,
+@dataclass(frozen=True)
+class _DepthwiseTap:
+    """Tap (i, j) of a depthwise kernel: the output rows and columns whose window puts it inside
+    the input (elsewhere it meets padding, which adds nothing), and where those read ``source``."""
+
+    i: int
+    j: int
+    source: Array
+    rows: range
+    cols: range
+    row_offset: int
+    col_offset: int
+
+
+def _depthwise_taps(x: Array, kernel: Pair, *, padding: Pads, stride: Pair, dilation: Pair,
+                    ho: int, wo: int) -> list[_DepthwiseTap]:
+    """The taps that read the input anywhere. A stride s splits the input once into s x s
+    contiguous phases (x[p::s, q::s]); output (y, x) of tap (i, j) reads phase
+    ((i*d - top) mod s, ...) at (y + (i*d - top) // s, ...), so every tap is a stride-1 slice
+    whose rows are contiguous runs of positions x channels."""
+    phases: dict[tuple[int, int], Array] = {}
+    taps = []
+    for i in range(kernel[0]):
+        p, row_offset = _phase(i * dilation[0] - padding[0], stride[0])
+        for j in range(kernel[1]):
+            q, col_offset = _phase(j * dilation[1] - padding[2], stride[1])
+            if (p, q) not in phases:
+                phase = x[p::stride[0], q::stride[1]]
+                phases[p, q] = phase if stride == (1, 1) else np.ascontiguousarray(phase)
+            source = phases[p, q]
+            rows = range(max(0, -row_offset), min(ho, source.shape[0] - row_offset))
+            cols = range(max(0, -col_offset), min(wo, source.shape[1] - col_offset))
+            if rows and cols:
+                taps.append(_DepthwiseTap(i, j, source, rows, cols, row_offset, col_offset))
+    return taps
+
+
+def _phase(offset: int, stride: int) -> tuple[int, int]:
+    """Input index stride*y + offset as (phase, offset within the phase): stride*(y + o) + p."""
+    return offset % stride, offset // stride
+
+
+def _depthwise(x: Array, weight: Array, *, padding: Pads, stride: Pair, dilation: Pair,
                ho: int, wo: int) -> tuple[Array, int]:
-    """One input channel per group: out[..., c, m] = sum over taps of tap[..., c] * w[tap, c, m],
-    swept over blocks of output rows small enough to stay in cache, two threads at a time."""
+    """One input channel per group: out[y, x, c] = sum over taps of input * w[tap, c], one
+    multiply and one add per tap over blocks of output rows small enough to stay in cache, two
+    threads at a time. Channels stay last (no transposes) and nothing is padded: each tap runs
+    over the output rectangle where it reads the input, with its weights repeated along a whole
+    row so numpy's inner loop covers a row's positions x channels, not one position's channels.
+    """
     kh, kw, _, filters = weight.shape
-    channels = xp.shape[2]
-    multiplier = filters // channels
-    # With multiplier 1 the channel axis is the innermost one numpy loops over; a trailing
-    # axis of length 1 would make its inner loop one element long.
-    w = weight.reshape(kh, kw, channels, multiplier)
-    if multiplier == 1:
-        w = w[..., 0]
-    out = np.empty((ho, wo, *w.shape[2:]), xp.dtype)
-    row_bytes = wo * filters * xp.itemsize
+    multiplier = filters // x.shape[2]
+    if multiplier > 1:
+        x = np.repeat(x, multiplier, axis=2)  # output channel o reads input channel o // m
+    w_rows = np.ascontiguousarray(
+        np.broadcast_to(weight.reshape(kh, kw, 1, filters), (kh, kw, wo, filters)))
+    taps = _depthwise_taps(x, (kh, kw), padding=padding, stride=stride, dilation=dilation,
+                           ho=ho, wo=wo)
+    # A tap that reaches every output position (the centre one under 'same' padding) starts
+    # the sum by writing it; without one the sum starts from zero.
+    first = next((t for t in taps if t.rows == range(ho) and t.cols == range(wo)), None)
+    taps.sort(key=lambda tap: tap is not first)
+    out = np.empty((ho, wo, filters), x.dtype)
 
     def block(rows: range) -> int:
         acc = out[rows.start:rows.stop]
         scratch = np.empty_like(acc)
-        done = 0
-        for i in range(kh):
-            for j in range(kw):
-                tap = _tap(xp, i, j, rows, wo=wo, stride=stride, dilation=dilation)
-                if multiplier > 1:
-                    tap = tap[..., None]
-                np.multiply(tap, w[i, j], out=scratch if done else acc)
-                if done:
-                    acc += scratch
-                done += scratch.size
-        return done
+        if first is None:
+            acc.fill(0)
+        for tap in taps:
+            y0, y1 = max(rows.start, tap.rows.start), min(rows.stop, tap.rows.stop)
+            if y0 >= y1:
+                continue
+            x0, x1 = tap.cols.start, tap.cols.stop
+            source = tap.source[y0 + tap.row_offset:y1 + tap.row_offset,
+                                x0 + tap.col_offset:x1 + tap.col_offset]
+            if tap is first:
+                np.multiply(source, w_rows[tap.i, tap.j], out=acc)
+                continue
+            product = scratch[:y1 - y0, :x1 - x0]
+            np.multiply(source, w_rows[tap.i, tap.j, x0:x1], out=product)
+            target = acc[y0 - rows.start:y1 - rows.start, x0:x1]
+            np.add(target, product, out=target)
+        # Every tap's weights meet every output position of the block (padding adds zeros, and
+        # the engine counts those multiplies too).
+        return acc.size * int(w_rows.shape[0] * w_rows.shape[1])
 
-    macs = _each_block(block, ho, row_bytes)
-    return out.reshape(ho, wo, filters), macs
+    macs = _each_block(block, ho, wo * filters * x.itemsize)
+    return out, macs
 
 
 def _each_block(work: Callable[[range], int], ho: int, row_bytes: int) -> int:
