@@ -144,7 +144,7 @@ def parse_padding(text: str) -> int | str:
     """--padding: 'same', 'valid' or a number of pixels on every side."""
     if text in ("same", "valid"):
         return text
-    if text.isdigit():
+    if text.isdecimal():
         return int(text)
     raise ConvcalcError(f"padding '{text}' must be 'same', 'valid' or a number")
 
@@ -309,7 +309,7 @@ def verify_command(*, arch: str, input_: str | None, width: float | None, seed: 
 def _padding(text: str) -> int | str:
     if text in ("valid", "same"):
         return text
-    if not text.isdigit():
+    if not text.isdecimal():
         raise ConvcalcError(f"padding '{text}' must be 'valid', 'same' or a number of pixels")
     return int(text)
 
