@@ -209,7 +209,8 @@ def compare_command(*, archs: tuple[str, ...], input_: str | None, kernel: int |
         raise ConvcalcError("compare needs ARCH names, or --input, --kernel and --filters "
                             "for one layer, e.g. --input 28x28x192 --kernel 5 --filters 32")
     designs = compare_designs(parse_shape(input_), kernel, filters,
-                              padding=parse_padding(padding or "same"), stride=stride or 1,
+                              padding=parse_padding("same" if padding is None else padding),
+                              stride=1 if stride is None else stride,
                               bottleneck=bottleneck, expansion=expansion, bias=bias)
     if explain:
         explain_reports([d.report for d in designs.designs], format_, None)

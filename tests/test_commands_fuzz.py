@@ -53,3 +53,13 @@ def test_digits_int_cannot_read_are_refused(args: tuple[str, ...]) -> None:
 def test_other_decimal_digits_are_numbers() -> None:
     # Arabic-Indic ٣٢ is 32 to int() and float(), so it is a valid size.
     assert invoke("analyze", "lenet5", "--input", "٣٢", "--format", "json").exit_code == 0
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--stride", "0", "stride 0 must be between 1 and"),
+    ("--padding", "", "padding '' must be"),
+])
+def test_compare_refuses_zero_stride_and_empty_padding(option: str, value: str,
+                                                       message: str) -> None:
+    # 0 and '' used to fall back to the defaults (stride 1, 'same') without a word.
+    assert_refused(invoke(*ONE_LAYER, option, value), message)
