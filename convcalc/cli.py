@@ -281,7 +281,7 @@ def list_command() -> None:
 @click.option("--input", "input_", metavar="HxWxC",
               help="Input size instead of the file's: HxWxC, HxW or one size N (NxN).")
 @click.option("--width", type=float, help="Width multiplier on channel counts, e.g. 0.5.")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the random input and weights.")
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32",
               show_default=True, help="Element type the reference computes in.")

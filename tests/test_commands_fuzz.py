@@ -63,3 +63,8 @@ def test_compare_refuses_zero_stride_and_empty_padding(option: str, value: str,
                                                        message: str) -> None:
     # 0 and '' used to fall back to the defaults (stride 1, 'same') without a word.
     assert_refused(invoke(*ONE_LAYER, option, value), message)
+
+
+def test_verify_refuses_a_negative_seed() -> None:
+    # numpy's generator takes only non-negative seeds: this was a ValueError traceback.
+    assert_refused(invoke("verify", "lenet5", "--seed", "-1"), "x>=0")
