@@ -528,13 +528,38 @@ def verify(report: Report, seed: int = 0, dtype: str = "float32",
 # ---------------------------------------------------------------- edge detection (`conv`)
 
 
+# `conv` is for looking at small matrices: its images, padded images and outputs are limited to
+# this many elements (32 MiB as float64), and text matrices to MAX_TEXT_BYTES, whose parsing
+# into Python lists takes about 50 bytes of memory per byte of text.
+MAX_MATRIX_ELEMENTS = 1 << 22
+MAX_TEXT_BYTES = 4 << 20
+
+
+def _check_elements(what: str, shape: tuple[int, ...]) -> None:
+    elements = 1
+    for n in shape:
+        elements *= n
+    if elements > MAX_MATRIX_ELEMENTS:
+        raise ConvcalcError(f"{what} has {elements:,} elements "
+                            f"({'x'.join(map(str, shape))}, {elements * 8 / 2**20:,.0f} MiB); "
+                            f"conv takes at most {MAX_MATRIX_ELEMENTS:,} (2048x2048): crop or "
+                            "downscale it, or use less padding")
+
+
 def read_matrix(path: str) -> Array:
     """A matrix from a .npy file (h x w, or h x w x c) or a CSV / whitespace-separated text
-    file (h x w)."""
+    file (h x w), within MAX_MATRIX_ELEMENTS and MAX_TEXT_BYTES."""
     try:
         if path.endswith(".npy"):
+            # The header first (a memory map reads nothing else), so a huge file is refused
+            # before it is loaded.
+            _check_elements(f"{path}:", np.load(path, mmap_mode="r", allow_pickle=False).shape)
             a = np.load(path, allow_pickle=False)
         else:
+            size = os.stat(path).st_size
+            if size > MAX_TEXT_BYTES:
+                raise ConvcalcError(f"{path}: is {size:,} bytes; text matrices are limited to "
+                                    f"{MAX_TEXT_BYTES:,}: save a larger one as .npy")
             with open(path, encoding="utf-8") as f:
                 text = f.read()
             lines = [ln.replace(",", " ").split() for ln in text.splitlines() if ln.strip()]
@@ -556,6 +581,9 @@ def filter2d(image: Array, kernel: Array, padding: Pads, stride: int,
              channels: tuple[int, ...]) -> Array:
     """The lecture's edge detection: image (h, w, c) convolved with one filter whose slices on
     ``channels`` are ``kernel`` and on the other channels zero; an h_out x w_out matrix."""
+    h, w, c = image.shape
+    top, bottom, left, right = padding
+    _check_elements("the padded input", (h + top + bottom, w + left + right, c))
     weight = np.zeros((*kernel.shape, image.shape[2], 1))
     weight[:, :, list(channels), 0] = kernel[:, :, None]
     out, _ = conv2d(image, weight, None, stride=(stride, stride), padding=padding)

@@ -2,8 +2,11 @@
 with 'Error:' (click's own usage error for options it validates), no traceback, nothing on
 stdout, and no file left behind by -o."""
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from click.testing import CliRunner, Result
 
@@ -68,3 +71,67 @@ def test_compare_refuses_zero_stride_and_empty_padding(option: str, value: str,
 def test_verify_refuses_a_negative_seed() -> None:
     # numpy's generator takes only non-negative seeds: this was a ValueError traceback.
     assert_refused(invoke("verify", "lenet5", "--seed", "-1"), "x>=0")
+
+
+def _npy(path: Path, array: "np.ndarray[Any, Any]") -> str:
+    np.save(path, array)
+    return str(path)
+
+
+def _text(path: Path, text: str | bytes) -> str:
+    if isinstance(text, str):
+        text = text.encode()
+    path.write_bytes(text)
+    return str(path)
+
+
+def _huge_npy(path: Path) -> str:
+    header = np.lib.format.header_data_from_array_1_0(np.ones((1, 1)))
+    header["shape"] = (100_000, 100_000)
+    with path.open("wb") as f:
+        np.lib.format.write_array_header_1_0(f, header)
+        f.truncate(f.tell() + 100_000 * 100_000 * 8)
+    return str(path)
+
+
+MATRIX_FILES: dict[str, tuple[Callable[[Path], str], str]] = {
+    "ragged.csv": (lambda p: _text(p, "1,2,3\n4,5\n"), "needs rows of equally many numbers"),
+    "words.csv": (lambda p: _text(p, "1,a\n2,3\n"), "not a matrix of numbers"),
+    "empty.csv": (lambda p: _text(p, ""), "needs rows of equally many numbers"),
+    "binary.csv": (lambda p: _text(p, bytes(range(256)) * 4), "not a matrix of numbers"),
+    "4d.npy": (lambda p: _npy(p, np.ones((2, 2, 2, 2))), "not shape (2, 2, 2, 2)"),
+    "strings.npy": (lambda p: _npy(p, np.array([["a", "b"]])), "matrix of numbers"),
+    "no-rows.npy": (lambda p: _npy(p, np.ones((0, 3))), "not shape (0, 3)"),
+    "truncated.npy": (lambda p: _text(p, Path(_npy(p, np.ones((64, 64)))).read_bytes()[:200]),
+                      "not a matrix of numbers"),
+    # Only the header is read before the refusal: a sparse file claiming 100,000 x 100,000.
+    "huge.npy": (_huge_npy, "has 10,000,000,000 elements"),
+    "huge.csv": (lambda p: _text(p, "1," * 3_000_000 + "1\n"), "text matrices are limited to"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX_FILES))
+@pytest.mark.parametrize("role", ["INPUT", "--filter"])
+def test_conv_refuses_bad_matrix_files(name: str, role: str, tmp_path: Path) -> None:
+    make, message = MATRIX_FILES[name]
+    path = make(tmp_path / name)
+    args = ("conv", path) if role == "INPUT" else ("conv", "--example", "step", "--filter", path)
+    assert_refused(invoke(*args, "-o", str(tmp_path / "out.csv")), message)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--padding", "2000"), "the padded input has 16,048,036 elements (4006x4006x1"),
+    (("--padding", "99999999"), "conv takes at most 4,194,304"),
+    (("--filter", "three.npy"), "needs an f x f matrix, not shape (4, 4, 3)"),
+    (("--filter", "k9.npy"), "kernel 9 (dilation 1) is larger than the padded input 6 + 0"),
+], ids=["padding-2000", "padding-huge", "3d-filter", "filter-too-large"])
+def test_conv_refuses_work_too_large_or_impossible(args: tuple[str, ...], message: str,
+                                                   tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # 6x6 step image + 2 x 2000 padding = 4006 x 4006 = 16,048,036 elements, over 2048^2.
+    monkeypatch.chdir(tmp_path)
+    np.save("three.npy", np.ones((4, 4, 3)))
+    np.save("k9.npy", np.ones((9, 9)))
+    assert_refused(invoke("conv", "--example", "step", *args, "-o", "out.csv"), message)
+    assert not Path("out.csv").exists()
