@@ -368,6 +368,17 @@ def conv_command(*, input_: str | None, example: str | None, filter_: str, paddi
     ho = output_size(h, fh, stride, pads[0], pads[1])
     wo = output_size(w, fw, stride, pads[2], pads[3])
     out = reference.filter2d(image, kernel, pads, stride, channels)
+    if output_path:  # before printing, so a file that cannot be written leaves no output
+        import io
+
+        from convcalc.output import write_atomically
+
+        buffer = io.BytesIO()
+        if output_path.endswith(".npy"):
+            np.save(buffer, out)
+        else:
+            np.savetxt(buffer, out, delimiter=",", fmt="%.10g")
+        write_atomically(output_path, buffer.getvalue())
 
     console = Console()
     names = "RGB" if image.shape[2] == 3 else [str(c) for c in range(image.shape[2])]
@@ -381,17 +392,6 @@ def conv_command(*, input_: str | None, example: str | None, filter_: str, paddi
     console.print(f"n_out = floor((n + p_before + p_after - f) / s) + 1: height "
                   f"floor(({h} + {pads[0]} + {pads[1]} - {fh}) / {stride}) + 1 = {ho}, width "
                   f"floor(({w} + {pads[2]} + {pads[3]} - {fw}) / {stride}) + 1 = {wo}")
-    if output_path:
-        import io
-
-        from convcalc.output import write_atomically
-
-        buffer = io.BytesIO()
-        if output_path.endswith(".npy"):
-            np.save(buffer, out)
-        else:
-            np.savetxt(buffer, out, delimiter=",", fmt="%.10g")
-        write_atomically(output_path, buffer.getvalue())
 
 
 def _grid(render: Any, title: str, matrix: Any) -> Any:

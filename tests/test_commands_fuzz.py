@@ -135,3 +135,21 @@ def test_conv_refuses_work_too_large_or_impossible(args: tuple[str, ...], messag
     np.save("k9.npy", np.ones((9, 9)))
     assert_refused(invoke("conv", "--example", "step", *args, "-o", "out.csv"), message)
     assert not Path("out.csv").exists()
+
+
+@pytest.mark.parametrize("target", ["missing/out", "folder"], ids=["missing-folder", "directory"])
+@pytest.mark.parametrize("command", [("conv", "--example", "step"), ("report", "lenet5")],
+                         ids=["conv", "report"])
+def test_output_to_a_missing_folder_or_a_directory(command: tuple[str, ...], target: str,
+                                                   tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # conv used to print its grids before failing to write (garbage on stdout with exit 2).
+    monkeypatch.chdir(tmp_path)
+    Path("folder").mkdir()
+    suffix = ".csv" if target == "missing/out" else ""
+    result = invoke(*command, "-o", target + suffix)
+    if target == "folder" and command[0] == "report":
+        assert_refused(result, "'folder' is a directory")  # click's Path(dir_okay=False)
+    else:
+        assert_refused(result, f"cannot write '{target + suffix}'")
+    assert [str(p) for p in sorted(tmp_path.rglob("*"))] == [str(tmp_path / "folder")]
