@@ -493,6 +493,28 @@ def run_row(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, i
     return runner(row, xs, weights)
 
 
+# verify refuses networks whose largest layer alone (its inputs and its output) would need more
+# than this; the activations of a 224x224 ResNet-50 layer take a few MB.
+MAX_VERIFY_BYTES = 4 << 30
+
+
+def _check_memory(report: Report, itemsize: int) -> None:
+    """Refuse, before allocating, a report whose largest layer needs over MAX_VERIFY_BYTES."""
+    def elements(j: int) -> int:
+        return (report.rows[j].output if j >= 0 else report.input).elements
+
+    def layer_bytes(r: LayerRow) -> int:
+        return (sum(elements(j) for j in set(r.inputs)) + r.output.elements) * itemsize
+
+    row = max(report.rows, key=layer_bytes)
+    need = layer_bytes(row)
+    if need > MAX_VERIFY_BYTES:
+        raise ConvcalcError(f"the numpy reference would need at least {need / 2**30:,.1f} GiB "
+                            f"for layer '{row.path}' alone (its input and its {row.output} "
+                            f"output); verify is capped at {MAX_VERIFY_BYTES / 2**30:g} GiB: "
+                            "use a smaller --input")
+
+
 def verify(report: Report, seed: int = 0, dtype: str = "float32",
            progress: Callable[[int, LayerRow], None] | None = None) -> list[Check]:
     """Every row of ``report`` run on a seeded random input with seeded random weights: one
@@ -502,6 +524,7 @@ def verify(report: Report, seed: int = 0, dtype: str = "float32",
     """
     if dtype not in DTYPES:
         raise ConvcalcError(f"dtype '{dtype}' must be one of {', '.join(DTYPES)}")
+    _check_memory(report, np.dtype(DTYPES[dtype]).itemsize)
     weights = _Weights(seed, DTYPES[dtype])
     last_read = {NETWORK_INPUT: -1}
     for i, row in enumerate(report.rows):
