@@ -9,6 +9,9 @@ from typing import Any
 import numpy as np
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_robustness import HOSTILE, _run_cli
 
 from convcalc.cli import main
 
@@ -160,3 +163,203 @@ def test_verify_refuses_an_input_too_large_to_run() -> None:
     # This was numpy's allocation error as a traceback.
     assert_refused(invoke("verify", "lenet5", "--input", "1000000"),
                    "999996x999996x6 output); verify is capped at 4 GiB: use a smaller --input")
+
+
+# ---------------------------------------------------------------- bad option values
+
+NET = ("lenet5",)
+BAD_OPTIONS: list[tuple[tuple[str, ...], str]] = [
+    (("analyze", *NET, "--input", "0x0x0"), "height 0 must be between 1 and"),
+    (("analyze", *NET, "--input", "10x"), "input '10x' must be HxWxC"),
+    (("analyze", *NET, "--input", "axbxc"), "input 'axbxc' must be HxWxC"),
+    (("analyze", *NET, "--input", "99999999x9x9"), "height 99999999 must be between 1 and"),
+    (("analyze", *NET, "--input", "-5"), "input '-5' must be HxWxC"),
+    (("analyze", *NET, "--input", "1x2x3x4"), "must be HxWxC"),
+    (("analyze", *NET, "--width", "0"), "width 0.0 must be above 0"),
+    (("analyze", *NET, "--width", "-1"), "width -1.0 must be above 0"),
+    (("analyze", *NET, "--width", "nan"), "width nan must be above 0 and at most 16"),
+    (("analyze", *NET, "--width", "inf"), "width inf must be above 0 and at most 16"),
+    (("analyze", *NET, "--width", "-inf"), "width -inf must be above 0"),
+    (("analyze", *NET, "--width", "1e9"), "width 1000000000.0 must be above 0 and at most 16"),
+    (("analyze", *NET, "--width", "half"), "'half' is not a valid float"),
+    (("analyze", *NET, "--dtype", "fp8"), "'fp8' is not one of"),
+    (("analyze", *NET, "--format", "xml"), "'xml' is not one of"),
+    (("analyze", *NET, "--convert", "magic"), "'magic' is not one of"),
+    (("analyze", *NET, "--include-stem"), "--include-stem goes with --convert separable"),
+    (("analyze", *NET, "--explain", "--format", "json"), "--explain prints text"),
+    (("analyze", *NET, "--bogus"), "No such option '--bogus'"),
+    (("analyze",), "Missing argument 'ARCH'"),
+    (("analyze", "no-such-net"), "no file and no built-in architecture named 'no-such-net'"),
+    ((*ONE_LAYER, "--kernel", "0"), "kernel 0 must be between 1 and"),
+    ((*ONE_LAYER, "--kernel", "five"), "'five' is not a valid integer"),
+    ((*ONE_LAYER, "--filters", "-5"), "filters -5 must be between 1 and"),
+    ((*ONE_LAYER, "--filters", "99999999999999"), "filters 99999999999999 must be between"),
+    ((*ONE_LAYER, "--stride", "-1"), "stride -1 must be between 1 and"),
+    ((*ONE_LAYER, "--padding", "bogus"), "padding 'bogus' must be 'same', 'valid' or a number"),
+    ((*ONE_LAYER, "--padding", "-1"), "padding '-1' must be"),
+    ((*ONE_LAYER, "--padding", "99999999999999"), "padding 99999999999999 must be"),
+    ((*ONE_LAYER, "--bottleneck", "-3"), "filters -3 must be between 1 and"),
+    ((*ONE_LAYER, "--expansion", "nan"), "expansion nan must be above 0"),
+    ((*ONE_LAYER, "--expansion", "inf"), "expansion inf must be above 0"),
+    # Pointwise takes 0 to mean 'not given', so these two say less than they could.
+    ((*ONE_LAYER, "--expansion", "0"), "needs exactly one of 'filters' and 'expansion'"),
+    ((*ONE_LAYER, "--bottleneck", "0"), "needs exactly one of 'filters' and 'expansion'"),
+    ((*ONE_LAYER, "--width", "0.5"), "--width need ARCH names"),
+    (("compare", "--input", "0x0x0", "--kernel", "3", "--filters", "4"), "height 0 must be"),
+    (("compare", "--input", "28x28", "--kernel", "3", "--filters", "4"),
+     "input '28x28' must be HxWxC"),
+    (("compare",), "compare needs ARCH names, or --input, --kernel and --filters"),
+    (("compare", *NET, "--kernel", "3"), "--kernel describe one layer"),
+    (("compare", *NET, "--width", "nan"), "width nan must be above 0"),
+    (("compare", *NET, "--input", "10x"), "input '10x' must be HxWxC"),
+    (("sweep", *NET, "--width", "nan"), "width nan must be above 0"),
+    (("sweep", *NET, "--width", "1,inf"), "width inf must be above 0"),
+    (("sweep", *NET, "--width", "1,,0.5"), "width '1,,0.5' must be values separated by commas"),
+    (("sweep", *NET, "--width", "big"), "width 'big' must be a number"),
+    (("sweep", *NET, "--width", ",".join(["1"] * 2000)), "more than 1,000 combinations"),
+    (("sweep", *NET, "--input", "axbxc"), "input 'axbxc' must be HxWxC"),
+    (("sweep", *NET, "--input", "32,0"), "height 0 must be between 1 and"),
+    (("verify", *NET, "--width", "0"), "width 0.0 must be above 0"),
+    (("verify", *NET, "--width", "nan"), "width nan must be above 0"),
+    (("verify", *NET, "--input", "99999999x9x9"), "height 99999999 must be between 1 and"),
+    (("verify", *NET, "--input", "2"), "lenet5.yaml"),  # too small for its kernels
+    (("verify", *NET, "--seed", "x"), "'x' is not a valid integer"),
+    (("verify", *NET, "--dtype", "fp8"), "'fp8' is not one of 'float32', 'float64'"),
+    (("conv", "--example", "step", "--stride", "0"), "0 is not in the range 1<=x<=10000"),
+    (("conv", "--example", "step", "--stride", "-2"), "-2 is not in the range"),
+    (("conv", "--example", "step", "--padding", "bogus"), "padding 'bogus' must be"),
+    (("conv", "--example", "step", "--padding", "-1"), "padding '-1' must be"),
+    (("conv", "--example", "step", "--filter", "no-such-file"), "no-such-file: cannot read"),
+    (("conv", "--example", "step", "--channel", "r"), "--channel r needs a 3-channel input"),
+    (("conv", "--example", "wave"), "'wave' is not 'step'"),
+    (("conv",), "give either INPUT"),
+    (("report", *NET, "--depth", "0"), "0 is not in the range x>=1"),
+    (("report", *NET, "--top", "-1"), "-1 is not in the range x>=0"),
+    (("report", *NET, "--width", "nan"), "width nan must be above 0"),
+    (("report", *NET, "--input", "10x"), "input '10x' must be HxWxC"),
+    (("report", *NET, "--dtype", "fp8"), "'fp8' is not one of"),
+    (("report", *NET, "--format", "docx"), "'docx' is not one of"),
+    (("report",), "Missing argument 'ARCH [ARCH ...]'"),
+    (("list", "extra"), "Got unexpected extra argument (extra)"),
+    (("list", "--bogus"), "No such option '--bogus'"),
+    (("no-such-command",), "No such command 'no-such-command'"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_OPTIONS,
+                         ids=[" ".join(a)[:60] for a, _ in BAD_OPTIONS])
+def test_bad_option_values_are_refused(args: tuple[str, ...], message: str) -> None:
+    assert_refused(invoke(*args), message)
+
+
+@pytest.mark.parametrize("args", [("conv", "--example", "step", "--padding", "99999999"),
+                                  ("report", *NET, "--width", "0", "-o", "out.md")],
+                         ids=["conv", "report"])
+def test_refused_output_options_leave_no_file(args: tuple[str, ...], tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert_refused(invoke(*args, *(("-o", "out.csv") if args[0] == "conv" else ())))
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- hostile architecture files
+
+FILE_COMMANDS = {
+    "analyze": ("analyze", "{}"),
+    "compare": ("compare", "lenet5", "{}"),
+    "sweep": ("sweep", "{}", "--width", "1,0.5"),
+    "verify": ("verify", "{}"),
+    "report": ("report", "lenet5", "{}", "-o", "out.md"),
+}
+
+
+@pytest.mark.parametrize("command", sorted(FILE_COMMANDS))
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_files_through_every_command(name: str, command: str, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    text, expected = HOSTILE[name]
+    monkeypatch.chdir(tmp_path)
+    Path(name).write_text(text, encoding="utf-8", errors="surrogateescape")
+    args = [a.format(name) for a in FILE_COMMANDS[command]]
+    assert_refused(invoke(*args), expected)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+@pytest.mark.parametrize("command", sorted(FILE_COMMANDS))
+def test_missing_directory_and_broken_tiny_files(command: str, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("dir.yaml").mkdir()
+    # Tiny networks, so verify would be quick if it ran: a wrong value, a misspelt key, a
+    # kernel larger than its input, and groups that do not divide the channels.
+    broken = {
+        "filters.yaml": ("input: 8x8x3\nlayers:\n  - conv: {filters: -4, kernel: 3}\n",
+                         "filters.yaml:3: layer '0' (conv): filters -4 must be between 1"),
+        "key.yaml": ("input: 8x8x3\nlayers:\n  - conv: {filters: 4, kernal: 3}\n",
+                     "key.yaml:3: unknown key 'kernal' in a 'conv' layer; did you mean 'kernel'?"),
+        "kernel.yaml": ("input: 4x4x3\nlayers:\n  - conv: {filters: 4, kernel: 7}\n",
+                        "kernel.yaml:3: layer '0' (conv): kernel 7"),
+        "groups.yaml": ("input: 8x8x3\nlayers:\n  - conv: {filters: 4, kernel: 3, groups: 2}\n",
+                        "groups.yaml:3: layer '0' (conv): "),
+    }
+    for file, (text, _) in broken.items():
+        Path(file).write_text(text)
+    cases = {"missing.yaml": "missing.yaml: cannot read: No such file or directory",
+             "dir.yaml": "dir.yaml: is a directory",
+             **{file: expected for file, (_, expected) in broken.items()}}
+    for arg, expected in cases.items():
+        assert_refused(invoke(*[a.format(arg) for a in FILE_COMMANDS[command]]), expected)
+    assert not Path("out.md").exists()
+
+
+# ---------------------------------------------------------------- random option strings
+
+# Characters that make sizes and numbers, and some that only look like them.
+PIECES = st.sampled_from(["0", "1", "2", "9", "x", "X", ".", "-", "+", "e", " ", ",", "nan",
+                          "inf", "²", "٣", "0x", "_", "same", "valid", "\u00a0", ""])
+OPTION_TEXT = st.lists(PIECES, max_size=8).map("".join)
+
+
+def assert_ran_or_refused(result: Result) -> None:
+    if result.exit_code == 0:
+        assert result.exception is None and result.stderr == "" and result.stdout
+    else:
+        assert_refused(result)
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=OPTION_TEXT, option=st.sampled_from(["--input", "--width"]),
+       command=st.sampled_from(["analyze", "report"]))
+def test_random_input_and_width_values(text: str, option: str, command: str) -> None:
+    assert_ran_or_refused(invoke(command, "lenet5", option, text))
+
+
+@settings(max_examples=60, deadline=None)
+@given(padding=OPTION_TEXT, stride=OPTION_TEXT, size=OPTION_TEXT)
+def test_random_one_layer_values(padding: str, stride: str, size: str) -> None:
+    assert_ran_or_refused(invoke("compare", "--input", size or "8x8x3", "--kernel", "3",
+                                 "--filters", "4", "--padding", padding, "--stride", stride))
+
+
+@settings(max_examples=40, deadline=None)
+@given(padding=OPTION_TEXT, widths=OPTION_TEXT)
+def test_random_conv_padding_and_sweep_widths(padding: str, widths: str) -> None:
+    assert_ran_or_refused(invoke("conv", "--example", "step", "--padding", padding))
+    assert_ran_or_refused(invoke("sweep", "lenet5", "--width", widths))
+
+
+# ---------------------------------------------------------------- real processes
+
+
+@pytest.mark.parametrize("args", [
+    ("analyze", "lenet5", "--width", "nan"),
+    ("conv", "--example", "step", "--padding", "²", "-o", "out.csv"),
+    ("report", "bomb.yaml", "-o", "out.md"),
+], ids=["width-nan", "conv-padding", "report-bomb"])
+def test_real_process_exits_2_with_one_line(args: tuple[str, ...], tmp_path: Path) -> None:
+    (tmp_path / "bomb.yaml").write_text(HOSTILE["bomb.yaml"][0])
+    done, peak_mib = _run_cli(*args, cwd=tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("Error: ") and "\n" not in done.stderr, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bomb.yaml"]
+    assert peak_mib < 300
