@@ -279,7 +279,7 @@ def test_hostile_files_through_every_command(name: str, command: str, tmp_path: 
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     text, expected = HOSTILE[name]
     if name == "deep.yaml":
-        # PyYAML 6.0.3 stops the nesting itself ("exceeded maximum nesting depth") before the
+        # PyYAML 6.0.4 stops the nesting itself ("exceeded maximum nesting depth") before the
         # loader's own limit; either way it is this file's one-line error.
         expected = "deep.yaml:1: "
     monkeypatch.chdir(tmp_path)
