@@ -33,37 +33,49 @@ def generated(layers: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=15)
-    runs = parser.parse_args().runs
+def startup(runs: int) -> list[tuple[str, float]]:
+    """(label, median seconds) of the bare-Python floor, its imports and `analyze resnet50`."""
     py = sys.executable
     convcalc = [py, "-m", "convcalc", "analyze"]
-    floor = median_seconds([py, "-c", "pass"], runs)
     rows = [
         ("python -c pass", [py, "-c", "pass"]),
         ("import click, rich, yaml", [py, "-c", "import click, rich, yaml"]),
         ("import click, rich, yaml, numpy", [py, "-c", "import click, rich, yaml, numpy"]),
         ("convcalc analyze resnet50 --format json", [*convcalc, "resnet50", "--format", "json"]),
-        ("convcalc analyze resnet50 (table)", [*convcalc, "resnet50"]),
+        ("convcalc analyze resnet50 --format table", [*convcalc, "resnet50", "--format", "table"]),
     ]
+    return [(label, median_seconds(command, runs)) for label, command in rows]
+
+
+def growth(runs: int, counts: tuple[int, ...] = (100, 1_000, 10_000)) -> list[tuple[int, float]]:
+    """(layers, median seconds) of `analyze --format json` on generated architectures."""
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for count in counts:
+            path = Path(tmp) / f"gen{count}.yaml"
+            path.write_text(generated(count))
+            command = [sys.executable, "-m", "convcalc", "analyze", str(path), "--format", "json"]
+            results.append((count, median_seconds(command, runs)))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    runs = parser.parse_args().runs
+    rows = startup(runs)
+    floor = rows[0][1]
     print(f"{'command':45} {'median s':>9} {'x python':>9}")
-    for label, command in rows:
-        seconds = median_seconds(command, runs)
+    for label, seconds in rows:
         print(f"{label:45} {seconds:9.3f} {seconds / floor:9.1f}")
 
     # Growth: the time each run adds over the 100-layer one, per 1,000 extra layers, should
     # stay flat if the analysis is linear in the number of layers.
     print(f"\n{'generated layers':>16} {'median s (JSON)':>16} {'s per 1,000 extra layers':>25}")
-    base = None
-    with tempfile.TemporaryDirectory() as tmp:
-        for count in (100, 1_000, 10_000):
-            path = Path(tmp) / f"gen{count}.yaml"
-            path.write_text(generated(count))
-            seconds = median_seconds([*convcalc, str(path), "--format", "json"], max(3, runs // 3))
-            growth = "" if base is None else f"{(seconds - base) / (count - 100) * 1000:25.3f}"
-            base = seconds if base is None else base
-            print(f"{count:16,} {seconds:16.3f} {growth}")
+    (base_count, base), *rest = growth(max(3, runs // 3))
+    print(f"{base_count:16,} {base:16.3f}")
+    for count, seconds in rest:
+        print(f"{count:16,} {seconds:16.3f} {(seconds - base) / (count - base_count) * 1000:25.3f}")
 
 
 if __name__ == "__main__":

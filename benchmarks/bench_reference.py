@@ -5,7 +5,7 @@ and ``convcalc verify resnet50`` end to end. Prints ratios; times nothing in the
     /work/tvenv/bin/python benchmarks/bench_reference.py   # also torch
 """
 
-import resource
+import os
 import subprocess
 import sys
 import time
@@ -29,33 +29,62 @@ SHAPES = [
 ]
 
 
-def best(run: Callable[[], object], repeat: int = 20) -> float:
+Statistic = Callable[[list[float]], float]
+
+
+def best(run: Callable[[], object], repeat: int = 20, statistic: Statistic = min) -> float:
+    """``statistic`` (min by default) of ``repeat`` timed calls after one warm-up call."""
     run()
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
         run()
         times.append(time.perf_counter() - start)
-    return min(times)
+    return statistic(times)
 
 
-def gemm_gflops() -> float:
+def gemm_gflops(repeat: int = 5, statistic: Statistic = min) -> float:
     a = np.random.default_rng(0).standard_normal((2048, 2048), dtype=np.float32)
-    return 2 * 2048**3 / best(lambda: a @ a, 5) / 1e9
+    return 2 * 2048**3 / best(lambda: a @ a, repeat, statistic) / 1e9
 
 
-def verify_resnet50() -> str:
+def openblas_core() -> str:
+    """The kernel numpy's bundled OpenBLAS runs (OPENBLAS_CORETYPE can force an older one)."""
+    import ctypes
+    import glob
+    import os
+
+    for lib in glob.glob(os.path.join(os.path.dirname(np.__file__), "..", "numpy.libs",
+                                      "*openblas*")):
+        for name in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename",
+                     "openblas_get_corename64_", "openblas_get_corename"):
+            get = getattr(ctypes.CDLL(lib), name, None)
+            if get is not None:
+                get.restype = ctypes.c_char_p
+                return str(get().decode())
+    return "unknown"
+
+
+def measured(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one fresh process running ``command``."""
+    start = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                             cwd=Path(__file__).resolve().parent.parent)
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise subprocess.CalledProcessError(child.returncode, command)
+    return time.perf_counter() - start, usage.ru_maxrss / 1024  # KiB on Linux
+
+
+def verify_resnet50() -> tuple[float, float]:
     """Wall time and peak RSS of a fresh ``convcalc verify resnet50`` process (run before torch
     is imported, so the forked child does not inherit torch's memory)."""
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "convcalc", "verify", "resnet50"], check=True,
-                   stdout=subprocess.DEVNULL, cwd=Path(__file__).resolve().parent.parent)
-    wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
-    return f"convcalc verify resnet50 (224x224): {wall:.2f} s end to end, peak RSS {peak:.0f} MiB"
+    return measured([sys.executable, "-m", "convcalc", "verify", "resnet50"])
 
 
-def reference_gflops() -> list[tuple[str, float, Callable[..., float]]]:
+def reference_gflops(repeat: int = 20, statistic: Statistic = min
+                     ) -> list[tuple[str, float, Callable[..., float]]]:
     """Per shape: name, the reference's GFLOP/s, and a function timing torch on the same data."""
     rng = np.random.default_rng(0)
     results = []
@@ -64,7 +93,7 @@ def reference_gflops() -> list[tuple[str, float, Callable[..., float]]]:
         w = rng.standard_normal((k, k, c // g, f), dtype=np.float32)
         options = {"stride": (s, s), "padding": (p, p, p, p), "groups": g}
         _, macs = conv2d(x, w, None, **options)
-        ours = 2 * macs / best(partial(conv2d, x, w, None, **options)) / 1e9
+        ours = 2 * macs / best(partial(conv2d, x, w, None, **options), repeat, statistic) / 1e9
 
         def torch_gflops(torch: Any, *, x: Any = x, w: Any = w, s: int = s, p: int = p, g: int = g,
                          macs: int = macs) -> float:
@@ -72,14 +101,15 @@ def reference_gflops() -> list[tuple[str, float, Callable[..., float]]]:
             wt = torch.from_numpy(np.ascontiguousarray(w.transpose(3, 2, 0, 1)))
             with torch.no_grad():
                 run = partial(torch.nn.functional.conv2d, xt, wt, stride=s, padding=p, groups=g)
-                return 2 * macs / best(run) / 1e9
+                return 2 * macs / best(run, repeat, statistic) / 1e9
 
         results.append((name, ours, torch_gflops))
     return results
 
 
 def main() -> None:
-    print(verify_resnet50())
+    wall, peak = verify_resnet50()
+    print(f"convcalc verify resnet50 (224x224): {wall:.2f} s end to end, peak RSS {peak:.0f} MiB")
     gemm = gemm_gflops()
     print(f"numpy {np.__version__} float32 GEMM 2048^3: {gemm:.0f} GFLOP/s")
     # All numpy runs first, then all torch runs: interleaving them makes the two thread pools

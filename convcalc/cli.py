@@ -144,7 +144,7 @@ def parse_padding(text: str) -> int | str:
     """--padding: 'same', 'valid' or a number of pixels on every side."""
     if text in ("same", "valid"):
         return text
-    if text.isdigit():
+    if text.isdecimal():
         return int(text)
     raise ConvcalcError(f"padding '{text}' must be 'same', 'valid' or a number")
 
@@ -209,7 +209,8 @@ def compare_command(*, archs: tuple[str, ...], input_: str | None, kernel: int |
         raise ConvcalcError("compare needs ARCH names, or --input, --kernel and --filters "
                             "for one layer, e.g. --input 28x28x192 --kernel 5 --filters 32")
     designs = compare_designs(parse_shape(input_), kernel, filters,
-                              padding=parse_padding(padding or "same"), stride=stride or 1,
+                              padding=parse_padding("same" if padding is None else padding),
+                              stride=1 if stride is None else stride,
                               bottleneck=bottleneck, expansion=expansion, bias=bias)
     if explain:
         explain_reports([d.report for d in designs.designs], format_, None)
@@ -280,7 +281,7 @@ def list_command() -> None:
 @click.option("--input", "input_", metavar="HxWxC",
               help="Input size instead of the file's: HxWxC, HxW or one size N (NxN).")
 @click.option("--width", type=float, help="Width multiplier on channel counts, e.g. 0.5.")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the random input and weights.")
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32",
               show_default=True, help="Element type the reference computes in.")
@@ -309,7 +310,7 @@ def verify_command(*, arch: str, input_: str | None, width: float | None, seed: 
 def _padding(text: str) -> int | str:
     if text in ("valid", "same"):
         return text
-    if not text.isdigit():
+    if not text.isdecimal():
         raise ConvcalcError(f"padding '{text}' must be 'valid', 'same' or a number of pixels")
     return int(text)
 
@@ -367,6 +368,17 @@ def conv_command(*, input_: str | None, example: str | None, filter_: str, paddi
     ho = output_size(h, fh, stride, pads[0], pads[1])
     wo = output_size(w, fw, stride, pads[2], pads[3])
     out = reference.filter2d(image, kernel, pads, stride, channels)
+    if output_path:  # before printing, so a file that cannot be written leaves no output
+        import io
+
+        from convcalc.output import write_atomically
+
+        buffer = io.BytesIO()
+        if output_path.endswith(".npy"):
+            np.save(buffer, out)
+        else:
+            np.savetxt(buffer, out, delimiter=",", fmt="%.10g")
+        write_atomically(output_path, buffer.getvalue())
 
     console = Console()
     names = "RGB" if image.shape[2] == 3 else [str(c) for c in range(image.shape[2])]
@@ -380,17 +392,6 @@ def conv_command(*, input_: str | None, example: str | None, filter_: str, paddi
     console.print(f"n_out = floor((n + p_before + p_after - f) / s) + 1: height "
                   f"floor(({h} + {pads[0]} + {pads[1]} - {fh}) / {stride}) + 1 = {ho}, width "
                   f"floor(({w} + {pads[2]} + {pads[3]} - {fw}) / {stride}) + 1 = {wo}")
-    if output_path:
-        import io
-
-        from convcalc.output import write_atomically
-
-        buffer = io.BytesIO()
-        if output_path.endswith(".npy"):
-            np.save(buffer, out)
-        else:
-            np.savetxt(buffer, out, delimiter=",", fmt="%.10g")
-        write_atomically(output_path, buffer.getvalue())
 
 
 def _grid(render: Any, title: str, matrix: Any) -> Any:

@@ -550,6 +550,28 @@ def run_row(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, i
     return runner(row, xs, weights)
 
 
+# verify refuses networks whose largest layer alone (its inputs and its output) would need more
+# than this; the activations of a 224x224 ResNet-50 layer take a few MB.
+MAX_VERIFY_BYTES = 4 << 30
+
+
+def _check_memory(report: Report, itemsize: int) -> None:
+    """Refuse, before allocating, a report whose largest layer needs over MAX_VERIFY_BYTES."""
+    def elements(j: int) -> int:
+        return (report.rows[j].output if j >= 0 else report.input).elements
+
+    def layer_bytes(r: LayerRow) -> int:
+        return (sum(elements(j) for j in set(r.inputs)) + r.output.elements) * itemsize
+
+    row = max(report.rows, key=layer_bytes)
+    need = layer_bytes(row)
+    if need > MAX_VERIFY_BYTES:
+        raise ConvcalcError(f"the numpy reference would need at least {need / 2**30:,.1f} GiB "
+                            f"for layer '{row.path}' alone (its input and its {row.output} "
+                            f"output); verify is capped at {MAX_VERIFY_BYTES / 2**30:g} GiB: "
+                            "use a smaller --input")
+
+
 def verify(report: Report, seed: int = 0, dtype: str = "float32",
            progress: Callable[[int, LayerRow], None] | None = None) -> list[Check]:
     """Every row of ``report`` run on a seeded random input with seeded random weights: one
@@ -559,6 +581,7 @@ def verify(report: Report, seed: int = 0, dtype: str = "float32",
     """
     if dtype not in DTYPES:
         raise ConvcalcError(f"dtype '{dtype}' must be one of {', '.join(DTYPES)}")
+    _check_memory(report, np.dtype(DTYPES[dtype]).itemsize)
     weights = _Weights(seed, DTYPES[dtype])
     last_read = {NETWORK_INPUT: -1}
     for i, row in enumerate(report.rows):
@@ -585,13 +608,38 @@ def verify(report: Report, seed: int = 0, dtype: str = "float32",
 # ---------------------------------------------------------------- edge detection (`conv`)
 
 
+# `conv` is for looking at small matrices: its images, padded images and outputs are limited to
+# this many elements (32 MiB as float64), and text matrices to MAX_TEXT_BYTES, whose parsing
+# into Python lists takes about 50 bytes of memory per byte of text.
+MAX_MATRIX_ELEMENTS = 1 << 22
+MAX_TEXT_BYTES = 4 << 20
+
+
+def _check_elements(what: str, shape: tuple[int, ...]) -> None:
+    elements = 1
+    for n in shape:
+        elements *= n
+    if elements > MAX_MATRIX_ELEMENTS:
+        raise ConvcalcError(f"{what} has {elements:,} elements "
+                            f"({'x'.join(map(str, shape))}, {elements * 8 / 2**20:,.0f} MiB); "
+                            f"conv takes at most {MAX_MATRIX_ELEMENTS:,} (2048x2048): crop or "
+                            "downscale it, or use less padding")
+
+
 def read_matrix(path: str) -> Array:
     """A matrix from a .npy file (h x w, or h x w x c) or a CSV / whitespace-separated text
-    file (h x w)."""
+    file (h x w), within MAX_MATRIX_ELEMENTS and MAX_TEXT_BYTES."""
     try:
         if path.endswith(".npy"):
+            # The header first (a memory map reads nothing else), so a huge file is refused
+            # before it is loaded.
+            _check_elements(f"{path}:", np.load(path, mmap_mode="r", allow_pickle=False).shape)
             a = np.load(path, allow_pickle=False)
         else:
+            size = os.stat(path).st_size
+            if size > MAX_TEXT_BYTES:
+                raise ConvcalcError(f"{path}: is {size:,} bytes; text matrices are limited to "
+                                    f"{MAX_TEXT_BYTES:,}: save a larger one as .npy")
             with open(path, encoding="utf-8") as f:
                 text = f.read()
             lines = [ln.replace(",", " ").split() for ln in text.splitlines() if ln.strip()]
@@ -613,6 +661,9 @@ def filter2d(image: Array, kernel: Array, padding: Pads, stride: int,
              channels: tuple[int, ...]) -> Array:
     """The lecture's edge detection: image (h, w, c) convolved with one filter whose slices on
     ``channels`` are ``kernel`` and on the other channels zero; an h_out x w_out matrix."""
+    h, w, c = image.shape
+    top, bottom, left, right = padding
+    _check_elements("the padded input", (h + top + bottom, w + left + right, c))
     weight = np.zeros((*kernel.shape, image.shape[2], 1))
     weight[:, :, list(channels), 0] = kernel[:, :, None]
     out, _ = conv2d(image, weight, None, stride=(stride, stride), padding=padding)

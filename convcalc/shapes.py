@@ -61,7 +61,8 @@ def parse_shape(text: str, channels: int | None = None) -> Shape:
     parts = str(text).lower().replace(" ", "").split("x")
     if channels is not None and len(parts) in (1, 2):
         parts = [parts[0], parts[-1], str(channels)]
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+    # isdecimal, not isdigit: int() rejects digits such as '²' that isdigit accepts.
+    if len(parts) != 3 or not all(p.isdecimal() for p in parts):
         raise ConvcalcError(f"input '{text}' must be HxWxC, e.g. 224x224x3"
                             + (", HxW or one size N" if channels is not None else ""))
     h, w, c = (int(p) for p in parts)

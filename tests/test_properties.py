@@ -101,3 +101,18 @@ def test_separable_then_standard_restores_costs_of_plain_convolutions(text: str)
         r.window.kernel != (1, 1) and r.window.groups == 1]
     back = analyze(to_standard(split).arch).totals
     assert (back.params, back.macs) == (original.params, original.macs)
+
+
+@settings(max_examples=25, deadline=None)
+@given(text=networks(), h=st.integers(4, 16), w=st.integers(4, 16), c=st.integers(1, 4))
+def test_reference_agrees_with_the_engine_on_small_random_networks(text: str, h: int, w: int,
+                                                                   c: int) -> None:
+    # The same random networks on a small input, so the numpy reference runs them quickly.
+    from convcalc.reference import verify
+
+    _, rest = text.split("\n", 1)
+    report = analyze(parse(f"input: {h}x{w}x{c}\n{rest}"), include_side=True)
+    checks = verify(report, seed=0)
+    assert [check.path for check in checks] == [r.path for r in report.rows]
+    assert [(k.path, k.reference_shape, k.reference_macs) for k in checks] == [
+        (k.path, k.engine_shape, k.engine_macs) for k in checks]
