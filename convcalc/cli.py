@@ -307,14 +307,6 @@ def verify_command(*, arch: str, input_: str | None, width: float | None, seed: 
         sys.exit(1)
 
 
-def _padding(text: str) -> int | str:
-    if text in ("valid", "same"):
-        return text
-    if not text.isdecimal():
-        raise ConvcalcError(f"padding '{text}' must be 'valid', 'same' or a number of pixels")
-    return int(text)
-
-
 @main.command("conv")
 @click.argument("input_", metavar="INPUT", required=False)
 @click.option("--example", type=click.Choice(["step"]),
@@ -364,7 +356,7 @@ def conv_command(*, input_: str | None, example: str | None, filter_: str, paddi
         raise ConvcalcError(f"--channel {channel} needs a 3-channel input (or --rgb); the input "
                             f"has {image.shape[2]}")
     (h, w), (fh, fw) = image.shape[:2], kernel.shape
-    pads = resolve_padding(_padding(padding), (h, w), (fh, fw), (stride, stride), (1, 1))
+    pads = resolve_padding(parse_padding(padding), (h, w), (fh, fw), (stride, stride), (1, 1))
     ho = output_size(h, fh, stride, pads[0], pads[1])
     wo = output_size(w, fw, stride, pads[2], pads[3])
     out = reference.filter2d(image, kernel, pads, stride, channels)

@@ -237,6 +237,10 @@ def compare_designs(input_: Shape, kernel: int, filters: int, *, padding: Paddin
     comparison is about the multiplies of the convolutions. The inverted residual adds its
     input back when the shapes allow (one add per element, in other ops)."""
     checked_shape(input_)
+    if bottleneck is not None and bottleneck < 1:
+        raise ConvcalcError(f"bottleneck {bottleneck} must be at least 1 channel")
+    if expansion is not None and expansion <= 0:
+        raise ConvcalcError(f"expansion {expansion:g} must be above 0")
     f, s = (kernel, kernel), (stride, stride)
     standard = Conv(filters=filters, kernel=f, stride=s, padding=padding, bias=bias)
     depthwise = Depthwise(kernel=f, stride=s, padding=padding, bias=False)

@@ -202,8 +202,8 @@ BAD_OPTIONS: list[tuple[tuple[str, ...], str]] = [
     ((*ONE_LAYER, "--expansion", "nan"), "expansion nan must be above 0"),
     ((*ONE_LAYER, "--expansion", "inf"), "expansion inf must be above 0"),
     # Pointwise takes 0 to mean 'not given', so these two say less than they could.
-    ((*ONE_LAYER, "--expansion", "0"), "needs exactly one of 'filters' and 'expansion'"),
-    ((*ONE_LAYER, "--bottleneck", "0"), "needs exactly one of 'filters' and 'expansion'"),
+    ((*ONE_LAYER, "--expansion", "0"), "expansion 0 must be above 0"),
+    ((*ONE_LAYER, "--bottleneck", "0"), "bottleneck 0 must be at least 1 channel"),
     ((*ONE_LAYER, "--width", "0.5"), "--width need ARCH names"),
     (("compare", "--input", "0x0x0", "--kernel", "3", "--filters", "4"), "height 0 must be"),
     (("compare", "--input", "28x28", "--kernel", "3", "--filters", "4"),
