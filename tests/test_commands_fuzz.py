@@ -198,7 +198,7 @@ BAD_OPTIONS: list[tuple[tuple[str, ...], str]] = [
     ((*ONE_LAYER, "--padding", "bogus"), "padding 'bogus' must be 'same', 'valid' or a number"),
     ((*ONE_LAYER, "--padding", "-1"), "padding '-1' must be"),
     ((*ONE_LAYER, "--padding", "99999999999999"), "padding 99999999999999 must be"),
-    ((*ONE_LAYER, "--bottleneck", "-3"), "filters -3 must be between 1 and"),
+    ((*ONE_LAYER, "--bottleneck", "-3"), "bottleneck -3 must be at least 1 channel"),
     ((*ONE_LAYER, "--expansion", "nan"), "expansion nan must be above 0"),
     ((*ONE_LAYER, "--expansion", "inf"), "expansion inf must be above 0"),
     # Pointwise takes 0 to mean 'not given', so these two say less than they could.
