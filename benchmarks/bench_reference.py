@@ -107,26 +107,32 @@ def reference_gflops(repeat: int = 20, statistic: Statistic = min
     return results
 
 
-def main() -> None:
-    wall, peak = verify_resnet50()
-    print(f"convcalc verify resnet50 (224x224): {wall:.2f} s end to end, peak RSS {peak:.0f} MiB")
-    gemm = gemm_gflops()
-    print(f"numpy {np.__version__} float32 GEMM 2048^3: {gemm:.0f} GFLOP/s")
-    # All numpy runs first, then all torch runs: interleaving them makes the two thread pools
-    # contend and slows both.
-    results = reference_gflops()
+def print_convolutions(gemm: float, repeat: int = 20, statistic: Statistic = min) -> None:
+    """The reference's GFLOP/s per shape beside numpy's GEMM and, when importable, torch's.
+    All numpy runs come first, then all torch runs: interleaving them makes the two thread
+    pools contend and slows both."""
+    results = reference_gflops(repeat, statistic)
     try:
         import torch
     except ImportError:
         torch = None
-    print(f"{'shape':28} {'reference':>10} {'vs GEMM':>8}"
-          + (f" {'torch':>8} {'vs torch':>9}" if torch else "") + "   (GFLOP/s = 2 x MACs / s)")
+    print(f"{'reference convolution':28} {'GFLOP/s':>8} {'vs GEMM':>8}"
+          + (f" {'torch':>8} {'vs torch':>9}" if torch else "   (torch not importable)"))
     for name, ours, torch_gflops in results:
-        line = f"{name:28} {ours:10.1f} {ours / gemm:8.2f}"
+        line = f"{name:28} {ours:8.1f} {ours / gemm:8.2f}"
         if torch is not None:
             theirs = torch_gflops(torch)
             line += f" {theirs:8.1f} {ours / theirs:9.2f}"
         print(line)
+
+
+def main() -> None:
+    wall, peak = verify_resnet50()
+    print(f"convcalc verify resnet50 (224x224): {wall:.2f} s end to end, peak RSS {peak:.0f} MiB")
+    gemm = gemm_gflops()
+    print(f"numpy {np.__version__} float32 GEMM 2048^3: {gemm:.0f} GFLOP/s "
+          "(GFLOP/s = 2 x MACs / s)")
+    print_convolutions(gemm)
 
 
 if __name__ == "__main__":

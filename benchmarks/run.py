@@ -50,20 +50,7 @@ def main() -> None:
 
     gemm = bench_reference.gemm_gflops(runs, statistics.median)
     print(f"\nnumpy float32 GEMM 2048^3: {gemm:.0f} GFLOP/s (GFLOP/s = 2 x MACs / s)")
-    # All numpy timings first, then torch: interleaved, the two thread pools slow each other.
-    results = bench_reference.reference_gflops(max(runs, 10), statistics.median)
-    try:
-        import torch
-    except ImportError:
-        torch = None
-    print(f"{'reference convolution':28} {'GFLOP/s':>8} {'vs GEMM':>8}"
-          + (f" {'torch':>8} {'vs torch':>9}" if torch else "   (torch not importable)"))
-    for name, ours, torch_gflops in results:
-        line = f"{name:28} {ours:8.1f} {ours / gemm:8.2f}"
-        if torch is not None:
-            theirs = torch_gflops(torch)
-            line += f" {theirs:8.1f} {ours / theirs:9.2f}"
-        print(line)
+    bench_reference.print_convolutions(gemm, max(runs, 10), statistics.median)
 
 
 if __name__ == "__main__":
