@@ -82,6 +82,17 @@ def explain_reports(reports: list[Report], format_: str, layer: str | None) -> N
         click.echo(f"== {report.name} ==\n" + explain(report, layer))
 
 
+def print_result(result: Any) -> None:
+    """Echo a rendered string, or print a rich renderable: at the terminal's width, or wide
+    enough for any table when piped (so a file gets whole lines, without colour codes)."""
+    if isinstance(result, str):
+        click.echo(result, nl=not result.endswith("\n"))
+        return
+    from rich.console import Console
+
+    Console(width=None if sys.stdout.isatty() else 400).print(result)
+
+
 def output(report: Report, format_: str, flops: bool,
            changed: "render.Changed | None" = None) -> None:
     """Print a report in one of FORMATS; rich is imported only for the table. ``changed``
@@ -95,10 +106,7 @@ def output(report: Report, format_: str, flops: bool,
     elif format_ == "markdown":
         click.echo(render.render_markdown(report, flops, changed), nl=False)
     else:
-        from rich.console import Console
-
-        console = Console(width=None if sys.stdout.isatty() else 400)
-        console.print(render.render_table(report, flops, changed))
+        print_result(render.render_table(report, flops, changed))
 
 
 @main.command("analyze")
@@ -128,16 +136,6 @@ def analyze_command(*, arch: str, input_: str | None, width: float | None,
         explain_reports([report], format_, layer)
     else:
         output(report, format_, flops, conversion.changed if convert else None)
-
-
-def print_result(result: Any) -> None:
-    """Echo a rendered string, or print a rich table."""
-    if isinstance(result, str):
-        click.echo(result, nl=not result.endswith("\n"))
-        return
-    from rich.console import Console
-
-    Console(width=None if sys.stdout.isatty() else 400).print(result)
 
 
 def parse_padding(text: str) -> int | str:
@@ -259,21 +257,10 @@ def sweep_command(*, arch: str, widths: str, inputs: str | None, convert: str | 
 @main.command("list")
 def list_command() -> None:
     """The built-in architectures, with their source and headline numbers."""
-    from rich.console import Console
-    from rich.table import Table
+    from convcalc.render import render_catalogue
 
-    from convcalc.render import human
-
-    table = Table("Name", "Input", "Params", "MACs", "Description", "Source")
-    for name in builtin_names():
-        arch = load(name)
-        totals = analyze(arch).totals
-        table.add_row(name, str(arch.input), human(totals.params), human(totals.macs),
-                      arch.description, arch.source)
-    Console(width=None if sys.stdout.isatty() else 200).print(table)
-
-
-# ---------------------------------------------------------------- verify and conv
+    archs = [load(name) for name in builtin_names()]
+    print_result(render_catalogue([(arch, analyze(arch).totals) for arch in archs]))
 
 
 @main.command("verify")
@@ -302,7 +289,7 @@ def verify_command(*, arch: str, input_: str | None, width: float | None, seed: 
         checks = reference.verify(report, seed=seed, dtype=dtype,
                                   progress=lambda i, row: bar.update(task, completed=i,
                                                                      description=row.path))
-    Console(width=None if sys.stdout.isatty() else 200).print(render_checks(checks))
+    print_result(render_checks(checks))
     if not all(c.ok for c in checks):
         sys.exit(1)
 
@@ -330,36 +317,18 @@ def conv_command(*, input_: str | None, example: str | None, filter_: str, paddi
                  stride: int, rgb: bool, channel: str, output_path: str | None) -> None:
     """Convolve a matrix (or an image's channels) with an edge filter, as in the lecture."""
     import numpy as np
-    from rich.console import Console
 
     from convcalc import reference
-    from convcalc.filters import CHANNELS, EXAMPLES, FILTERS
-    from convcalc.render import render_matrix
-    from convcalc.shapes import output_size, resolve_padding
+    from convcalc.filters import EXAMPLES, FILTERS
+    from convcalc.render import render_filter_run
 
     if (input_ is None) == (example is None):
         raise ConvcalcError("give either INPUT (a CSV, text or .npy matrix) or --example step")
     image = np.array(EXAMPLES[example], float) if example else reference.read_matrix(input_ or "")
-    if image.ndim == 2:
-        image = image[:, :, None]
-    if rgb and image.shape[2] == 1:
-        image = np.repeat(image, 3, axis=2)
     kernel = (np.array(FILTERS[filter_], float) if filter_ in FILTERS
               else reference.read_matrix(filter_))
-    if kernel.ndim != 2:
-        raise ConvcalcError(f"filter {filter_}: needs an f x f matrix, not shape {kernel.shape}")
-    if channel == "all":
-        channels = tuple(range(image.shape[2]))
-    elif image.shape[2] == 3:
-        channels = (CHANNELS[channel],)
-    else:
-        raise ConvcalcError(f"--channel {channel} needs a 3-channel input (or --rgb); the input "
-                            f"has {image.shape[2]}")
-    (h, w), (fh, fw) = image.shape[:2], kernel.shape
-    pads = resolve_padding(parse_padding(padding), (h, w), (fh, fw), (stride, stride), (1, 1))
-    ho = output_size(h, fh, stride, pads[0], pads[1])
-    wo = output_size(w, fw, stride, pads[2], pads[3])
-    out = reference.filter2d(image, kernel, pads, stride, channels)
+    run = reference.edge_filter(image, kernel, padding=parse_padding(padding), stride=stride,
+                                channel=channel, rgb=rgb)
     if output_path:  # before printing, so a file that cannot be written leaves no output
         import io
 
@@ -367,30 +336,11 @@ def conv_command(*, input_: str | None, example: str | None, filter_: str, paddi
 
         buffer = io.BytesIO()
         if output_path.endswith(".npy"):
-            np.save(buffer, out)
+            np.save(buffer, run.output)
         else:
-            np.savetxt(buffer, out, delimiter=",", fmt="%.10g")
+            np.savetxt(buffer, run.output, delimiter=",", fmt="%.10g")
         write_atomically(output_path, buffer.getvalue())
-
-    console = Console()
-    names = "RGB" if image.shape[2] == 3 else [str(c) for c in range(image.shape[2])]
-    for c in range(image.shape[2]):
-        title = f"input {h}x{w}" + (f" channel {names[c]}" if image.shape[2] > 1 else "")
-        console.print(_grid(render_matrix, title, image[:, :, c]))
-    console.print(_grid(render_matrix, f"filter {filter_} {fh}x{fw}"
-                        + (f" on {', '.join(names[c] for c in channels)}"
-                           if image.shape[2] > 1 else ""), kernel))
-    console.print(_grid(render_matrix, f"output {ho}x{wo}", out))
-    console.print(f"n_out = floor((n + p_before + p_after - f) / s) + 1: height "
-                  f"floor(({h} + {pads[0]} + {pads[1]} - {fh}) / {stride}) + 1 = {ho}, width "
-                  f"floor(({w} + {pads[2]} + {pads[3]} - {fw}) / {stride}) + 1 = {wo}")
-
-
-def _grid(render: Any, title: str, matrix: Any) -> Any:
-    """A grid, or a line saying the matrix is too large to show."""
-    if max(matrix.shape) > 32:
-        return f"{title}: {matrix.shape[0]}x{matrix.shape[1]}, too large to show (use -o)"
-    return render(title, matrix.tolist())
+    print_result(render_filter_run(run, filter_))
 
 
 REPORT_FORMATS = ("md", "csv", "json", "html", "tex")

@@ -27,6 +27,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from convcalc.analysis import NETWORK_INPUT, LayerRow, Report
 from convcalc.errors import ConvcalcError
+from convcalc.filters import CHANNELS
 from convcalc.layers import (
     Activation,
     AdaptiveAvgPool,
@@ -668,3 +669,42 @@ def filter2d(image: Array, kernel: Array, padding: Pads, stride: int,
     weight[:, :, list(channels), 0] = kernel[:, :, None]
     out, _ = conv2d(image, weight, None, stride=(stride, stride), padding=padding)
     return out[:, :, 0]
+
+
+@dataclass(frozen=True)
+class FilterRun:
+    """One run of ``convcalc conv``: the image (h x w x c), the filter, the channels it reads,
+    the resolved padding and stride, and the output matrix."""
+
+    image: Array
+    kernel: Array
+    channels: tuple[int, ...]
+    padding: Pads
+    stride: int
+    output: Array
+
+
+def edge_filter(image: Array, kernel: Array, *, padding: int | str = "valid", stride: int = 1,
+                channel: str = "all", rgb: bool = False) -> FilterRun:
+    """``kernel`` run over ``image`` (h x w, or h x w x c) as in the lecture: on every channel,
+    or on one of an RGB image's with the other channels' filter slices zero. ``rgb`` makes a
+    one-channel image three equal channels."""
+    if image.ndim == 2:
+        image = image[:, :, None]
+    if rgb and image.shape[2] == 1:
+        image = np.repeat(image, 3, axis=2)
+    if kernel.ndim != 2:
+        raise ConvcalcError(f"the filter needs an f x f matrix, not shape {kernel.shape}")
+    if channel == "all":
+        channels = tuple(range(image.shape[2]))
+    elif image.shape[2] == 3 and channel in CHANNELS:
+        channels = (CHANNELS[channel],)
+    else:
+        raise ConvcalcError(f"--channel {channel} needs a 3-channel input (or --rgb); the input "
+                            f"has {image.shape[2]}")
+    pads = resolve_padding(padding, image.shape[:2], kernel.shape, (stride, stride), (1, 1))
+    # Refuses, with the lecture's formula, a filter larger than the padded image.
+    output_size(image.shape[0], kernel.shape[0], stride, pads[0], pads[1])
+    output_size(image.shape[1], kernel.shape[1], stride, pads[2], pads[3])
+    return FilterRun(image, kernel, channels, pads, stride,
+                     filter2d(image, kernel, pads, stride, channels))

@@ -11,14 +11,15 @@ from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from convcalc.analysis import NETWORK_INPUT, LayerRow, Report
+from convcalc.analysis import NETWORK_INPUT, LayerRow, Report, Totals
 from convcalc.layers import Conv, Window
 
 if TYPE_CHECKING:
     from rich.console import Group
     from rich.table import Table
 
-    from convcalc.reference import Check
+    from convcalc.architecture import Architecture
+    from convcalc.reference import Check, FilterRun
     from convcalc.variants import Comparison, LayerComparison, Sweep
 
 # Layers a conversion created, by path, with what they replaced ('conv', 'depthwise+pointwise').
@@ -440,4 +441,51 @@ def render_matrix(title: str, matrix: "Sequence[Sequence[float]]") -> "Table":
             bold = " bold" if abs(v) >= peak / 2 else ""
             cells.append(f"[{hue}{bold}]{v:g}[/]")
         table.add_row(*cells)
+    return table
+
+
+MAX_GRID_SIDE = 32
+
+
+def _grid_or_note(title: str, matrix: "Sequence[Sequence[float]]") -> "Table | str":
+    """A grid, or a line saying the matrix is too large to show."""
+    rows, cols = len(matrix), len(matrix[0])
+    if max(rows, cols) > MAX_GRID_SIDE:
+        return f"{title}: {rows}x{cols}, too large to show (use -o)"
+    return render_matrix(title, matrix)
+
+
+def render_filter_run(run: "FilterRun", name: str) -> "Group":
+    """``convcalc conv``'s screen: each input channel, the filter, the output, and the output
+    size formula with the numbers substituted (sizes read from the arrays)."""
+    from rich.console import Group
+
+    h, w, c = run.image.shape
+    (fh, fw), (ho, wo) = run.kernel.shape, run.output.shape
+    top, bottom, left, right = run.padding
+    names = "RGB" if c == 3 else [str(i) for i in range(c)]
+    parts: list[Any] = [
+        _grid_or_note(f"input {h}x{w}" + (f" channel {names[i]}" if c > 1 else ""),
+                      run.image[:, :, i].tolist())
+        for i in range(c)]
+    parts.append(_grid_or_note(
+        f"filter {name} {fh}x{fw}"
+        + (f" on {', '.join(names[i] for i in run.channels)}" if c > 1 else ""),
+        run.kernel.tolist()))
+    parts.append(_grid_or_note(f"output {ho}x{wo}", run.output.tolist()))
+    s = run.stride
+    parts.append(f"n_out = floor((n + p_before + p_after - f) / s) + 1: height "
+                 f"floor(({h} + {top} + {bottom} - {fh}) / {s}) + 1 = {ho}, width "
+                 f"floor(({w} + {left} + {right} - {fw}) / {s}) + 1 = {wo}")
+    return Group(*parts)
+
+
+def render_catalogue(entries: "Sequence[tuple[Architecture, Totals]]") -> "Table":
+    """``convcalc list``: each architecture's name, input, headline numbers and source."""
+    from rich.table import Table
+
+    table = Table("Name", "Input", "Params", "MACs", "Description", "Source")
+    for arch, totals in entries:
+        table.add_row(arch.name, str(arch.input), human(totals.params), human(totals.macs),
+                      arch.description, arch.source)
     return table
