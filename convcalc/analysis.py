@@ -5,6 +5,7 @@ The rows form a dataflow list: each row names the rows it reads (``inputs``; -1 
 input), so the numpy reference and the memory liveness replay the graph from the rows alone.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from convcalc.architecture import Architecture, Branches, Leaf, Node, Residual
@@ -86,6 +87,16 @@ class _Tensor:
     shape: Shape
     receptive_field: Pair
     jump: Pair
+
+
+def last_readers(rows: "Sequence[LayerRow]") -> dict[int, int]:
+    """For each tensor the rows read (a row index, or NETWORK_INPUT), the position in ``rows``
+    of its last reader: after that step it can be freed."""
+    last: dict[int, int] = {}
+    for position, row in enumerate(rows):
+        for source in row.inputs:
+            last[source] = position
+    return last
 
 
 def analyze(arch: Architecture, *, include_side: bool = False, dtype: str = "fp32") -> Report:

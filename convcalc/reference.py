@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from convcalc.analysis import NETWORK_INPUT, LayerRow, Report
+from convcalc.analysis import NETWORK_INPUT, LayerRow, Report, last_readers
 from convcalc.errors import ConvcalcError
 from convcalc.filters import CHANNELS
 from convcalc.layers import (
@@ -584,10 +584,7 @@ def verify(report: Report, seed: int = 0, dtype: str = "float32",
         raise ConvcalcError(f"dtype '{dtype}' must be one of {', '.join(DTYPES)}")
     _check_memory(report, np.dtype(DTYPES[dtype]).itemsize)
     weights = _Weights(seed, DTYPES[dtype])
-    last_read = {NETWORK_INPUT: -1}
-    for i, row in enumerate(report.rows):
-        for j in row.inputs:
-            last_read[j] = i
+    last_read = last_readers(report.rows)
     h, w = report.input.hw
     live: dict[int, Array] = {
         NETWORK_INPUT: weights.rng.standard_normal((h, w, report.input.c), dtype=weights.dtype)}

@@ -314,13 +314,13 @@ def _ratio(value: float) -> str:
 
 def closed_form_text(comparison: "LayerComparison") -> str:
     """The measured separable / standard ratio next to MobileNet's 1/N + 1/f^2."""
-    standard, separable = (d.report.totals.macs for d in comparison.designs[:2])
-    out = comparison.designs[0].output
+    standard, separable = comparison.designs[:2]
+    out = standard.output
     formula, value = comparison.closed_form()
-    return (f"separable / standard = {separable:,} / {standard:,} = "
-            f"{separable / standard:.5g}; {formula} = {value:.5g} (exact: both designs "
-            f"produce {out.h}x{out.w} outputs from the same window, so h_out·w_out·c_in "
-            "cancels)")
+    return (f"separable / standard = {separable.report.totals.macs:,} / "
+            f"{standard.report.totals.macs:,} = {comparison.ratio(separable):.5g}; "
+            f"{formula} = {value:.5g} (exact: both designs produce {out.h}x{out.w} outputs "
+            "from the same window, so h_out·w_out·c_in cancels)")
 
 
 def designs_dict(comparison: "LayerComparison") -> dict[str, Any]:

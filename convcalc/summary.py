@@ -14,7 +14,7 @@ alive to the end. The peak is the largest sum of alive bytes over the steps.
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from convcalc.analysis import DTYPE_BYTES, NETWORK_INPUT, LayerRow, Report
+from convcalc.analysis import DTYPE_BYTES, NETWORK_INPUT, LayerRow, Report, last_readers
 from convcalc.layers import Conv, Dense, Depthwise
 
 
@@ -160,16 +160,10 @@ def memory(report: Report) -> Memory:
     counted = [i for i, r in enumerate(report.rows) if report.include_side or not r.side]
     step = {row: position for position, row in enumerate(counted)}
     last = len(counted) - 1
-    # Each tensor's last step: its producer's, raised by every consumer that runs.
-    end = {NETWORK_INPUT: 0, **dict.fromkeys(counted, last)}
-    consumed: set[int] = set()
-    for row in counted:
-        for source in report.rows[row].inputs:
-            if source in consumed:
-                end[source] = max(end[source], step[row])
-            else:
-                consumed.add(source)
-                end[source] = step[row]
+    # Each tensor's last step: its last reader's; a tensor nothing reads is a network output
+    # and stays to the end.
+    end = ({NETWORK_INPUT: 0, **dict.fromkeys(counted, last)}
+           | last_readers([report.rows[i] for i in counted]))
     # A difference array over the steps: + bytes when a tensor appears, - after its last step.
     change = [0] * (len(counted) + 1)
     tensors = [(NETWORK_INPUT, 0, report.input.elements)]
