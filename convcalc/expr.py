@@ -9,9 +9,7 @@ import operator
 from collections.abc import Callable, Mapping
 
 from convcalc.errors import ConvcalcError, suggestion
-
-MAX_EXPRESSION_CHARS = 200
-MAX_MAGNITUDE = 10**15
+from convcalc.limits import MAX_EXPRESSION_CHARS, MAX_MAGNITUDE
 
 Number = int | float
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass, fields
 from typing import ClassVar
 
 from convcalc.errors import ConvcalcError
-from convcalc.shapes import MAX_DIM, Pads, Pair, Shape, output_size, resolve_padding
+from convcalc.limits import MAX_DIM
+from convcalc.shapes import Pads, Pair, Shape, output_size, resolve_padding
 
 Padding = int | str | tuple[int, ...]
 # How the width multiplier treats a layer's `filters`: True scales it, False keeps it, "up"

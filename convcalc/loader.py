@@ -19,14 +19,8 @@ from convcalc.architecture import Architecture, Branches, Leaf, Node, Residual, 
 from convcalc.errors import ConvcalcError, suggestion
 from convcalc.expr import evaluate, is_name
 from convcalc.layers import FAMILIAR_NAMES, LAYER_KINDS, Padding, WidthScale, yaml_keys
+from convcalc.limits import MAX_FILE_BYTES, MAX_NESTING, MAX_REPEAT, Budget
 from convcalc.shapes import Pair, Shape, checked_shape, parse_shape
-
-# Limits that keep a hostile or mistaken file from hanging convcalc or exhausting memory.
-MAX_FILE_BYTES = 5 * 1024 * 1024
-MAX_YAML_NODES = 200_000
-MAX_NESTING = 64
-MAX_REPEAT = 10_000
-MAX_LAYERS = 200_000
 
 TOP_KEYS = ("name", "description", "source", "input", "channel_divisor", "defaults", "blocks",
             "layers")
@@ -107,13 +101,14 @@ def load(source: str | Path) -> Architecture:
 def parse(text: str, file: str = "<string>") -> Architecture:
     """An ``Architecture`` from YAML text; ``file`` is the name used in error messages."""
     try:
-        doc = _read_yaml(text)
-        return _Expander(doc, file).architecture()
+        budget = Budget()
+        doc = _read_yaml(text, budget)
+        return _Expander(doc, file, budget).architecture()
     except ConvcalcError as e:
         raise e.located(file=file) from None
 
 
-def _read_yaml(text: str) -> YMap:
+def _read_yaml(text: str, budget: Budget) -> YMap:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         _check_nesting(text, loader)
@@ -127,7 +122,6 @@ def _read_yaml(text: str) -> YMap:
                             line=text.count("\n", 0, e.position) + 1) from None
     if root is None:
         raise ConvcalcError("is empty; an architecture needs 'input' and 'layers'")
-    budget = [MAX_YAML_NODES]
     doc = _to_python(root, yaml.constructor.SafeConstructor(), budget, 0)
     if not isinstance(doc, YMap):
         raise ConvcalcError("must be a mapping with 'input' and 'layers' at the top", line=1)
@@ -149,13 +143,10 @@ def _check_nesting(text: str, loader: Any) -> None:
             depth -= 1
 
 
-def _to_python(node: yaml.Node, constructor: Any, budget: list[int], depth: int) -> Any:
+def _to_python(node: yaml.Node, constructor: Any, budget: Budget, depth: int) -> Any:
     """Plain Python values from a composed YAML node, with lines; aliases count every use."""
-    budget[0] -= 1
     line = node.start_mark.line + 1
-    if budget[0] < 0:
-        raise ConvcalcError(f"has more than {MAX_YAML_NODES:,} YAML values (after aliases "
-                            "are expanded)", line=line)
+    budget.charge("yaml_values", line=line)
     if depth > MAX_NESTING:
         raise ConvcalcError(f"is nested deeper than {MAX_NESTING} levels", line=line)
     if node.tag not in PLAIN_TAGS:
@@ -214,9 +205,9 @@ def _sequence(value: Any, what: str, line: int | None) -> YList:
 class _Expander:
     """Expands one parsed file into nodes: blocks, repeats, defaults and paths."""
 
-    def __init__(self, doc: YMap, file: str) -> None:
+    def __init__(self, doc: YMap, file: str, budget: Budget) -> None:
         self.doc, self.file = doc, file
-        self.layer_count = 0
+        self.budget = budget
         self.calls: list[str] = []  # the chain of blocks being expanded, to catch cycles
         self.paths: dict[str, int | None] = {}
 
@@ -417,10 +408,7 @@ class _Expander:
                                 "give one of them another 'name'", line=line, path=path,
                                 kind=kind)
         self.paths[path] = line
-        self.layer_count += 1
-        if self.layer_count > MAX_LAYERS:
-            raise ConvcalcError(f"more than {MAX_LAYERS:,} layers after expanding blocks and "
-                                "repeats", line=line)
+        self.budget.charge("layers", line=line)
 
     def _call_block(self, name: str, body: YMap, scope: Mapping[str, Any], path: str,
                     line: int) -> list[Node]:

@@ -37,6 +37,7 @@ from convcalc.layers import (
     Pool,
     ZeroPad,
 )
+from convcalc.limits import MAX_MATRIX_ELEMENTS, MAX_TEXT_BYTES, MAX_VERIFY_BYTES
 from convcalc.shapes import Pads, Pair, Shape, output_size, resolve_padding
 
 Array = np.ndarray[Any, Any]
@@ -551,10 +552,6 @@ def run_row(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, i
     return runner(row, xs, weights)
 
 
-# verify refuses networks whose largest layer alone (its inputs and its output) would need more
-# than this; the activations of a 224x224 ResNet-50 layer take a few MB.
-MAX_VERIFY_BYTES = 4 << 30
-
 
 def _check_memory(report: Report, itemsize: int) -> None:
     """Refuse, before allocating, a report whose largest layer needs over MAX_VERIFY_BYTES."""
@@ -607,11 +604,8 @@ def verify(report: Report, seed: int = 0, dtype: str = "float32",
 
 
 # `conv` is for looking at small matrices: its images, padded images and outputs are limited to
-# this many elements (32 MiB as float64), and text matrices to MAX_TEXT_BYTES, whose parsing
+# MAX_MATRIX_ELEMENTS (32 MiB as float64), and text matrices to MAX_TEXT_BYTES, whose parsing
 # into Python lists takes about 50 bytes of memory per byte of text.
-MAX_MATRIX_ELEMENTS = 1 << 22
-MAX_TEXT_BYTES = 4 << 20
-
 
 def _check_elements(what: str, shape: tuple[int, ...]) -> None:
     elements = 1

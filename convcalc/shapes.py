@@ -7,10 +7,7 @@ Shapes are written height x width x channels (the lecture's n_H x n_W x n_C); a 
 from dataclasses import dataclass
 
 from convcalc.errors import ConvcalcError
-
-# Largest height, width or channel count accepted anywhere; far above any real network, small
-# enough that every product stays a modest Python integer.
-MAX_DIM = 10_000_000
+from convcalc.limits import MAX_DIM
 
 Pair = tuple[int, int]
 Pads = tuple[int, int, int, int]

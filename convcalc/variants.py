@@ -19,9 +19,8 @@ from convcalc.architecture import (
 )
 from convcalc.errors import ConvcalcError, suggestion
 from convcalc.layers import Activation, BatchNorm, Conv, Depthwise, Layer, Padding, Pointwise
+from convcalc.limits import MAX_SWEEP_CELLS, MAX_WIDTH
 from convcalc.shapes import Shape, checked_shape
-
-MAX_WIDTH = 16.0
 
 
 def make_divisible(value: float, divisor: int) -> int:
@@ -262,7 +261,6 @@ def compare_designs(input_: Shape, kernel: int, filters: int, *, padding: Paddin
         for name, nodes in designs.items()))
 
 
-MAX_SWEEP_CELLS = 1000
 
 
 @dataclass(frozen=True)

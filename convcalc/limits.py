@@ -1,0 +1,48 @@
+"""Every limit convcalc enforces, in one place, and the budget that every stage charges.
+
+The limits keep a hostile or mistaken input from hanging convcalc or exhausting memory: each is
+far above any real network and small enough that every command on an input within them
+finishes in seconds. Stages do not check sizes case by case; they charge a ``Budget`` (work
+that accumulates: YAML values, expanded layers) or call ``check_dim`` (a size that is derived),
+and the budget raises the one located error.
+"""
+
+from convcalc.errors import ConvcalcError
+
+# Reading files.
+MAX_FILE_BYTES = 5 * 1024 * 1024      # an architecture file
+MAX_TEXT_BYTES = 4 << 20              # a text matrix for `conv`
+# Parsing and expanding.
+MAX_YAML_NODES = 200_000              # YAML values after aliases are expanded
+MAX_NESTING = 64                      # YAML nesting, and block calls inside block calls
+MAX_REPEAT = 10_000                   # one repeat count
+MAX_LAYERS = 200_000                  # layers after expanding blocks and repeats
+MAX_EXPRESSION_CHARS = 200            # one formula
+MAX_MAGNITUDE = 10**15                # any value a formula computes
+# Shapes: the largest height, width or channel count, given or derived.
+MAX_DIM = 10_000_000
+# Rewrites and sweeps.
+MAX_WIDTH = 16.0
+MAX_SWEEP_CELLS = 1000
+# The numpy reference: the most memory one verify may need, and the multiplies it may run.
+MAX_VERIFY_BYTES = 4 << 30
+MAX_MATRIX_ELEMENTS = 1 << 22         # `conv`'s matrices (2048x2048)
+
+LIMITS = {
+    "yaml_values": (MAX_YAML_NODES, "YAML values (after aliases are expanded)"),
+    "layers": (MAX_LAYERS, "layers after expanding blocks and repeats"),
+}
+
+
+class Budget:
+    """Work charged by the stages of one command; crossing a limit raises one error naming it."""
+
+    def __init__(self) -> None:
+        self.spent = dict.fromkeys(LIMITS, 0)
+
+    def charge(self, what: str, amount: int = 1, line: int | None = None) -> None:
+        """Add ``amount`` to the counter ``what``; a ConvcalcError once it passes its limit."""
+        self.spent[what] += amount
+        limit, text = LIMITS[what]
+        if self.spent[what] > limit:
+            raise ConvcalcError(f"has more than {limit:,} {text}", line=line)
