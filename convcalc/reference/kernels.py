@@ -49,11 +49,13 @@ def _out_len(n: int, kernel: int, stride: int, dilation: int) -> int:
     return max((n - dilation * (kernel - 1) - 1) // stride + 1, 0)
 
 
-def _windows(xp: Array, rows: range, *, kernel: Pair, stride: Pair, dilation: Pair,
-             wo: int) -> Array:
-    """A view (rows, wo, kh, kw, c) of the windows of padded xp for output rows ``rows``."""
+def _windows(xp: Array, rows: range, cols: range, *, kernel: Pair, stride: Pair,
+             dilation: Pair) -> Array:
+    """A view (rows, cols, kh, kw, c) of the windows of padded xp for a rectangle of output
+    positions."""
     sy, sx, sc = xp.strides
-    return as_strided(xp[rows.start * stride[0]:], (len(rows), wo, *kernel, xp.shape[2]),
+    return as_strided(xp[rows.start * stride[0]:, cols.start * stride[1]:],
+                      (len(rows), len(cols), *kernel, xp.shape[2]),
                       (sy * stride[0], sx * stride[1], sy * dilation[0], sx * dilation[1], sc),
                       writeable=False)
 
@@ -71,6 +73,28 @@ def _row_blocks(ho: int, bytes_per_row: int, cap: int) -> Iterator[range]:
     step = max(1, min(ho, cap // max(bytes_per_row, 1)))
     for y in range(0, ho, step):
         yield range(y, min(ho, y + step))
+
+
+def position_blocks(h: int, w: int, bytes_per_position: int,
+                    cap: int) -> Iterator[tuple[range, range]]:
+    """Rectangles (rows, cols) covering an h x w grid whose positions take at most ``cap``
+    bytes each (at least one position): blocks of whole rows while a row fits, else pieces of
+    one row, so a single wide row never exceeds the cap."""
+    per_position = max(bytes_per_position, 1)
+    if w * per_position <= cap:
+        for rows in _row_blocks(h, w * per_position, cap):
+            yield rows, range(w)
+        return
+    step = max(1, cap // per_position)
+    for y in range(h):
+        for x in range(0, w, step):
+            yield range(y, y + 1), range(x, min(w, x + step))
+
+
+def im2col_position_bytes(taps: int, c_in: int, filters: int, itemsize: int) -> int:
+    """Bytes the im2col path holds per output position of a chunk: the gathered windows and
+    their grouped copy, the product and its reordered copy."""
+    return (2 * taps * c_in + 2 * filters) * itemsize
 
 
 def conv2d(x: Array, weight: Array, bias: Array | None, *, stride: Pair = (1, 1),
@@ -112,17 +136,19 @@ def _im2col(xp: Array, weight: Array, *, groups: int, kernel: Pair, stride: Pair
     wmat = weight.reshape(kh * kw * cg, groups, fg).transpose(1, 0, 2)
     out = np.empty((ho, wo, filters), xp.dtype)
     macs = 0
-    row_bytes = wo * kh * kw * xp.shape[2] * xp.itemsize
-    for rows in _row_blocks(ho, row_bytes, cap_bytes):
-        view = _windows(xp, rows, kernel=kernel, stride=stride, dilation=dilation, wo=wo)
+    per_position = im2col_position_bytes(kh * kw, xp.shape[2], filters, xp.itemsize)
+    for rows, cols in position_blocks(ho, wo, per_position, cap_bytes):
+        view = _windows(xp, rows, cols, kernel=kernel, stride=stride, dilation=dilation)
+        n = len(rows) * len(cols)
         if groups == 1:
-            cols = view.reshape(len(rows) * wo, kh * kw * cg)[None]
+            windows = view.reshape(n, kh * kw * cg)[None]
         else:
-            cols = view.reshape(len(rows) * wo, kh * kw, groups, cg).transpose(2, 0, 1, 3)
-            cols = cols.reshape(groups, len(rows) * wo, kh * kw * cg)
-        product = np.matmul(cols, wmat)  # (groups, positions, fg)
-        macs += cols.shape[0] * cols.shape[1] * cols.shape[2] * wmat.shape[2]
-        out[rows.start:rows.stop] = product.transpose(1, 0, 2).reshape(len(rows), wo, filters)
+            windows = view.reshape(n, kh * kw, groups, cg).transpose(2, 0, 1, 3)
+            windows = windows.reshape(groups, n, kh * kw * cg)
+        product = np.matmul(windows, wmat)  # (groups, positions, fg)
+        macs += windows.shape[0] * windows.shape[1] * windows.shape[2] * wmat.shape[2]
+        out[rows.start:rows.stop, cols.start:cols.stop] = (
+            product.transpose(1, 0, 2).reshape(len(rows), len(cols), filters))
     return out, macs
 
 
@@ -265,6 +291,71 @@ def _thread_pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(_THREADS, thread_name_prefix="convcalc-reference")
 
 
+# ---------------------------------------------------------------- transposed convolution
+
+
+def conv_transpose_size(n: int, kernel: int, stride: int, padding: int, output_padding: int,
+                        dilation: int) -> int:
+    """PyTorch's ConvTranspose2d output length: (n - 1) s - 2p + d (f - 1) + output_padding + 1."""
+    return (n - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+
+
+def conv_transpose2d(x: Array, weight: Array, bias: Array | None, *, stride: Pair = (1, 1),
+                     padding: Pair = (0, 0), output_padding: Pair = (0, 0),
+                     dilation: Pair = (1, 1), groups: int = 1,
+                     cap_bytes: int = DEFAULT_CAP_BYTES) -> tuple[Array, int]:
+    """Transposed convolution of x (h, w, c_in) with weight (kh, kw, c_in, filters / groups),
+    as PyTorch's ConvTranspose2d: (output, macs).
+
+    Every input position scatters x[y, x] . w[i, j] to output (y s + i d - p, x s + j d - p).
+    Per group, one matrix product x (positions, c_in / groups) @ w (c_in / groups, taps x
+    filters / groups) over blocks of input positions, then each tap's products are added into
+    a strided slice of an uncropped canvas, which is cropped by the padding at the end. The
+    multiplies are those of the products: every input position x c_in x taps x filters / groups,
+    including those that land in the cropped border (as torch.utils.flop_counter counts).
+    """
+    h, w, c = x.shape
+    kh, kw, c_in, fg = weight.shape
+    if c != c_in or c % groups:
+        raise ConvcalcError(f"weight {weight.shape} does not fit input {x.shape} with "
+                            f"groups={groups}")
+    cg = c // groups
+    ho, wo = (conv_transpose_size(n, k, s, p, op, d) for n, k, s, p, op, d in
+              zip((h, w), (kh, kw), stride, padding, output_padding, dilation, strict=True))
+    if ho < 1 or wo < 1:
+        raise ConvcalcError(f"transposed convolution of {x.shape} gives {ho}x{wo}")
+    # The canvas holds every scattered product, and reaches past them when output_padding
+    # exceeds the padding (those cells only get the bias).
+    canvas = np.zeros((max((h - 1) * stride[0] + dilation[0] * (kh - 1) + 1, ho + padding[0]),
+                       max((w - 1) * stride[1] + dilation[1] * (kw - 1) + 1, wo + padding[1]),
+                       groups, fg), x.dtype)
+    # (groups, cg, taps * fg): group g's input channels against every tap of its filters.
+    wmat = weight.reshape(kh * kw, groups, cg, fg).transpose(1, 2, 0, 3).reshape(
+        groups, cg, kh * kw * fg)
+    macs = 0
+    per_position = (c + 2 * groups * kh * kw * fg) * x.itemsize  # input copy, product, reorder
+    for rows, cols in position_blocks(h, w, per_position, cap_bytes):
+        block = x[rows.start:rows.stop, cols.start:cols.stop]
+        n = len(rows) * len(cols)
+        inputs = block.reshape(n, groups, cg).transpose(1, 0, 2)
+        product = np.matmul(inputs, wmat)  # (groups, positions, taps * fg)
+        macs += product.shape[0] * product.shape[1] * inputs.shape[2] * product.shape[2]
+        taps = product.reshape(groups, len(rows), len(cols), kh, kw, fg).transpose(
+            3, 4, 1, 2, 0, 5)  # (kh, kw, rows, cols, groups, fg)
+        for i in range(kh):
+            y = rows.start * stride[0] + i * dilation[0]
+            for j in range(kw):
+                x0 = cols.start * stride[1] + j * dilation[1]
+                target = canvas[y:y + (len(rows) - 1) * stride[0] + 1:stride[0],
+                                x0:x0 + (len(cols) - 1) * stride[1] + 1:stride[1]]
+                target += taps[i, j]
+    out = canvas[padding[0]:padding[0] + ho, padding[1]:padding[1] + wo].reshape(
+        ho, wo, groups * fg)
+    if bias is not None:
+        out = out + bias
+    return np.ascontiguousarray(out), macs
+
+
 # ---------------------------------------------------------------- pooling
 
 
@@ -348,7 +439,8 @@ ACTIVATIONS: dict[str, Callable[[Array], Array]] = {
     "leaky_relu": lambda x: np.where(x > 0, x, 0.01 * x),  # PyTorch's default slope
     "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
     # numpy has no erf: the tanh form PyTorch offers as gelu(approximate='tanh').
-    "gelu": lambda x: 0.5 * x * (1 + np.tanh(0.7978845608 * (x + 0.044715 * x ** 3))),
+    # x * x * x, not x ** 3: numpy's float32 power is about 300 times slower.
+    "gelu": lambda x: 0.5 * x * (1 + np.tanh(0.7978845608 * (x + 0.044715 * x * x * x))),
     "silu": lambda x: x * _sigmoid(x),
     "sigmoid": _sigmoid,
     "tanh": np.tanh,
@@ -371,3 +463,112 @@ def local_response_norm(x: Array, size: int, alpha: float, beta: float, k: float
     return out
 
 
+
+
+# ---------------------------------------------------------------- resampling
+
+
+def _source_scale(n_in: int, n_out: int, scale: float | None, dtype: Any) -> Any:
+    """PyTorch's compute_scales_value in the input's arithmetic type: 1 / scale_factor when a
+    factor was given, else in / out."""
+    if scale is not None and scale > 0:
+        return dtype.type(1.0 / scale)
+    return dtype.type(n_in) / dtype.type(n_out)
+
+
+def _nearest_index(n_in: int, n_out: int, scale: float | None) -> Array:
+    """PyTorch's legacy 'nearest' source index (nearest_idx): the same index when the size is
+    kept, dst // 2 when it doubles (whatever the scale factor), else min(floor(dst * scale),
+    n_in - 1) in float32 arithmetic, as PyTorch computes it for every dtype."""
+    dst = np.arange(n_out)
+    if n_out == n_in:
+        return dst
+    if n_out == 2 * n_in:
+        return dst >> 1
+    f32 = np.dtype(np.float32)
+    src = np.floor(dst.astype(np.float32) * _source_scale(n_in, n_out, scale, f32))
+    index: Array = np.minimum(src.astype(np.int64), n_in - 1)
+    return index
+
+
+def _linear_taps(n_in: int, n_out: int, scale: float | None, dtype: Any
+                 ) -> tuple[Array, Array, Array]:
+    """Half-pixel linear interpolation (align_corners=False) as PyTorch's CPU kernel computes
+    it: src = scale (dst + 1/2) - 1/2, clamped at 0; the lower source index, the upper one
+    (the same at the last input) and the upper one's weight."""
+    half = dtype.type(0.5)
+    dst = np.arange(n_out).astype(dtype)
+    src = np.maximum(_source_scale(n_in, n_out, scale, dtype) * (dst + half) - half,
+                     dtype.type(0))
+    lower = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    upper = np.minimum(lower + 1, n_in - 1)
+    weight = np.clip(src - lower.astype(dtype), 0, 1).astype(dtype)
+    return lower, upper, weight
+
+
+def upsample(x: Array, size: Pair, mode: str = "nearest",
+             scale: tuple[float, float] | None = None) -> Array:
+    """x (h, w, c) resized to ``size`` as torch.nn.functional.interpolate does with
+    align_corners=False: ``scale`` is the scale_factor that gave the size, if one did (PyTorch
+    then maps positions with 1 / scale rather than in / out). Modes 'nearest' and 'bilinear'."""
+    h, w = x.shape[:2]
+    scales = scale if scale is not None else (None, None)
+    dtype = x.dtype
+    if mode == "nearest":
+        rows = _nearest_index(h, size[0], scales[0])
+        cols = _nearest_index(w, size[1], scales[1])
+        nearest: Array = x[rows][:, cols]
+        return nearest
+    if mode != "bilinear":
+        raise ConvcalcError(f"upsample mode '{mode}' must be 'nearest' or 'bilinear'")
+    # Separable: along the height, then along the width. PyTorch copies an axis whose size is
+    # kept, whatever the scale factor.
+    y = x
+    if size[0] != h:
+        lo, hi, t = _linear_taps(h, size[0], scales[0], dtype)
+        t = t[:, None, None]
+        y = y[lo] * (1 - t) + y[hi] * t
+    if size[1] != w:
+        lo, hi, t = _linear_taps(w, size[1], scales[1], dtype)
+        t = t[None, :, None]
+        y = y[:, lo] * (1 - t) + y[:, hi] * t
+    out: Array = y.astype(dtype, copy=False)
+    return out
+
+
+def adaptive_max_pool2d(x: Array, size: Pair) -> Array:
+    """PyTorch's adaptive max pooling: window i of n_out covers floor(i n / n_out) ..
+    ceil((i + 1) n / n_out); a maximum is separable, so rows then columns, one pass per offset
+    inside the longest window (a shorter window repeats its last element)."""
+    y: Array = x
+    for axis, n_out in enumerate(size):
+        start, stop = _adaptive_bounds(x.shape[axis], n_out)
+        longest = int((stop - start).max())
+        acc = np.take(y, start, axis=axis)
+        for k in range(1, longest):
+            np.maximum(acc, np.take(y, np.minimum(start + k, stop - 1), axis=axis), out=acc)
+        y = acc
+    return y
+
+
+# ---------------------------------------------------------------- channels
+
+
+def channel_shuffle(x: Array, groups: int) -> Array:
+    """torchvision's channel_shuffle: channels viewed as (groups, c / groups), transposed and
+    flattened, so new channel j * groups + g is old channel g * (c / groups) + j."""
+    *lead, c = x.shape
+    if c % groups:
+        raise ConvcalcError(f"{c} channels do not split into {groups} groups")
+    shuffled: Array = x.reshape(*lead, groups, c // groups).swapaxes(-1, -2).reshape(*lead, c)
+    return shuffled
+
+
+def layer_norm(x: Array, weight: Array, bias: Array, eps: float) -> Array:
+    """Layer norm over the channels of every position (ConvNeXt's LayerNorm2d): (x - mean) /
+    sqrt(biased variance + eps) * weight + bias, the statistics in float64."""
+    mean = x.mean(axis=-1, keepdims=True, dtype=np.float64)
+    centred = x - mean
+    var = np.mean(centred * centred, axis=-1, keepdims=True)
+    out: Array = (centred / np.sqrt(var + eps) * weight + bias).astype(x.dtype)
+    return out
