@@ -21,12 +21,13 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from convcalc.errors import ConvcalcError
+from convcalc.limits import VERIFY_CHUNK_BYTES
 from convcalc.shapes import Pads, Pair, output_size
 
 Array = np.ndarray[Any, Any]
 # Largest intermediate (im2col matrix or tap products) a layer may build at once; bigger ones
-# are computed in chunks of output rows. 1 GiB keeps every zoo network under 2 GiB peak RSS.
-DEFAULT_CAP_BYTES = 1 << 30
+# are computed in chunks of output positions (verify's memory budget counts one chunk).
+DEFAULT_CAP_BYTES = VERIFY_CHUNK_BYTES
 # Depthwise and pooling sweep their taps over blocks of output rows this large (in bytes per
 # array), so the running sum stays in the L2 cache; two threads share the blocks.
 _TAP_BLOCK_BYTES = 192 << 10
@@ -117,8 +118,8 @@ def conv2d(x: Array, weight: Array, bias: Array | None, *, stride: Pair = (1, 1)
     if cg == 1 and groups > 1:
         out, macs = _depthwise(x, weight, padding=padding, stride=stride, dilation=dilation,
                                ho=ho, wo=wo)
-    elif _shift_add_pays(x, weight, groups=groups, stride=stride, ho=ho, wo=wo,
-                         cap_bytes=cap_bytes):
+    elif _shift_add_pays(x.shape, weight.shape, groups=groups, stride=stride, ho=ho, wo=wo,
+                         itemsize=x.itemsize, cap_bytes=cap_bytes):
         out, macs = _shift_add(x, weight, padding=padding, dilation=dilation, ho=ho, wo=wo)
     else:
         out, macs = _im2col(pad(x, padding), weight, groups=groups, kernel=(kh, kw),
@@ -126,6 +127,40 @@ def conv2d(x: Array, weight: Array, bias: Array | None, *, stride: Pair = (1, 1)
     if bias is not None:
         out += bias
     return out, macs
+
+
+def conv2d_scratch_bytes(x: tuple[int, int, int], weight: tuple[int, int, int, int], *,
+                         stride: Pair, padding: Pads, dilation: Pair, groups: int, itemsize: int,
+                         cap_bytes: int = DEFAULT_CAP_BYTES) -> int:
+    """The most memory ``conv2d`` holds besides its input and output, from the shapes alone
+    (what ``verify`` charges before it runs): a copy of the weights and, by the path conv2d
+    takes, the depthwise row weights, repeated input and phases; the per-tap products; or the
+    padded input and the largest im2col chunk."""
+    h, w, c = x
+    kh, kw, cg, filters = weight
+    top, bottom, left, right = padding
+    ho = _out_len(h + top + bottom, kh, stride[0], dilation[0])
+    wo = _out_len(w + left + right, kw, stride[1], dilation[1])
+    elements = kh * kw * cg * filters
+    if cg == 1 and groups > 1:
+        repeated = h * w * filters if filters > c else 0
+        phases = h * w * filters if stride != (1, 1) else 0
+        blocks = _THREADS * max(_TAP_BLOCK_BYTES // itemsize, wo * filters)
+        elements += kh * kw * wo * filters + repeated + phases + blocks
+    elif _shift_add_pays(x, weight, groups=groups, stride=stride, ho=ho, wo=wo,
+                         itemsize=itemsize, cap_bytes=cap_bytes):
+        elements += h * w * kh * kw * filters
+    else:
+        padded = (h + top + bottom) * (w + left + right) * c if any(padding) else 0
+        per_position = im2col_position_bytes(kh * kw, c, filters, itemsize)
+        return (elements + padded) * itemsize + _largest_block(ho, wo, per_position, cap_bytes)
+    return elements * itemsize
+
+
+def _largest_block(h: int, w: int, bytes_per_position: int, cap: int) -> int:
+    """Bytes of the largest block ``position_blocks`` makes."""
+    rows, cols = next(position_blocks(h, w, bytes_per_position, cap), (range(0), range(0)))
+    return len(rows) * len(cols) * bytes_per_position
 
 
 def _im2col(xp: Array, weight: Array, *, groups: int, kernel: Pair, stride: Pair, dilation: Pair,
@@ -152,13 +187,13 @@ def _im2col(xp: Array, weight: Array, *, groups: int, kernel: Pair, stride: Pair
     return out, macs
 
 
-def _shift_add_pays(x: Array, weight: Array, *, groups: int, stride: Pair, ho: int, wo: int,
-                    cap_bytes: int) -> bool:
+def _shift_add_pays(x: tuple[int, ...], weight: tuple[int, ...], *, groups: int, stride: Pair,
+                    ho: int, wo: int, itemsize: int, cap_bytes: int) -> bool:
     """Multiplying first pays when the per-tap products are smaller than the im2col matrix and
-    the input has few positions the output does not use."""
-    kh, kw, cg, filters = weight.shape
-    h, w = x.shape[:2]
-    products = h * w * kh * kw * filters * x.itemsize
+    the input has few positions the output does not use (shapes of x and the weight)."""
+    kh, kw, cg, filters = weight
+    h, w = x[:2]
+    products = h * w * kh * kw * filters * itemsize
     return (groups == 1 and stride == (1, 1) and kh * kw > 1 and filters < cg
             and h * w <= 1.25 * ho * wo and products <= cap_bytes)
 
@@ -300,6 +335,29 @@ def conv_transpose_size(n: int, kernel: int, stride: int, padding: int, output_p
     return (n - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
 
 
+def conv_transpose2d_scratch_bytes(x: tuple[int, int, int], weight: tuple[int, int, int, int],
+                                   *, stride: Pair, padding: Pair, output_padding: Pair,
+                                   dilation: Pair, groups: int, itemsize: int,
+                                   cap_bytes: int = DEFAULT_CAP_BYTES) -> int:
+    """The most memory ``conv_transpose2d`` holds besides its input and output: a copy of the
+    weights, the uncropped canvas and the largest block of products."""
+    h, w, c = x
+    kh, kw, _, fg = weight
+    ho, wo = (conv_transpose_size(n, k, s, p, op, d) for n, k, s, p, op, d in
+              zip((h, w), (kh, kw), stride, padding, output_padding, dilation, strict=True))
+    canvas = (max((h - 1) * stride[0] + dilation[0] * (kh - 1) + 1, ho + padding[0])
+              * max((w - 1) * stride[1] + dilation[1] * (kw - 1) + 1, wo + padding[1])
+              * groups * fg)
+    per_position = _transpose_position_bytes(c, groups, kh * kw, fg, itemsize)
+    return ((kh * kw * c * fg + canvas) * itemsize
+            + _largest_block(h, w, per_position, cap_bytes))
+
+
+def _transpose_position_bytes(c: int, groups: int, taps: int, fg: int, itemsize: int) -> int:
+    """Bytes per input position of a block: its input copy, the product and a reordered copy."""
+    return (c + 2 * groups * taps * fg) * itemsize
+
+
 def conv_transpose2d(x: Array, weight: Array, bias: Array | None, *, stride: Pair = (1, 1),
                      padding: Pair = (0, 0), output_padding: Pair = (0, 0),
                      dilation: Pair = (1, 1), groups: int = 1,
@@ -333,7 +391,7 @@ def conv_transpose2d(x: Array, weight: Array, bias: Array | None, *, stride: Pai
     wmat = weight.reshape(kh * kw, groups, cg, fg).transpose(1, 2, 0, 3).reshape(
         groups, cg, kh * kw * fg)
     macs = 0
-    per_position = (c + 2 * groups * kh * kw * fg) * x.itemsize  # input copy, product, reorder
+    per_position = _transpose_position_bytes(c, groups, kh * kw, fg, x.itemsize)
     for rows, cols in position_blocks(h, w, per_position, cap_bytes):
         block = x[rows.start:rows.stop, cols.start:cols.stop]
         n = len(rows) * len(cols)

@@ -22,7 +22,7 @@ from convcalc.layers import (
     Pool,
     ZeroPad,
 )
-from convcalc.limits import MAX_VERIFY_BYTES
+from convcalc.reference import budget
 from convcalc.reference.kernels import (
     ACTIVATIONS,
     Array,
@@ -197,34 +197,18 @@ def run_row(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, i
     return runner(row, xs, weights)
 
 
-
-def _check_memory(report: Report, itemsize: int) -> None:
-    """Refuse, before allocating, a report whose largest layer needs over MAX_VERIFY_BYTES."""
-    def elements(j: int) -> int:
-        return (report.rows[j].output if j >= 0 else report.input).elements
-
-    def layer_bytes(r: LayerRow) -> int:
-        return (sum(elements(j) for j in set(r.inputs)) + r.output.elements) * itemsize
-
-    row = max(report.rows, key=layer_bytes)
-    need = layer_bytes(row)
-    if need > MAX_VERIFY_BYTES:
-        raise ConvcalcError(f"the numpy reference would need at least {need / 2**30:,.1f} GiB "
-                            f"for layer '{row.path}' alone (its input and its {row.output} "
-                            f"output); verify is capped at {MAX_VERIFY_BYTES / 2**30:g} GiB: "
-                            "use a smaller --input")
-
-
 def verify(report: Report, seed: int = 0, dtype: str = "float32",
            progress: Callable[[int, LayerRow], None] | None = None) -> list[Check]:
     """Every row of ``report`` run on a seeded random input with seeded random weights: one
     ``Check`` per row comparing the engine's output shape and macs with the reference's.
 
     ``progress(i, row)`` is called before row i runs. Arrays are freed after their last reader.
+    Refused before anything is allocated when the memory or the work it needs is over the
+    limits (``budget.check``).
     """
     if dtype not in DTYPES:
         raise ConvcalcError(f"dtype '{dtype}' must be one of {', '.join(DTYPES)}")
-    _check_memory(report, np.dtype(DTYPES[dtype]).itemsize)
+    budget.check(report, np.dtype(DTYPES[dtype]).itemsize)
     weights = _Weights(seed, DTYPES[dtype])
     last_read = last_readers(report.rows)
     h, w = report.input.hw
@@ -242,6 +226,7 @@ def verify(report: Report, seed: int = 0, dtype: str = "float32",
             live[i] = out
         checks.append(Check(row.path, row.kind, row.line, row.output, shape_of(out), row.macs,
                             macs))
+        del out  # an output no later row reads goes now, as the budget assumes
     return checks
 
 
