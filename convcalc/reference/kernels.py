@@ -388,14 +388,15 @@ def conv_transpose2d(x: Array, weight: Array, bias: Array | None, *, stride: Pai
                        max((w - 1) * stride[1] + dilation[1] * (kw - 1) + 1, wo + padding[1]),
                        groups, fg), x.dtype)
     # (groups, cg, taps * fg): group g's input channels against every tap of its filters.
-    wmat = weight.reshape(kh * kw, groups, cg, fg).transpose(1, 2, 0, 3).reshape(
-        groups, cg, kh * kw * fg)
+    # Contiguous operands: numpy's matmul calls BLAS only on those.
+    wmat = np.ascontiguousarray(weight.reshape(kh * kw, groups, cg, fg).transpose(1, 2, 0, 3)
+                                ).reshape(groups, cg, kh * kw * fg)
     macs = 0
     per_position = _transpose_position_bytes(c, groups, kh * kw, fg, x.itemsize)
     for rows, cols in position_blocks(h, w, per_position, cap_bytes):
         block = x[rows.start:rows.stop, cols.start:cols.stop]
         n = len(rows) * len(cols)
-        inputs = block.reshape(n, groups, cg).transpose(1, 0, 2)
+        inputs = np.ascontiguousarray(block.reshape(n, groups, cg).transpose(1, 0, 2))
         product = np.matmul(inputs, wmat)  # (groups, positions, taps * fg)
         macs += product.shape[0] * product.shape[1] * inputs.shape[2] * product.shape[2]
         taps = product.reshape(groups, len(rows), len(cols), kh, kw, fg).transpose(

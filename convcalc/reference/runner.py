@@ -162,6 +162,14 @@ def _run_add(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, 
     return out, 0
 
 
+def _run_mul(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    # numpy broadcasting spreads a 1x1xC gate or an HxWx1 map over HxWxC, in either order.
+    out = xs[0] * xs[1]
+    for other in xs[2:]:
+        out = out * other
+    return out, 0
+
+
 def _run_concat(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
     return np.concatenate(xs, axis=-1), 0
 
@@ -184,6 +192,7 @@ RUNNERS: dict[str, Run] = {
     "zeropad": _run_zeropad,
     "dense": _run_dense,
     "add": _run_add,
+    "mul": _run_mul,
     "concat": _run_concat,
 }
 
