@@ -27,9 +27,11 @@ from convcalc.layers import (
     Add,
     Concat,
     Deferred,
+    FloatPair,
     Layer,
     Merge,
     Padding,
+    Sections,
     Shortcut,
     WidthScale,
     yaml_keys,
@@ -920,9 +922,25 @@ def _coerce(value: Any, expected: Any, scope: Mapping[str, Any], key: str) -> An
                                 f"{suggestion(value, ['same', 'valid', *scope])}")
         return _coerce(value, int, scope, key)
     if expected == WidthScale:
-        if value not in (True, False, "up"):
+        # `is`, not `in`: 1 == True, and `scale: 1` must not pass for true.
+        if not any(value is v for v in (True, False)) and value != "up":
             raise ConvcalcError(f"scale {value!r} must be true, false or 'up'")
         return value
+    if expected is str:
+        if not isinstance(value, str):
+            raise ConvcalcError(f"{key} {value!r} must be a word")
+        return value
+    if expected == FloatPair:
+        if isinstance(value, list):
+            if len(value) != 2:
+                raise ConvcalcError(f"{key} {value!r} must be one number or [h, w]")
+            return tuple(_coerce(v, float, scope, key) for v in value)
+        number = _coerce(value, float, scope, key)
+        return number, number
+    if expected == Sections:
+        if isinstance(value, list):
+            return tuple(_coerce(v, int, scope, key) for v in value)
+        return _coerce(value, int, scope, key)
     if get_origin(expected) in (Union, types.UnionType) and type(None) in get_args(expected):
         return None if value is None else _coerce(
             value, next(t for t in get_args(expected) if t is not type(None)), scope, key)
