@@ -1,13 +1,14 @@
 """``verify`` and ``convcalc verify``: the engine's shapes and MACs against the numpy reference."""
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 import convcalc
 from convcalc.cli import main
-from convcalc.layers import Conv
+from convcalc.layers import Conv, ConvTranspose, Upsample
 from convcalc.reference import verify
 
 
@@ -72,3 +73,50 @@ def test_verify_bad_input_exits_2(args, message):
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2
     assert message in result.output
+
+
+# ---------------------------------------------------------------- the graph language's kinds
+
+EVERY_NEW_KIND = Path(__file__).parent / "data" / "graph_every_kind.yaml"
+
+
+def test_every_kind_of_the_graph_language_verifies():
+    report = convcalc.analyze(convcalc.load(str(EVERY_NEW_KIND)))
+    checks = verify(report)
+    assert [c.path for c in checks if not c.ok] == []
+    new = {"channel_slice", "channel_shuffle", "layernorm", "layer_scale", "stochastic_depth",
+           "identity", "conv_transpose", "upsample", "adaptive_maxpool", "mul"}
+    assert new <= {c.kind for c in checks}
+    # Hand arithmetic, independent of the engine: stem 16*16 positions x 12 filters x 3*3*8;
+    # b 16*16 x 4 x 8; up (transposed) 16*16 inputs x 8 channels x 6/2 filters per group x 3*3.
+    macs = {c.path: c.reference_macs for c in checks if c.reference_macs}
+    assert macs == {"stem": 16 * 16 * 12 * 9 * 8, "b": 16 * 16 * 4 * 8,
+                    "up": 16 * 16 * 8 * 3 * 9}
+    # (16 - 1) * 2 - 2 * 1 + (3 - 1) + 1 + 1 = 32; floor(32 * 1.5) = 48; back to the stem's 16.
+    shapes = {c.path: c.reference_shape for c in checks}
+    assert (shapes["up"], shapes["bi"], shapes["amax"], shapes["back"], shapes["gated"]) == (
+        convcalc.Shape(32, 32, 6), convcalc.Shape(48, 48, 6), convcalc.Shape(5, 5, 6),
+        convcalc.Shape(16, 16, 6), convcalc.Shape(16, 16, 6))
+
+
+@pytest.mark.parametrize("name", ["graph_se", "graph_unet", "graph_fpn"])
+def test_the_issue_graphs_verify(name):
+    path = Path(__file__).parent / "data" / f"{name}.yaml"
+    checks = verify(convcalc.analyze(convcalc.load(str(path))))
+    assert checks and [c.path for c in checks if not c.ok] == []
+
+
+def test_a_wrong_transposed_convolution_count_and_upsample_shape_are_caught(monkeypatch):
+    monkeypatch.setattr(ConvTranspose, "macs", lambda self, x: 7)
+    original = Upsample.out_shape
+
+    def one_row_more(self, inputs):
+        out = original(self, inputs)
+        return convcalc.Shape(out.h + 1, out.w, out.c)
+
+    monkeypatch.setattr(Upsample, "out_shape", one_row_more)
+    report = convcalc.analyze(convcalc.load(str(EVERY_NEW_KIND)))
+    wrong = {c.path: c for c in verify(report) if not c.ok}
+    assert wrong["up"].engine_macs == 7 != wrong["up"].reference_macs == 16 * 16 * 8 * 3 * 9
+    assert wrong["bi"].engine_shape == convcalc.Shape(49, 48, 6)
+    assert wrong["bi"].reference_shape == convcalc.Shape(48, 48, 6)

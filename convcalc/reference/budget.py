@@ -17,14 +17,14 @@ from dataclasses import dataclass
 
 from convcalc.analysis import NETWORK_INPUT, LayerRow, Report, last_readers
 from convcalc.errors import ConvcalcError
-from convcalc.layers import Conv
+from convcalc.layers import Conv, ConvTranspose, Upsample
 from convcalc.limits import (
     MAX_VERIFY_BYTES,
     MAX_VERIFY_ELEMENTWISE,
     MAX_VERIFY_MACS,
     VERIFY_CHUNK_BYTES,
 )
-from convcalc.reference.kernels import conv2d_scratch_bytes
+from convcalc.reference.kernels import conv2d_scratch_bytes, conv_transpose2d_scratch_bytes
 from convcalc.shapes import Shape
 
 HINT = "use a smaller --input, e.g. --input 64"
@@ -61,6 +61,33 @@ def _conv(row: LayerRow, inputs: tuple[Shape, ...], itemsize: int) -> int:
                                 cap_bytes=VERIFY_CHUNK_BYTES)
 
 
+def _conv_transpose(row: LayerRow, inputs: tuple[Shape, ...], itemsize: int) -> int:
+    layer, x = row.layer, inputs[0]
+    if not isinstance(layer, ConvTranspose) or x.is_flat:
+        return 0
+    p = layer.padding
+    padding = (p, p) if isinstance(p, int) else (int(p[0]), int(p[1]))
+    weight = (*layer.kernel, x.c, layer.filters // layer.groups)
+    return conv_transpose2d_scratch_bytes(
+        (*x.hw, x.c), weight, stride=layer.stride, padding=padding,
+        output_padding=layer.output_padding, dilation=layer.dilation, groups=layer.groups,
+        itemsize=itemsize, cap_bytes=VERIFY_CHUNK_BYTES)
+
+
+def _resampled(row: LayerRow, inputs: tuple[Shape, ...], itemsize: int) -> int:
+    # Both kernels resize the height first: an intermediate of out.h x in.w x c, of which
+    # bilinear holds a few (both neighbours and their weighted copies), then as many of the
+    # output's size.
+    x, out = inputs[0], row.output
+    if x.is_flat or out.is_flat:
+        return 0
+    (_, w), (ho, _) = x.hw, out.hw
+    middle = ho * w * x.c
+    if isinstance(row.layer, Upsample) and row.layer.mode == "nearest":
+        return middle * itemsize
+    return (4 * middle + 3 * out.elements) * itemsize
+
+
 def _pool(row: LayerRow, inputs: tuple[Shape, ...], itemsize: int) -> int:
     # The padded input, with ceil_mode's overhang (at most a kernel more per axis).
     window, x = row.window, inputs[0]
@@ -87,12 +114,17 @@ SCRATCH: dict[str, Scratch] = {
     "maxpool": _pool,
     "avgpool": _pool,
     "adaptive_avgpool": _adaptive_avg,
+    "adaptive_maxpool": _resampled,  # gathers along the height, then the width
+    "conv_transpose": _conv_transpose,
+    "upsample": _resampled,
+    "layernorm": _tensors(4, F64),  # centred values and their squares in float64
     "batchnorm": _tensors(1),
     "lrn": _tensors(8, F64),      # squares, prefix sums, windows, powers in float64
     "mul": _tensors(1),           # a product of three or more keeps one partial product
     # Write their output only (add sums in place; flatten is a view; the pooled mean is small).
     **dict.fromkeys(("add", "concat", "dense", "dropout", "flatten", "zeropad", "relu",
-                     "relu6", "global_avgpool"), _nothing),
+                     "relu6", "global_avgpool", "channel_slice", "channel_shuffle",
+                     "layer_scale", "stochastic_depth", "identity"), _nothing),
 }
 DEFAULT_SCRATCH = _tensors(3)     # element-wise formulas: a few temporaries (gelu's polynomial)
 
@@ -117,8 +149,8 @@ def elementwise(row: LayerRow) -> int:
     """The element-wise operations the reference runs for a row: its other_ops, plus its
     multiplies when it is depthwise (one input channel per group)."""
     window = row.window
-    depthwise = (window is not None and window.groups > 1 and not row.input.is_flat
-                 and row.input.c == window.groups)
+    depthwise = (isinstance(row.layer, Conv) and window is not None and window.groups > 1
+                 and not row.input.is_flat and row.input.c == window.groups)
     return row.other_ops + (row.macs if depthwise else 0)
 
 

@@ -576,7 +576,9 @@ def upsample(x: Array, size: Pair, mode: str = "nearest",
     if mode == "nearest":
         rows = _nearest_index(h, size[0], scales[0])
         cols = _nearest_index(w, size[1], scales[1])
-        nearest: Array = x[rows][:, cols]
+        # np.take, not x[:, cols]: fancy indexing on the middle axis returns a transposed
+        # layout, which the next layer would copy.
+        nearest: Array = np.take(np.take(x, rows, axis=0), cols, axis=1)
         return nearest
     if mode != "bilinear":
         raise ConvcalcError(f"upsample mode '{mode}' must be 'nearest' or 'bilinear'")
@@ -586,11 +588,11 @@ def upsample(x: Array, size: Pair, mode: str = "nearest",
     if size[0] != h:
         lo, hi, t = _linear_taps(h, size[0], scales[0], dtype)
         t = t[:, None, None]
-        y = y[lo] * (1 - t) + y[hi] * t
+        y = np.take(y, lo, axis=0) * (1 - t) + np.take(y, hi, axis=0) * t
     if size[1] != w:
         lo, hi, t = _linear_taps(w, size[1], scales[1], dtype)
         t = t[None, :, None]
-        y = y[:, lo] * (1 - t) + y[:, hi] * t
+        y = np.take(y, lo, axis=1) * (1 - t) + np.take(y, hi, axis=1) * t
     out: Array = y.astype(dtype, copy=False)
     return out
 
