@@ -31,7 +31,7 @@ MAX_SWEEP_CELLS = 1000
 # memory at its peak layer), the multiplies and the element-wise operations it may run (a few
 # seconds each on 2 cores: resnet50 at 224 is 4.1 GMACs, vgg16 15.5; see reference/budget.py),
 # and the largest chunk one layer builds.
-MAX_VERIFY_BYTES = 4 << 30
+MAX_VERIFY_BYTES = 2 << 30               # with the interpreter, under 3 GiB of RSS
 MAX_VERIFY_MACS = 20 * 10**9
 MAX_VERIFY_ELEMENTWISE = 1 * 10**9
 VERIFY_CHUNK_BYTES = 256 << 20
