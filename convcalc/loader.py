@@ -496,7 +496,7 @@ class _Expander:
                                     f"than {' and '.join(RESERVED)}",
                                     line=body.key_lines["name"] if body else line)
             path = f"{ctx.prefix}.{name or first_index + index}".lstrip(".")
-            self.budget.charge("items", line=line)
+            self.budget.charge("items", line=line)  # skipped or empty ones too
             if "if" in modifiers and not self._condition(modifiers["if"], ctx,
                                                          modifiers.key_lines["if"]):
                 continue
@@ -509,7 +509,8 @@ class _Expander:
             count = self._repeat_count(modifiers, ctx.scope)
             first = _mapping(modifiers.get("first"), "'first'", line)
             for copy in range(count):
-                self.budget.charge("items", line=line)
+                if copy:
+                    self.budget.charge("items", line=line)
                 merged = body
                 if copy == 0 and first:
                     merged = YMap({**(body or {}), **first})

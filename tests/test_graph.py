@@ -564,3 +564,20 @@ def test_ten_thousand_nested_paths_walk_without_recursion() -> None:
     blocks = "".join(f"  b{i}:\n    layers: [{{b{i + 1}: {{}}}}]\n" for i in range(60))
     deep = f"input: 4x4x2\nblocks:\n{blocks}  b60:\n    layers: [relu]\nlayers: [b0]\n"
     assert [r.path for r in analyze(net(deep)).rows] == ["0" + ".0" * 61]
+
+
+def test_the_readme_mbconv_block() -> None:
+    # The block of the README's YAML reference, on 32x32x16. Block a: t = 1 (no expansion),
+    # 3x3 stride 1, SE squeeze max(1, 16 // 4) = 4, residual add (shapes agree).
+    # b: expand 16 -> make_divisible(96, 8) = 96: 16*96 = 1,536 params, 32*32*96*16 macs;
+    # depthwise 5x5 stride 2 'same' on 32 -> 16: 25*96 = 2,400 params, 16*16*96*25 macs;
+    # SE squeeze max(1, 16 // 4) = 4 (the block input's channels, not the expanded ones):
+    # 96*4 + 4 = 388 and 4*96 + 96 = 480 params; project 96 -> 24: 2,304 params.
+    by = {r.path: r for r in analyze(load(DATA / "graph_mbconv.yaml")).rows}
+    assert "a.expand" not in by and "a.add" in by and "b.add" not in by
+    assert by["a.se.1"].params == 16 * 4 + 4 and by["a.se.3"].params == 4 * 16 + 16
+    assert by["b.expand"].params == 1536 and by["b.expand"].macs == 32 * 32 * 96 * 16
+    assert by["b.dw"].params == 2400 and by["b.dw"].macs == 16 * 16 * 96 * 25
+    assert (by["b.se.1"].params, by["b.se.3"].params) == (388, 480)
+    assert by["b.project"].params == 2304 and by["b.se.5"].output == Shape(16, 16, 96)
+    assert by["b.expand_act"].kind == "silu"
