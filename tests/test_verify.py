@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import convcalc
 from convcalc.cli import main
@@ -129,3 +131,62 @@ def test_a_wrong_transposed_convolution_count_and_upsample_shape_are_caught(monk
     assert wrong["up"].engine_macs == 7 != wrong["up"].reference_macs == 16 * 16 * 8 * 3 * 9
     assert wrong["bi"].engine_shape == convcalc.Shape(49, 48, 6)
     assert wrong["bi"].reference_shape == convcalc.Shape(48, 48, 6)
+
+
+@st.composite
+def graph_units(draw, index):
+    """A few layers of the graph language's kinds that fit any spatial input (each unit that
+    needs a channel count starts with a 1x1 convolution to 6), named after ``index``."""
+    n = f"u{index}"
+    choice = draw(st.sampled_from(["transpose", "upsample", "adaptive", "shuffle", "split",
+                                   "gate", "norms"]))
+    if choice == "transpose":
+        k, s = draw(st.integers(1, 4)), draw(st.integers(1, 2))
+        p = draw(st.integers(0, (k - 1) // 2))
+        op = draw(st.integers(0, s - 1))
+        g = draw(st.sampled_from([1, 2, 3]))
+        return [f"{{conv: {{name: {n}c, filters: 6, kernel: 1}}}}",
+                f"{{conv_transpose: {{name: {n}, filters: {3 * g}, kernel: {k}, stride: {s}, "
+                f"padding: {p}, output_padding: {op}, groups: {g}, "
+                f"bias: {str(draw(st.booleans())).lower()}}}}}"]
+    if choice == "upsample":
+        mode = draw(st.sampled_from(["nearest", "bilinear"]))
+        if draw(st.booleans()):
+            scale = draw(st.sampled_from([1, 1.5, 2, "[2, 1.3]"]))
+            return [f"{{upsample: {{name: {n}, scale: {scale}, mode: {mode}}}}}"]
+        size = [draw(st.integers(1, 12)), draw(st.integers(1, 12))]
+        return [f"{{upsample: {{name: {n}, size: {size}, mode: {mode}}}}}"]
+    if choice == "adaptive":
+        size = [draw(st.integers(1, 6)), draw(st.integers(1, 6))]
+        return [f"{{adaptive_maxpool: {{name: {n}, size: {size}}}}}"]
+    if choice == "shuffle":
+        return [f"{{conv: {{name: {n}c, filters: 6, kernel: 1}}}}",
+                f"{{channel_shuffle: {{name: {n}, groups: {draw(st.sampled_from([1, 2, 3]))}}}}}"]
+    if choice == "split":
+        return [f"{{conv: {{name: {n}c, filters: 6, kernel: 1}}}}",
+                f"{{split: {{name: {n}s, sections: [2, 4]}}}}",
+                f"{{relu: {{name: {n}r, from: {n}s.1}}}}",
+                f"{{concat: {{name: {n}, from: [{n}r, {n}s.0]}}}}"]
+    if choice == "gate":
+        return [f"{{conv: {{name: {n}c, filters: 6, kernel: 1}}}}",
+                f"{{global_avgpool: {{name: {n}p}}}}",
+                f"{{sigmoid: {{name: {n}g}}}}",
+                f"{{mul: {{name: {n}, from: [{n}c, {n}g]}}}}"]
+    return [f"{{layernorm: {{name: {n}n}}}}", f"{{layer_scale: {{name: {n}l}}}}",
+            f"{{stochastic_depth: {{name: {n}d, p: 0.2}}}}", f"{{identity: {{name: {n}}}}}"]
+
+
+@st.composite
+def graphs(draw):
+    h, w, c = draw(st.integers(2, 7)), draw(st.integers(2, 7)), draw(st.integers(1, 4))
+    items = [item for i in range(draw(st.integers(1, 4))) for item in draw(graph_units(i))]
+    return f"input: {h}x{w}x{c}\nlayers: [{', '.join(items)}]\n"
+
+
+@settings(max_examples=60, deadline=None)
+@given(graphs())
+def test_the_reference_agrees_with_the_engine_on_random_graphs(text):
+    report = convcalc.analyze(convcalc.parse(text))
+    checks = verify(report, seed=0)
+    assert [(c.path, c.engine_shape, c.reference_shape, c.engine_macs, c.reference_macs)
+            for c in checks if not c.ok] == []
