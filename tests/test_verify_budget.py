@@ -224,12 +224,12 @@ def test_estimate_bounds_what_each_row_allocates(name):
         traced.append(tracemalloc.get_traced_memory()[1])
     finally:
         tracemalloc.stop()
-    over = [(row.path, peak, need) for row, peak, (need, _) in
+    over = [(row.path, peak, need) for row, peak, (need, _, _) in
             zip(report.rows, traced[1:], needs, strict=True) if peak > need]
     assert over == []
     # and not wildly above: the peak estimate within 3x the traced peak (conv chunks and the
     # element-wise allowance err on the safe side).
-    assert max(n for n, _ in needs) < 3 * max(traced) + budget.BOOKKEEPING_BYTES
+    assert max(n for n, _, _ in needs) < 3 * max(traced) + budget.BOOKKEEPING_BYTES
 
 
 def test_a_report_without_rows_is_refused():

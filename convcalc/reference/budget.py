@@ -179,15 +179,15 @@ def _live(report: Report, itemsize: int) -> list[int]:
     return live
 
 
-def steps(report: Report, itemsize: int) -> list[tuple[int, int]]:
+def steps(report: Report, itemsize: int) -> list[tuple[int, int, int]]:
     """Per row: the bytes verify holds while it runs (tensors alive, weights, scratch and the
-    bookkeeping margin) and the scratch part of them."""
-    live = _live(report, itemsize)
+    bookkeeping margin), the tensors' part and the scratch part of them."""
     needs = []
-    for i, row in enumerate(report.rows):
+    for row, live in zip(report.rows, _live(report, itemsize), strict=True):
         scratch = SCRATCH.get(row.kind, DEFAULT_SCRATCH)(row, _input_shapes(report, row),
                                                          itemsize)
-        needs.append((live[i] + row.params * itemsize + scratch + BOOKKEEPING_BYTES, scratch))
+        needs.append((live + row.params * itemsize + scratch + BOOKKEEPING_BYTES, live,
+                      scratch))
     return needs
 
 
@@ -196,14 +196,14 @@ def estimate(report: Report, itemsize: int) -> Estimate:
     docstring); the rows must not be empty."""
     needs = steps(report, itemsize)
     at = max(range(len(needs)), key=lambda i: needs[i][0])
+    work = [elementwise(r) for r in report.rows]
     rows = range(len(report.rows))
     return Estimate(
-        peak_bytes=needs[at][0], peak_row=at, live_bytes=_live(report, itemsize)[at],
-        weight_bytes=report.rows[at].params * itemsize, scratch_bytes=needs[at][1],
-        macs=sum(r.macs for r in report.rows),
-        elementwise=sum(map(elementwise, report.rows)),
+        peak_bytes=needs[at][0], peak_row=at, live_bytes=needs[at][1],
+        weight_bytes=report.rows[at].params * itemsize, scratch_bytes=needs[at][2],
+        macs=sum(r.macs for r in report.rows), elementwise=sum(work),
         most_macs_row=max(rows, key=lambda i: report.rows[i].macs),
-        most_elementwise_row=max(rows, key=lambda i: elementwise(report.rows[i])),
+        most_elementwise_row=max(rows, key=work.__getitem__),
     )
 
 
