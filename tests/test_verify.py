@@ -12,7 +12,7 @@ import convcalc
 from convcalc.cli import main
 from convcalc.errors import ConvcalcError
 from convcalc.layers import Conv, ConvTranspose, Upsample
-from convcalc.reference import budget, verify
+from convcalc.reference import verify
 
 
 def test_resnet50_reduced_resolution_matches():
@@ -26,17 +26,23 @@ def test_resnet50_reduced_resolution_matches():
     assert sum(c.reference_macs for c in checks) == report.totals.macs
 
 
+# Every built-in network runs at its own size up to this many multiplies; a larger one at half
+# its input (again, while it stays valid), so the zoo's segmentation networks and the large
+# classifiers run in about a second each and the suite stays fast.
+SMALL_ENOUGH = 2 * 10**9
+
+
 @pytest.mark.parametrize("name", convcalc.builtin_names())
 def test_every_builtin_architecture_verifies(name):
-    report = convcalc.analyze(convcalc.load(name), include_side=True)
-    try:
-        budget.check(report, 4)
-    except ConvcalcError:
-        # Over verify's limits at its own size (a segmentation network at 520, say): at half.
-        arch = convcalc.load(name)
+    arch = convcalc.load(name)
+    report = convcalc.analyze(arch, include_side=True)
+    while report.totals.macs > SMALL_ENOUGH:
         h, w = arch.input.hw
-        smaller = convcalc.with_input(arch, convcalc.Shape(h // 2, w // 2, arch.input.c))
-        report = convcalc.analyze(smaller, include_side=True)
+        try:
+            arch = convcalc.with_input(arch, convcalc.Shape(h // 2, w // 2, arch.input.c))
+            report = convcalc.analyze(arch, include_side=True)
+        except ConvcalcError:  # too small for a fixed window: keep the last valid size
+            break
     checks = verify(report, seed=1)
     assert [(c.path, c.engine_shape, c.reference_shape, c.engine_macs, c.reference_macs)
             for c in checks if not c.ok] == []
