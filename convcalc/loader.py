@@ -248,10 +248,12 @@ def _scalar(tag: str, text: str, key: str | None) -> Any:
     if tag == "str":
         return text
     shown = repr(text) if len(text) <= 40 else repr(text[:40]) + "..."
-    pattern = TAG_PATTERNS.get(YAML_TAG + tag)
+    what = {"null": "null", "bool": "true or false", "int": "a whole number",
+            "float": "a number", "timestamp": "a date"}[tag]
+    # YAML 1.1 writes floats with a dot, but `!!float 8` is 8.0, so floats are checked by
+    # reading them; the other types by the pattern an untagged value would have to match.
+    pattern = TAG_PATTERNS[YAML_TAG + tag] if tag != "float" else None
     if pattern is not None and not pattern.match(text):
-        what = {"null": "null", "bool": "true or false", "int": "a whole number",
-                "float": "a number", "timestamp": "a date"}[tag]
         raise ConvcalcError(f"{shown} is tagged '!!{tag}' but is not {what}")
     if tag == "null":
         return None
@@ -270,15 +272,17 @@ def _scalar(tag: str, text: str, key: str | None) -> Any:
                             f"{MAX_NUMBER_CHARS}")
     digits = text.replace("_", "").lower()
     sign = -1 if digits.startswith("-") else 1
-    digits = digits.lstrip("+-")
+    digits = digits.removeprefix("-") if sign < 0 else digits.removeprefix("+")
     try:
+        if digits.startswith(("-", "+")):
+            raise ValueError("a second sign")
         if tag == "float":
             return sign * float({".inf": "inf", ".nan": "nan"}.get(digits, digits))
         if digits.startswith(("0b", "0x")):
             return sign * int(digits[2:], 2 if digits[1] == "b" else 16)
         return sign * int(digits, 8 if digits.startswith("0") and digits != "0" else 10)
-    except ValueError:  # only underscores after 0x or 0b
-        raise ConvcalcError(f"{shown} is not a number") from None
+    except ValueError:  # `!!float abc`, or only underscores after 0x or 0b
+        raise ConvcalcError(f"{shown} is tagged '!!{tag}' but is not {what}") from None
 
 
 def _check_keys(mapping: YMap, allowed: tuple[str, ...], what: str) -> None:
