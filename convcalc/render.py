@@ -227,10 +227,11 @@ def render_json(report: Report, changed: Changed | None = None) -> str:
     items = []
     for key, value in report_dict(report, changed).items():
         if key == "layers":
-            rows = ",\n".join(f"    {json.dumps(layer)}" for layer in value)
+            rows = ",\n".join(f"    {json.dumps(layer, allow_nan=False)}"
+                               for layer in value)
             items.append(f'  "layers": [\n{rows}\n  ]' if rows else '  "layers": []')
         else:
-            items.append(f"  {json.dumps(key)}: {json.dumps(value)}")
+            items.append(f"  {json.dumps(key)}: {json.dumps(value, allow_nan=False)}")
     return "{\n" + ",\n".join(items) + "\n}"
 
 
@@ -308,8 +309,8 @@ def render_grid(title: str, headers: list[str], rows: Cells, format_: str,
     return table
 
 
-def _ratio(value: float) -> str:
-    return f"{value:.4g}"
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4g}"
 
 
 def closed_form_text(comparison: "LayerComparison") -> str:
@@ -347,7 +348,7 @@ def render_designs(comparison: "LayerComparison", format_: str) -> "str | Table"
     """One row per design of a layer: output, params, multiplies and their parts, other ops
     (the inverted residual's skip adds), and the multiplies over the standard convolution's."""
     if format_ == "json":
-        return json.dumps(designs_dict(comparison), indent=2)
+        return json.dumps(designs_dict(comparison), indent=2, allow_nan=False)
     rows: Cells = []
     for d in comparison.designs:
         t = d.report.totals
@@ -379,7 +380,7 @@ def comparison_dict(comparison: "Comparison") -> dict[str, Any]:
 def render_comparison(comparison: "Comparison", format_: str) -> "str | Table":
     """One row per network: totals and the ratios of params and multiplies to the first."""
     if format_ == "json":
-        return json.dumps(comparison_dict(comparison), indent=2)
+        return json.dumps(comparison_dict(comparison), indent=2, allow_nan=False)
     rows: Cells = []
     for i, r in enumerate(comparison.reports):
         t = r.totals
@@ -398,7 +399,7 @@ def render_sweep(result: "Sweep", format_: str) -> "str | Table":
     if format_ == "json":
         return json.dumps({"name": result.name, "cells": [
             {"width": c.width, "input": c.input.as_list(), "macs": c.macs, "params": c.params}
-            for c in result.cells]}, indent=2)
+            for c in result.cells]}, indent=2, allow_nan=False)
     rows: Cells = [[f"{c.width:g}", str(c.input), c.macs, c.params] for c in result.cells]
     return render_grid(f"{result.name}: width x resolution", ["Width", "Input", "MACs",
                                                               "Params"], rows, format_)
