@@ -308,13 +308,17 @@ def verify_command(*, arch: str, input_: str | None, width: float | None, seed: 
     from convcalc import reference
     from convcalc.render import render_checks
 
-    report = analyze(prepared(arch, input_, width), include_side=True)
+    architecture = prepared(arch, input_, width)
+    report = analyze(architecture, include_side=True)
     err = Console(stderr=True)
     with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task(report.name, total=len(report.rows))
-        checks = reference.verify(report, seed=seed, dtype=dtype,
-                                  progress=lambda i, row: bar.update(task, completed=i,
-                                                                     description=row.path))
+        try:
+            checks = reference.verify(report, seed=seed, dtype=dtype,
+                                      progress=lambda i, row: bar.update(task, completed=i,
+                                                                         description=row.path))
+        except ConvcalcError as e:  # a refusal names its layer; add the file
+            raise e.located(file=architecture.file) from None
     print_result(render_checks(checks))
     if not all(c.ok for c in checks):
         sys.exit(1)
