@@ -1,6 +1,7 @@
 """The ``convcalc`` command: each command parses its options, makes one library call and
 renders the result. ``ConvcalcError`` becomes a one-line message and exit status 2 here, once."""
 
+import gc
 import shutil
 import sys
 from typing import TYPE_CHECKING, Any
@@ -88,6 +89,10 @@ class _Commands(click.Group):
 def main() -> None:
     """What a convolutional network costs before you train it: the output shape, parameters,
     multiplies and memory of every layer."""
+    # One command is one short pass that builds many small records and no reference cycles;
+    # the cyclic collector's repeated scans of them cost a third of the time of a
+    # 200,000-layer table. Reference counting still frees everything as usual.
+    gc.disable()
 
 
 def prepared(arch: str, input_: str | None, width: float | None) -> Architecture:

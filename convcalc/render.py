@@ -10,7 +10,7 @@ import io
 import json
 import re
 import textwrap
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -312,18 +312,21 @@ def _layout(grid: Grid, width: int | None, chosen: Sequence[str] | None, styled:
     lines = [grid.title.center(total).rstrip()] if grid.title else []
     lines += block([cols[i].title for i in order], "bold", titles=True)
     lines.append(rule)
-    styles = grid.styles
-    for index in range(len(rows)):
+    styles = grid.styles or [""] * len(rows)
+    wrapped = narrow and any(cols[i].wrap for i in order)
+    # One format string for every row: str.format pads all cells in one call.
+    line = (" " * GAP).join(f"{{{i}:{'>' if cols[i].right else '<'}{widths[i]}}}" for i in order)
+    changed = narrow and any(cols[i].id in grid.kinds for i in order)
+    for index, row in enumerate(zip(*cells, strict=True) if changed else rows):
         if index in grid.rules:
             lines.append(rule)
-        texts = [cells[i][index] for i in order]
-        name = styles[index] if styles else ""
-        if narrow and any(cols[i].wrap for i in order):
-            lines += block(texts, name)
+        name = styles[index]
+        if wrapped:
+            lines += block([row[i] for i in order], name)
+        elif name:
+            lines.append(style(line.format(*row), name))
         else:
-            parts = [t.rjust(widths[i]) if cols[i].right else t.ljust(widths[i])
-                     for i, t in zip(order, texts, strict=True)]
-            lines.append(style((" " * GAP).join(parts), name))
+            lines.append(line.format(*row).rstrip())
     if hidden:
         example = [cols[order[0]].id, *hidden[:2]]
         how = (f"--columns {','.join(example)}" if hint == CLI_HINT else f"{hint}={example!r}")
@@ -374,23 +377,53 @@ KIND_SHORT = {
 }
 
 
+def _memo(function: "Callable[[Any], str]") -> "Callable[[Any], str]":
+    """``function`` remembering its answers for one table: layers repeat their shapes,
+    windows and counts, and a 200,000-row table asks for each many times."""
+    seen: dict[Any, str] = {}
+
+    def cached(value: Any) -> str:
+        text = seen.get(value)
+        if text is None:
+            text = seen[value] = function(value)
+        return text
+    return cached
+
+
+def _column_texts(report: Report, column: Column, changed: Changed | None) -> list[str]:
+    """One column of the terminal table, every row at once (the fast path for big tables)."""
+    rows = report.rows
+    if column is Column.INPUT:
+        shape = _memo(str)
+        return [input_text(report, r) if len(r.inputs) > 1 else shape(r.input) for r in rows]
+    if column is Column.OUTPUT:
+        shape = _memo(str)
+        return [shape(r.output) for r in rows]
+    if column is Column.NAME:
+        return [r.path for r in rows]
+    if column is Column.WINDOW:
+        text = _memo(lambda key: window_text(key[0], groups=key[1]))
+        return [text((r.window, isinstance(r.layer, Conv))) if r.window else "" for r in rows]
+    if column in (Column.KIND, Column.RECEPTIVE_FIELD):
+        return [str(cell(r, column, changed)) for r in rows]
+    number = _memo(human)
+    return [number(getattr(r, column.value)) for r in rows]
+
+
 def render_table(report: Report, flops: bool = False,
                  changed: Changed | None = None) -> "Grid":
     """The per-layer table with human units and a totals row, the exact totals as its
     caption; laid out to a width when printed (``Grid.text``)."""
     shown = columns(flops)
-    rows: list[list[str]] = []
-    for row in report.rows:
-        values = [input_text(report, row) if c is Column.INPUT else cell(row, c, changed)
-                  for c in shown]
-        rows.append([human(v) if isinstance(v, int) else v for v in values])
-    rows.append([human(_total(report, c)) if c in TOTALLED else (
-        _totals_label(report) if c is Column.NAME else "") for c in shown])
+    rows = list(zip(*(_column_texts(report, c, changed) for c in shown), strict=True))
+    rows.append(tuple(human(_total(report, c)) if c in TOTALLED else (
+        _totals_label(report) if c is Column.NAME else "") for c in shown))
+    styles = ["dim" if r.side else "" for r in report.rows] if any(
+        r.side for r in report.rows) else [""] * len(report.rows)
     return Grid(
         title=_table_title(report),
         columns=tuple(Col(c.value, TITLES[c], right=c in NUMERIC) for c in shown),
-        rows=rows, priority=tuple(c.value for c in PRIORITY),
-        styles=["dim" if r.side else "" for r in report.rows] + ["bold"],
+        rows=rows, priority=tuple(c.value for c in PRIORITY), styles=[*styles, "bold"],
         rules=frozenset([len(report.rows)]), caption=_caption(report),
         kinds=frozenset([Column.KIND.value]))
 
@@ -443,11 +476,8 @@ def _caption(report: Report) -> str:
             f"activations {t.activations:,} elements ({human_bytes(t.activation_bytes)})")
 
 
-def report_dict(report: Report, changed: Changed | None = None) -> dict[str, Any]:
-    """The JSON form of a report: the stable contract scripts rely on. After a conversion, the
-    layers it created carry ``converted_from``."""
+def _layer_entries(report: Report, changed: Changed | None) -> "Iterable[dict[str, Any]]":
     names = [r.path for r in report.rows]
-    layers = []
     for row in report.rows:
         entry: dict[str, Any] = {
             "name": row.path,
@@ -467,14 +497,20 @@ def report_dict(report: Report, changed: Changed | None = None) -> dict[str, Any
         if changed and row.path in changed:
             entry["converted_from"] = changed[row.path]
         if row.window is not None:
-            entry |= {
-                "kernel": list(row.window.kernel),
-                "stride": list(row.window.stride),
-                "padding": list(row.window.padding),
-                "dilation": list(row.window.dilation),
-                "groups": row.window.groups,
-            }
-        layers.append(entry)
+            window = row.window
+            entry["kernel"] = list(window.kernel)
+            entry["stride"] = list(window.stride)
+            entry["padding"] = list(window.padding)
+            entry["dilation"] = list(window.dilation)
+            entry["groups"] = window.groups
+        yield entry
+
+
+def report_dict(report: Report, changed: Changed | None = None,
+                layers: bool = True) -> dict[str, Any]:
+    """The JSON form of a report: the stable contract scripts rely on. After a conversion, the
+    layers it created carry ``converted_from``. ``layers=False`` leaves the layer list empty
+    (``render_json`` streams it)."""
     t = report.totals
     return {
         "name": report.name,
@@ -484,7 +520,7 @@ def report_dict(report: Report, changed: Changed | None = None) -> dict[str, Any
         "width": report.width,
         "dtype": report.dtype,
         "include_side": report.include_side,
-        "layers": layers,
+        "layers": list(_layer_entries(report, changed)) if layers else [],
         "totals": {
             "params": t.params, "macs": t.macs, "flops": t.flops, "other_ops": t.other_ops,
             "activations": t.activations, "param_bytes": t.param_bytes,
@@ -495,11 +531,12 @@ def report_dict(report: Report, changed: Changed | None = None) -> dict[str, Any
 
 def render_json(report: Report, changed: Changed | None = None) -> str:
     """One JSON object (see ``report_dict``), one layer per line: readable, and fast because
-    only json's C encoder (no indent) is used."""
+    only json's C encoder (no indent) is used and each layer is encoded as it is made."""
+    encode = json.JSONEncoder(check_circular=False).encode
     items = []
-    for key, value in report_dict(report, changed).items():
+    for key, value in report_dict(report, changed, layers=False).items():
         if key == "layers":
-            rows = ",\n".join(f"    {json.dumps(layer)}" for layer in value)
+            rows = ",\n".join("    " + encode(e) for e in _layer_entries(report, changed))
             items.append(f'  "layers": [\n{rows}\n  ]' if rows else '  "layers": []')
         else:
             items.append(f"  {json.dumps(key)}: {json.dumps(value)}")
