@@ -83,8 +83,8 @@ class _Commands(click.Group):
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]},
              epilog=examples("convcalc analyze resnet50", "convcalc list",
                              "convcalc COMMAND --help    (each command's options and examples)")
-             + "\n\nShell completion (bash; zsh and fish likewise): "
-             "eval \"$(_CONVCALC_COMPLETE=bash_source convcalc)\"")
+             + "\n\n\b\nShell completion (bash; zsh_source and fish_source likewise):\n"
+             "  eval \"$(_CONVCALC_COMPLETE=bash_source convcalc)\"")
 @click.version_option(package_name="convcalc")
 def main() -> None:
     """What a convolutional network costs before you train it: the output shape, parameters,
