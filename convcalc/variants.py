@@ -211,11 +211,12 @@ class Comparison:
 
     reports: tuple[Report, ...]
 
-    def ratio(self, index: int, quantity: str) -> float:
-        """reports[index]'s total ``quantity`` ('params', 'macs', ...) over the first's."""
+    def ratio(self, index: int, quantity: str) -> float | None:
+        """reports[index]'s total ``quantity`` ('params', 'macs', ...) over the first's; None
+        where the first's is zero (JSON has no NaN)."""
         first: int = getattr(self.reports[0].totals, quantity)
         value: int = getattr(self.reports[index].totals, quantity)
-        return value / first if first else float("nan")
+        return value / first if first else None
 
 
 def compare(archs: Sequence[Architecture], dtype: str = "fp32") -> Comparison:
