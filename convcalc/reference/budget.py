@@ -154,10 +154,6 @@ def elementwise(row: LayerRow) -> int:
     return row.other_ops + (row.macs if depthwise else 0)
 
 
-def _input_shapes(report: Report, row: LayerRow) -> tuple[Shape, ...]:
-    return tuple(report.rows[j].output if j >= 0 else report.input for j in row.inputs)
-
-
 def _live(report: Report, itemsize: int) -> list[int]:
     """Bytes of the arrays alive at each step, inputs and output included: the runner keeps a
     tensor from the step that makes it to its last reader (the input from the start)."""
@@ -184,8 +180,7 @@ def steps(report: Report, itemsize: int) -> list[tuple[int, int, int]]:
     bookkeeping margin), the tensors' part and the scratch part of them."""
     needs = []
     for row, live in zip(report.rows, _live(report, itemsize), strict=True):
-        scratch = SCRATCH.get(row.kind, DEFAULT_SCRATCH)(row, _input_shapes(report, row),
-                                                         itemsize)
+        scratch = SCRATCH.get(row.kind, DEFAULT_SCRATCH)(row, row.input_shapes, itemsize)
         needs.append((live + row.params * itemsize + scratch + BOOKKEEPING_BYTES, live,
                       scratch))
     return needs
