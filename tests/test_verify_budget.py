@@ -45,7 +45,8 @@ HOSTILE = {
                      "  - dense: {name: fc, units: 100000}\n",
                      r"^weights\.yaml:4: layer 'fc' \(dense\): verify would need 390\.6 GiB at "
                      r"this layer \(4 MiB of tensors alive, 390\.6 GiB of weights\); it is capped "
-                     r"at 2\.0 GiB: use a smaller --input, e\.g\. --input 64$"),
+                     r"at 2\.0 GiB: give the layer fewer filters or units, or use a smaller "
+                     r"--input$"),
     # live tensors: at the innermost add, the input, the 24 relu outputs (23 wait for their adds,
     # the last is the add's operand) and the add's output, 1024 * 1024 * 64 * 4 bytes = 256 MiB
     # each, are alive: 26 * 0.25 GiB = 6.5 GiB, though no layer alone needs 1 GiB.
@@ -230,6 +231,13 @@ def test_estimate_bounds_what_each_row_allocates(name):
     # and not wildly above: the peak estimate within 3x the traced peak (conv chunks and the
     # element-wise allowance err on the safe side).
     assert max(n for n, _, _ in needs) < 3 * max(traced) + budget.BOOKKEEPING_BYTES
+
+
+@pytest.mark.parametrize(("size", "expected"), [("512x512x3", "--input 64"),
+                                              ("64x48x3", "--input 32"), ("1x1x3", "--input 1")])
+def test_the_hint_names_a_smaller_input(size, expected):
+    report = convcalc.analyze(parse(f"input: {size}\nlayers: [relu]\n"))
+    assert budget.hint(report).endswith(expected)
 
 
 def test_a_report_without_rows_is_refused():

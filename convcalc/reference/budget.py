@@ -27,7 +27,16 @@ from convcalc.limits import (
 from convcalc.reference.kernels import conv2d_scratch_bytes, conv_transpose2d_scratch_bytes
 from convcalc.shapes import Shape
 
-HINT = "use a smaller --input, e.g. --input 64"
+
+def hint(report: Report, weights: bool = False) -> str:
+    """How to get under a limit: a smaller input (64, or half one already at most 64), or,
+    when the layer's weights are the cost, fewer filters or units."""
+    if weights:
+        return "give the layer fewer filters or units, or use a smaller --input"
+    side = report.input.c if report.input.is_flat else max(report.input.hw)
+    return f"use a smaller --input, e.g. --input {64 if side > 64 else max(side // 2, 1)}"
+
+
 # The runner's own small objects beside the arrays (about 1 MiB measured with tracemalloc).
 BOOKKEEPING_BYTES = 4 << 20
 F64 = 8  # bytes of the float64 statistics some kernels keep whatever the dtype
@@ -228,16 +237,17 @@ def check(report: Report, itemsize: int) -> Estimate:
                   if n]
         raise refuse(cost.peak_row, (
             f"verify would need {_bytes(cost.peak_bytes)} at this layer ({', '.join(parts)}); "
-            f"it is capped at {_bytes(MAX_VERIFY_BYTES)}: {HINT}"))
+            f"it is capped at {_bytes(MAX_VERIFY_BYTES)}: "
+            f"{hint(report, weights=cost.weight_bytes > cost.peak_bytes // 2)}"))
     if cost.macs > MAX_VERIFY_MACS:
         most = report.rows[cost.most_macs_row].macs
         raise refuse(cost.most_macs_row, (
             f"verify would run {_giga(cost.macs)}MACs, {_giga(most)}MACs in this layer alone; "
-            f"it is capped at {_giga(MAX_VERIFY_MACS)}MACs (a few seconds): {HINT}"))
+            f"it is capped at {_giga(MAX_VERIFY_MACS)}MACs (a few seconds): {hint(report)}"))
     if cost.elementwise > MAX_VERIFY_ELEMENTWISE:
         most = elementwise(report.rows[cost.most_elementwise_row])
         raise refuse(cost.most_elementwise_row, (
             f"verify would run {_giga(cost.elementwise)} element-wise operations (activations, "
             f"pooling windows, depthwise taps), {_giga(most)} in this layer alone; it is capped "
-            f"at {_giga(MAX_VERIFY_ELEMENTWISE)}: {HINT}"))
+            f"at {_giga(MAX_VERIFY_ELEMENTWISE)}: {hint(report)}"))
     return cost
