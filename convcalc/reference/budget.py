@@ -9,7 +9,7 @@ over the steps must stay within MAX_VERIFY_BYTES. Work: the rows' macs within MA
 and their element-wise operations (other_ops, plus the macs of depthwise layers, which the
 reference sums tap by tap rather than in a matrix product, some 20 times slower per multiply)
 within MAX_VERIFY_ELEMENTWISE, both sized so that verify finishes in a few seconds on a quiet
-2-core machine and within about 10 s on a busy one.
+2-core machine (several times that while other jobs share its cores).
 """
 
 from collections.abc import Callable, Sequence
