@@ -581,3 +581,16 @@ def test_the_readme_mbconv_block() -> None:
     assert (by["b.se.1"].params, by["b.se.3"].params) == (388, 480)
     assert by["b.project"].params == 2304 and by["b.se.5"].output == Shape(16, 16, 96)
     assert by["b.expand_act"].kind == "silu"
+
+
+@pytest.mark.parametrize("name", ["graph_se", "graph_unet", "graph_fpn", "graph_mbconv"])
+def test_verify_runs_the_graphs_in_the_numpy_reference(name: str) -> None:
+    from convcalc.reference import RUNNERS, verify
+
+    report = analyze(load(DATA / f"{name}.yaml"))
+    missing = {r.kind for r in report.rows} - set(RUNNERS)
+    if missing:  # the reference branch adds these kernels
+        pytest.skip(f"no numpy kernel yet for {', '.join(sorted(missing))}")
+    checks = verify(report, seed=0)
+    assert [(c.path, c.reference_shape, c.reference_macs) for c in checks] == [
+        (r.path, r.output, r.macs) for r in report.rows]
