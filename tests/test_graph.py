@@ -594,3 +594,17 @@ def test_verify_runs_the_graphs_in_the_numpy_reference(name: str) -> None:
     checks = verify(report, seed=0)
     assert [(c.path, c.reference_shape, c.reference_macs) for c in checks] == [
         (r.path, r.output, r.macs) for r in report.rows]
+
+
+def test_a_side_branch_reading_another_tensor_leaves_the_main_path_alone() -> None:
+    by = rows("""
+        input: 8x8x2
+        layers:
+          - conv: {name: a, filters: 4, kernel: 3, padding: 1}
+          - conv: {name: b, filters: 6, kernel: 1}
+          - side: {name: aux, from: a, layers: [global_avgpool, flatten, {dense: {units: 3}}]}
+          - relu: {name: r}
+        """)
+    assert by["aux.0"].input == Shape(8, 8, 4)  # type: ignore[attr-defined]  # read from a
+    assert by["aux.2"].side  # type: ignore[attr-defined]
+    assert by["r"].input == Shape(8, 8, 6)  # type: ignore[attr-defined]  # continues from b
