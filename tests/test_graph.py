@@ -55,6 +55,11 @@ def test_squeeze_and_excitation_with_mul_and_from() -> None:
     assert report.rows[scale.inputs[0]].path == "stem"
     assert report.rows[scale.inputs[1]].path == "se.gate"
     assert report.rows[by["head"].inputs[0]].path == "se.scale"
+    # receptive field: stem 3x3 sees 3 pixels (jump 1); the pool sees all: 3 + (8 - 1)*1 = 10
+    # with jump 8. The gated tensor sees what the gate saw, but its positions still step by 1
+    # (a broadcast 1x1 gate does not set the jump).
+    assert by["se.pool"].receptive_field == (10, 10) and by["se.pool"].jump == (8, 8)
+    assert by["se.scale"].receptive_field == (10, 10) and by["se.scale"].jump == (1, 1)
 
 
 def test_two_level_unet_with_conv_transpose_and_concat_long_skips() -> None:
