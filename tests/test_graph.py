@@ -613,3 +613,18 @@ def test_a_side_branch_reading_another_tensor_leaves_the_main_path_alone() -> No
     assert by["aux.0"].input == Shape(8, 8, 4)  # type: ignore[attr-defined]  # read from a
     assert by["aux.2"].side  # type: ignore[attr-defined]
     assert by["r"].input == Shape(8, 8, 6)  # type: ignore[attr-defined]  # continues from b
+
+
+def test_from_under_first_reads_only_in_the_first_copy() -> None:
+    arch = net("""
+        input: 4x4x2
+        layers:
+          - conv: {name: stem, filters: 3, kernel: 1}
+          - conv: {name: other, from: input, filters: 3, kernel: 1}
+          - repeat: 3
+            first: {from: stem}
+            relu: {name: r}
+          - add: {from: [r.2, other]}
+        """)
+    assert [n.inputs for n in arch.nodes if n.path.startswith("r.")] == [
+        ("stem",), ("r.0",), ("r.1",)]
