@@ -27,8 +27,6 @@ from convcalc.layers import (
 from convcalc.limits import MAX_DIM, MAX_SWEEP_CELLS, MAX_WIDTH
 from convcalc.shapes import Shape, checked_shape
 
-__all__ = ["make_divisible"]  # re-exported: the width rule's rounding, also used in formulas
-
 
 def with_width(arch: Architecture, multiplier: float) -> Architecture:
     """Every scaled convolution's (and transposed convolution's) filters times ``multiplier``,
