@@ -214,8 +214,12 @@ def _grow_receptive_field(parts: list[_Tensor], out: Shape, window: Window | Non
     """Receptive field and jump after a layer: r += d(f - 1) * jump, jump *= stride; a layer
     that flattens a spatial input sees all of it; a merge sees the widest of its inputs."""
     if len(parts) > 1:
+        # A merge sees what each input sees (a squeeze-and-excitation gate makes it the whole
+        # image); its positions step like those of the inputs of its own size, not like a
+        # broadcast 1x1 gate's.
         rf = (max(p.receptive_field[0] for p in parts), max(p.receptive_field[1] for p in parts))
-        jump = (max(p.jump[0] for p in parts), max(p.jump[1] for p in parts))
+        aligned = [p for p in parts if (p.shape.h, p.shape.w) == (out.h, out.w)] or parts[:1]
+        jump = (max(p.jump[0] for p in aligned), max(p.jump[1] for p in aligned))
         return rf, jump
     x = parts[0]
     (rh, rw), (jh, jw) = x.receptive_field, x.jump

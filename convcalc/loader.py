@@ -717,7 +717,7 @@ class _Expander:
             end = self._sequence(layers, ctx.inside(path, source, line, side=True), source, 0)
             self.nesting -= 1
             self._alias(path, end)
-            return current if "from" not in body else source
+            return current  # the main path goes on from where it was
         else:
             known = [*LAYER_KINDS, *self.blocks, *GRAPH_KINDS]
             raise ConvcalcError(f"unknown layer kind or block '{kind}'"
