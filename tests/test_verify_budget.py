@@ -22,7 +22,7 @@ from convcalc.limits import (
     VERIFY_CHUNK_BYTES,
 )
 from convcalc.loader import parse
-from convcalc.reference import budget, verify
+from convcalc.reference import ACTIVATIONS, RUNNERS, budget, verify
 from convcalc.reference.kernels import im2col_position_bytes, position_blocks
 
 
@@ -245,3 +245,9 @@ def test_a_report_without_rows_is_refused():
     report = convcalc.analyze(parse("input: 8x8x3\nlayers: [relu]\n"))
     with pytest.raises(ConvcalcError, match="no layers to verify"):
         verify(dataclasses.replace(report, rows=()))
+
+
+def test_every_kind_but_the_activations_has_its_own_scratch_estimate():
+    # The default (a few temporaries) is meant for element-wise formulas; a new kind gets an
+    # estimate of its own, checked against tracemalloc by the test above.
+    assert set(RUNNERS) - set(budget.SCRATCH) <= set(ACTIVATIONS)
