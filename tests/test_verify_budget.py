@@ -200,11 +200,13 @@ layers:
 
 
 @pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2", "googlenet_torchvision", "alexnet",
-                                  "graph", "graph_every_kind"])
+                                  "graph", "graph_every_kind", "activations"])
 def test_estimate_bounds_what_each_row_allocates(name):
     # tracemalloc sees numpy's buffers: the most allocated while a row runs (from progress(i)
     # to progress(i + 1)) must stay within the estimate for that row.
-    if name.startswith("graph"):
+    if name == "activations":
+        arch = parse("input: 128x128x16\nlayers: [" + ", ".join(ACTIVATIONS) + "]\n")
+    elif name.startswith("graph"):
         # Large enough that the arrays, not the bookkeeping margin, decide.
         arch = (parse(GRAPH) if name == "graph" else convcalc.with_input(
             convcalc.load(str(Path(__file__).parent / "data" / f"{name}.yaml")),
