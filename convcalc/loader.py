@@ -361,40 +361,51 @@ def _sequence(value: Any, what: str, line: int | None) -> YList:
 @dataclass(frozen=True)
 class _Lazy:
     """A formula that reads a block input's shape (``in.c``): it becomes a number only at
-    analysis time, once the shape of ``source`` (the tensor ``in`` stood for where the formula
-    was written) is known. ``scope`` may hold other lazy values."""
+    analysis time, once the shapes of ``needs`` are known (the tensor ``in`` stood for where
+    the formula was written, ``source``, and those of the lazy values in ``scope`` it reads).
+    ``scope`` holds just the names the formula reads."""
 
     text: str
     scope: Mapping[str, Any]
     source: str
-
-    def sources(self) -> set[str]:
-        """Every tensor whose shape the value needs (its own ``in`` and its lazy names')."""
-        found: set[str] = set()
-        stack = [self]
-        while stack:
-            lazy = stack.pop()
-            if expr.uses_input(lazy.text):
-                found.add(lazy.source)
-            stack += [v for k, v in lazy.scope.items()
-                      if isinstance(v, _Lazy) and k in expr.names(lazy.text)]
-        return found
+    needs: frozenset[str]
 
     def value(self, shapes: Mapping[str, Shape]) -> Any:
-        """The number the formula gives at these tensor shapes."""
-        return expr.evaluate(self.text, _concrete(self.scope, shapes, self.source))
+        """The number the formula gives at these tensor shapes; each lazy value it reads is
+        computed once, in dependency order, without recursion."""
+        memo: dict[int, Any] = {}
+        stack = [self]
+        while stack:  # arguments may chain thousands deep
+            lazy = stack[-1]
+            if id(lazy) in memo:
+                stack.pop()
+                continue
+            needed = {k: v for k, v in lazy.scope.items() if isinstance(v, _Lazy)}
+            pending = [v for v in needed.values() if id(v) not in memo]
+            if pending:
+                stack += pending
+                continue
+            scope = {**lazy.scope, **{k: memo[id(v)] for k, v in needed.items()}}
+            if lazy.source in shapes:
+                shape = shapes[lazy.source]
+                scope |= expr.input_scope(shape.c, shape.h, shape.w)
+            memo[id(lazy)] = expr.evaluate(lazy.text, scope)
+            stack.pop()
+        return memo[id(self)]
 
 
-def _concrete(scope: Mapping[str, Any], shapes: Mapping[str, Shape],
-              source: str | None) -> dict[str, Any]:
-    """``scope`` with its lazy values computed, and ``in.c`` etc. for ``source``."""
-    # Only the lazy values whose tensors are known: the others are not read here.
-    out = {k: v.value(shapes) if isinstance(v, _Lazy) and v.sources() <= shapes.keys() else v
-           for k, v in scope.items()}
-    if source is not None and source in shapes:
-        shape = shapes[source]
-        out |= expr.input_scope(shape.c, shape.h, shape.w)
-    return out
+def _lazy_names(text: str, scope: Mapping[str, Any]) -> dict[str, "_Lazy"]:
+    """The lazy values a formula reads, by name."""
+    return {k: scope[k] for k in expr.names(text) if isinstance(scope.get(k), _Lazy)}
+
+
+def _referenced(raw: Any) -> set[str]:
+    """The parameter names a setting reads: a bare name, a formula's names, a list's."""
+    if isinstance(raw, list):
+        return set().union(*(_referenced(v) for v in raw))
+    if not isinstance(raw, str):
+        return set()
+    return {raw} if is_name(raw) else expr.names(raw)
 
 
 # A split's own path names no tensor: its sections PATH.0, PATH.1, ... do.
@@ -830,9 +841,15 @@ class _Expander:
                                     kind=kind)
             scope, block_input = ctx.scope, ctx.block_input
 
+            needed = set().union(*(_referenced(raw) for _, raw, _ in raws))
+
             def build(shapes: tuple[Shape, ...]) -> tuple[tuple[str, Layer], ...]:
                 known = dict(zip(lazy, shapes[1:], strict=True))
-                values = _concrete(scope, known, block_input)
+                values = {k: v.value(known) if isinstance(v, _Lazy) and k in needed else v
+                          for k, v in scope.items()}
+                if block_input in known:
+                    shape = known[block_input]
+                    values |= expr.input_scope(shape.c, shape.h, shape.w)
                 return _parts(self._build(kind, raws, values, path, line))
 
             self._claim(path, ctx, line, kind)
@@ -1024,7 +1041,7 @@ def _lazy_sources(raw: Any, scope: Mapping[str, Any], block_input: str) -> set[s
     """The tensors whose shapes a setting waits for: none for a plain value; for a formula
     that reads ``in.c`` or a lazy argument, the tensors those read."""
     if isinstance(raw, _Lazy):
-        return raw.sources()
+        return set(raw.needs)
     if isinstance(raw, list):
         return set().union(*(_lazy_sources(v, scope, block_input) for v in raw))
     if not isinstance(raw, str):
@@ -1034,9 +1051,8 @@ def _lazy_sources(raw: Any, scope: Mapping[str, Any], block_input: str) -> set[s
     if is_name(raw):
         return set()
     found: set[str] = set()
-    for name in expr.names(raw):
-        if isinstance(scope.get(name), _Lazy):
-            found |= scope[name].sources()
+    for value in _lazy_names(raw, scope).values():
+        found |= value.needs
     if expr.uses_input(raw):
         found.add(block_input)
     return found
@@ -1052,8 +1068,10 @@ def _argument(value: Any, scope: Mapping[str, Any], block_input: str) -> Any:
         if value in scope:
             return scope[value]
         if not is_name(value):
-            if _lazy_sources(value, scope, block_input):
-                return _Lazy(value, dict(scope), block_input)
+            needs = _lazy_sources(value, scope, block_input)
+            if needs:
+                read = {k: scope[k] for k in expr.names(value) if k in scope}
+                return _Lazy(value, read, block_input, frozenset(needs))
             return expr.evaluate(value, scope)
     return value
 
