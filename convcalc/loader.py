@@ -642,7 +642,7 @@ class _Expander:
         if isinstance(item, str):
             empty = YMap()
             empty.line, empty.key_lines = line, {}
-            return _kind_argument(item, scope, line), None, empty
+            return self._kind_argument(item, scope, line), None, empty
         if not isinstance(item, YMap):
             raise ConvcalcError(f"a layer must be a kind such as 'relu' or a mapping such as "
                                 f"'conv: {{...}}', not {item!r}", line=line)
@@ -657,7 +657,19 @@ class _Expander:
         if body is not None and not isinstance(body, YMap):
             raise ConvcalcError(f"'{kinds[0]}' must be followed by a mapping of its settings, "
                                 f"not {body!r}", line=item.key_lines[kinds[0]])
-        return _kind_argument(kinds[0], scope, line), body, modifiers
+        return self._kind_argument(kinds[0], scope, line), body, modifiers
+
+    def _kind_argument(self, kind: str, scope: Mapping[str, Any], line: int) -> str:
+        """A kind written as a block argument's name stands for the argument's value; a real
+        kind or block name keeps its meaning (an argument may be called 'dropout')."""
+        if kind in scope and kind not in LAYER_KINDS and kind not in self.blocks and (
+                kind not in GRAPH_KINDS):
+            value = scope[kind]
+            if not isinstance(value, str) or not is_name(value):
+                raise ConvcalcError(f"'{kind}' is used as a layer kind, but the argument is "
+                                    f"{value!r}, not a kind or block name", line=line)
+            return value
+        return kind
 
     def _condition(self, value: Any, ctx: _Context, line: int) -> bool:
         try:
@@ -1013,17 +1025,6 @@ def _parts(layer: Layer | Merge) -> tuple[tuple[str, Any], ...]:
     expands to (separable -> dw, pw; split -> its sections)."""
     expand = getattr(layer, "expand", None)
     return expand() if expand is not None else (("", layer),)
-
-
-def _kind_argument(kind: str, scope: Mapping[str, Any], line: int) -> str:
-    """A kind written as a block argument's name stands for the argument's value."""
-    if kind in scope:
-        value = scope[kind]
-        if not isinstance(value, str) or not is_name(value):
-            raise ConvcalcError(f"'{kind}' is used as a layer kind, but the argument is "
-                                f"{value!r}, not a kind or block name", line=line)
-        return value
-    return kind
 
 
 def _near(word: str, choices: Any, familiar: Mapping[str, str] | None = None) -> str:

@@ -628,3 +628,22 @@ def test_from_under_first_reads_only_in_the_first_copy() -> None:
         """)
     assert [n.inputs for n in arch.nodes if n.path.startswith("r.")] == [
         ("stem",), ("r.0",), ("r.1",)]
+
+
+def test_an_argument_named_like_a_kind_does_not_replace_the_kind() -> None:
+    by = rows("""
+        input: 4x4x4
+        blocks:
+          b:
+            args: {dropout: 0.25, act: gelu}
+            layers:
+              - act: {name: a}
+              - dropout: {name: d, p: dropout}
+        layers:
+          - b: {name: x}
+        """)
+    assert by["x.a"].kind == "gelu" and by["x.d"].layer.p == 0.25  # type: ignore[attr-defined]
+    assert err("input: 4x4x4\nblocks:\n  b:\n    args: {act: 3}\n    layers: [act]\n"
+               "layers:\n  - b: {}\n").startswith(
+        "bad.yaml:5: 'act' is used as a layer kind, but the argument is 3, not a kind or block "
+        "name")
