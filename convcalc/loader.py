@@ -1,9 +1,14 @@
 """YAML architecture files -> ``Architecture``: the only reader of files.
 
-``load`` finds and reads a file (a path, or the name of a built-in architecture); ``parse``
-turns its text into an ``Architecture``: it keeps the line of every key, checks keys against
-the layer dataclasses, expands blocks and repeats, evaluates parameter arithmetic and names
-every layer with a dotted path. YAML is read with PyYAML's safe loader only.
+``load`` finds and reads a file (a path, the name of a built-in architecture, or a named
+scale: 'efficientnet_b3'); ``parse`` turns its text into an ``Architecture``: it keeps the line
+of every key, checks keys against the layer dataclasses, expands blocks, repeats (scaled by the
+depth multiplier) and conditions, evaluates formulas, names every layer with a dotted path and
+resolves what each reads ('from:'), compiling residuals, concat branches, side branches and
+splits into plain graph nodes. Formulas over the block input's shape (``in.c``) become layers
+that are built at analysis time. The expansion counts its nesting across blocks and charges
+every item to the budget, so no file can exhaust the stack or run unbounded. YAML is read with
+PyYAML's safe loader only.
 """
 
 import dataclasses
