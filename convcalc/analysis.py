@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from convcalc.architecture import Architecture, Branches, Leaf, Node, Residual
 from convcalc.errors import ConvcalcError
 from convcalc.layers import Add, BatchNorm, Concat, Conv, Layer, Merge, Window
+from convcalc.roofline import Device, cost_rows
 from convcalc.shapes import Pair, Shape
 
 NETWORK_INPUT = -1
@@ -19,7 +20,9 @@ DTYPE_BYTES = {"fp64": 8, "fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
 
 @dataclass(frozen=True)
 class LayerRow:
-    """One executed layer: where it reads from, its shapes and what it costs."""
+    """One executed layer: where it reads from, its shapes and what it costs. Counts are for
+    ``batch`` images (params are not multiplied); ``seconds`` and ``bound`` (see roofline.py)
+    are set when the report was analysed for a device."""
 
     path: str
     kind: str
@@ -35,11 +38,20 @@ class LayerRow:
     jump: Pair
     side: bool
     line: int | None
+    batch: int = 1
+    bytes_moved: int = 0
+    seconds: float | None = None
+    bound: str | None = None
 
     @property
     def activations(self) -> int:
-        """Elements of the tensor this layer produces."""
-        return self.output.elements
+        """Elements of the tensor this layer produces, for all images of the batch."""
+        return self.output.elements * self.batch
+
+    @property
+    def intensity(self) -> float:
+        """Arithmetic intensity: multiplies per byte moved (0 for a layer that moves none)."""
+        return self.macs / self.bytes_moved if self.bytes_moved else 0.0
 
     @property
     def flops(self) -> int:
@@ -56,6 +68,8 @@ class Totals:
     activations: int
     param_bytes: int
     activation_bytes: int
+    bytes_moved: int = 0
+    seconds: float | None = None
 
     @property
     def flops(self) -> int:
@@ -75,6 +89,8 @@ class Report:
     include_side: bool
     rows: tuple[LayerRow, ...]
     totals: Totals
+    batch: int = 1
+    device: Device | None = None
 
     def counted(self) -> tuple[LayerRow, ...]:
         """The rows the totals add up: all of them, or all but side branches."""
@@ -99,8 +115,10 @@ def last_readers(rows: "Sequence[LayerRow]") -> dict[int, int]:
     return last
 
 
-def analyze(arch: Architecture, *, include_side: bool = False, dtype: str = "fp32") -> Report:
-    """The per-layer table and totals of an architecture."""
+def analyze(arch: Architecture, *, include_side: bool = False, dtype: str = "fp32",
+            batch: int = 1, device: Device | None = None) -> Report:
+    """The per-layer table and totals of an architecture for ``batch`` images, with each
+    layer's bytes moved and, given a ``device``, its roofline seconds (see roofline.py)."""
     if dtype not in DTYPE_BYTES:
         raise ConvcalcError(f"dtype '{dtype}' must be one of {', '.join(DTYPE_BYTES)}")
     walker = _Walker()
@@ -108,9 +126,9 @@ def analyze(arch: Architecture, *, include_side: bool = False, dtype: str = "fp3
         walker.run(arch.layers, _Tensor(NETWORK_INPUT, arch.input, (1, 1), (1, 1)), side=False)
     except ConvcalcError as e:
         raise e.located(file=arch.file) from None
-    rows = tuple(walker.rows)
-    counted = [r for r in rows if include_side or not r.side]
     size = DTYPE_BYTES[dtype]
+    rows = cost_rows(walker.rows, arch.input, size, batch, device)
+    counted = [r for r in rows if include_side or not r.side]
     params = sum(r.params for r in counted)
     activations = sum(r.activations for r in counted)
     totals = Totals(
@@ -120,9 +138,11 @@ def analyze(arch: Architecture, *, include_side: bool = False, dtype: str = "fp3
         activations=activations,
         param_bytes=params * size,
         activation_bytes=activations * size,
+        bytes_moved=sum(r.bytes_moved for r in counted),
+        seconds=sum(r.seconds or 0.0 for r in counted) if device is not None else None,
     )
     return Report(arch.name, arch.description, arch.source, arch.input, arch.width, dtype,
-                  include_side, rows, totals)
+                  include_side, rows, totals, batch, device)
 
 
 class _Walker:

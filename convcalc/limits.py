@@ -21,9 +21,11 @@ MAX_EXPRESSION_CHARS = 200            # one formula
 MAX_MAGNITUDE = 10**15                # any value a formula computes
 # Shapes: the largest height, width or channel count, given or derived.
 MAX_DIM = 10_000_000
-# Rewrites and sweeps.
+# Rewrites, sweeps and the roofline.
 MAX_WIDTH = 16.0
 MAX_SWEEP_CELLS = 1000
+MAX_BATCH = 1_000_000                 # images in one --batch
+MAX_CALIBRATION_ROWS = 1000           # measured networks in one calibrate CSV
 # The numpy reference: the most memory one verify may need, and the multiplies it may run.
 MAX_VERIFY_BYTES = 4 << 30
 MAX_MATRIX_ELEMENTS = 1 << 22         # `conv`'s matrices (2048x2048)
