@@ -8,6 +8,7 @@ import click
 
 if TYPE_CHECKING:
     from convcalc import render
+    from convcalc.roofline import Device
 
 from convcalc.analysis import DTYPE_BYTES, Report, analyze
 from convcalc.architecture import Architecture
@@ -61,6 +62,28 @@ def conversion_options(command: Any) -> Any:
                         help="Rewrite the network first: standard convolutions to depthwise + "
                         "pointwise ('separable'), or depthwise + pointwise pairs to one "
                         "convolution ('standard').")(command)
+
+
+def roofline_options(command: Any) -> Any:
+    """--batch and --device, shared by analyze, compare, sweep and report."""
+    command = click.option("--device", "device_name", metavar="PROFILE",
+                           help="Add each layer's roofline time and bound on a device: a "
+                           "built-in profile ('convcalc devices') or a profile YAML file.")(
+        command)
+    return click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+                        help="Images per batch: MACs and activations scale, weights are read "
+                        "once.")(command)
+
+
+DTYPE_HELP = "Element type for the byte figures.  [default: the --device profile's, else fp32]"
+
+
+def device_and_dtype(device_name: str | None, dtype: str | None) -> "tuple[Device | None, str]":
+    """The --device profile (None without one) and the dtype: --dtype, else the profile's."""
+    from convcalc.profiles import load_device
+
+    device = load_device(device_name) if device_name else None
+    return device, dtype or (device.dtype if device else "fp32")
 
 
 def converted(arch: Architecture, to: str | None, include_stem: bool) -> Conversion:
@@ -119,19 +142,25 @@ def output(report: Report, format_: str, flops: bool,
 @click.option("--flops", is_flag=True, help="Add a FLOPs column (2 x MACs).")
 @click.option("--side", "include_side", is_flag=True,
               help="Count side branches (auxiliary classifiers) in the totals.")
-@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="fp32",
-              show_default=True, help="Element type for the byte figures.")
+@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), help=DTYPE_HELP)
 @conversion_options
+@roofline_options
 @click.option("--explain", is_flag=True,
               help="Print every layer's formulas with the numbers substituted, not the table.")
 @click.option("--layer", help="Explain only this layer (a path) and the layers under it "
               "(implies --explain).")
 def analyze_command(*, arch: str, input_: str | None, width: float | None,
-                    format_: str, flops: bool, include_side: bool, dtype: str, convert: str | None,
-                    include_stem: bool, explain: bool, layer: str | None) -> None:
-    """Per-layer shapes, parameters and multiplies of ARCH (a built-in name or a YAML file)."""
+                    format_: str, flops: bool, include_side: bool, dtype: str | None,
+                    convert: str | None, include_stem: bool, batch: int, device_name: str | None,
+                    explain: bool, layer: str | None) -> None:
+    """Per-layer shapes, parameters and multiplies of ARCH (a built-in name or a YAML file);
+    with --device, each layer's roofline time and whether memory or compute bounds it."""
+    if (explain or layer) and batch != 1:
+        raise ConvcalcError("--explain writes out one image's formulas; drop --batch")
+    device, dtype_ = device_and_dtype(device_name, dtype)
     conversion = converted(prepared(arch, input_, width), convert, include_stem)
-    report = analyze(conversion.arch, include_side=include_side, dtype=dtype)
+    report = analyze(conversion.arch, include_side=include_side, dtype=dtype_, batch=batch,
+                     device=device)
     if explain or layer:
         explain_reports([report], format_, layer)
     else:
@@ -164,20 +193,23 @@ def parse_padding(text: str) -> int | str:
 @conversion_options
 @click.option("--format", "format_", type=click.Choice(FORMATS), default="table",
               show_default=True, help="Output format.")
-@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="fp32",
-              show_default=True, help="Element type for the activation memory.")
+@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), help=DTYPE_HELP)
+@roofline_options
 @click.option("--explain", is_flag=True, help="Also print every layer's formulas.")
 def compare_command(*, archs: tuple[str, ...], input_: str | None, kernel: int | None,
                     filters: int | None, padding: str | None, stride: int | None,
                     bottleneck: int | None, expansion: float | None, bias: bool,
                     width: float | None, convert: str | None, include_stem: bool,
-                    format_: str, dtype: str, explain: bool) -> None:
+                    format_: str, dtype: str | None, batch: int, device_name: str | None,
+                    explain: bool) -> None:
     """Cheaper designs side by side: one layer (--input, --kernel, --filters) as a standard,
     depthwise-separable, bottleneck or inverted-residual convolution; or whole networks (ARCH
-    names or files), with --convert adding each network's converted form after it."""
+    names or files), with --convert adding each network's converted form after it. With
+    --device, roofline times and their ratios stand beside the multiplies."""
     from convcalc.render import render_comparison, render_designs
     from convcalc.variants import compare, compare_designs
 
+    device, dtype_ = device_and_dtype(device_name, dtype)
     layer_options = {"--kernel": kernel, "--filters": filters, "--padding": padding,
                      "--stride": stride, "--bottleneck": bottleneck, "--expansion": expansion,
                      "--bias": bias or None}
@@ -192,7 +224,7 @@ def compare_command(*, archs: tuple[str, ...], input_: str | None, kernel: int |
             archs_.append(loaded)
             if convert:
                 archs_.append(converted(loaded, convert, include_stem).arch)
-        comparison = compare(archs_, dtype=dtype)
+        comparison = compare(archs_, dtype=dtype_, batch=batch, device=device)
         if explain:
             explain_reports(list(comparison.reports), format_, None)
         print_result(render_comparison(comparison, format_))
@@ -209,7 +241,8 @@ def compare_command(*, archs: tuple[str, ...], input_: str | None, kernel: int |
     designs = compare_designs(parse_shape(input_), kernel, filters,
                               padding=parse_padding("same" if padding is None else padding),
                               stride=1 if stride is None else stride,
-                              bottleneck=bottleneck, expansion=expansion, bias=bias)
+                              bottleneck=bottleneck, expansion=expansion, bias=bias,
+                              batch=batch, device=device)
     if explain:
         explain_reports([d.report for d in designs.designs], format_, None)
     print_result(render_designs(designs, format_))
@@ -239,18 +272,22 @@ def parse_width(text: str) -> float:
               help="Input sizes separated by commas (N, HxW or HxWxC): 224,192,160,128. "
               "[default: the network's own]")
 @conversion_options
+@roofline_options
 @click.option("--format", "format_", type=click.Choice(FORMATS), default="table",
               show_default=True, help="Output format.")
 def sweep_command(*, arch: str, widths: str, inputs: str | None, convert: str | None,
-                  include_stem: bool, format_: str) -> None:
-    """Multiplies and parameters of ARCH for every width multiplier and input size."""
+                  include_stem: bool, batch: int, device_name: str | None, format_: str) -> None:
+    """Multiplies and parameters of ARCH for every width multiplier and input size (and the
+    roofline time with --device)."""
     from convcalc.render import render_sweep
     from convcalc.variants import sweep
 
     loaded = converted(load(arch), convert, include_stem).arch
     shapes = ([parse_shape(t, channels=loaded.input.c) for t in parse_list(inputs, "input")]
               if inputs else [loaded.input])
-    result = sweep(loaded, [parse_width(t) for t in parse_list(widths, "width")], shapes)
+    device, _ = device_and_dtype(device_name, None)
+    result = sweep(loaded, [parse_width(t) for t in parse_list(widths, "width")], shapes,
+                   batch=batch, device=device)
     print_result(render_sweep(result, format_))
 
 
@@ -365,11 +402,12 @@ REPORT_FORMATS = ("md", "csv", "json", "html", "tex")
 @click.option("--width", type=float, help="Width multiplier on channel counts, e.g. 0.5.")
 @click.option("--side", "include_side", is_flag=True,
               help="Count side branches (auxiliary classifiers) in totals and memory.")
-@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="fp32",
-              show_default=True, help="Element type for the byte figures.")
+@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), help=DTYPE_HELP)
+@roofline_options
 def report_command(*, archs: tuple[str, ...], output_: str | None, format_: str | None,
                    depth: int | None, by_type: bool, top: int, input_: str | None,
-                   width: float | None, include_side: bool, dtype: str) -> None:
+                   width: float | None, include_side: bool, dtype: str | None, batch: int,
+                   device_name: str | None) -> None:
     """A report of one or more architectures (built-in names or YAML files) in Markdown, CSV,
     JSON, HTML or LaTeX: totals, memory (plain sum and liveness peak), cost by layer kind, the
     most expensive layers and the per-layer table; several architectures are compared first."""
@@ -384,8 +422,10 @@ def report_command(*, archs: tuple[str, ...], output_: str | None, format_: str 
             raise ConvcalcError(f"cannot tell the format of '{output_}' from its extension; "
                                 f"use one of {' '.join(EXTENSIONS)} or give --format")
         format_ = EXTENSIONS[suffix]
+    device, dtype_ = device_and_dtype(device_name, dtype)
     summaries = [summarize(analyze(prepared(a, input_, width), include_side=include_side,
-                                   dtype=dtype), by_type=by_type, top=top, depth=depth)
+                                   dtype=dtype_, batch=batch, device=device),
+                           by_type=by_type, top=top, depth=depth)
                  for a in archs]
     text = render_report(summaries, format_ or "md")
     if output_ is None:
@@ -394,3 +434,37 @@ def report_command(*, archs: tuple[str, ...], output_: str | None, format_: str 
         from convcalc.output import write_atomically
 
         write_atomically(output_, text)
+
+
+@main.command("devices")
+def devices_command() -> None:
+    """The built-in device profiles for --device: their peak figures and the datasheet each
+    figure comes from."""
+    from convcalc.profiles import device_names, load_device
+    from convcalc.render import render_devices
+
+    print_result(render_devices([load_device(name) for name in device_names()]))
+
+
+@main.command("calibrate")
+@click.argument("measured", metavar="MEASURED.csv")
+@click.option("-o", "--output", "output_", required=True, type=click.Path(dir_okay=False),
+              help="Write the fitted profile here (YAML, atomically); --device reads it.")
+@click.option("--name", default="calibrated", show_default=True,
+              help="The profile's name.")
+@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="fp32",
+              show_default=True, help="Element type the networks ran in.")
+def calibrate_command(*, measured: str, output_: str, name: str, dtype: str) -> None:
+    """Fit a device profile to measured latencies: MEASURED.csv has columns arch,seconds
+    (and optionally input, width, batch), one row per network; prints the fit's error per
+    network and writes the profile."""
+    from convcalc.calibrate import calibrate
+    from convcalc.output import write_atomically
+    from convcalc.profiles import device_yaml
+    from convcalc.render import render_calibration
+
+    calibration = calibrate(measured, name=name, dtype=dtype)
+    write_atomically(output_, device_yaml(
+        calibration.device, comment=f"Fitted by `convcalc calibrate {measured}`: calibrated "
+        "figures, not datasheet peaks."))
+    print_result(render_calibration(calibration))

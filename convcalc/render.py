@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from convcalc.architecture import Architecture
+    from convcalc.calibrate import Calibration
     from convcalc.reference import Check, FilterRun
+    from convcalc.roofline import Device
     from convcalc.variants import Comparison, LayerComparison, Sweep
 
 # Layers a conversion created, by path, with what they replaced ('conv', 'depthwise+pointwise').
@@ -40,6 +42,10 @@ class Column(StrEnum):
     OTHER_OPS = "other_ops"
     ACTIVATIONS = "activations"
     RECEPTIVE_FIELD = "receptive_field"
+    BYTES_MOVED = "bytes_moved"
+    INTENSITY = "intensity"
+    SECONDS = "seconds"
+    BOUND = "bound"
 
 
 TITLES = {
@@ -54,14 +60,25 @@ TITLES = {
     Column.OTHER_OPS: "Other ops",
     Column.ACTIVATIONS: "Activations",
     Column.RECEPTIVE_FIELD: "Receptive field",
+    Column.BYTES_MOVED: "Bytes moved",
+    Column.INTENSITY: "MACs/byte",
+    Column.SECONDS: "Time",
+    Column.BOUND: "Bound",
 }
-NUMERIC = (Column.PARAMS, Column.MACS, Column.FLOPS, Column.OTHER_OPS, Column.ACTIVATIONS)
-TOTALLED = (Column.PARAMS, Column.MACS, Column.FLOPS, Column.OTHER_OPS, Column.ACTIVATIONS)
+NUMERIC = (Column.PARAMS, Column.MACS, Column.FLOPS, Column.OTHER_OPS, Column.ACTIVATIONS,
+           Column.BYTES_MOVED, Column.INTENSITY, Column.SECONDS)
+TOTALLED = (Column.PARAMS, Column.MACS, Column.FLOPS, Column.OTHER_OPS, Column.ACTIVATIONS,
+            Column.BYTES_MOVED, Column.SECONDS)
+# Optional columns: FLOPs on request; traffic (bytes moved, intensity) in the machine formats;
+# the roofline's time and bound when a report was analysed for a device.
+TRAFFIC = (Column.BYTES_MOVED, Column.INTENSITY)
+TIMED = (Column.SECONDS, Column.BOUND)
 
 
-def columns(flops: bool = False) -> list[Column]:
-    """The per-layer columns shown; FLOPs only on request."""
-    return [c for c in Column if flops or c is not Column.FLOPS]
+def columns(flops: bool = False, traffic: bool = False, timed: bool = False) -> list[Column]:
+    """The per-layer columns shown; FLOPs, traffic and time only on request."""
+    wanted = {Column.FLOPS: flops} | dict.fromkeys(TRAFFIC, traffic) | dict.fromkeys(TIMED, timed)
+    return [c for c in Column if wanted.get(c, True)]
 
 
 def human(n: int) -> str:
@@ -71,6 +88,14 @@ def human(n: int) -> str:
             value = n / size
             return f"{value:.3g}{unit}" if value < 1000 else f"{value:,.0f}{unit}"
     return str(n)
+
+
+def human_seconds(seconds: float) -> str:
+    """0.0123 -> '12.3 ms', 4.5e-05 -> '45 µs': three significant digits."""
+    for unit, size in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if abs(seconds) >= size:
+            return f"{seconds / size:.3g} {unit}"
+    return f"{seconds * 1e9:.3g} ns"
 
 
 def human_bytes(n: int) -> str:
@@ -104,9 +129,10 @@ def _pair_text(pair: tuple[int, int]) -> str:
     return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
 
 
-def cell(row: LayerRow, column: Column, changed: Changed | None = None) -> str | int:
-    """One row's value in a column: numbers as exact integers, the rest as text. A layer a
-    conversion created shows what it replaced in its kind: 'depthwise (from conv)'."""
+def cell(row: LayerRow, column: Column, changed: Changed | None = None) -> str | int | float:
+    """One row's value in a column: counts as exact integers, intensity and seconds as floats,
+    the rest as text. A layer a conversion created shows what it replaced in its kind:
+    'depthwise (from conv)'."""
     match column:
         case Column.NAME:
             return row.path
@@ -122,13 +148,30 @@ def cell(row: LayerRow, column: Column, changed: Changed | None = None) -> str |
             return window_text(row.window, groups=isinstance(row.layer, Conv))
         case Column.RECEPTIVE_FIELD:
             return _pair_text(row.receptive_field)
+        case Column.INTENSITY:
+            return row.intensity
+        case Column.SECONDS:
+            return row.seconds or 0.0
+        case Column.BOUND:
+            return row.bound or ""
     value: int = getattr(row, column.value)
     return value
 
 
-def _total(report: Report, column: Column) -> int:
-    value: int = getattr(report.totals, column.value)
+def _total(report: Report, column: Column) -> int | float:
+    value: int | float = getattr(report.totals, column.value) or 0
     return value
+
+
+def _human(value: str | int | float, column: Column) -> str:
+    """A cell for people: K/M/G counts, seconds in ms or µs, three digits of intensity."""
+    if isinstance(value, str):
+        return value
+    if column is Column.SECONDS:
+        return human_seconds(value)
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return human(value)
 
 
 def _totals_label(report: Report) -> str:
@@ -148,27 +191,35 @@ def render_table(report: Report, flops: bool = False,
         + (f", width {report.width:g}" if report.width != 1 else ""),
         box=box.SIMPLE_HEAD,
     )
-    shown = columns(flops)
+    shown = columns(flops, timed=report.device is not None)
     for column in shown:
         table.add_column(TITLES[column], justify="right" if column in NUMERIC else "left",
                          no_wrap=column in (Column.NAME, Column.INPUT, Column.OUTPUT))
     for row in report.rows:
         values = [cell(row, c, changed) for c in shown]
-        table.add_row(*(human(v) if isinstance(v, int) else v for v in values),
+        table.add_row(*(_human(v, c) for v, c in zip(values, shown, strict=True)),
                       style="dim" if row.side else None)
     table.add_section()
     table.add_row(*(
-        human(_total(report, c)) if c in TOTALLED else (_totals_label(report)
-                                                         if c is Column.NAME else "")
+        _human(_total(report, c), c) if c in TOTALLED else (_totals_label(report)
+                                                            if c is Column.NAME else "")
         for c in shown), style="bold")
     return Group(table, _caption(report))
 
 
 def _caption(report: Report) -> str:
     t = report.totals
-    return (f"{t.params:,} params ({human_bytes(t.param_bytes)} at {report.dtype}), "
+    text = (f"{t.params:,} params ({human_bytes(t.param_bytes)} at {report.dtype}), "
             f"{t.macs:,} MACs ({t.flops:,} FLOPs), {t.other_ops:,} other ops, "
-            f"activations {t.activations:,} elements ({human_bytes(t.activation_bytes)})")
+            f"activations {t.activations:,} elements ({human_bytes(t.activation_bytes)}), "
+            f"{human_bytes(t.bytes_moved)} moved"
+            + (f", batch {report.batch}" if report.batch != 1 else ""))
+    if report.device is not None and t.seconds is not None:
+        memory = sum(r.bound == "memory" for r in report.counted())
+        text += (f"\n{human_seconds(t.seconds)} on {report.device.name} "
+                 f"({report.device.figures} figures, roofline); {memory} of "
+                 f"{len(report.counted())} layers memory-bound")
+    return text
 
 
 def report_dict(report: Report, changed: Changed | None = None) -> dict[str, Any]:
@@ -191,6 +242,10 @@ def report_dict(report: Report, changed: Changed | None = None) -> dict[str, Any
             "receptive_field": list(row.receptive_field),
             "jump": list(row.jump),
             "side": row.side,
+            "bytes_moved": row.bytes_moved,
+            "intensity": row.intensity,
+            "seconds": row.seconds,
+            "bound": row.bound,
         }
         if changed and row.path in changed:
             entry["converted_from"] = changed[row.path]
@@ -212,11 +267,14 @@ def report_dict(report: Report, changed: Changed | None = None) -> dict[str, Any
         "width": report.width,
         "dtype": report.dtype,
         "include_side": report.include_side,
+        "batch": report.batch,
+        "device": report.device.name if report.device is not None else None,
         "layers": layers,
         "totals": {
             "params": t.params, "macs": t.macs, "flops": t.flops, "other_ops": t.other_ops,
             "activations": t.activations, "param_bytes": t.param_bytes,
-            "activation_bytes": t.activation_bytes,
+            "activation_bytes": t.activation_bytes, "bytes_moved": t.bytes_moved,
+            "seconds": t.seconds,
         },
     }
 
@@ -237,8 +295,8 @@ def render_json(report: Report, changed: Changed | None = None) -> str:
 def render_csv(report: Report, flops: bool = False, changed: Changed | None = None) -> str:
     """One header row of column ids, then one row per layer with exact integers; the
     ``side`` column marks side-branch rows; after a conversion, ``converted_from`` says what
-    each created layer replaced."""
-    shown = columns(flops)
+    each created layer replaced. Traffic is always there, seconds and bound with a device."""
+    shown = columns(flops, traffic=True, timed=report.device is not None)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     extra = ["converted_from"] if changed is not None else []
@@ -257,19 +315,27 @@ def markdown_escape(text: str) -> str:
 
 def render_markdown(report: Report, flops: bool = False, changed: Changed | None = None) -> str:
     """A GitHub table with exact numbers and a bold totals row."""
-    shown = columns(flops)
+    shown = columns(flops, timed=report.device is not None)
     lines = [
         "| " + " | ".join(TITLES[c] for c in shown) + " |",
         "|" + "|".join("---:" if c in NUMERIC else "---" for c in shown) + "|",
     ]
     for row in report.rows:
         values = [cell(row, c, changed) for c in shown]
-        lines.append("| " + " | ".join(
-            f"{v:,}" if isinstance(v, int) else markdown_escape(v) for v in values) + " |")
+        lines.append("| " + " | ".join(_markdown_cell(v, c) for v, c in zip(values, shown,
+                                                                           strict=True)) + " |")
     lines.append("| " + " | ".join(
-        f"**{_total(report, c):,}**" if c in TOTALLED else (
+        f"**{_markdown_cell(_total(report, c), c)}**" if c in TOTALLED else (
             f"**{_totals_label(report)}**" if c is Column.NAME else "") for c in shown) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _markdown_cell(value: str | int | float, column: Column) -> str:
+    if isinstance(value, str):
+        return markdown_escape(value)
+    if column is Column.SECONDS:
+        return human_seconds(value)
+    return f"{value:.3g}" if isinstance(value, float) else f"{value:,}"
 
 
 # -- comparisons: single-layer designs, networks side by side, sweeps ---------------------------
@@ -335,6 +401,8 @@ def designs_dict(comparison: "LayerComparison") -> dict[str, Any]:
             "macs": d.report.totals.macs,
             "other_ops": d.report.totals.other_ops,
             "ratio": comparison.ratio(d),
+            "seconds": d.report.totals.seconds,
+            "seconds_ratio": comparison.seconds_ratio(d),
             "parts": [{"name": r.path, "kind": r.kind, "output": r.output.as_list(),
                        "params": r.params, "macs": r.macs, "other_ops": r.other_ops}
                       for r in d.report.rows],
@@ -349,16 +417,35 @@ def render_designs(comparison: "LayerComparison", format_: str) -> "str | Table"
     if format_ == "json":
         return json.dumps(designs_dict(comparison), indent=2)
     rows: Cells = []
+    device = comparison.designs[0].report.device
     for d in comparison.designs:
         t = d.report.totals
         parts = " + ".join(f"{r.path} {r.macs:,}" for r in d.report.rows if r.macs)
         rows.append([d.name, str(d.output), t.params, t.macs, parts, t.other_ops,
-                     _ratio(comparison.ratio(d))])
+                     _ratio(comparison.ratio(d)), *_timed(t.seconds, comparison.seconds_ratio(d),
+                                                         d.report, device is not None)])
     title = (f"{comparison.kernel}x{comparison.kernel} convolution, {comparison.filters} "
              f"filters, on {comparison.input}")
     return render_grid(title, ["Design", "Output", "Params", "MACs", "MAC parts",
-                               "Other ops", "MACs / standard"],
+                               "Other ops", "MACs / standard",
+                               *_timed_headers(device, "standard")],
                        rows, format_, closed_form_text(comparison))
+
+
+def _timed(seconds: float | None, ratio: float | None, report: Report,
+           timed: bool) -> list[str | int]:
+    """Time, its ratio and the share of memory-bound layers, for a table with a device."""
+    if not timed:
+        return []
+    memory = sum(r.bound == "memory" for r in report.counted())
+    return [human_seconds(seconds or 0.0), _ratio(ratio) if ratio is not None else "",
+            f"{memory}/{len(report.counted())}"]
+
+
+def _timed_headers(device: "Device | None", first: str) -> list[str]:
+    if device is None:
+        return []
+    return [f"Time ({device.name})", f"Time / {first}", "Memory-bound layers"]
 
 
 def comparison_dict(comparison: "Comparison") -> dict[str, Any]:
@@ -373,6 +460,10 @@ def comparison_dict(comparison: "Comparison") -> dict[str, Any]:
         "activation_bytes": r.totals.activation_bytes,
         "params_ratio": comparison.ratio(i, "params"),
         "macs_ratio": comparison.ratio(i, "macs"),
+        "bytes_moved": r.totals.bytes_moved,
+        "seconds": r.totals.seconds,
+        "seconds_ratio": comparison.ratio(i, "seconds") if r.totals.seconds is not None
+        else None,
     } for i, r in enumerate(comparison.reports)]}
 
 
@@ -381,15 +472,18 @@ def render_comparison(comparison: "Comparison", format_: str) -> "str | Table":
     if format_ == "json":
         return json.dumps(comparison_dict(comparison), indent=2)
     rows: Cells = []
+    device = comparison.reports[0].device
     for i, r in enumerate(comparison.reports):
         t = r.totals
         rows.append([r.name, str(r.input) + (f" w{r.width:g}" if r.width != 1 else ""),
                      t.params, t.macs, t.activations, human_bytes(t.activation_bytes),
-                     _ratio(comparison.ratio(i, "params")), _ratio(comparison.ratio(i, "macs"))])
+                     _ratio(comparison.ratio(i, "params")), _ratio(comparison.ratio(i, "macs")),
+                     *_timed(t.seconds, comparison.ratio(i, "seconds"), r, device is not None)])
     dtype = comparison.reports[0].dtype
     return render_grid("networks side by side (ratios to the first)",
                        ["Network", "Input", "Params", "MACs", "Activations",
-                        f"Activation memory ({dtype})", "Params / first", "MACs / first"],
+                        f"Activation memory ({dtype})", "Params / first", "MACs / first",
+                        *_timed_headers(device, "first")],
                        rows, format_)
 
 
@@ -397,11 +491,14 @@ def render_sweep(result: "Sweep", format_: str) -> "str | Table":
     """One row per (width, input) combination with its multiplies and parameters."""
     if format_ == "json":
         return json.dumps({"name": result.name, "cells": [
-            {"width": c.width, "input": c.input.as_list(), "macs": c.macs, "params": c.params}
-            for c in result.cells]}, indent=2)
-    rows: Cells = [[f"{c.width:g}", str(c.input), c.macs, c.params] for c in result.cells]
-    return render_grid(f"{result.name}: width x resolution", ["Width", "Input", "MACs",
-                                                              "Params"], rows, format_)
+            {"width": c.width, "input": c.input.as_list(), "macs": c.macs, "params": c.params,
+             "seconds": c.seconds} for c in result.cells]}, indent=2)
+    timed = any(c.seconds is not None for c in result.cells)
+    rows: Cells = [[f"{c.width:g}", str(c.input), c.macs, c.params,
+                    *([human_seconds(c.seconds or 0.0)] if timed else [])] for c in result.cells]
+    return render_grid(f"{result.name}: width x resolution",
+                       ["Width", "Input", "MACs", "Params", *(["Time"] if timed else [])],
+                       rows, format_)
 
 
 # ---------------------------------------------------------------- verify and conv
@@ -488,4 +585,42 @@ def render_catalogue(entries: "Sequence[tuple[Architecture, Totals]]") -> "Table
     for arch, totals in entries:
         table.add_row(arch.name, str(arch.input), human(totals.params), human(totals.macs),
                       arch.description, arch.source)
+    return table
+
+
+def render_devices(devices: "Sequence[Device]") -> "Table":
+    """``convcalc devices``: each built-in profile's figures and where each figure comes
+    from."""
+    from rich.table import Table
+
+    table = Table("Name", "Figures", "Peak MACs/s", "Peak bytes/s", "Efficiency", "Sources",
+                  caption="Peak figures are datasheet maxima: real networks reach a fraction "
+                  "of them; `convcalc calibrate` fits a profile to your own measurements.",
+                  caption_justify="left")
+    for d in devices:
+        efficiency = ", ".join(f"{k} {v:.2g}" for k, v in d.efficiency.items())
+        sources = "\n".join(f"{k}: {v}" for k, v in d.sources.items())
+        table.add_row(f"{d.name}\n{d.description}", f"{d.figures} ({d.dtype})",
+                      human(round(d.macs_per_second)), human(round(d.bytes_per_second)),
+                      efficiency, sources)
+    return table
+
+
+def render_calibration(calibration: "Calibration") -> "Table":
+    """``convcalc calibrate``: each network's measured and fitted seconds and the error."""
+    from rich.table import Table
+
+    d = calibration.device
+    efficiency = ", ".join(f"{k} {v:.3g}" for k, v in d.efficiency.items()) or "none"
+    table = Table("Network", "MACs", "Measured", "Fitted", "Error",
+                  title=f"{d.name}: {human(round(d.macs_per_second))} MACs/s, "
+                  f"{human_bytes(round(d.bytes_per_second))}/s, "
+                  f"{human_seconds(d.overhead_seconds)} per layer; efficiency {efficiency}",
+                  caption_justify="left")
+    for m, error in zip(calibration.measurements, calibration.errors, strict=True):
+        table.add_row(m.name, human(m.report.totals.macs), human_seconds(m.seconds),
+                      human_seconds(m.seconds * (1 + error)), f"{error:+.1%}")
+    worst = max(abs(e) for e in calibration.errors)
+    middle = sorted(abs(e) for e in calibration.errors)[len(calibration.errors) // 2]
+    table.caption = f"|error| on the fitted networks: median {middle:.1%}, worst {worst:.1%}"
     return table

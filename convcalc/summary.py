@@ -166,7 +166,7 @@ def memory(report: Report) -> Memory:
            | last_readers([report.rows[i] for i in counted]))
     # A difference array over the steps: + bytes when a tensor appears, - after its last step.
     change = [0] * (len(counted) + 1)
-    tensors = [(NETWORK_INPUT, 0, report.input.elements)]
+    tensors = [(NETWORK_INPUT, 0, report.input.elements * report.batch)]
     tensors += [(row, step[row], report.rows[row].activations) for row in counted]
     for tensor, start, elements in tensors:
         change[start] += elements * size
@@ -179,7 +179,7 @@ def memory(report: Report) -> Memory:
     peak_at = report.rows[counted[live.index(peak)]].path if counted else ""
     return Memory(
         param_bytes=report.totals.param_bytes,
-        input_bytes=report.input.elements * size,
+        input_bytes=report.input.elements * report.batch * size,
         activation_sum_bytes=report.totals.activation_bytes,
         peak_bytes=peak,
         peak_at=peak_at,
