@@ -4,8 +4,8 @@ Pure functions of a row and a device profile; no files, no numpy.
 
 - ``bytes_moved`` = (batch x (elements of every input tensor read + elements of the output
   written) + weight elements) x dtype bytes. A merge reads all its inputs; weights are read once
-  per batch. Layers that move nothing at inference (``VIEWS``: a flatten is a view, dropout is
-  the identity) move 0 bytes.
+  per batch. Layers that move nothing at inference (``VIEWS``: flatten and channel slices are
+  views, dropout, stochastic depth and identity pass their input on) move 0 bytes.
 - ``seconds`` = max(macs / (macs_per_second x efficiency), bytes_moved / bytes_per_second)
   + overhead_seconds, where ``efficiency`` is the fraction of the peak multiply rate the layer's
   class (``efficiency_class``) reaches, 1 unless the profile says otherwise (Williams, Waterman
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 # The classes a profile may give an efficiency: what kind of multiplies a layer does.
 EFFICIENCY_CLASSES = ("conv", "pointwise", "depthwise", "grouped", "dense", "other")
-VIEWS = ("flatten", "dropout")
+VIEWS = ("flatten", "channel_slice", "dropout", "stochastic_depth", "identity")
 BOUNDS = ("compute", "memory")
 
 
@@ -80,7 +80,7 @@ def layer_seconds(macs: int, moved: int, kind_class: str, device: Device) -> tup
     return max(compute, memory) + device.overhead_seconds, bound
 
 
-def cost_rows(rows: "Sequence[LayerRow]", network_input: "Shape", dtype_bytes: int, batch: int,
+def cost_rows(rows: "Sequence[LayerRow]", dtype_bytes: int, batch: int,
               device: Device | None) -> "tuple[LayerRow, ...]":
     """The rows of one image at ``batch`` images: multiplies, other ops and activations scaled,
     parameters not; each with its bytes moved and, given a device, its seconds and bound."""
@@ -88,8 +88,7 @@ def cost_rows(rows: "Sequence[LayerRow]", network_input: "Shape", dtype_bytes: i
         raise ConvcalcError(f"batch {batch} must be from 1 to {MAX_BATCH:,}")
     out = []
     for row in rows:
-        shapes = [network_input if i < 0 else rows[i].output for i in row.inputs]
-        moved = bytes_moved(row, shapes, batch, dtype_bytes)
+        moved = bytes_moved(row, row.input_shapes, batch, dtype_bytes)
         macs = row.macs * batch
         seconds, bound = (layer_seconds(macs, moved, efficiency_class(row), device)
                           if device is not None else (None, None))
