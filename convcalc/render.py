@@ -92,6 +92,8 @@ def human(n: int) -> str:
 
 def human_seconds(seconds: float) -> str:
     """0.0123 -> '12.3 ms', 4.5e-05 -> '45 µs': three significant digits."""
+    if seconds == 0:
+        return "0"
     for unit, size in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
         if abs(seconds) >= size:
             return f"{seconds / size:.3g} {unit}"
