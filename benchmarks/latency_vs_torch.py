@@ -5,9 +5,11 @@ and torchvision for measuring (not with --measured):
     PYTHONPATH=. python benchmarks/latency_vs_torch.py --measured benchmarks/data/torch_cpu.csv
 
 Measuring: torchvision models without weights, eval mode, torch.inference_mode, one image
-(batch 1), torch.set_num_threads(2); 3 warm-up runs each, then --runs rounds that time every
-network once per round (so a busy moment on a shared machine hits all networks alike); a
-network's latency is the median of its rounds.
+(batch 1), torch.set_num_threads(--threads, default 2); 3 warm-up runs each, then --runs rounds
+that time every network once per round (so a busy moment on a shared machine hits all networks
+alike); a network's latency is the median of its rounds. On a machine other processes keep
+busy, wall-clock time measures the contention more than the network: ``--threads 1 --clock
+cpu`` times the process's CPU seconds instead, which other processes do not inflate.
 
 Fitting: the configurations are ordered by MACs and dealt alternately into a calibration half and
 a held-out half. ``convcalc.calibrate.fit`` fits a profile on the first half; the held-out half is
@@ -84,12 +86,15 @@ CONFIGS = [
 FIELDS = ("arch", "width", "input", "seconds", "min_seconds", "max_seconds")
 
 
-def measure(configs: list[Config], runs: int) -> dict[Config, list[float]]:
-    """Every configuration's latency in each of ``runs`` rounds (after 3 warm-up runs)."""
+def measure(configs: list[Config], runs: int, threads: int = 2,
+            clock: str = "wall") -> dict[Config, list[float]]:
+    """Every configuration's latency in each of ``runs`` rounds (after 3 warm-up runs), in
+    wall-clock seconds or (with one thread) the process's CPU seconds."""
     import torch
     import torchvision
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
+    now = time.perf_counter if clock == "wall" else time.process_time
     models, inputs = {}, {}
     for c in configs:
         models[c] = getattr(torchvision.models, c.builder)(weights=None, **dict(c.kwargs)).eval()
@@ -101,9 +106,9 @@ def measure(configs: list[Config], runs: int) -> dict[Config, list[float]]:
                 models[c](inputs[c])
         for round_ in range(runs):
             for c in configs:
-                start = time.perf_counter()
+                start = now()
                 models[c](inputs[c])
-                times[c].append(time.perf_counter() - start)
+                times[c].append(now() - start)
             print(f"round {round_ + 1}/{runs}", file=sys.stderr)
     return times
 
@@ -143,6 +148,9 @@ def main() -> int:
     parser.add_argument("--measured", type=Path, help="read measurements from this CSV "
                         "instead of measuring")
     parser.add_argument("--save", type=Path, help="write the measurements to this CSV")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="wall-clock seconds, or CPU seconds of the process (--threads 1)")
     parser.add_argument("--statistic", choices=("median", "min"), default="median",
                         help="a network's latency: the median of its rounds, or the fastest "
                         "(less hurt by other processes on a busy machine)")
@@ -157,7 +165,9 @@ def main() -> int:
             print("this benchmark measures with torch and torchvision, which are not "
                   "importable here; give --measured FILE to fit saved measurements")
             return 1
-        times = measure(CONFIGS, args.runs)
+        if args.clock == "cpu" and args.threads != 1:
+            parser.error("--clock cpu measures one thread's latency: give --threads 1")
+        times = measure(CONFIGS, args.runs, args.threads, args.clock)
         if args.save:
             save(args.save, times)
         pick = statistics.median if args.statistic == "median" else min
