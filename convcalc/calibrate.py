@@ -78,7 +78,7 @@ def read_measurements(source: str | Path, dtype: str = "fp32") -> list[Measureme
     """The rows of a CSV file with columns ``arch`` (anything ARCH accepts) and ``seconds``,
     and optionally ``input`` (as --input), ``width`` and ``batch``; each row analysed."""
     shown = str(source)
-    text = read_text(Path(source), shown)
+    text = read_text(Path(source), "measurement CSVs", shown, kind="CSV")
     try:
         return _measurements(text, dtype)
     except ConvcalcError as e:

@@ -14,6 +14,7 @@ MAX_FILE_BYTES = 5 * 1024 * 1024      # an architecture file
 MAX_TEXT_BYTES = 4 << 20              # a text matrix for `conv`
 # Parsing and expanding.
 MAX_YAML_NODES = 200_000              # YAML values after aliases are expanded
+MAX_NUMBER_CHARS = 100                # one number written in a file (Python refuses 4,300 digits)
 MAX_NESTING = 64                      # YAML nesting, and block calls inside block calls
 MAX_REPEAT = 10_000                   # one repeat count
 MAX_LAYERS = 200_000                  # layers after expanding blocks and repeats

@@ -51,7 +51,7 @@ def load_device(source: str | Path) -> Device:
     """A device profile from a YAML file or by built-in name ('raspberry_pi4')."""
     path = locate(source, FOLDER, "device", "convcalc devices")
     shown = path.name if path.parent in builtin_dirs(FOLDER) else str(source)
-    return parse_device(read_text(path, shown), file=shown)
+    return parse_device(read_text(path, "device profiles", shown), file=shown)
 
 
 def parse_device(text: str, file: str = "<string>") -> Device:

@@ -287,10 +287,11 @@ def render_json(report: Report, changed: Changed | None = None) -> str:
     items = []
     for key, value in report_dict(report, changed).items():
         if key == "layers":
-            rows = ",\n".join(f"    {json.dumps(layer)}" for layer in value)
+            rows = ",\n".join(f"    {json.dumps(layer, allow_nan=False)}"
+                               for layer in value)
             items.append(f'  "layers": [\n{rows}\n  ]' if rows else '  "layers": []')
         else:
-            items.append(f"  {json.dumps(key)}: {json.dumps(value)}")
+            items.append(f"  {json.dumps(key)}: {json.dumps(value, allow_nan=False)}")
     return "{\n" + ",\n".join(items) + "\n}"
 
 
@@ -376,8 +377,8 @@ def render_grid(title: str, headers: list[str], rows: Cells, format_: str,
     return table
 
 
-def _ratio(value: float) -> str:
-    return f"{value:.4g}"
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4g}"
 
 
 def closed_form_text(comparison: "LayerComparison") -> str:
@@ -417,7 +418,7 @@ def render_designs(comparison: "LayerComparison", format_: str) -> "str | Table"
     """One row per design of a layer: output, params, multiplies and their parts, other ops
     (the inverted residual's skip adds), and the multiplies over the standard convolution's."""
     if format_ == "json":
-        return json.dumps(designs_dict(comparison), indent=2)
+        return json.dumps(designs_dict(comparison), indent=2, allow_nan=False)
     rows: Cells = []
     device = comparison.designs[0].report.device
     for d in comparison.designs:
@@ -464,15 +465,14 @@ def comparison_dict(comparison: "Comparison") -> dict[str, Any]:
         "macs_ratio": comparison.ratio(i, "macs"),
         "bytes_moved": r.totals.bytes_moved,
         "seconds": r.totals.seconds,
-        "seconds_ratio": comparison.ratio(i, "seconds") if r.totals.seconds is not None
-        else None,
+        "seconds_ratio": comparison.ratio(i, "seconds"),
     } for i, r in enumerate(comparison.reports)]}
 
 
 def render_comparison(comparison: "Comparison", format_: str) -> "str | Table":
     """One row per network: totals and the ratios of params and multiplies to the first."""
     if format_ == "json":
-        return json.dumps(comparison_dict(comparison), indent=2)
+        return json.dumps(comparison_dict(comparison), indent=2, allow_nan=False)
     rows: Cells = []
     device = comparison.reports[0].device
     for i, r in enumerate(comparison.reports):
@@ -494,7 +494,7 @@ def render_sweep(result: "Sweep", format_: str) -> "str | Table":
     if format_ == "json":
         return json.dumps({"name": result.name, "cells": [
             {"width": c.width, "input": c.input.as_list(), "macs": c.macs, "params": c.params,
-             "seconds": c.seconds} for c in result.cells]}, indent=2)
+             "seconds": c.seconds} for c in result.cells]}, indent=2, allow_nan=False)
     timed = any(c.seconds is not None for c in result.cells)
     rows: Cells = [[f"{c.width:g}", str(c.input), c.macs, c.params,
                     *([human_seconds(c.seconds or 0.0)] if timed else [])] for c in result.cells]

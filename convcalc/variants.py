@@ -212,12 +212,12 @@ class Comparison:
 
     reports: tuple[Report, ...]
 
-    def ratio(self, index: int, quantity: str) -> float:
+    def ratio(self, index: int, quantity: str) -> float | None:
         """reports[index]'s total ``quantity`` ('params', 'macs', 'seconds', ...) over the
-        first's."""
-        first: float = getattr(self.reports[0].totals, quantity) or 0
-        value: float = getattr(self.reports[index].totals, quantity) or 0
-        return value / first if first else float("nan")
+        first's; None where the first's is zero or missing (JSON has no NaN)."""
+        first: float | None = getattr(self.reports[0].totals, quantity)
+        value: float | None = getattr(self.reports[index].totals, quantity)
+        return value / first if first and value is not None else None
 
 
 def compare(archs: Sequence[Architecture], dtype: str = "fp32", batch: int = 1,
