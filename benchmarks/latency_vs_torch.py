@@ -19,6 +19,7 @@ half by least squares on relative error).
 
 import argparse
 import csv
+import os
 import statistics
 import sys
 import time
@@ -157,9 +158,10 @@ def main() -> int:
     args = parser.parse_args()
     if args.measured:
         seconds = read(args.measured, args.statistic)
+        print(f"measurements from {args.measured}")
     else:
         try:
-            import torch  # noqa: F401
+            import torch
             import torchvision  # noqa: F401
         except ImportError:
             print("this benchmark measures with torch and torchvision, which are not "
@@ -167,7 +169,11 @@ def main() -> int:
             return 1
         if args.clock == "cpu" and args.threads != 1:
             parser.error("--clock cpu measures one thread's latency: give --threads 1")
+        before = os.getloadavg()[0]
         times = measure(CONFIGS, args.runs, args.threads, args.clock)
+        print(f"torch {torch.__version__}, {args.threads} thread(s), {args.clock} clock, "
+              f"{args.runs} rounds; load average {before:.1f} before, "
+              f"{os.getloadavg()[0]:.1f} after")
         if args.save:
             save(args.save, times)
         pick = statistics.median if args.statistic == "median" else min
@@ -185,6 +191,7 @@ def main() -> int:
     # minimise sum (k m/t - 1)^2  ->  k = sum(m/t) / sum((m/t)^2).
     ratios = [reports[c].totals.macs / seconds[c] for c in train]
     k = sum(ratios) / sum(r * r for r in ratios)
+    print(f"a network's latency: the {args.statistic} of its rounds")
     print(f"calibrated on {len(train)}: {', '.join(c.label for c in train)}")
     print(profile_text(profile))
     print(f"\n{'held-out network':28} {'MACs':>8} {'measured ms':>12} {'roofline ms':>12} "

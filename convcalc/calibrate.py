@@ -13,6 +13,11 @@ from "every layer with multiplies is compute-bound" to "every layer is memory-bo
 re-decide each layer's bound with the fitted figures, refit, until nothing changes; the best fit
 of all guesses wins. The fastest class defines P (efficiency 1); the others get their fraction.
 
+A handful of networks cannot pin six rates, one per class, plus B and the overhead: the fit then
+finds rates that explain the calibration networks and nothing else. So by default only the
+depthwise and grouped convolutions (``OWN_EFFICIENCY``) get a rate of their own and the other
+classes share one; ``efficiency=`` (``--efficiency``) names other classes, or all of them.
+
 numpy is imported here only: this module is loaded by the calibrate command, never on the
 analyze path.
 """
@@ -41,6 +46,9 @@ SLOWEST_MACS = 1e-18
 SLOWEST_BYTES = 1e-16
 RIDGE_GUESSES = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, math.inf)
 MAX_ROUNDS = 30
+# The classes whose multiply rate is fitted on its own by default: the two the MobileNet and
+# ShuffleNet papers single out as slower than their multiplies suggest.
+OWN_EFFICIENCY = ("depthwise", "grouped")
 
 
 @dataclass(frozen=True)
@@ -63,13 +71,14 @@ class Calibration:
     errors: tuple[float, ...]
 
 
-def calibrate(source: str | Path, name: str = "calibrated", dtype: str = "fp32") -> Calibration:
+def calibrate(source: str | Path, name: str = "calibrated", dtype: str = "fp32",
+              efficiency: Sequence[str] = OWN_EFFICIENCY) -> Calibration:
     """The profile fitted to the latencies of the CSV file ``source`` (see
     ``read_measurements``), with the fit's error per network."""
     measurements = read_measurements(source, dtype)
     device = fit(measurements, name=name, dtype=dtype,
                  description=f"fitted by convcalc calibrate to {len(measurements)} measured "
-                 f"networks in {Path(source).name}")
+                 f"networks in {Path(source).name}", efficiency=efficiency)
     return Calibration(device, tuple(measurements),
                        tuple(relative_errors(measurements, device).values()))
 
@@ -172,45 +181,55 @@ class _Network:
 
 
 def fit(measurements: Sequence[Measurement], name: str = "calibrated", dtype: str = "fp32",
-        description: str = "") -> Device:
+        description: str = "", efficiency: Sequence[str] = OWN_EFFICIENCY) -> Device:
     """The profile whose roofline best predicts the measured seconds (least squares on
-    relative error; see the module docstring)."""
+    relative error; see the module docstring). The classes in ``efficiency`` get a multiply
+    rate of their own; the others share one (a few networks cannot pin six rates)."""
     if not measurements:
         raise ConvcalcError("calibrate needs at least one measured network")
+    for kind in efficiency:
+        if kind not in EFFICIENCY_CLASSES:
+            raise ConvcalcError(f"efficiency class '{kind}' is not one of "
+                                f"{', '.join(EFFICIENCY_CLASSES)}"
+                                f"{suggestion(kind, EFFICIENCY_CLASSES)}")
     rows = [list(m.report.counted()) for m in measurements]
-    classes = [c for c in EFFICIENCY_CLASSES
+    present = [c for c in EFFICIENCY_CLASSES
                if any(r.macs and efficiency_class(r) == c for rs in rows for r in rs)]
+    shared = [c for c in present if c not in efficiency]
+    groups = ([shared] if shared else []) + [[c] for c in present if c in efficiency]
+    group = {c: i for i, members in enumerate(groups) for c in members}
+    k = len(groups)  # one fitted seconds per multiply for each group of classes
     networks = [_Network(
         macs=np.array([r.macs for r in rs], float),
         moved=np.array([r.bytes_moved for r in rs], float),
-        kind=np.array([classes.index(efficiency_class(r)) if r.macs else -1 for r in rs]),
+        kind=np.array([group[efficiency_class(r)] if r.macs else -1 for r in rs]),
         layers=len(rs), seconds=m.seconds) for m, rs in zip(measurements, rows, strict=True)]
     best: tuple[float, np.ndarray] | None = None
     for ridge in RIDGE_GUESSES:
         compute = [(n.macs > 0) & (n.macs >= ridge * n.moved) if ridge < math.inf
                    else np.zeros(len(n.macs), bool) for n in networks]
         for _ in range(MAX_ROUNDS):
-            x = _solve(networks, compute, len(classes))
-            error = _objective(networks, x, len(classes))
+            x = _solve(networks, compute, k)
+            error = _objective(networks, x, k)
             if best is None or error < best[0]:
                 best = (error, x)
-            updated = [_compute_bound(n, x, len(classes)) for n in networks]
+            updated = [_compute_bound(n, x, k) for n in networks]
             if all((u == c).all() for u, c in zip(updated, compute, strict=True)):
                 break
             compute = updated
     assert best is not None  # RIDGE_GUESSES is not empty
     x = best[1]
-    per_mac = _settle_unbound(networks, x, len(classes))
-    fastest = float(per_mac.min()) if classes else SLOWEST_MACS
-    efficiency = {c: float(fastest / per_mac[i]) for i, c in enumerate(classes)
-                  if per_mac[i] > fastest}
+    per_mac = _settle_unbound(networks, x, k)
+    fastest = float(per_mac.min()) if groups else SLOWEST_MACS
+    fractions = {c: float(fastest / per_mac[group[c]]) for c in present
+                 if per_mac[group[c]] > fastest}
     source = "fitted by convcalc calibrate to measured latencies"
     return Device(
         name=name, macs_per_second=1 / fastest, bytes_per_second=float(1 / x[-2]),
-        dtype=dtype, overhead_seconds=float(x[-1]), efficiency=efficiency,
+        dtype=dtype, overhead_seconds=float(x[-1]), efficiency=fractions,
         description=description, figures="calibrated",
         sources=dict.fromkeys(("macs_per_second", "bytes_per_second", "overhead_seconds",
-                               *(["efficiency"] if efficiency else [])), source),
+                               *(["efficiency"] if fractions else [])), source),
     )
 
 

@@ -481,7 +481,12 @@ def devices_command() -> None:
               help="The profile's name.")
 @click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="fp32",
               show_default=True, help="Element type the networks ran in.")
-def calibrate_command(*, measured: str, output_: str, name: str, dtype: str) -> None:
+@click.option("--efficiency", default="depthwise,grouped", show_default=True,
+              metavar="CLASS,...|all",
+              help="Layer classes that get a multiply rate of their own (conv, pointwise, "
+              "depthwise, grouped, dense, other); the rest share one.")
+def calibrate_command(*, measured: str, output_: str, name: str, dtype: str,
+                      efficiency: str) -> None:
     """Fit a device profile to measured latencies: MEASURED.csv has columns arch,seconds
     (and optionally input, width, batch), one row per network; prints the fit's error per
     network and writes the profile."""
@@ -489,8 +494,10 @@ def calibrate_command(*, measured: str, output_: str, name: str, dtype: str) -> 
     from convcalc.output import write_atomically
     from convcalc.profiles import device_yaml
     from convcalc.render import render_calibration
+    from convcalc.roofline import EFFICIENCY_CLASSES
 
-    calibration = calibrate(measured, name=name, dtype=dtype)
+    classes = EFFICIENCY_CLASSES if efficiency == "all" else parse_list(efficiency, "efficiency")
+    calibration = calibrate(measured, name=name, dtype=dtype, efficiency=classes)
     write_atomically(output_, device_yaml(
         calibration.device, comment=f"Fitted by `convcalc calibrate {measured}`: calibrated "
         "figures, not datasheet peaks."), inputs=[measured])

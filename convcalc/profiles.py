@@ -27,6 +27,7 @@ from convcalc.limits import Budget
 from convcalc.loader import (
     YMap,
     _check_keys,
+    _mapping,
     _read_yaml,
     builtin_dirs,
     builtin_names,
@@ -86,7 +87,7 @@ def _device(doc: YMap) -> Device:
                             line=line["figures"])
     numbers = {key: _number(doc[key], key, line[key], zero=key == "overhead_seconds")
                for key in NUMBERS if key in doc}
-    efficiency = _mapping(doc.get("efficiency"), "efficiency", line.get("efficiency"))
+    efficiency = _mapping(doc.get("efficiency"), "'efficiency'", line.get("efficiency"))
     for kind, value in efficiency.items():
         where = efficiency.key_lines[kind]
         if kind not in EFFICIENCY_CLASSES:
@@ -96,7 +97,7 @@ def _device(doc: YMap) -> Device:
         if _number(value, f"efficiency {kind}", where, zero=False) > 1:
             raise ConvcalcError(f"efficiency {kind} {value!r} must be a fraction of the peak: "
                                 "above 0 and at most 1", line=where)
-    sources = _mapping(doc.get("sources"), "sources", line.get("sources"))
+    sources = _mapping(doc.get("sources"), "'sources'", line.get("sources"))
     for key, value in sources.items():
         if key not in NUMBERS and key not in ("efficiency", "dtype"):
             raise ConvcalcError(f"a source for unknown figure '{key}'"
@@ -126,16 +127,6 @@ def _number(value: Any, key: str, line: int, zero: bool) -> float:
         least = "of 0 or more" if zero else "above 0"
         raise ConvcalcError(f"{key} {value!r} must be a number {least}", line=line)
     return float(number)
-
-
-def _mapping(value: Any, key: str, line: int | None) -> YMap:
-    if value is None:
-        empty = YMap()
-        empty.line, empty.key_lines = line or 0, {}
-        return empty
-    if not isinstance(value, YMap):
-        raise ConvcalcError(f"'{key}' must be a mapping, not {value!r}", line=line)
-    return value
 
 
 def device_yaml(device: Device, comment: str = "") -> str:

@@ -12,6 +12,7 @@ from click.testing import CliRunner, Result
 from convcalc import analyze, load, with_input, with_width
 from convcalc.calibrate import Measurement, fit, relative_errors
 from convcalc.cli import main
+from convcalc.errors import ConvcalcError
 from convcalc.profiles import device_names, load_device, parse_device
 from convcalc.roofline import Device, network_seconds
 from convcalc.shapes import Shape
@@ -188,7 +189,7 @@ def test_fit_recovers_the_profile_that_made_the_timings() -> None:
         arch = load(name)
         arch = with_width(with_input(arch, Shape(size, size, arch.input.c)), width)
         measurements.append(Measurement(name, analyze(arch), seconds))
-    fitted = fit(measurements)
+    fitted = fit(measurements, efficiency=("pointwise", "depthwise"))
     assert fitted.macs_per_second == pytest.approx(50e9, rel=1e-6)
     assert fitted.bytes_per_second == pytest.approx(100e9, rel=1e-6)
     assert fitted.overhead_seconds == pytest.approx(20e-6, rel=1e-6)
@@ -205,7 +206,8 @@ def test_calibrate_command_writes_a_profile_that_device_takes(tmp_path: Path) ->
         for name, width, size, seconds in synthetic():
             writer.writerow([name, width, size, repr(seconds)])
     out = tmp_path / "mine.yaml"
-    result = run("calibrate", str(measured), "-o", str(out), "--name", "mine")
+    result = run("calibrate", str(measured), "-o", str(out), "--name", "mine",
+                 "--efficiency", "all")
     assert result.exit_code == 0, result.output
     assert "median 0.0%" in result.stdout and "mobilenet_v1 w0.5 @160x160x3" in result.stdout
     device = load_device(out)
@@ -243,6 +245,23 @@ def test_a_bad_csv_is_one_located_line_and_writes_nothing(
     assert result.stderr.startswith(f"Error: {message}"), result.stderr
     assert result.stderr.count("\n") == 1
     assert not Path("out.yaml").exists()
+
+
+def test_by_default_only_depthwise_and_grouped_get_a_rate_of_their_own() -> None:
+    # Timings where 1x1 and 3x3 convolutions run at one rate and depthwise at a fifth of it.
+    truth = Device("t", 40e9, 200e9, "fp32", 10e-6, {"depthwise": 0.2})
+    measurements = []
+    for name, width, size, _ in synthetic():
+        arch = load(name)
+        arch = with_width(with_input(arch, Shape(size, size, arch.input.c)), width)
+        report = analyze(arch)
+        measurements.append(Measurement(name, report, network_seconds(report, truth)))
+    fitted = fit(measurements)
+    assert set(fitted.efficiency) == {"depthwise"}
+    assert fitted.efficiency["depthwise"] == pytest.approx(0.2, rel=1e-6)
+    assert fitted.macs_per_second == pytest.approx(40e9, rel=1e-6)
+    with pytest.raises(ConvcalcError, match="efficiency class 'dephtwise' is not one of"):
+        fit(measurements, efficiency=("dephtwise",))
 
 
 def test_calibrate_csv_rows_can_name_input_width_and_batch(tmp_path: Path) -> None:
