@@ -311,9 +311,9 @@ def sweep_command(*, arch: str, widths: str, inputs: str | None, convert: str | 
     loaded = converted(load(arch), convert, include_stem).arch
     shapes = ([parse_shape(t, channels=loaded.input.c) for t in parse_list(inputs, "input")]
               if inputs else [loaded.input])
-    device, _ = device_and_dtype(device_name, None)
+    device, dtype = device_and_dtype(device_name, None)
     result = sweep(loaded, [parse_width(t) for t in parse_list(widths, "width")], shapes,
-                   batch=batch, device=device)
+                   batch=batch, device=device, dtype=dtype)
     print_result(render_sweep(result, format_))
 
 

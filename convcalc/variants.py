@@ -330,7 +330,7 @@ class Sweep:
 
 
 def sweep(arch: Architecture, widths: Sequence[float], inputs: Sequence[Shape], *,
-          batch: int = 1, device: Device | None = None) -> Sweep:
+          batch: int = 1, device: Device | None = None, dtype: str = "fp32") -> Sweep:
     """``arch`` analysed at every width in ``widths`` and input in ``inputs``, each exactly as
     ``analyze`` counts ``with_width(with_input(arch, input), width)`` (for ``batch`` images, and
     timed on ``device`` when given)."""
@@ -341,6 +341,6 @@ def sweep(arch: Architecture, widths: Sequence[float], inputs: Sequence[Shape], 
     for width in widths:
         for shape in inputs:
             totals = analyze(with_width(with_input(arch, shape), width), batch=batch,
-                             device=device).totals
+                             device=device, dtype=dtype).totals
             cells.append(SweepCell(width, shape, totals.params, totals.macs, totals.seconds))
     return Sweep(arch.name, tuple(cells))

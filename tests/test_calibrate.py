@@ -150,6 +150,11 @@ def test_batch_on_analyze_sweep_and_report() -> None:
     cells = json.loads(run("sweep", "lenet5", "--batch", "8", "--device", "raspberry_pi4",
                            "--format", "json").stdout)["cells"]
     assert cells[0]["macs"] == 8 * one["macs"] and cells[0]["seconds"] > 0
+    # sweep analyses at the profile's dtype, as analyze does: fp16 on the a100
+    cell = json.loads(run("sweep", "lenet5", "--device", "a100", "--format", "json").stdout)
+    timed = json.loads(run("analyze", "lenet5", "--device", "a100", "--format", "json").stdout)
+    assert timed["dtype"] == "fp16"
+    assert cell["cells"][0]["seconds"] == pytest.approx(timed["totals"]["seconds"])
     report = json.loads(run("report", "lenet5", "--batch", "2", "--device", "raspberry_pi4",
                             "--format", "json").stdout)["reports"][0]
     assert report["totals"]["macs"] == 2 * one["macs"]
