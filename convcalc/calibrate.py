@@ -152,7 +152,8 @@ def _measurement(row: dict[str, str], loaded: dict[str, Architecture],
     if width != 1:
         arch = with_width(arch, width)
     label = arch_name + (f" w{width:g}" if width != 1 else "") + (
-        f" @{arch.input}" if row.get("input") else "") + (f" x{batch}" if batch != 1 else "")
+        f" @{arch.input}" if arch.input != loaded[arch_name].input else "") + (
+        f" x{batch}" if batch != 1 else "")
     return Measurement(label, analyze(arch, dtype=dtype, batch=batch), seconds)
 
 

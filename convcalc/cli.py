@@ -490,6 +490,8 @@ def calibrate_command(*, measured: str, output_: str, name: str, dtype: str,
     """Fit a device profile to measured latencies: MEASURED.csv has columns arch,seconds
     (and optionally input, width, batch), one row per network; prints the fit's error per
     network and writes the profile."""
+    from pathlib import Path
+
     from convcalc.calibrate import calibrate
     from convcalc.output import write_atomically
     from convcalc.profiles import device_yaml
@@ -499,6 +501,6 @@ def calibrate_command(*, measured: str, output_: str, name: str, dtype: str,
     classes = EFFICIENCY_CLASSES if efficiency == "all" else parse_list(efficiency, "efficiency")
     calibration = calibrate(measured, name=name, dtype=dtype, efficiency=classes)
     write_atomically(output_, device_yaml(
-        calibration.device, comment=f"Fitted by `convcalc calibrate {measured}`: calibrated "
-        "figures, not datasheet peaks."), inputs=[measured])
+        calibration.device, comment=f"Fitted by `convcalc calibrate` to {Path(measured).name}: "
+        "calibrated figures, not datasheet peaks."), inputs=[measured])
     print_result(render_calibration(calibration))

@@ -616,13 +616,15 @@ def render_calibration(calibration: "Calibration") -> "Table":
     efficiency = ", ".join(f"{k} {v:.3g}" for k, v in d.efficiency.items()) or "none"
     table = Table("Network", "MACs", "Measured", "Fitted", "Error",
                   title=f"{d.name}: {human(round(d.macs_per_second))} MACs/s, "
-                  f"{human_bytes(round(d.bytes_per_second))}/s, "
+                  f"{human(round(d.bytes_per_second))} bytes/s, "
                   f"{human_seconds(d.overhead_seconds)} per layer; efficiency {efficiency}",
                   caption_justify="left")
     for m, error in zip(calibration.measurements, calibration.errors, strict=True):
         table.add_row(m.name, human(m.report.totals.macs), human_seconds(m.seconds),
                       human_seconds(m.seconds * (1 + error)), f"{error:+.1%}")
+    import statistics
+
     worst = max(abs(e) for e in calibration.errors)
-    middle = sorted(abs(e) for e in calibration.errors)[len(calibration.errors) // 2]
+    middle = statistics.median(abs(e) for e in calibration.errors)
     table.caption = f"|error| on the fitted networks: median {middle:.1%}, worst {worst:.1%}"
     return table

@@ -24,12 +24,13 @@ def run(*args: str) -> Result:
 
 # -- profiles --------------------------------------------------------------------------------
 
-def test_built_in_profiles_are_peak_figures_with_a_source_each() -> None:
-    assert {"raspberry_pi4", "phone_cortex_x1", "jetson_orin_nano", "a100"} <= set(
-        device_names())
+def test_built_in_profiles_say_what_their_figures_are_with_a_source_each() -> None:
+    peak = {"raspberry_pi4", "phone_cortex_x1", "jetson_orin_nano", "a100"}
+    assert peak | {"torch_cpu_epyc_1thread"} <= set(device_names())
     for name in device_names():
         device = load_device(name)
-        assert device.figures == "peak" and "peak" in device.description
+        assert device.figures == ("peak" if name in peak else "calibrated")
+        assert device.figures.replace("calibrated", "Calibrated") in device.description
         for figure in ("macs_per_second", "bytes_per_second", *(
                 ["efficiency"] if device.efficiency else [])):
             assert len(device.sources.get(figure, "")) > 20, (name, figure)
