@@ -28,7 +28,7 @@ from convcalc.render import (
     markdown_escape,
     report_dict,
 )
-from convcalc.summary import COMPARED, Summary, compare_totals, share
+from convcalc.summary import Summary, compare_totals, compared, share
 
 SCHEMA = 1
 TIMES = "\N{MULTIPLICATION SIGN}"
@@ -72,7 +72,7 @@ CSV_COLUMNS = (
     "params_share", "param_bytes", "input_bytes", "activation_bytes", "peak_activation_bytes",
     "peak_at", "params_ratio", "macs_ratio", "flops_ratio", "param_bytes_ratio",
     "peak_activation_bytes_ratio", "activation_bytes_ratio", "bytes_moved", "intensity",
-    "seconds", "bound",
+    "seconds", "bound", "seconds_ratio",
 )
 
 
@@ -172,17 +172,20 @@ def comparison_section(summaries: Sequence[Summary]) -> Section:
     """Totals of several architectures with ratios to the first."""
     titles = {"params": "Params", "macs": "MACs", "flops": "FLOPs", "param_bytes": "Param bytes",
               "peak_bytes": "Peak activation bytes",
-              "activation_sum_bytes": "Activation bytes (sum)"}
+              "activation_sum_bytes": "Activation bytes (sum)", "seconds": "Time (roofline)"}
     ids = {"peak_bytes": "peak_activation_bytes", "activation_sum_bytes": "activation_bytes"}
     columns: list[tuple[str, str]] = [("name", "Architecture")]
-    for key in COMPARED:
+    keys = compared(summaries)
+    for key in keys:
         columns += [(ids.get(key, key), titles[key]), (f"{ids.get(key, key)}_ratio", "ratio")]
     rows = []
     for c in compare_totals(summaries):
         values: list[Value] = [c.name]
-        for key in COMPARED:
+        for key in keys:
             ratio = c.ratios[key]
-            values += [getattr(c, key), None if ratio is None else Ratio(ratio)]
+            value = getattr(c, key)
+            values += [Seconds(value) if key == "seconds" else value,
+                       None if ratio is None else Ratio(ratio)]
         rows.append(tuple(values))
     return Section("comparison", "Comparison", tuple(i for i, _ in columns),
                    tuple(t for _, t in columns), tuple(rows))
@@ -314,7 +317,7 @@ def summary_dict(summary: Summary) -> dict[str, Any]:
 def render_report_json(summaries: Sequence[Summary]) -> str:
     """``{"schema": 1, "comparison": [...], "reports": [...]}``: the same shape for one
     architecture or several, so scripts need one code path."""
-    comparison = [{"name": c.name, **{k: getattr(c, k) for k in COMPARED},
+    comparison = [{"name": c.name, **{k: getattr(c, k) for k in compared(summaries)},
                    "ratios": c.ratios} for c in compare_totals(summaries)]
     return json.dumps({"schema": SCHEMA, "comparison": comparison,
                        "reports": [summary_dict(s) for s in summaries]}, indent=2,

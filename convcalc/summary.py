@@ -198,10 +198,18 @@ class TotalsComparison:
     param_bytes: int
     peak_bytes: int
     activation_sum_bytes: int
+    seconds: float | None  # with a device
     ratios: dict[str, float | None]
 
 
 COMPARED = ("params", "macs", "flops", "param_bytes", "peak_bytes", "activation_sum_bytes")
+
+
+def compared(summaries: Sequence[Summary]) -> tuple[str, ...]:
+    """The figures a comparison shows: ``COMPARED``, and the roofline seconds when every
+    report was analysed for a device."""
+    timed = all(s.report.totals.seconds is not None for s in summaries)
+    return COMPARED + (("seconds",) if timed else ())
 
 
 def compare_totals(summaries: Sequence[Summary]) -> tuple[TotalsComparison, ...]:
@@ -213,10 +221,16 @@ def compare_totals(summaries: Sequence[Summary]) -> tuple[TotalsComparison, ...]
                 "param_bytes": m.param_bytes, "peak_bytes": m.peak_bytes,
                 "activation_sum_bytes": m.activation_sum_bytes}
 
-    base = figures(summaries[0])
+    base, first_seconds = figures(summaries[0]), summaries[0].report.totals.seconds
+    timed = "seconds" in compared(summaries)
     out = []
     for s in summaries:
         values = figures(s)
-        ratios = {k: values[k] / base[k] if base[k] else None for k in COMPARED}
-        out.append(TotalsComparison(s.report.name, **values, ratios=ratios))
+        ratios: dict[str, float | None] = {k: values[k] / base[k] if base[k] else None
+                                           for k in COMPARED}
+        seconds = s.report.totals.seconds
+        if timed:
+            ratios["seconds"] = (seconds / first_seconds
+                                 if first_seconds and seconds is not None else None)
+        out.append(TotalsComparison(s.report.name, **values, seconds=seconds, ratios=ratios))
     return tuple(out)

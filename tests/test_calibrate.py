@@ -165,6 +165,17 @@ def test_batch_on_analyze_sweep_and_report() -> None:
     assert "(roofline)" in markdown and "| Bound |" in markdown
 
 
+def test_report_compares_times_when_every_network_is_timed() -> None:
+    data = json.loads(run("report", "resnet50", "mobilenet_v2", "--device", "raspberry_pi4",
+                          "--format", "json").stdout)
+    first, second = data["comparison"]
+    seconds = [r["totals"]["seconds"] for r in data["reports"]]
+    assert (first["seconds"], second["seconds"]) == tuple(seconds)
+    assert second["ratios"]["seconds"] == pytest.approx(seconds[1] / seconds[0])
+    untimed = json.loads(run("report", "resnet50", "mobilenet_v2", "--format", "json").stdout)
+    assert "seconds" not in untimed["comparison"][0]
+
+
 def test_explain_refuses_a_batch() -> None:
     result = run("analyze", "lenet5", "--explain", "--batch", "2")
     assert result.exit_code == 2 and "drop --batch" in result.stderr
