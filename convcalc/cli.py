@@ -249,10 +249,10 @@ def analyze_command(*, arch: str, input_: str | None, width: float | None,
                     include_side: bool, dtype: str | None, convert: str | None,
                     include_stem: bool, batch: int, device_name: str | None, explain: bool,
                     layer: str | None) -> None:
-    """Per-layer shapes, parameters and multiplies of ARCH (a built-in name or a YAML file);
-    with --device, each layer's roofline time and whether memory or compute bounds it.
+    """Per-layer shapes, parameters and multiplies of ARCH (a built-in name or a YAML file).
 
-    The table fits the terminal: on a narrow one it leaves out the least important columns
+    With --device, each layer's roofline time and whether memory or compute bounds it. The
+    table fits the terminal: on a narrow one it leaves out the least important columns
     and says which; piped, it prints every column."""
     if (explain or layer) and batch != 1:
         raise ConvcalcError("--explain writes out one image's formulas; drop --batch")
@@ -575,7 +575,8 @@ def report_command(*, archs: tuple[str, ...], output_: str | None, format_: str 
         write_atomically(output_, text, inputs=[locate(a) for a in archs])
 
 
-@main.command("devices")
+@main.command("devices", epilog=examples(
+    "convcalc devices", "convcalc analyze mobilenet_v2 --device raspberry_pi4"))
 def devices_command() -> None:
     """The built-in device profiles for --device: their peak figures and the datasheet each
     figure comes from."""
@@ -585,7 +586,9 @@ def devices_command() -> None:
     print_result(render_devices([load_device(name) for name in device_names()]))
 
 
-@main.command("calibrate")
+@main.command("calibrate", epilog=examples(
+    "convcalc calibrate measured.csv -o my_device.yaml --name my_device",
+    "convcalc analyze mobilenet_v2 --device my_device.yaml"))
 @click.argument("measured", metavar="MEASURED.csv")
 @click.option("-o", "--output", "output_", required=True, type=click.Path(dir_okay=False),
               help="Write the fitted profile here (YAML, atomically); --device reads it.")
@@ -599,9 +602,10 @@ def devices_command() -> None:
               "depthwise, grouped, dense, other); the rest share one.")
 def calibrate_command(*, measured: str, output_: str, name: str, dtype: str,
                       efficiency: str) -> None:
-    """Fit a device profile to measured latencies: MEASURED.csv has columns arch,seconds
-    (and optionally input, width, batch), one row per network; prints the fit's error per
-    network and writes the profile."""
+    """Fit a device profile to measured latencies of networks and write it.
+
+    MEASURED.csv has the columns arch,seconds (and optionally input, width, batch), one row
+    per network; arch is anything ARCH accepts. Prints the fit's error per network."""
     from pathlib import Path
 
     from convcalc.calibrate import calibrate
