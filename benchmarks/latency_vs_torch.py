@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from convcalc import Report, analyze, builtin_names, load, with_input, with_width  # noqa: E402
 from convcalc.calibrate import Measurement, fit, relative_errors  # noqa: E402
-from convcalc.roofline import network_seconds  # noqa: E402
+from convcalc.roofline import EFFICIENCY_CLASSES, network_seconds  # noqa: E402
 from convcalc.shapes import Shape  # noqa: E402
 
 
@@ -152,6 +152,9 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                         help="wall-clock seconds, or CPU seconds of the process (--threads 1)")
+    parser.add_argument("--efficiency", default="depthwise,grouped",
+                        help="classes with a rate of their own, as calibrate's --efficiency "
+                        "(or 'all')")
     parser.add_argument("--statistic", choices=("median", "min"), default="median",
                         help="a network's latency: the median of its rounds, or the fastest "
                         "(less hurt by other processes on a busy machine)")
@@ -185,8 +188,9 @@ def main() -> int:
     reports = {c: report_of(c) for c in seconds if c.arch in known}
     ordered = sorted(reports, key=lambda c: reports[c].totals.macs)
     train, held = ordered[0::2], ordered[1::2]
+    own = EFFICIENCY_CLASSES if args.efficiency == "all" else tuple(args.efficiency.split(","))
     profile = fit([Measurement(c.label, reports[c], seconds[c]) for c in train],
-                  name="torch-cpu-2-threads")
+                  name="torch-cpu", efficiency=own)
     # MACs-proportional: seconds = k * macs, least squares on relative error:
     # minimise sum (k m/t - 1)^2  ->  k = sum(m/t) / sum((m/t)^2).
     ratios = [reports[c].totals.macs / seconds[c] for c in train]
