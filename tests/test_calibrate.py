@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from test_cli import imported_after
 
 from convcalc import analyze, load, with_input, with_width
 from convcalc.calibrate import Measurement, fit, relative_errors
@@ -293,3 +294,10 @@ def test_calibrate_csv_rows_can_name_input_width_and_batch(tmp_path: Path) -> No
     assert second.report.input == Shape(32, 32, 1) and second.report.batch == 1
     rows = list(csv.DictReader(io.StringIO(path.read_text())))
     assert len(rows) == 2
+
+
+def test_analyze_with_a_device_imports_no_numpy() -> None:
+    modules = imported_after(["analyze", "resnet50", "--device", "raspberry_pi4", "--batch",
+                              "4", "--format", "json"])
+    assert "numpy" not in modules
+    assert "convcalc.profiles" in modules and "convcalc.calibrate" not in modules
