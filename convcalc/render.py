@@ -908,20 +908,25 @@ def render_catalogue(entries: "Sequence[tuple[Architecture, Totals]]") -> "Grid"
 
 
 def render_devices(devices: "Sequence[Device]") -> "Grid":
-    """``convcalc devices``: each built-in profile's figures and where each figure comes
-    from."""
-    rows = [[d.name, d.description, f"{d.figures} ({d.dtype})", human(round(d.macs_per_second)),
-             human(round(d.bytes_per_second)),
-             ", ".join(f"{k} {v:.2g}" for k, v in d.efficiency.items()),
-             "; ".join(f"{k}: {v}" for k, v in d.sources.items())] for d in devices]
+    """``convcalc devices``: each built-in profile, what it is, then one line per figure with
+    its value and where it comes from."""
+    rows: list[list[str]] = []
+    styles: list[str] = []
+    for d in devices:
+        rows.append([d.name, f"{d.figures} ({d.dtype})", "", d.description])
+        figures = [("macs_per_second", human(round(d.macs_per_second)), "macs_per_second"),
+                   ("bytes_per_second", human(round(d.bytes_per_second)), "bytes_per_second")]
+        if d.overhead_seconds:
+            figures.append(("overhead_seconds", human_seconds(d.overhead_seconds),
+                            "overhead_seconds"))
+        figures += [(f"efficiency {k}", f"{v:.2g}", "efficiency") for k, v in d.efficiency.items()]
+        rows += [["", figure, value, d.sources.get(key, "")] for figure, value, key in figures]
+        styles += ["bold"] + [""] * len(figures)
     return Grid(
-        title="", rows=rows,
-        columns=(Col("name", "Name"), Col("description", "Device", wrap=True),
-                 Col("figures", "Figures"), Col("macs_per_second", "MACs/s", right=True),
-                 Col("bytes_per_second", "Bytes/s", right=True),
-                 Col("efficiency", "Efficiency", wrap=True), Col("sources", "Sources", wrap=True)),
-        priority=("name", "macs_per_second", "bytes_per_second", "figures", "efficiency",
-                  "description", "sources"),
+        title="", rows=rows, styles=styles,
+        columns=(Col("name", "Profile"), Col("figure", "Figure"),
+                 Col("value", "Value", right=True), Col("source", "Source", wrap=True)),
+        priority=("name", "figure", "value", "source"),
         caption="Peak figures are datasheet maxima: real networks reach a fraction of them; "
         "`convcalc calibrate` fits a profile to your own measurements.")
 
