@@ -301,3 +301,13 @@ def test_analyze_with_a_device_imports_no_numpy() -> None:
                               "4", "--format", "json"])
     assert "numpy" not in modules
     assert "convcalc.profiles" in modules and "convcalc.calibrate" not in modules
+
+
+def test_table_takes_a_device_and_a_batch() -> None:
+    import convcalc
+
+    text = convcalc.table("lenet5", device="a100", batch=4, format="json")
+    data = json.loads(text)
+    assert (data["device"], data["dtype"], data["batch"]) == ("a100", "fp16", 4)
+    timed = analyze(load("lenet5"), device=load_device("a100"), batch=4, dtype="fp16")
+    assert data["totals"]["seconds"] == pytest.approx(timed.totals.seconds)
