@@ -72,7 +72,7 @@ CSV_COLUMNS = (
     "params_share", "param_bytes", "input_bytes", "activation_bytes", "peak_activation_bytes",
     "peak_at", "params_ratio", "macs_ratio", "flops_ratio", "param_bytes_ratio",
     "peak_activation_bytes_ratio", "activation_bytes_ratio", "bytes_moved", "intensity",
-    "seconds", "bound", "seconds_ratio",
+    "seconds", "bound", "seconds_ratio", "seconds_share",
 )
 
 
@@ -138,10 +138,14 @@ def sections(summary: Summary) -> list[Section]:
     if summary.by_kind is not None:
         out.append(Section(
             "kind", "By layer kind",
-            ("kind", "layers", "macs", "macs_share", "params", "params_share"),
-            ("Kind", "Layers", "MACs", "% of MACs", "Params", "% of params"),
+            ("kind", "layers", "macs", "macs_share", "params", "params_share",
+             *(("seconds", "seconds_share") if timed else ())),
+            ("Kind", "Layers", "MACs", "% of MACs", "Params", "% of params",
+             *(("Time", "% of time") if timed else ())),
             tuple((k.kind, k.layers, k.macs, Share(k.macs_share), k.params,
-                   Share(k.params_share)) for k in summary.by_kind)))
+                   Share(k.params_share),
+                   *((Seconds(k.seconds or 0.0), Share(k.seconds_share or 0.0)) if timed
+                     else ())) for k in summary.by_kind)))
     if summary.top is not None:
         out.append(Section(
             "top", f"Top {len(summary.top)} layers by MACs",
@@ -305,7 +309,8 @@ def summary_dict(summary: Summary) -> dict[str, Any]:
                       "peak_activation_bytes": m.peak_bytes, "peak_at": m.peak_at}
     data["by_kind"] = None if summary.by_kind is None else [
         {"kind": k.kind, "layers": k.layers, "macs": k.macs, "macs_share": k.macs_share,
-         "params": k.params, "params_share": k.params_share} for k in summary.by_kind]
+         "params": k.params, "params_share": k.params_share, "seconds": k.seconds,
+         "seconds_share": k.seconds_share} for k in summary.by_kind]
     data["top"] = None if summary.top is None else [r.path for r in summary.top]
     data["blocks"] = None if summary.blocks is None else [
         {"name": b.path, "level": b.level, "kind": b.kind, "layers": b.layers,

@@ -20,7 +20,8 @@ from convcalc.layers import Conv, Dense, Depthwise
 
 @dataclass(frozen=True)
 class KindShare:
-    """One layer kind's cost and its share of the network's multiplies and parameters."""
+    """One layer kind's cost and its share of the network's multiplies and parameters (and,
+    for a report analysed for a device, of its roofline time)."""
 
     kind: str
     layers: int
@@ -28,6 +29,8 @@ class KindShare:
     params: int
     macs_share: float
     params_share: float
+    seconds: float | None = None
+    seconds_share: float | None = None
 
 
 @dataclass(frozen=True)
@@ -109,18 +112,24 @@ def kind_label(row: LayerRow) -> str:
 
 def by_kind(report: Report) -> tuple[KindShare, ...]:
     """Multiplies and parameters per layer kind, most multiplies first; kinds that cost
-    neither are left out, so both shares sum to 1 (when the totals are not zero)."""
+    neither are left out, so both shares sum to 1 (when the totals are not zero). With a
+    device, the kinds' roofline seconds too, and kinds that only take time (batch norm, ReLU)
+    are kept, so the time shares also sum to 1."""
     groups: dict[str, list[LayerRow]] = {}
     for row in report.counted():
         groups.setdefault(kind_label(row), []).append(row)
     total = report.totals
+    timed = total.seconds is not None
     shares = []
     for kind, rows in groups.items():
         macs = sum(r.macs for r in rows)
         params = sum(r.params for r in rows)
-        if macs or params:
-            shares.append(KindShare(kind, len(rows), macs, params, share(macs, total.macs),
-                                    share(params, total.params)))
+        seconds = sum(r.seconds or 0.0 for r in rows) if timed else None
+        if macs or params or seconds:
+            shares.append(KindShare(
+                kind, len(rows), macs, params, share(macs, total.macs),
+                share(params, total.params), seconds,
+                None if seconds is None else seconds / total.seconds if total.seconds else 0.0))
     return tuple(sorted(shares, key=lambda s: (-s.macs, -s.params, s.kind)))
 
 

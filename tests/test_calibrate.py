@@ -177,6 +177,19 @@ def test_report_compares_times_when_every_network_is_timed() -> None:
     assert "seconds" not in untimed["comparison"][0]
 
 
+def test_report_by_kind_shares_the_time_too() -> None:
+    report = json.loads(run("report", "mobilenet_v1", "--device", "raspberry_pi4", "--format",
+                            "json").stdout)["reports"][0]
+    kinds = {k["kind"]: k for k in report["by_kind"]}
+    assert sum(k["seconds"] for k in kinds.values()) == pytest.approx(
+        report["totals"]["seconds"])
+    assert sum(k["seconds_share"] for k in kinds.values()) == pytest.approx(1.0)
+    # batch norm does no multiplies but takes time; depthwise takes more time than MACs
+    assert kinds["batchnorm"]["macs"] == 0 and kinds["batchnorm"]["seconds"] > 0
+    depthwise = kinds["depthwise 3x3"]
+    assert depthwise["seconds_share"] > depthwise["macs_share"]
+
+
 def test_explain_refuses_a_batch() -> None:
     result = run("analyze", "lenet5", "--explain", "--batch", "2")
     assert result.exit_code == 2 and "drop --batch" in result.stderr
