@@ -496,23 +496,27 @@ def render_blocks(report: Report, blocks: "Sequence[Block]", depth: int,
     if format_ == "json":
         data = report_dict(report) | {"depth": depth, "blocks": [
             {"name": b.path, "level": b.level, "kind": b.kind, "layers": b.layers,
-             "params": b.params, "macs": b.macs, "activations": b.activations}
+             "params": b.params, "macs": b.macs, "activations": b.activations,
+             "seconds": b.seconds}
             for b in blocks]}
         return json.dumps(data, indent=1)
+    timed = t.seconds is not None
+    columns_ = (*BLOCK_COLUMNS, *([Col("seconds", "Time", right=True)] if timed else []))
     rows: Cells = [[" " * 2 * (b.level - 1) + b.path, b.kind, b.layers, b.params, b.macs,
-                    b.activations] for b in blocks]
+                    b.activations, *([human_seconds(b.seconds or 0.0)] if timed else [])]
+                   for b in blocks]
     rows.append([_totals_label(report), "", len(report.counted()), t.params, t.macs,
-                 t.activations])
+                 t.activations, *([human_seconds(t.seconds or 0.0)] if timed else [])])
     title = f"{_table_title(report)}, folded to depth {depth}"
     if format_ != "table":
-        return render_grid(title, BLOCK_COLUMNS, rows, format_)
+        return render_grid(title, columns_, rows, format_)
     return Grid(
-        title=title, columns=BLOCK_COLUMNS,
+        title=title, columns=columns_,
         rows=[[human(v) if isinstance(v, int) and c.id != "layers" else
-               f"{v:,}" if isinstance(v, int) else v for c, v in zip(BLOCK_COLUMNS, row,
+               f"{v:,}" if isinstance(v, int) else v for c, v in zip(columns_, row,
                                                                         strict=True)]
               for row in rows],
-        priority=("name", "macs", "params", "layers", "kind", "activations"),
+        priority=("name", "macs", "seconds", "params", "layers", "kind", "activations"),
         styles=[""] * len(blocks) + ["bold"], rules=frozenset([len(blocks)]),
         caption=_caption(report), kinds=frozenset(["kind"]))
 

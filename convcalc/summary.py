@@ -45,6 +45,7 @@ class Block:
     params: int
     macs: int
     activations: int
+    seconds: float | None = None  # the roofline time, for a report analysed for a device
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,8 @@ def fold(report: Report, depth: int) -> tuple[Block, ...]:
             path=prefix, level=first[prefix][1], kind=rows[0].kind if single else "",
             layers=len(rows), params=sum(r.params for r in rows),
             macs=sum(r.macs for r in rows), activations=sum(r.activations for r in rows),
+            seconds=(sum(r.seconds or 0.0 for r in rows)
+                     if report.totals.seconds is not None else None),
         ))
     return tuple(blocks)
 

@@ -324,3 +324,14 @@ def test_table_takes_a_device_and_a_batch() -> None:
     assert (data["device"], data["dtype"], data["batch"]) == ("a100", "fp16", 4)
     timed = analyze(load("lenet5"), device=load_device("a100"), batch=4, dtype="fp16")
     assert data["totals"]["seconds"] == pytest.approx(timed.totals.seconds)
+
+
+def test_folded_blocks_carry_their_time() -> None:
+    data = json.loads(run("analyze", "resnet18", "--depth", "1", "--device", "raspberry_pi4",
+                          "--format", "json").stdout)
+    top = [b for b in data["blocks"] if b["level"] == 1]
+    assert sum(b["seconds"] for b in top) == pytest.approx(data["totals"]["seconds"])
+    layer1 = [r["seconds"] for r in data["layers"] if r["name"].startswith("layer1.")]
+    assert next(b for b in top if b["name"] == "layer1")["seconds"] == pytest.approx(sum(layer1))
+    assert "Time" in run("analyze", "resnet18", "--depth", "1", "--device",
+                         "raspberry_pi4").stdout
