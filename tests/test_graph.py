@@ -671,3 +671,20 @@ def test_the_cli_takes_a_depth_multiplier_and_scale_names(tmp_path: Path) -> Non
     result = runner.invoke(main, ["analyze", str(tmp_path / "eff.yaml"), "--depth-multiplier",
                                   "0"])
     assert result.exit_code == 2 and "depth multiplier 0 must be above 0" in result.output
+
+
+def test_a_unet_skip_cropped_to_the_decoder() -> None:
+    # valid 3x3 convolutions shrink 12 -> 10 -> 8; pool 8 -> 4; a 2x2/2 up-convolution gives
+    # 8; the skip (10x10x4) is center-cropped to 8x8 and concatenated: 8x8x(4 + 4)
+    by = rows("""
+        input: 12x12x1
+        layers:
+          - conv: {name: e1, filters: 4, kernel: 3}
+          - conv: {name: e2, filters: 4, kernel: 3}
+          - maxpool: {kernel: 2}
+          - conv_transpose: {name: up, filters: 4, kernel: 2, stride: 2}
+          - crop: {name: skip, from: [e1, up]}
+          - concat: {name: cat, from: [skip, up]}
+        """)
+    assert by["skip"].output == Shape(8, 8, 4)  # type: ignore[attr-defined]
+    assert by["cat"].output == Shape(8, 8, 8)  # type: ignore[attr-defined]

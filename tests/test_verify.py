@@ -112,7 +112,7 @@ def test_every_kind_of_the_graph_language_verifies():
     checks = verify(report)
     assert [c.path for c in checks if not c.ok] == []
     new = {"channel_slice", "channel_shuffle", "layernorm", "layer_scale", "stochastic_depth",
-           "identity", "conv_transpose", "upsample", "adaptive_maxpool", "mul"}
+           "identity", "conv_transpose", "upsample", "adaptive_maxpool", "mul", "crop"}
     assert new <= {c.kind for c in checks}
     # Hand arithmetic, independent of the engine: stem 16*16 positions x 12 filters x 3*3*8;
     # b 16*16 x 4 x 8; up (transposed) 16*16 inputs x 8 channels x 6/2 filters per group x 3*3.
@@ -121,9 +121,11 @@ def test_every_kind_of_the_graph_language_verifies():
                     "up": 16 * 16 * 8 * 3 * 9}
     # (16 - 1) * 2 - 2 * 1 + (3 - 1) + 1 + 1 = 32; floor(32 * 1.5) = 48; back to the stem's 16.
     shapes = {c.path: c.reference_shape for c in checks}
-    assert (shapes["up"], shapes["bi"], shapes["amax"], shapes["back"], shapes["gated"]) == (
+    assert (shapes["up"], shapes["bi"], shapes["amax"], shapes["back"], shapes["middle"],
+            shapes["like"], shapes["gated"]) == (
         convcalc.Shape(32, 32, 6), convcalc.Shape(48, 48, 6), convcalc.Shape(5, 5, 6),
-        convcalc.Shape(16, 16, 6), convcalc.Shape(16, 16, 6))
+        convcalc.Shape(16, 16, 6), convcalc.Shape(11, 12, 6), convcalc.Shape(11, 12, 6),
+        convcalc.Shape(11, 12, 6))
 
 
 @pytest.mark.parametrize("name", ["graph_se", "graph_unet", "graph_fpn"])

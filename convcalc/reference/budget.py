@@ -132,7 +132,7 @@ SCRATCH: dict[str, Scratch] = {
     "mul": _tensors(1),           # a product of three or more keeps one partial product
     # Write their output only (add sums in place; flatten is a view; the pooled mean is small).
     **dict.fromkeys(("add", "concat", "dense", "dropout", "flatten", "zeropad", "relu",
-                     "relu6", "global_avgpool", "channel_slice", "channel_shuffle",
+                     "relu6", "global_avgpool", "channel_slice", "channel_shuffle", "crop",
                      "layer_scale", "stochastic_depth", "identity"), _nothing),
 }
 DEFAULT_SCRATCH = _tensors(3)     # element-wise formulas: a few temporaries (gelu's polynomial)

@@ -624,6 +624,17 @@ def adaptive_max_pool2d(x: Array, size: Pair) -> Array:
     return y
 
 
+def center_crop(x: Array, size: Pair) -> Array:
+    """The size[0] x size[1] window of x (h, w, c) that torchvision's center_crop takes: its top
+    at int(round((h - size[0]) / 2)) and its left likewise (Python's round, half to even), as a
+    copy so that x can be freed."""
+    h, w = x.shape[:2]
+    top, left = round((h - size[0]) / 2.0), round((w - size[1]) / 2.0)
+    if min(top, left) < 0 or top + size[0] > h or left + size[1] > w:
+        raise ConvcalcError(f"cannot crop {h}x{w} to {size[0]}x{size[1]}")
+    return x[top:top + size[0], left:left + size[1]].copy()
+
+
 # ---------------------------------------------------------------- channels
 
 

@@ -20,6 +20,7 @@ from convcalc.layers import (
     ChannelSlice,
     Conv,
     ConvTranspose,
+    Crop,
     Dense,
     LayerNorm,
     LocalResponseNorm,
@@ -33,6 +34,7 @@ from convcalc.reference.kernels import (
     Array,
     adaptive_avg_pool2d,
     adaptive_max_pool2d,
+    center_crop,
     channel_shuffle,
     conv2d,
     conv_transpose2d,
@@ -158,6 +160,14 @@ def _run_upsample(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Ar
     return upsample(xs[0], size, layer.mode, scale=layer.scale), 0
 
 
+def _run_crop(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    layer = row.layer
+    assert isinstance(layer, Crop)
+    size = xs[1].shape[:2] if len(xs) == 2 else layer.size
+    assert size is not None
+    return center_crop(xs[0], size), 0
+
+
 def _run_channel_slice(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
     assert isinstance(row.layer, ChannelSlice)
     start, stop = row.layer.bounds(xs[0].shape[-1])
@@ -273,6 +283,7 @@ RUNNERS: dict[str, Run] = {
     "dense": _run_dense,
     "conv_transpose": _run_conv_transpose,
     "upsample": _run_upsample,
+    "crop": _run_crop,
     "channel_slice": _run_channel_slice,
     "channel_shuffle": _run_channel_shuffle,
     "layernorm": _run_layernorm,
