@@ -44,7 +44,14 @@ def main() -> None:
 
 def prepared(arch: str, input_: str | None, width: float | None) -> Architecture:
     """An architecture loaded by name or path, at the requested resolution and width."""
-    loaded = load(arch)
+    if input_ and arch.lower().endswith(".onnx"):
+        # An ONNX graph's shape constants (Reshape, Resize sizes) follow its input: read it
+        # at that size, which is also how a symbolic input gets one.
+        from convcalc.formats.onnx_reader import read_onnx
+
+        loaded = read_onnx(arch, input_)
+    else:
+        loaded = load(arch)
     if input_:
         loaded = with_input(loaded, parse_shape(input_, channels=loaded.input.c))
     if width is not None:
@@ -388,6 +395,52 @@ def report_command(*, archs: tuple[str, ...], output_: str | None, format_: str 
                                    dtype=dtype), by_type=by_type, top=top, depth=depth)
                  for a in archs]
     text = render_report(summaries, format_ or "md")
+    if output_ is None:
+        click.echo(text, nl=False)
+    else:
+        from convcalc.output import write_atomically
+
+        write_atomically(output_, text)
+
+
+@main.command("import")
+@click.argument("model", metavar="MODEL.onnx")
+@click.option("-o", "--output", "output_", required=True, type=click.Path(dir_okay=False),
+              help="The YAML file to write (atomically).")
+@click.option("--input", "input_", metavar="HxW",
+              help="Input size to read the model at; needed when its size is symbolic.")
+def import_command(*, model: str, output_: str, input_: str | None) -> None:
+    """Turn an ONNX model into an editable convcalc YAML file that analyzes to the same
+    numbers (`from:` only where the graph branches)."""
+    from convcalc.formats.onnx_reader import read_onnx
+    from convcalc.formats.yaml_writer import write_yaml
+    from convcalc.output import write_atomically
+
+    write_atomically(output_, write_yaml(read_onnx(model, input_)))
+    click.echo(f"wrote {output_}")
+
+
+EXPORT_FORMATS = ("pytorch", "yaml")
+
+
+@main.command("export")
+@click.argument("arch")
+@click.option("--to", "to", type=click.Choice(EXPORT_FORMATS), required=True,
+              help="pytorch: a self-contained module file with build(); yaml: a convcalc "
+              "architecture file.")
+@click.option("-o", "--output", "output_", type=click.Path(dir_okay=False),
+              help="Write to this file (atomically) instead of stdout.")
+@click.option("--input", "input_", metavar="HxWxC",
+              help="Input size instead of the file's: HxWxC, HxW or one size N (NxN).")
+@click.option("--width", type=float, help="Width multiplier on channel counts, e.g. 0.5.")
+@conversion_options
+def export_command(*, arch: str, to: str, output_: str | None, input_: str | None,
+                   width: float | None, convert: str | None, include_stem: bool) -> None:
+    """Write ARCH (a built-in name, a YAML or an ONNX file), as --input, --width and
+    --convert make it, as PyTorch source or as convcalc YAML."""
+    from convcalc.formats import export
+
+    text = export(converted(prepared(arch, input_, width), convert, include_stem).arch, to)
     if output_ is None:
         click.echo(text, nl=False)
     else:

@@ -68,7 +68,7 @@ def builtin_names() -> list[str]:
 def locate(source: str | Path) -> Path:
     """The file for a path, or for the name of a built-in architecture."""
     path = Path(source)
-    if path.suffix in (".yaml", ".yml") or path.exists() or len(path.parts) > 1:
+    if path.suffix in (".yaml", ".yml", ".onnx") or path.exists() or len(path.parts) > 1:
         return path
     for directory in builtin_dirs():
         if (directory / f"{source}.yaml").is_file():
@@ -79,9 +79,13 @@ def locate(source: str | Path) -> Path:
 
 
 def load(source: str | Path) -> Architecture:
-    """Read an architecture from a YAML file or by built-in name ('resnet50')."""
+    """Read an architecture from a YAML file, an ONNX file or by built-in name ('resnet50')."""
     path = locate(source)
     shown = path.name if path.parent in builtin_dirs() else str(source)
+    if path.suffix == ".onnx":  # the ONNX reader, behind the optional onnx extra
+        from convcalc.formats.onnx_reader import read_onnx
+
+        return read_onnx(path, shown=shown)
     try:
         if path.is_dir():
             raise ConvcalcError("is a directory, not a YAML file", file=shown)

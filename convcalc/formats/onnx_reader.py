@@ -25,7 +25,7 @@ from convcalc.errors import ConvcalcError
 from convcalc.formats.onnx_file import read_model
 from convcalc.layers import Layer, Merge
 from convcalc.limits import MAX_DIM, MAX_LAYERS
-from convcalc.shapes import Shape
+from convcalc.shapes import Shape, parse_shape
 
 
 @dataclass(frozen=True)
@@ -164,10 +164,11 @@ class Env:
         return [int(v) for v in self.const(name).reshape(-1)]
 
 
-def read_onnx(path: str | Path, input: Shape | None = None, shown: str | None = None
+def read_onnx(path: str | Path, input: str | Shape | None = None, shown: str | None = None
               ) -> Architecture:
-    """The architecture in an ONNX file, at the file's own input size or at ``input``
-    (needed when the file's height, width or batch is symbolic)."""
+    """The architecture in an ONNX file, at the file's own input size or at ``input`` (a
+    Shape, or --input's text: 'HxW', 'N' or 'HxWxC'), which is needed when the file's height,
+    width or batch is symbolic. ``shown`` is the file's name in error messages."""
     from convcalc.formats import onnx_ops
 
     path = Path(path)
@@ -218,10 +219,11 @@ def layer_paths(name: str, op_type: str) -> list[str]:
 
 
 class _Reader:
-    def __init__(self, model: Any, file: str, input: Shape | None, ops: Any) -> None:
+    def __init__(self, model: Any, file: str, input: str | Shape | None, ops: Any) -> None:
         import onnx
 
         self.onnx = onnx
+        self.model = model
         self.graph = model.graph
         self.file = file
         self.requested = input
@@ -259,9 +261,12 @@ class _Reader:
             if not isinstance(value, Tensor) or value.path == NETWORK_INPUT:
                 raise ConvcalcError(f"output '{out.name}' is not computed by any layer")
             outputs.append(value.path)
+        producer = " ".join(p for p in (self.model.producer_name, self.model.producer_version)
+                            if p)
         return Architecture(
-            name=self.graph.name or name, description=f"imported from {Path(self.file).name}",
-            source=self.file, input=shape, nodes=tuple(self.nodes), file=self.file,
+            name=name, description=f"imported from {Path(self.file).name}"
+            + (f" (made by {producer})" if producer else ""),
+            source=Path(self.file).name, input=shape, nodes=tuple(self.nodes), file=self.file,
             outputs=tuple(dict.fromkeys(outputs)))
 
     def _weight(self, tensor: Any) -> Weight:
@@ -295,6 +300,8 @@ class _Reader:
         if not isinstance(channels, int) or not 1 <= channels <= MAX_DIM:
             raise ConvcalcError(f"input '{value_info.name}' has {channels} channels; export "
                                 "the model with a fixed channel count")
+        if isinstance(self.requested, str):
+            self.requested = parse_shape(self.requested, channels=channels)
         if self.requested is not None:
             if self.requested.c != channels:
                 raise ConvcalcError(f"--input {self.requested} has {self.requested.c} channels "

@@ -13,8 +13,10 @@ maps each layer kind to the code of its module; a kind without an entry cannot b
 
 from collections.abc import Callable
 
-from convcalc.analysis import NETWORK_INPUT, LayerRow, Report
+from convcalc.analysis import NETWORK_INPUT, LayerRow, Report, analyze
+from convcalc.architecture import Architecture
 from convcalc.errors import ConvcalcError
+from convcalc.formats import output_row
 from convcalc.layers import ACTIVATION_OPS
 from convcalc.shapes import resolve_padding
 
@@ -113,9 +115,15 @@ EXPRESSIONS: dict[str, Callable[[LayerRow, list[str]], str]] = {
 }
 
 
-def write_torch(report: Report, outputs: tuple[str, ...]) -> str:
-    """The source of a PyTorch module computing ``report``'s network (side branches left out),
-    returning the tensors of the layers ``outputs`` (convcalc paths)."""
+def _variable(row: int) -> str:
+    return "x" if row == NETWORK_INPUT else f"t{row}"
+
+
+def write_torch(arch: Architecture) -> str:
+    """The source of a PyTorch module computing ``arch`` (side branches left out) and returning
+    its outputs."""
+    report = analyze(arch)
+    outputs = arch.outputs
     rows = [r for r in report.rows if not r.side]
     index = {id(r): i for i, r in enumerate(report.rows)}
     modules: list[str] = []
@@ -123,7 +131,7 @@ def write_torch(report: Report, outputs: tuple[str, ...]) -> str:
     helpers: set[str] = set()
     for row in rows:
         i = index[id(row)]
-        args = ["x" if source == NETWORK_INPUT else f"t{source}" for source in row.inputs]
+        args = [_variable(source) for source in row.inputs]
         if row.kind in EXPRESSIONS:
             forward.append(f"        t{i} = {EXPRESSIONS[row.kind](row, args)}")
             continue
@@ -135,23 +143,13 @@ def write_torch(report: Report, outputs: tuple[str, ...]) -> str:
         helpers.update(name for name in HELPERS if code.startswith(name))
         modules.append(f"            {row.path!r}: {code},")
         forward.append(f"        t{i} = at[{row.path!r}]({', '.join(args)})")
-    results = [_output_variable(report, path) for path in outputs]
+    results = [_variable(output_row(report.rows, path)) for path in outputs]
     shape = "x".join(str(d) for d in (1, report.input.c, *report.input.hw))
     return _TEMPLATE.format(
         name=report.name, shape=shape, helpers="".join(HELPERS[h] for h in sorted(helpers)),
         modules="\n".join(modules), forward="\n".join(forward),
         result=", ".join(results) if len(results) > 1 else results[0],
         input_shape=f"(1, {report.input.c}, {report.input.h}, {report.input.w})")
-
-
-def _output_variable(report: Report, path: str) -> str:
-    """The forward variable holding the tensor of the node ``path``: its row, or the last of
-    the rows it resolved into."""
-    for i in range(len(report.rows) - 1, -1, -1):
-        row = report.rows[i]
-        if row.path == path or row.path.startswith(path + "."):
-            return f"t{i}"
-    raise ConvcalcError(f"output '{path}' has no layer to export")
 
 
 _TEMPLATE = '''"""{name} as a PyTorch module, written by `convcalc export --to pytorch`.
