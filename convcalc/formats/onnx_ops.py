@@ -205,8 +205,8 @@ def activation(node: OnnxNode, env: Env) -> list[Emit]:
 def clip(node: OnnxNode, env: Env) -> list[Emit]:
     """Clip to [0, 6] -> relu6; to [0, inf) -> relu."""
     x = env.tensor(node.inputs[0])
-    low = node.attr("min") if _optional(node, 1) == "" else float(env.const(node.inputs[1]))
-    high = node.attr("max") if _optional(node, 2) == "" else float(env.const(node.inputs[2]))
+    low = node.attr("min") if _optional(node, 1) == "" else _scalar(env.const(node.inputs[1]))
+    high = node.attr("max") if _optional(node, 2) == "" else _scalar(env.const(node.inputs[2]))
     if low == 0 and high == 6:
         return [Emit(make("relu6"), (x,))]
     if low == 0 and (high is None or math.isinf(high)):

@@ -197,11 +197,12 @@ def _node_attrs(node: Any, onnx: Any) -> dict[str, Any]:
 
 
 _NOT_A_WORD = re.compile(r"[^A-Za-z0-9_]+")
+_OP_NAME = re.compile(r"[A-Z][A-Za-z0-9]*(_\d+)?")
 
 
-def layer_paths(name: str, op_type: str) -> list[str]:
+def layer_paths(name: str) -> list[str]:
     """Candidate layer paths for an ONNX node, best first: its name as a dotted path of words
-    without the op type at the end, then with it. TorchScript names a node by its module scopes
+    without the op type at the end ('Conv', 'Relu_1'), then with it. TorchScript names a node by its module scopes
     and op ('/layer1/layer1.0/conv1/Conv'), each scope repeating the one before it
     ('layer1', 'layer1.0'): that gives 'layer1.0.conv1', then 'layer1.0.conv1.Conv'."""
     scopes: list[str] = []
@@ -213,7 +214,7 @@ def layer_paths(name: str, op_type: str) -> list[str]:
     words = [[w for w in (_NOT_A_WORD.sub("_", p).strip("_") for p in s.split(".")) if w]
              for s in scopes]
     full = ".".join(w for ws in words for w in ws)
-    if len(scopes) > 1 and re.fullmatch(rf"{re.escape(op_type)}(_\d+)?", scopes[-1]):
+    if len(scopes) > 1 and _OP_NAME.fullmatch(scopes[-1]):
         return [".".join(w for ws in words[:-1] for w in ws), full]
     return [full] if full else []
 
@@ -232,6 +233,7 @@ class _Reader:
         self.nodes: list[Node] = []
         self.index: dict[str, int] = {}
         self.layers: dict[str, Layer | Merge] = {}
+        self.shapes: dict[str, Shape] = {}
         self.readers: dict[str, int] = {}
         self.paths: set[str] = {NETWORK_INPUT}
 
@@ -245,6 +247,7 @@ class _Reader:
                                 f"({', '.join(i.name for i in inputs) or 'none'}); convcalc "
                                 "reads networks with one input image")
         shape = self._input_shape(inputs[0])
+        self.shapes[NETWORK_INPUT] = shape
         self.values[inputs[0].name] = Tensor(NETWORK_INPUT, shape)
         order = self.ops.fuse(self._ordered(), self.values)
         for node in order:
@@ -367,8 +370,8 @@ class _Reader:
         return node.name or (node.outputs[0] if node.outputs else node.op_type)
 
     def _path(self, node: OnnxNode) -> str:
-        candidates = [*layer_paths(node.name, node.op_type),
-                      *layer_paths(node.outputs[0] if node.outputs else "", node.op_type),
+        candidates = [*layer_paths(node.name),
+                      *layer_paths(node.outputs[0] if node.outputs else ""),
                       node.op_type.lower()]
         for path in candidates:
             if path and path not in self.paths:
@@ -402,17 +405,18 @@ class _Reader:
         previous: Tensor | None = None
         outputs: dict[int, Value] = {}
         for emit in result:
-            sources = emit.inputs if emit.inputs is not None else (
-                (previous,) if previous is not None else ())
-            output = emit.layer.cost(tuple(s.shape for s in sources)).output
-            layout = "nhwc" if sources and sources[0].layout == "nhwc" else "nchw"
             if emit.replaces is not None:
                 index = self.index[emit.replaces.path]
                 old = self.nodes[index]
+                shapes = tuple(self.shapes[p] for p in old.inputs)
                 self.nodes[index] = Node(old.path, old.line, emit.layer, old.inputs)
                 self.layers[old.path] = emit.layer
-                previous = replace(emit.replaces, shape=output)
+                previous = replace(emit.replaces, shape=emit.layer.cost(shapes).output)
+                self.shapes[old.path] = previous.shape
             else:
+                sources = emit.inputs if emit.inputs is not None else (
+                    (previous,) if previous is not None else ())
+                output = emit.layer.cost(tuple(s.shape for s in sources)).output
                 path = f"{base}.{emit.suffix}" if emit.suffix else base
                 if path in self.paths:
                     path = f"{path}_{len(self.nodes)}"
@@ -420,6 +424,8 @@ class _Reader:
                 self.nodes.append(Node(path, None, emit.layer, tuple(s.path for s in sources)))
                 self.layers[path] = emit.layer
                 self.paths.add(path)
+                self.shapes[path] = output
+                layout = "nhwc" if sources and sources[0].layout == "nhwc" else "nchw"
                 previous = Tensor(path, output, layout)
             if emit.output is not None:
                 outputs[emit.output] = previous

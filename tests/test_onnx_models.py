@@ -1,0 +1,82 @@
+"""torchvision models exported to ONNX by both exporters (weights stripped, in tests/data/onnx,
+made by tests/data/make_onnx_fixtures.py) analyze to torch's own numbers stored beside them;
+their imported YAML analyzes the same; and `analyze` on YAML never imports onnx."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from convcalc.analysis import analyze
+from convcalc.cli import main
+from convcalc.loader import load, parse
+from conftest import DATA
+
+pytest.importorskip("onnx")
+
+ONNX = DATA / "onnx"
+COUNTS = json.loads((ONNX / "counts.json").read_text())["models"]
+EXPORTS = [(name, exporter) for name in COUNTS for exporter in ("torchscript", "dynamo")]
+
+
+def expected_params(name: str, exporter: str) -> int:
+    """torch's parameter count, less what folding batch norm into a conv bias removes (2c of
+    batch norm become c of conv bias)."""
+    return COUNTS[name]["params"] - COUNTS[name]["exporters"][exporter]["folded_bn_channels"]
+
+
+def torch_shape(shape: list[int]) -> list[int]:
+    """convcalc's [h, w, c] (or [n]) as torch's [c, h, w] (or [n])."""
+    return shape if len(shape) == 1 else [shape[2], shape[0], shape[1]]
+
+
+@pytest.mark.parametrize(("name", "exporter"), EXPORTS, ids=[f"{n}-{e}" for n, e in EXPORTS])
+def test_export_analyzes_to_torch_numbers(name: str, exporter: str) -> None:
+    arch = load(ONNX / f"{name}.{exporter}.onnx")
+    report = analyze(arch)
+    assert report.totals.macs == COUNTS[name]["macs"]
+    assert report.totals.params == expected_params(name, exporter)
+    outputs = [r for r in report.rows if r.path in arch.outputs]
+    assert [torch_shape(r.output.as_list()) for r in outputs] == [COUNTS[name]["output"]]
+
+
+@pytest.mark.parametrize("name", ["resnet50.torchscript", "mobilenet_v3_large.dynamo",
+                                  "shufflenet_v2_x1_0.torchscript", "convnext_tiny.dynamo",
+                                  "lraspp_mobilenet_v3_large.torchscript"])
+def test_imported_yaml_analyzes_the_same(name: str, tmp_path: Path) -> None:
+    out = tmp_path / "model.yaml"
+    result = CliRunner().invoke(main, ["import", str(ONNX / f"{name}.onnx"), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    model, exporter = name.split(".")
+    imported = analyze(parse(text, file="model.yaml"))
+    assert imported.totals.macs == COUNTS[model]["macs"]
+    assert imported.totals.params == expected_params(model, exporter)
+    assert analyze(load(ONNX / f"{name}.onnx")).totals == imported.totals
+    # Sequential stretches read like a hand-written file: `from:` only where the graph
+    # branches or merges, so far fewer than one per layer.
+    layers = text.count("\n  - ")
+    assert 0 < text.count("from:") < layers / 3
+
+
+def test_import_refuses_to_leave_a_partial_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"\x08\x07\x12")
+    out = tmp_path / "model.yaml"
+    result = CliRunner().invoke(main, ["import", str(bad), "-o", str(out)])
+    assert result.exit_code == 2 and not out.exists()
+
+
+def test_analyze_yaml_imports_neither_numpy_nor_onnx() -> None:
+    code = ("import sys; from convcalc.cli import main\n"
+            "try:\n    main(['analyze', 'resnet50', '--format', 'json'])\n"
+            "except SystemExit:\n    pass\n"
+            "print(' '.join(sys.modules), file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    modules = set(done.stderr.split())
+    assert "convcalc.loader" in modules  # the probe did run the command
+    assert "numpy" not in modules and "onnx" not in modules
