@@ -16,6 +16,7 @@ Counting convention, chosen to match PyTorch:
   element-wise adds (one per element). Dropout, flatten, padding and concat cost nothing.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import ClassVar
 
@@ -65,6 +66,19 @@ def _non_negative_padding(padding: Padding) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Cost:
+    """What one layer produces and costs at given input shapes (one row of the table)."""
+
+    output: Shape
+    window: Window | None
+    params: int
+    macs: int
+    other_ops: int
+
+
+
+
 @dataclass(frozen=True, kw_only=True)
 class Layer:
     """A layer with one input. Defaults: shape kept, nothing counted."""
@@ -85,6 +99,63 @@ class Layer:
 
     def window(self, x: Shape) -> Window | None:
         """Kernel, stride and padding at this input, for windowed layers only."""
+        return None
+
+    def cost(self, inputs: tuple[Shape, ...]) -> Cost:
+        """The adapter the analysis calls on every node: this layer at its one input."""
+        if len(inputs) != 1:
+            raise ConvcalcError(f"reads one tensor, not {len(inputs)}; only add, mul, concat "
+                                "and upsample read several")
+        x = inputs[0]
+        return Cost(self.out_shape(x), self.window(x), self.params(x), self.macs(x),
+                    self.other_ops(x))
+
+    def resolve(self, inputs: tuple[Shape, ...]) -> "Plan":
+        """What the node computes at these input shapes: None for the layer itself (the
+        default); the index of an input the node passes on unchanged (no row); or single-input
+        layers with path suffixes, applied in turn to the first input (rows PATH.suffix).
+        Layers that decide by shape (a residual's projection, formulas over ``in``) use it."""
+        return None
+
+
+Plan = int | tuple[tuple[str, Layer], ...] | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Merge:
+    """A layer that reads several tensors (``min_inputs`` or more); its methods take all of
+    their shapes, in the order of the node's inputs."""
+
+    kind: str
+    min_inputs: ClassVar[int] = 2
+    max_inputs: ClassVar[int] = 1 << 30
+
+    def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        raise NotImplementedError
+
+    def params(self, inputs: tuple[Shape, ...]) -> int:
+        return 0
+
+    def macs(self, inputs: tuple[Shape, ...]) -> int:
+        return 0
+
+    def other_ops(self, inputs: tuple[Shape, ...]) -> int:
+        return 0
+
+    def cost(self, inputs: tuple[Shape, ...]) -> Cost:
+        """The adapter the analysis calls on every node: this merge at all its inputs."""
+        if not self.min_inputs <= len(inputs) <= self.max_inputs:
+            wanted = (f"{self.min_inputs}" if self.min_inputs == self.max_inputs else
+                      f"{self.min_inputs} or {self.max_inputs}"
+                      if self.max_inputs == self.min_inputs + 1 else
+                      f"at least {self.min_inputs}")
+            raise ConvcalcError(f"reads {wanted} tensors, not {len(inputs)}; list them "
+                                "with 'from: [a, b]'")
+        return Cost(self.out_shape(inputs), None, self.params(inputs), self.macs(inputs),
+                    self.other_ops(inputs))
+
+    def resolve(self, inputs: tuple[Shape, ...]) -> Plan:
+        """What the node computes at these input shapes (see ``Layer.resolve``)."""
         return None
 
 
@@ -424,10 +495,20 @@ class Dense(Layer):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Add:
-    """Element-wise sum of equal shapes (a residual connection); one addition per element."""
+class Add(Merge):
+    """Element-wise sum of equal shapes (a residual connection); other_ops = (n - 1) additions
+    per element for n inputs. ``optional`` (the residual shortcut 'if_same') passes the first
+    input on unchanged, with no row, when the shapes differ (MobileNetV2)."""
 
     kind: str = "add"
+    optional: bool = False
+
+    yaml_hidden: ClassVar = ("optional",)
+
+    def resolve(self, inputs: tuple[Shape, ...]) -> Plan:
+        if self.optional and any(s != inputs[0] for s in inputs):
+            return 0
+        return None
 
     def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
         first = inputs[0]
@@ -444,8 +525,33 @@ class Add:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Concat:
-    """Concatenation along channels (the Inception module); costs nothing."""
+class Mul(Merge):
+    """Element-wise product (squeeze-and-excitation's gate, spatial attention): equal shapes, or
+    a 1x1xC gate or an HxWx1 map broadcast onto HxWxC, in either order;
+    other_ops = (n - 1) multiplies per output element."""
+
+    kind: str = "mul"
+
+    def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        out = max(inputs, key=lambda s: s.elements)
+        for shape in inputs:
+            if shape == out:
+                continue
+            gate = not out.is_flat and shape.h == shape.w == 1 and shape.c == out.c
+            spatial = not out.is_flat and shape.hw == out.hw and shape.c == 1
+            if not (gate or spatial):
+                raise ConvcalcError(
+                    f"cannot multiply {out} by {shape}: mul takes equal shapes, a 1x1x{out.c} "
+                    f"gate or a {'HxW' if out.is_flat else f'{out.h}x{out.w}'}x1 map")
+        return out
+
+    def other_ops(self, inputs: tuple[Shape, ...]) -> int:
+        return (len(inputs) - 1) * self.out_shape(inputs).elements
+
+
+@dataclass(frozen=True, kw_only=True)
+class Concat(Merge):
+    """Concatenation along channels (the Inception module, DenseNet); costs nothing."""
 
     kind: str = "concat"
 
@@ -457,15 +563,51 @@ class Concat:
                     f"cannot concatenate {first} and {other}: height and width differ; "
                     "give every branch the same stride and 'same' padding"
                 )
-        return Shape(first.h, first.w, sum(s.c for s in inputs))
+        channels = sum(s.c for s in inputs)
+        if channels > MAX_DIM:
+            raise ConvcalcError(f"concatenates {channels:,} channels, more than {MAX_DIM:,}")
+        return Shape(first.h, first.w, channels)
 
-    def other_ops(self, inputs: tuple[Shape, ...]) -> int:
-        return 0
+
+@dataclass(frozen=True, kw_only=True)
+class Shortcut(Merge):
+    """A residual's shortcut onto the main path's output: reads (x, main) and passes x on when
+    ``mode`` is 'auto' and the shapes agree; otherwise torchvision's downsample, a strided 1x1
+    convolution (with ``bias``) onto main's shape, then batch norm when ``norm`` (rows
+    PATH.0 and PATH.1). The loader creates it for 'shortcut: auto' and 'projection'."""
+
+    kind: str = "shortcut"
+    mode: str = "auto"
+    bias: bool = True
+    norm: bool = True
+
+    def resolve(self, inputs: tuple[Shape, ...]) -> Plan:
+        x, y = inputs
+        if self.mode == "auto" and x == y:
+            return 0
+        (h, w), (oh, ow) = x.hw, y.hw
+        stride = (-(-h // oh), -(-w // ow))
+        if ((h - 1) // stride[0] + 1, (w - 1) // stride[1] + 1) != (oh, ow):
+            raise ConvcalcError(
+                f"no strided 1x1 projection maps {x} onto {y}; write the shortcut's layers "
+                "under 'shortcut:'")
+        conv = Conv(filters=y.c, kernel=(1, 1), stride=stride, bias=self.bias)
+        return (("0", conv), ("1", BatchNorm())) if self.norm else (("0", conv),)
 
 
-Merge = Add | Concat
+@dataclass(frozen=True, kw_only=True)
+class Deferred(Layer):
+    """A layer whose settings read tensor shapes (``in.c``): ``build`` makes the layer parts
+    (path suffix, layer) from the shapes of the node's inputs, the first being its data input;
+    the loader creates it. ``kind`` is the kind it builds."""
 
-LAYER_KINDS: dict[str, type[Layer]] = {
+    build: Callable[[tuple[Shape, ...]], tuple[tuple[str, Layer], ...]]
+
+    def resolve(self, inputs: tuple[Shape, ...]) -> Plan:
+        return self.build(inputs)
+
+
+LAYER_KINDS: dict[str, type[Layer] | type[Merge]] = {
     "conv": Conv,
     "depthwise": Depthwise,
     "pointwise": Pointwise,
@@ -481,6 +623,9 @@ LAYER_KINDS: dict[str, type[Layer]] = {
     "flatten": Flatten,
     "zeropad": ZeroPad,
     "dense": Dense,
+    "add": Add,
+    "mul": Mul,
+    "concat": Concat,
 }
 
 # Names people bring from PyTorch or Keras, for "did you mean" hints.
@@ -493,7 +638,7 @@ FAMILIAR_NAMES = {
 }
 
 
-def yaml_keys(cls: type[Layer]) -> tuple[str, ...]:
+def yaml_keys(cls: type[Layer] | type[Merge]) -> tuple[str, ...]:
     """The keys a layer kind accepts in YAML: its fields, less ``kind`` and derived ones."""
     hidden = ("kind", *getattr(cls, "yaml_hidden", ()))
     return tuple(f.name for f in fields(cls) if f.name not in hidden)
