@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import DATA
 
 from convcalc.analysis import analyze
 from convcalc.cli import main
 from convcalc.loader import load, parse
-from conftest import DATA
 
 pytest.importorskip("onnx")
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from convcalc.errors import ConvcalcError
 from convcalc.formats.onnx_reader import Emit, Env, OnnxNode, Tensor, Value, Weight
-from convcalc.layers import LAYER_KINDS, Layer
+from convcalc.layers import LAYER_KINDS, Layer, Merge
 
 Handler = Callable[[OnnxNode, Env], Any]
 HANDLERS: dict[str, Handler] = {}
@@ -39,7 +39,7 @@ def op(*op_types: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def make(kind: str, **fields: Any) -> Layer:
+def make(kind: str, **fields: Any) -> Layer | Merge:
     """The convcalc layer of ``kind`` with these fields (its YAML keys)."""
     cls = LAYER_KINDS.get(kind)
     if cls is None:
@@ -104,7 +104,7 @@ def conv(node: OnnxNode, env: Env) -> list[Emit]:
     stride = _pair(node.attr("strides"), 1, "strides")
     dilation = _pair(node.attr("dilations"), 1, "dilations")
     padding = _padding(node, x, (kh, kw), stride, dilation)
-    layer: Layer
+    layer: Layer | Merge
     if groups > 1 and groups == x.shape.c and filters % groups == 0:
         layer = make("depthwise", kernel=(kh, kw), stride=stride, padding=padding,
                      dilation=dilation, multiplier=filters // groups, bias=bias)
@@ -181,7 +181,7 @@ def matmul(node: OnnxNode, env: Env) -> list[Emit]:
     return [Emit(_dense(x, inputs, units, bias=False), (x,))]
 
 
-def _dense(x: Tensor, inputs: int, units: int, bias: bool) -> Layer:
+def _dense(x: Tensor, inputs: int, units: int, bias: bool) -> Layer | Merge:
     if not x.shape.is_flat or x.shape.c != inputs:
         raise ConvcalcError(f"the weight takes {inputs} values but the input has dims "
                             f"{list(x.dims())}")

@@ -202,9 +202,9 @@ _OP_NAME = re.compile(r"[A-Z][A-Za-z0-9]*(_\d+)?")
 
 def layer_paths(name: str) -> list[str]:
     """Candidate layer paths for an ONNX node, best first: its name as a dotted path of words
-    without the op type at the end ('Conv', 'Relu_1'), then with it. TorchScript names a node by its module scopes
-    and op ('/layer1/layer1.0/conv1/Conv'), each scope repeating the one before it
-    ('layer1', 'layer1.0'): that gives 'layer1.0.conv1', then 'layer1.0.conv1.Conv'."""
+    without the op type at the end ('Conv', 'Relu_1'), then with it. TorchScript names a node
+    by its module scopes and op ('/layer1/layer1.0/conv1/Conv'), each scope repeating the one
+    before it ('layer1', 'layer1.0'): that gives 'layer1.0.conv1', then 'layer1.0.conv1.Conv'."""
     scopes: list[str] = []
     for scope in name.split("/"):
         if scopes and scope.startswith(scopes[-1] + "."):

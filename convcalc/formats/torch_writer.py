@@ -13,11 +13,11 @@ maps each layer kind to the code of its module; a kind without an entry cannot b
 
 from collections.abc import Callable
 
-from convcalc.analysis import NETWORK_INPUT, LayerRow, Report, analyze
+from convcalc.analysis import NETWORK_INPUT, LayerRow, analyze
 from convcalc.architecture import Architecture
 from convcalc.errors import ConvcalcError
 from convcalc.formats import output_row
-from convcalc.layers import ACTIVATION_OPS
+from convcalc.layers import ACTIVATION_OPS, Pool
 from convcalc.shapes import resolve_padding
 
 ACTIVATION_MODULES = {
@@ -61,8 +61,7 @@ def _padded(module: str, pads: tuple[int, int, int, int], extra: str = "") -> st
 
 def _conv(row: LayerRow) -> str:
     conv = row.layer.as_conv(row.input)  # type: ignore[union-attr]
-    window = row.window
-    assert window is not None  # noqa: S101 -- every conv row has a window
+    window = conv.window(row.input)
     dilation = f", dilation={window.dilation}" if window.dilation != (1, 1) else ""
     groups = f", groups={conv.groups}" if conv.groups != 1 else ""
     return _padded(f"nn.Conv2d({row.input.c}, {conv.filters}, kernel_size={conv.kernel}, "
@@ -71,10 +70,10 @@ def _conv(row: LayerRow) -> str:
 
 
 def _pool(row: LayerRow) -> str:
-    window = row.window
-    assert window is not None  # noqa: S101 -- every pooling row has a window
+    pool: Pool = row.layer  # type: ignore[assignment]
+    window = pool.window(row.input)
     name = "MaxPool2d" if row.kind == "maxpool" else "AvgPool2d"
-    ceil = ", ceil_mode=True" if row.layer.ceil_mode else ""  # type: ignore[union-attr]
+    ceil = ", ceil_mode=True" if pool.ceil_mode else ""
     return _padded(f"nn.{name}(kernel_size={window.kernel}, stride={window.stride}, "
                    f"{{padding}}{ceil})", window.padding)
 
@@ -90,14 +89,14 @@ def _field(row: LayerRow, name: str) -> object:
 
 
 TORCH: dict[str, Callable[[LayerRow], str]] = {
-    **{kind: _conv for kind in ("conv", "depthwise", "pointwise")},
+    **dict.fromkeys(("conv", "depthwise", "pointwise"), _conv),
     "maxpool": _pool,
     "avgpool": _pool,
     "global_avgpool": lambda row: "nn.AdaptiveAvgPool2d(1)",
     "adaptive_avgpool": lambda row: f"nn.AdaptiveAvgPool2d({_field(row, 'size')})",
     "batchnorm": lambda row: (f"nn.BatchNorm1d({row.input.c})" if row.input.is_flat
                               else f"nn.BatchNorm2d({row.input.c})"),
-    **{kind: (lambda row: ACTIVATION_MODULES[row.kind]) for kind in ACTIVATION_OPS},
+    **dict.fromkeys(ACTIVATION_OPS, lambda row: ACTIVATION_MODULES[row.kind]),
     "lrn": lambda row: (f"nn.LocalResponseNorm({_field(row, 'size')}, alpha="
                         f"{_field(row, 'alpha')}, beta={_field(row, 'beta')}, "
                         f"k={_field(row, 'k')})"),
