@@ -2,14 +2,14 @@
 constants and every initializer's dims and dtype.
 
 ``onnx.load`` reads the whole file and parses every weight, so its memory grows with the
-model. Here the file is memory-mapped and walked at the protobuf wire level: the model's fields
-and the graph's fields are copied as they are, except that the data fields of a large
-initializer are skipped without being read (their pages are never touched), and only the slim
-bytes are parsed. A model saved with external data is read the same way; its data file is never
-opened.
+model. Here the file is walked at the protobuf wire level with small positioned reads: the
+model's fields and the graph's fields are copied as they are, except that the data fields of a
+large initializer are skipped without being read, and only the slim bytes are parsed. (Not a
+memory map: the kernel maps the pages around every touched byte, and those count as resident.)
+A model saved with external data is read the same way; its data file is never opened.
 """
 
-import mmap
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,27 @@ LENGTH_DELIMITED = 2
 
 class _Malformed(Exception):
     """The bytes are not a protobuf message."""
+
+
+class _FileBytes:
+    """The bytes of an open file, read on demand: ``buf[i]`` and ``buf[a:b]`` as on bytes."""
+
+    CHUNK = 256
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.size = os.fstat(fd).st_size
+        self.start, self.chunk = 0, b""
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, key: int | slice) -> Any:
+        if isinstance(key, slice):
+            return os.pread(self.fd, key.stop - key.start, key.start)
+        if not self.start <= key < self.start + len(self.chunk):
+            self.start, self.chunk = key, os.pread(self.fd, self.CHUNK, key)
+        return self.chunk[key - self.start]
 
 
 def _varint(buf: Any, pos: int, end: int) -> tuple[int, int]:
@@ -86,22 +107,23 @@ def _length_delimited(number: int, payload: bytes) -> bytes:
 
 
 def _slim_tensor(buf: Any, start: int, end: int) -> bytes:
-    return b"".join(bytes(buf[tag:stop]) for number, tag, value, stop in _fields(buf, start, end)
+    return b"".join(buf[tag:stop] for number, tag, value, stop in _fields(buf, start, end)
                     if number not in TENSOR_DATA or stop - value <= MAX_CONSTANT_BYTES)
 
 
 def _slim_graph(buf: Any, start: int, end: int) -> bytes:
     return b"".join(
         _length_delimited(GRAPH_INITIALIZER, _slim_tensor(buf, value, stop))
-        if number == GRAPH_INITIALIZER else bytes(buf[tag:stop])
+        if number == GRAPH_INITIALIZER else buf[tag:stop]
         for number, tag, value, stop in _fields(buf, start, end))
 
 
 def slim_model_bytes(buf: Any) -> bytes:
-    """The serialized ModelProto in ``buf`` with every large initializer's values left out."""
+    """The serialized ModelProto in ``buf`` (bytes, or a file read on demand) with every large
+    initializer's values left out."""
     return b"".join(
         _length_delimited(MODEL_GRAPH, _slim_graph(buf, value, stop))
-        if number == MODEL_GRAPH else bytes(buf[tag:stop])
+        if number == MODEL_GRAPH else buf[tag:stop]
         for number, tag, value, stop in _fields(buf, 0, len(buf)))
 
 
@@ -125,10 +147,10 @@ def read_model(path: Path, shown: str) -> Any:
 
     try:
         with path.open("rb") as f:
-            if path.stat().st_size == 0:
+            buf = _FileBytes(f.fileno())
+            if not len(buf):
                 raise ConvcalcError("is empty; is it an ONNX file?", file=shown)
-            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-                data = slim_model_bytes(buf)
+            data = slim_model_bytes(buf)
         model = onnx.ModelProto.FromString(data)
     except OSError as e:
         raise ConvcalcError(f"cannot read: {e.strerror or e}", file=shown) from None

@@ -301,7 +301,8 @@ def mul(node: OnnxNode, env: Env) -> list[Emit]:
 
 @op("Identity", "Dropout")
 def identity(node: OnnxNode, env: Env) -> tuple[Value, ...]:
-    """Identity, and Dropout at inference: the input passes on, no layer."""
+    """Identity, and Dropout at inference: the input passes on as it is, no layer (a tensor,
+    a constant, or an initializer: TorchScript shares equal initializers through Identity)."""
     return (env.value(node.inputs[0]),)
 
 
@@ -641,7 +642,6 @@ FOLDERS: dict[str, Callable[..., Any]] = {
                                                axis=node.attr("axis", 0)),
     "Cast": _cast,
     "Slice": _slice,
-    "Identity": lambda node, x: x,
     "Reshape": _reshape,
     "Add": lambda node, a, b: np.add(a, b),
     "Sub": lambda node, a, b: np.subtract(a, b),

@@ -197,6 +197,7 @@ def _node_attrs(node: Any, onnx: Any) -> dict[str, Any]:
 
 
 _NOT_A_WORD = re.compile(r"[^A-Za-z0-9_]+")
+_WORD = re.compile(r"[A-Za-z0-9_]+")
 _OP_NAME = re.compile(r"[A-Z][A-Za-z0-9]*(_\d+)?")
 
 
@@ -211,12 +212,15 @@ def layer_paths(name: str) -> list[str]:
             scopes[-1] = scope
         elif scope:
             scopes.append(scope)
-    words = [[w for w in (_NOT_A_WORD.sub("_", p).strip("_") for p in s.split(".")) if w]
-             for s in scopes]
-    full = ".".join(w for ws in words for w in ws)
+    words = [".".join(w for w in (_word(p) for p in scope.split(".")) if w) for scope in scopes]
+    full = ".".join(w for w in words if w)
     if len(scopes) > 1 and _OP_NAME.fullmatch(scopes[-1]):
-        return [".".join(w for ws in words[:-1] for w in ws), full]
+        return [".".join(w for w in words[:-1] if w), full]
     return [full] if full else []
+
+
+def _word(text: str) -> str:
+    return text if _WORD.fullmatch(text) else _NOT_A_WORD.sub("_", text).strip("_")
 
 
 class _Reader:
@@ -370,13 +374,16 @@ class _Reader:
         return node.name or (node.outputs[0] if node.outputs else node.op_type)
 
     def _path(self, node: OnnxNode) -> str:
-        candidates = [*layer_paths(node.name),
-                      *layer_paths(node.outputs[0] if node.outputs else ""),
-                      node.op_type.lower()]
+        candidates = [p for p in layer_paths(node.name) if p]
         for path in candidates:
+            if path not in self.paths:
+                return path
+        fallbacks = [*layer_paths(node.outputs[0] if node.outputs else ""),
+                     node.op_type.lower()]
+        for path in fallbacks:
             if path and path not in self.paths:
                 return path
-        return f"{candidates[0]}_{len(self.nodes)}"
+        return f"{(candidates or fallbacks)[0]}_{len(self.nodes)}"
 
     def _convert(self, node: OnnxNode, env: Env) -> None:
         try:
