@@ -5,17 +5,26 @@ methods that are pure functions of the input shape: ``out_shape``, ``params``, `
 ``other_ops`` and, for windowed layers, ``window``. ``LAYER_KINDS`` at the bottom maps YAML
 names to classes.
 
+Layers that read several tensors (add, mul, concat, upsample) subclass ``Merge``, whose methods
+take all the input shapes. The analysis calls one adapter on either base class, ``cost``, and
+``resolve`` for the few layers that decide what they are by shape.
+
 Counting convention, chosen to match PyTorch:
-- ``macs`` counts multiplies, one multiply-accumulate each, of convolutions and dense layers only
-  (what ``torch.utils.flop_counter`` reports, halved). FLOPs are 2 x macs.
+- ``macs`` counts multiplies, one multiply-accumulate each, of convolutions (transposed ones
+  included) and dense layers only (what ``torch.utils.flop_counter`` reports, halved: it counts
+  convolution and matrix products, never upsampling, mul or normalisation). FLOPs = 2 x macs.
 - ``params`` is what ``sum(p.numel() for p in model.parameters())`` gives: weights and biases;
   batch norm's running statistics are buffers, not parameters.
 - ``other_ops`` is everything else, never mixed into macs: bias additions (one per output
-  element), batch norm (a multiply and an add per element), activations (one per element;
-  softmax three), pooling (one per window element per output), LRN (size + 3 per element),
-  element-wise adds (one per element). Dropout, flatten, padding and concat cost nothing.
+  element), batch norm (a multiply and an add per element), layer norm (7 per element),
+  activations (one per element; softmax three), pooling (one per window element per output),
+  LRN (size + 3 per element), element-wise adds and muls (one per output element and extra
+  input), layer scale (one per element), bilinear upsampling (4 per output element). Dropout,
+  stochastic depth, identity, flatten, padding, concat, split, channel shuffle and nearest
+  upsampling cost nothing.
 """
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import ClassVar
@@ -25,6 +34,8 @@ from convcalc.limits import MAX_DIM
 from convcalc.shapes import Pads, Pair, Shape, output_size, resolve_padding
 
 Padding = int | str | tuple[int, ...]
+FloatPair = tuple[float, float]
+Sections = int | tuple[int, ...]
 # How the width multiplier treats a layer's `filters`: True scales it, False keeps it, "up"
 # scales it only for multipliers above 1 (MobileNetV2's last 1280-channel convolution).
 WidthScale = bool | str
@@ -356,15 +367,21 @@ class GlobalAvgPool(Layer):
         return x.elements
 
 
-def _adaptive_lengths(n: int, out: int) -> list[int]:
-    # PyTorch's adaptive pooling: window i covers [floor(i*n/out), ceil((i+1)*n/out)).
-    return [-(-(i + 1) * n // out) - (i * n // out) for i in range(out)]
+def _adaptive_windows(n: int, out: int) -> tuple[int, int]:
+    """(sum, max) of the window lengths of PyTorch's adaptive pooling of n onto out, where
+    window i covers [floor(i*n/out), ceil((i+1)*n/out)). In closed form, so a size of 10^7
+    costs nothing: with g = gcd(n, out) the lengths sum to n + out - g, and the longest is
+    ceil((n + out - g) / out) (window i is ceil((n + r)/out) long for r = i*n mod out, whose
+    largest value is out - g)."""
+    g = math.gcd(n, out)
+    return n + out - g, -(-(n + out - g) // out)
 
 
 @dataclass(frozen=True, kw_only=True)
 class AdaptiveAvgPool(Layer):
-    """Average pooling to a fixed output size, with PyTorch's window boundaries
-    floor(i*n/out) .. ceil((i+1)*n/out); other_ops = one addition per window element."""
+    """Average or max pooling to a fixed output size (kind 'adaptive_avgpool' /
+    'adaptive_maxpool'), with PyTorch's window boundaries floor(i*n/out) .. ceil((i+1)*n/out);
+    other_ops = one addition (or comparison) per window element."""
 
     kind: str = "adaptive_avgpool"
     size: Pair
@@ -374,7 +391,7 @@ class AdaptiveAvgPool(Layer):
 
     def window(self, x: Shape) -> Window:
         h, w = x.hw
-        kernel = (max(_adaptive_lengths(h, self.size[0])), max(_adaptive_lengths(w, self.size[1])))
+        kernel = (_adaptive_windows(h, self.size[0])[1], _adaptive_windows(w, self.size[1])[1])
         return Window(kernel, (max(h // self.size[0], 1), max(w // self.size[1], 1)),
                       (0, 0, 0, 0), (1, 1), x.c)
 
@@ -384,8 +401,7 @@ class AdaptiveAvgPool(Layer):
 
     def other_ops(self, x: Shape) -> int:
         h, w = x.hw
-        rows, cols = _adaptive_lengths(h, self.size[0]), _adaptive_lengths(w, self.size[1])
-        return sum(rows) * sum(cols) * x.c
+        return _adaptive_windows(h, self.size[0])[0] * _adaptive_windows(w, self.size[1])[0] * x.c
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -492,6 +508,269 @@ class Dense(Layer):
 
     def other_ops(self, x: Shape) -> int:
         return self.units if self.bias else 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConvTranspose(Layer):
+    """Transposed convolution (PyTorch's ConvTranspose2d): per axis
+    out = (n - 1)s - 2p + d(f - 1) + output_padding + 1;
+    macs = h_in * w_in * c_in * (filters / groups) * f_h * f_w (every input value times every
+    tap of its filters, as torch.utils.flop_counter counts it);
+    params = c_in * (filters / groups) * f_h * f_w (+ filters if bias)."""
+
+    kind: str = "conv_transpose"
+    filters: int
+    kernel: Pair
+    stride: Pair = (1, 1)
+    padding: Padding = 0
+    output_padding: Pair = (0, 0)
+    dilation: Pair = (1, 1)
+    groups: int = 1
+    bias: bool = True
+    scale: WidthScale = True
+
+    def __post_init__(self) -> None:
+        _positive("filters", self.filters)
+        _positive("kernel", self.kernel)
+        _positive("stride", self.stride)
+        _positive("dilation", self.dilation)
+        _positive("groups", self.groups)
+        _non_negative_padding(self.padding)
+        if self.scale not in (True, False, "up"):
+            raise ConvcalcError(f"scale {self.scale!r} must be true, false or 'up'")
+        if isinstance(self.padding, str) or (
+                isinstance(self.padding, tuple) and len(self.padding) != 2):
+            raise ConvcalcError(f"padding {self.padding!r} must be one number or [h, w]")
+        for axis in (0, 1):
+            limit = max(self.stride[axis], self.dilation[axis])
+            if not 0 <= self.output_padding[axis] < limit:
+                raise ConvcalcError(f"output_padding {self.output_padding[axis]} must be at "
+                                    f"least 0 and below the stride or dilation ({limit}), as "
+                                    "PyTorch requires")
+
+    def _pads(self) -> Pair:
+        p = self.padding
+        return (p, p) if isinstance(p, int) else (int(p[0]), int(p[1]))
+
+    def out_shape(self, x: Shape) -> Shape:
+        if x.c % self.groups or self.filters % self.groups:
+            raise ConvcalcError(f"groups={self.groups} must divide input channels {x.c} and "
+                                f"filters {self.filters} (input {x})")
+        sizes = []
+        for n, f, s, p, d, extra in zip(x.hw, self.kernel, self.stride, self._pads(),
+                                        self.dilation, self.output_padding, strict=True):
+            size = (n - 1) * s - 2 * p + d * (f - 1) + extra + 1
+            if size < 1:
+                raise ConvcalcError(f"padding {p} leaves no output ({size}) for input size {n}; "
+                                    "use less padding")
+            sizes.append(size)
+        return Shape(sizes[0], sizes[1], self.filters)
+
+    def params(self, x: Shape) -> int:
+        weights = x.c * (self.filters // self.groups) * self.kernel[0] * self.kernel[1]
+        return weights + (self.filters if self.bias else 0)
+
+    def macs(self, x: Shape) -> int:
+        self.out_shape(x)
+        return x.elements * (self.filters // self.groups) * self.kernel[0] * self.kernel[1]
+
+    def other_ops(self, x: Shape) -> int:
+        return self.out_shape(x).elements if self.bias else 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Upsample(Merge):
+    """Upsampling by ``scale`` (out = floor(n * scale), PyTorch's rule), to a ``size``, or to
+    the height and width of a second input read with 'from:' (its values are not read);
+    ``mode`` 'nearest' or 'bilinear' (align_corners false). macs = 0 (torch's flop counter
+    counts none); other_ops = 0 for nearest (a copy), 4 per output element for bilinear (one
+    weighted neighbour each)."""
+
+    kind: str = "upsample"
+    scale: FloatPair | None = None
+    size: Pair | None = None
+    mode: str = "nearest"
+    min_inputs: ClassVar[int] = 1
+    max_inputs: ClassVar[int] = 2
+
+    def __post_init__(self) -> None:
+        if self.mode not in UPSAMPLE_MODES:
+            raise ConvcalcError(f"mode '{self.mode}' must be one of {', '.join(UPSAMPLE_MODES)}")
+        if self.scale is not None and self.size is not None:
+            raise ConvcalcError("takes 'scale' or 'size', not both")
+        if self.scale is not None and not all(0 < v <= MAX_DIM for v in self.scale):
+            raise ConvcalcError(f"scale {list(self.scale)} must be above 0")
+        if self.size is not None:
+            _positive("size", self.size)
+
+    def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        x = inputs[0]
+        h, w = x.hw
+        given = [k for k, v in (("scale", self.scale), ("size", self.size)) if v is not None]
+        if len(inputs) == 2:
+            if given:
+                raise ConvcalcError(f"reads its size from a second input; drop '{given[0]}'")
+            size = inputs[1].hw
+        elif self.size is not None:
+            size = self.size
+        elif self.scale is not None:
+            size = (math.floor(h * self.scale[0]), math.floor(w * self.scale[1]))
+        else:
+            raise ConvcalcError("needs 'scale', 'size' or a second input to take the size of "
+                                "(from: [x, other])")
+        if min(size) < 1:
+            raise ConvcalcError(f"scale {self.scale} leaves no output for input {x}")
+        return Shape(size[0], size[1], x.c)
+
+    def other_ops(self, inputs: tuple[Shape, ...]) -> int:
+        return 4 * self.out_shape(inputs).elements if self.mode == "bilinear" else 0
+
+
+UPSAMPLE_MODES = ("nearest", "bilinear")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelSlice(Layer):
+    """Channels start .. stop - 1 of the input (torch's x[:, start:stop]); costs nothing. A
+    ``split`` is made of these, one per section."""
+
+    kind: str = "channel_slice"
+    start: int = 0
+    stop: int = 0
+    # Set by split: the sections as a count of equal ones (parts, index) or their total.
+    parts: int = 0
+    index: int = 0
+    total: int = 0
+
+    yaml_hidden: ClassVar = ("parts", "index", "total")
+
+    def __post_init__(self) -> None:
+        if not self.parts and not 0 <= self.start < self.stop:
+            raise ConvcalcError(f"start {self.start} and stop {self.stop} must satisfy "
+                                "0 <= start < stop")
+
+    def bounds(self, c: int) -> Pair:
+        """(start, stop) of the channels taken from an input of c channels."""
+        if self.parts:
+            if c % self.parts:
+                raise ConvcalcError(f"cannot split {c} channels into {self.parts} equal "
+                                    "sections; give the sections as a list")
+            size = c // self.parts
+            return self.index * size, (self.index + 1) * size
+        if self.total and self.total != c:
+            raise ConvcalcError(f"split sections add up to {self.total} channels, but the "
+                                f"input has {c}; make them add up to {c}")
+        if self.stop > c:
+            raise ConvcalcError(f"stop {self.stop} is past the input's {c} channels")
+        return self.start, self.stop
+
+    def out_shape(self, x: Shape) -> Shape:
+        start, stop = self.bounds(x.c)
+        return Shape(x.h, x.w, stop - start)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Split(Layer):
+    """Shorthand for channel sections side by side (torch.split along channels): ``sections``
+    is a list of channel counts, or a number of equal sections. The loader expands it into
+    ``channel_slice`` layers PATH.0, PATH.1, ..., each read with 'from:'; sections that do not
+    add up to the input channels are an error."""
+
+    kind: str = "split"
+    sections: Sections
+    parallel: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        counts = self.sections if isinstance(self.sections, tuple) else (self.sections,)
+        if not counts or any(not 1 <= v <= MAX_DIM for v in counts) or (
+                isinstance(self.sections, int) and self.sections < 2):
+            raise ConvcalcError(f"sections {self.sections!r} must be a list of channel counts "
+                                "or a number of equal sections (at least 2)")
+
+    def expand(self) -> tuple[tuple[str, Layer], ...]:
+        """The sections, with their path suffixes '0', '1', ..."""
+        if isinstance(self.sections, int):
+            return tuple((str(i), ChannelSlice(parts=self.sections, index=i))
+                         for i in range(self.sections))
+        total, start, parts = sum(self.sections), 0, []
+        for i, count in enumerate(self.sections):
+            parts.append((str(i), ChannelSlice(start=start, stop=start + count, total=total)))
+            start += count
+        return tuple(parts)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelShuffle(Layer):
+    """ShuffleNet's channel shuffle: c channels as groups x (c / groups), transposed; costs
+    nothing (it moves data)."""
+
+    kind: str = "channel_shuffle"
+    groups: int
+
+    def __post_init__(self) -> None:
+        _positive("groups", self.groups)
+
+    def out_shape(self, x: Shape) -> Shape:
+        if x.c % self.groups:
+            raise ConvcalcError(f"groups={self.groups} must divide the input's {x.c} channels")
+        return x
+
+
+@dataclass(frozen=True, kw_only=True)
+class LayerNorm(Layer):
+    """Layer normalisation over the channels of each position (ConvNeXt's LayerNorm2d):
+    params = 2 * c (scale and shift, when ``affine``); other_ops = 7 per element (mean 1,
+    variance 3, normalise 1, scale and shift 2)."""
+
+    kind: str = "layernorm"
+    eps: float = 1e-5
+    affine: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0 < self.eps < 1:
+            raise ConvcalcError(f"eps {self.eps} must be above 0 and below 1")
+
+    def params(self, x: Shape) -> int:
+        return 2 * x.c if self.affine else 0
+
+    def other_ops(self, x: Shape) -> int:
+        return 7 * x.elements
+
+
+@dataclass(frozen=True, kw_only=True)
+class LayerScale(Layer):
+    """ConvNeXt's layer scale: each channel times a learned factor; params = c;
+    other_ops = 1 per element."""
+
+    kind: str = "layer_scale"
+
+    def params(self, x: Shape) -> int:
+        return x.c
+
+    def other_ops(self, x: Shape) -> int:
+        return x.elements
+
+
+@dataclass(frozen=True, kw_only=True)
+class StochasticDepth(Layer):
+    """Stochastic depth (drop path, EfficientNet and ConvNeXt): the identity at inference."""
+
+    kind: str = "stochastic_depth"
+    p: float = 0.0
+    mode: str = "row"
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.p < 1:
+            raise ConvcalcError(f"p {self.p} must be at least 0 and below 1")
+        if self.mode not in ("row", "batch"):
+            raise ConvcalcError(f"mode '{self.mode}' must be 'row' or 'batch'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Identity(Layer):
+    """The identity (nn.Identity): a named point in the graph; costs nothing."""
+
+    kind: str = "identity"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -616,6 +895,7 @@ LAYER_KINDS: dict[str, type[Layer] | type[Merge]] = {
     "avgpool": Pool,
     "global_avgpool": GlobalAvgPool,
     "adaptive_avgpool": AdaptiveAvgPool,
+    "adaptive_maxpool": AdaptiveAvgPool,
     "batchnorm": BatchNorm,
     **dict.fromkeys(ACTIVATION_OPS, Activation),
     "lrn": LocalResponseNorm,
@@ -623,6 +903,15 @@ LAYER_KINDS: dict[str, type[Layer] | type[Merge]] = {
     "flatten": Flatten,
     "zeropad": ZeroPad,
     "dense": Dense,
+    "conv_transpose": ConvTranspose,
+    "upsample": Upsample,
+    "split": Split,
+    "channel_slice": ChannelSlice,
+    "channel_shuffle": ChannelShuffle,
+    "layernorm": LayerNorm,
+    "layer_scale": LayerScale,
+    "stochastic_depth": StochasticDepth,
+    "identity": Identity,
     "add": Add,
     "mul": Mul,
     "concat": Concat,
@@ -634,7 +923,9 @@ FAMILIAR_NAMES = {
     "fc": "dense", "max_pool": "maxpool", "avg_pool": "avgpool", "gap": "global_avgpool",
     "dwconv": "depthwise", "pwconv": "pointwise", "sepconv": "separable",
     "out_channels": "filters", "kernel_size": "kernel", "out_features": "units",
-    "hard_swish": "hardswish", "swish": "silu",
+    "hard_swish": "hardswish", "swish": "silu", "convtranspose2d": "conv_transpose",
+    "deconv": "conv_transpose", "interpolate": "upsample", "layer_norm": "layernorm",
+    "ln": "layernorm", "drop_path": "stochastic_depth", "multiply": "mul", "cat": "concat",
 }
 
 

@@ -27,14 +27,23 @@ from convcalc.layers import (
     Add,
     Concat,
     Deferred,
+    FloatPair,
     Layer,
     Merge,
     Padding,
+    Sections,
     Shortcut,
     WidthScale,
     yaml_keys,
 )
-from convcalc.limits import MAX_FILE_BYTES, MAX_NESTING, MAX_REPEAT, Budget
+from convcalc.limits import (
+    MAX_DEPTH_MULTIPLIER,
+    MAX_FILE_BYTES,
+    MAX_NESTING,
+    MAX_REPEAT,
+    MAX_WIDTH,
+    Budget,
+)
 from convcalc.shapes import Pair, Shape, checked_shape, parse_shape
 
 TOP_KEYS = ("name", "description", "source", "input", "channel_divisor", "defaults", "blocks",
@@ -94,13 +103,36 @@ def locate(source: str | Path) -> Path:
                         "'convcalc list' shows the built-in ones")
 
 
-def load(source: str | Path) -> Architecture:
-    """Read an architecture from a YAML file, an ONNX file or by built-in name ('resnet50')."""
-    path = locate(source)
-    shown = path.name if path.parent in builtin_dirs() else str(source)
+def locate_scaled(source: str | Path) -> tuple[Path, str | None]:
+    """The file and named scale for a source: 'efficientnet_b3' is efficientnet.yaml's scale
+    'b3' when no efficientnet_b3.yaml exists; 'nets/effnet.yaml:b3' names a file's scale."""
+    text = str(source)
+    base, _, scale = text.rpartition(":")
+    if not isinstance(source, Path) and Path(base).suffix in (".yaml", ".yml") and is_name(scale):
+        return Path(base), scale
+    try:
+        return locate(source), None
+    except ConvcalcError:
+        stem, _, scale = text.rpartition("_")
+        if stem and scale and len(Path(text).parts) == 1:
+            for directory in builtin_dirs():
+                if (directory / f"{stem}.yaml").is_file():
+                    return directory / f"{stem}.yaml", scale
+        raise
+
+
+def load(source: str | Path, *, depth: float = 1.0) -> Architecture:
+    """Read an architecture from a YAML file, an ONNX file or by built-in name ('resnet50', or
+    a named scale such as 'efficientnet_b3'); ``depth`` multiplies every scaled repeat count."""
+    path, scale = locate_scaled(source)
+    shown = path.name if path.parent in builtin_dirs() else str(
+        source if scale is None else path)
     if path.suffix == ".onnx":  # the ONNX reader, behind the optional onnx extra
         from convcalc.formats.onnx_reader import read_onnx
 
+        if depth != 1.0:
+            raise ConvcalcError("--depth-multiplier scales the repeat counts of a YAML file; "
+                                "an ONNX graph has none", file=shown)
         return read_onnx(path, shown=shown)
     try:
         if path.is_dir():
@@ -115,15 +147,21 @@ def load(source: str | Path) -> Architecture:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ConvcalcError("is not UTF-8 text; is it a YAML file?", file=shown) from None
-    return parse(text, file=shown)
+    return parse(text, file=shown, depth=depth, scale=scale)
 
 
-def parse(text: str, file: str = "<string>") -> Architecture:
-    """An ``Architecture`` from YAML text; ``file`` is the name used in error messages."""
+def parse(text: str, file: str = "<string>", *, depth: float = 1.0,
+          scale: str | None = None) -> Architecture:
+    """An ``Architecture`` from YAML text; ``file`` is the name used in error messages.
+    ``depth`` multiplies repeat counts (rounded up: EfficientNet's compound scaling) and
+    ``scale`` picks one of the file's named ``scales:`` (its width, depth and input)."""
+    if not 0 < depth <= MAX_DEPTH_MULTIPLIER:
+        raise ConvcalcError(f"depth multiplier {depth:g} must be above 0 and at most "
+                            f"{MAX_DEPTH_MULTIPLIER:g}")
     try:
         budget = Budget()
         doc = _read_yaml(text, budget)
-        return _Expander(doc, file, budget).architecture()
+        return _Expander(doc, file, budget, depth, scale).architecture()
     except ConvcalcError as e:
         raise e.located(file=file) from None
 
@@ -291,10 +329,12 @@ class _Expander:
     """Expands one parsed file into graph nodes: blocks, repeats, conditions, defaults, paths,
     and the tensors each layer reads."""
 
-    def __init__(self, doc: YMap, file: str, budget: Budget, depth: float = 1.0) -> None:
+    def __init__(self, doc: YMap, file: str, budget: Budget, depth: float = 1.0,
+                 scale: str | None = None) -> None:
         self.doc, self.file = doc, file
         self.budget = budget
         self.depth_multiplier = depth
+        self.scale = scale
         self.calls: list[str] = []  # the chain of blocks being expanded, to catch cycles
         self.nesting = 0  # block calls and nested sequences entered, across blocks
         self.claims: dict[str, tuple[int, ...]] = {}  # path -> the item lines that made it
@@ -320,13 +360,15 @@ class _Expander:
         for key, value in text.items():
             if not isinstance(value, str):
                 raise ConvcalcError(f"'{key}' must be text", line=doc.key_lines[key])
+        width, shape = self._read_scale(doc.get("scales"), doc.key_lines.get("scales"))
         top = _Context("", NETWORK_INPUT, {}, False, (), set())
         self._sequence(layers, top, NETWORK_INPUT, 0)
         self._check_unresolved()
         outputs = self._outputs(doc.get("outputs"), doc.key_lines.get("outputs"))
+        name = text["name"] or Path(self.file).stem
         try:
-            return Architecture(
-                name=text["name"] or Path(self.file).stem,
+            arch = Architecture(
+                name=f"{name}_{self.scale}" if self.scale else name,
                 description=" ".join(text["description"].split()),
                 source=" ".join(text["source"].split()),
                 input=self._input(doc["input"], doc.key_lines["input"]),
@@ -337,6 +379,41 @@ class _Expander:
             )
         except ConvcalcError as e:
             raise e.located(line=doc.key_lines.get("outputs", layers_line)) from None
+        if shape is not None:
+            arch = dataclasses.replace(arch, input=shape)
+        if width != 1:
+            from convcalc.variants import with_width  # the one width rule
+
+            arch = with_width(arch, width)
+        return arch
+
+    def _read_scale(self, value: Any, line: int | None) -> tuple[float, Shape | None]:
+        """The width and input of the scale asked for (1 and None without one), after setting
+        its depth multiplier. ``scales:`` maps names to {width, depth, input}, as Ultralytics'
+        model files do; each figure defaults to the file's own."""
+        scales = _mapping(value, "'scales'", line)
+        if self.scale is None:
+            return 1.0, None
+        if self.scale not in scales:
+            raise ConvcalcError(f"has no scale '{self.scale}'{_near(self.scale, scales)}"
+                                + (f"; its scales: {', '.join(scales)}" if scales else
+                                   " (it declares no 'scales:')"), line=line)
+        where = scales.key_lines[self.scale]
+        settings = _mapping(scales[self.scale], f"scale '{self.scale}'", where)
+        _check_keys(settings, ("width", "depth", "input"), f"scale '{self.scale}'")
+        figures = {}
+        for key, limit in (("width", MAX_WIDTH), ("depth", MAX_DEPTH_MULTIPLIER)):
+            number = settings.get(key, 1.0)
+            if isinstance(number, bool) or not isinstance(number, int | float) or not (
+                    0 < number <= limit):
+                raise ConvcalcError(f"scale '{self.scale}': {key} {number!r} must be a number "
+                                    f"above 0 and at most {limit:g}",
+                                    line=settings.key_lines.get(key, where))
+            figures[key] = float(number)
+        self.depth_multiplier *= figures["depth"]
+        shape = (self._input(settings["input"], settings.key_lines["input"])
+                 if "input" in settings else None)
+        return figures["width"], shape
 
     def _input(self, value: Any, line: int) -> Shape:
         try:
@@ -924,9 +1001,25 @@ def _coerce(value: Any, expected: Any, scope: Mapping[str, Any], key: str) -> An
                                 f"{suggestion(value, ['same', 'valid', *scope])}")
         return _coerce(value, int, scope, key)
     if expected == WidthScale:
-        if value not in (True, False, "up"):
+        # `is`, not `in`: 1 == True, and `scale: 1` must not pass for true.
+        if not any(value is v for v in (True, False)) and value != "up":
             raise ConvcalcError(f"scale {value!r} must be true, false or 'up'")
         return value
+    if expected is str:
+        if not isinstance(value, str):
+            raise ConvcalcError(f"{key} {value!r} must be a word")
+        return value
+    if expected == FloatPair:
+        if isinstance(value, list):
+            if len(value) != 2:
+                raise ConvcalcError(f"{key} {value!r} must be one number or [h, w]")
+            return tuple(_coerce(v, float, scope, key) for v in value)
+        number = _coerce(value, float, scope, key)
+        return number, number
+    if expected == Sections:
+        if isinstance(value, list):
+            return tuple(_coerce(v, int, scope, key) for v in value)
+        return _coerce(value, int, scope, key)
     if get_origin(expected) in (Union, types.UnionType) and type(None) in get_args(expected):
         return None if value is None else _coerce(
             value, next(t for t in get_args(expected) if t is not type(None)), scope, key)

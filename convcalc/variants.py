@@ -17,6 +17,7 @@ from convcalc.layers import (
     Add,
     BatchNorm,
     Conv,
+    ConvTranspose,
     Depthwise,
     Layer,
     Merge,
@@ -30,14 +31,17 @@ __all__ = ["make_divisible"]  # re-exported: the width rule's rounding, also use
 
 
 def with_width(arch: Architecture, multiplier: float) -> Architecture:
-    """Every scaled convolution's filters times ``multiplier``, rounded by the architecture's
-    ``channel_divisor``. Depthwise layers follow their input; dense layers keep their units."""
+    """Every scaled convolution's (and transposed convolution's) filters times ``multiplier``,
+    rounded by the architecture's ``channel_divisor``. Depthwise layers, and layers whose
+    settings are formulas over ``in.c``, follow their input; dense layers keep their units;
+    split sections given as channel counts do not scale (give a number of equal sections)."""
     if not 0 < multiplier <= MAX_WIDTH:
         raise ConvcalcError(f"width {multiplier} must be above 0 and at most {MAX_WIDTH:g}")
 
     def scale(node: Node) -> Node:
         layer = node.layer
-        if not isinstance(layer, Conv) or not layer.filters or layer.scale is False or (
+        if not isinstance(layer, Conv | ConvTranspose) or not layer.filters or (
+                layer.scale is False) or (
                 layer.scale == "up" and multiplier <= 1):
             return node
         filters = make_divisible(layer.filters * multiplier, arch.channel_divisor)
