@@ -229,7 +229,8 @@ def batchnorm(node: OnnxNode, env: Env) -> list[Emit]:
 @op("LayerNormalization")
 def layernorm(node: OnnxNode, env: Env) -> list[Emit]:
     """LayerNormalization over the last axis of a channels-last tensor or a flat vector
-    -> layernorm over channels."""
+    -> layernorm over channels (without a bias input: layernorm without affine, then a
+    layer_scale for the scale)."""
     x, scale = env.tensor(node.inputs[0]), env.weight(node.inputs[1])
     rank = len(x.dims())
     if int(node.attr("axis", -1)) % rank != rank - 1 or x.layout not in ("nhwc", "nchw") or (
@@ -240,7 +241,12 @@ def layernorm(node: OnnxNode, env: Env) -> list[Emit]:
     if scale.dims != (x.shape.c,):
         raise ConvcalcError(f"scale '{scale.name}' has dims {list(scale.dims)}, not "
                             f"[{x.shape.c}]")
-    return [Emit(make("layernorm", bias=bool(_optional(node, 2))), (x,))]
+    eps = float(node.attr("epsilon", 1e-5))
+    if _optional(node, 2):
+        return [Emit(make("layernorm", eps=eps), (x,))]
+    # A scale without a shift: normalize, then one factor per channel (c parameters).
+    return [Emit(make("layernorm", eps=eps, affine=False), (x,)),
+            Emit(make("layer_scale"), suffix="scale")]
 
 
 def _scalar(value: Value) -> float | None:
@@ -354,6 +360,8 @@ def reshape(node: OnnxNode, env: Env) -> Any:
         return (x,)
     if x.layout == "nchw" and len(target) == 2 and target[0] == 1:
         return [Emit(make("flatten"), (x,))]
+    if x.layout == "nchw" and target == [total]:
+        return (replace(x, layout="vector"),)
     if x.layout == "nchw" and not x.shape.is_flat and len(target) == 5 and target[0] == 1 \
             and target[3:] == dims[2:] and target[1] > 1:
         return (replace(x, layout="shuffle", groups=target[1]),)
@@ -362,6 +370,25 @@ def reshape(node: OnnxNode, env: Env) -> Any:
                      (replace(x, layout="nchw", groups=0, transposed=False),))]
     raise ConvcalcError(f"Reshape of dims {dims} to {target} is not supported; convcalc reads "
                         "flattening and the channel shuffle (Reshape, Transpose, Reshape)")
+
+
+@op("Gather")
+def gather(node: OnnxNode, env: Env) -> tuple[Value, ...]:
+    """Gather of every value of a 'vector' view back into its own dims: the dynamo exporter's
+    as_strided of a contiguous tensor, which changes nothing. The indices are an initializer
+    whose values may be stripped; when present they must be 0, 1, 2, ... in order."""
+    x, indices = env.tensor(node.inputs[0]), env.value(node.inputs[1])
+    flat = replace(x, layout="nchw")
+    dims = indices.dims if isinstance(indices, Weight) else None
+    values: Any = indices.value if isinstance(indices, Weight) else indices
+    if x.layout == "vector" and int(node.attr("axis", 0)) == 0 and (
+            dims == flat.dims() or (values is not None and list(np.shape(values)) ==
+                                    list(flat.dims()))) and (
+            values is None or [int(v) for v in np.reshape(values, -1)] == list(
+                range(x.shape.elements))):
+        return (flat,)
+    raise ConvcalcError(f"Gather of a network tensor with dims {list(x.dims())} is not "
+                        "supported; convcalc reads Gather on shapes and constants")
 
 
 @op("Transpose")
@@ -403,7 +430,8 @@ def split(node: OnnxNode, env: Env) -> list[Emit]:
 
 def _channels(x: Tensor, start: int, end: int, output: int = 0, suffix: str = "") -> Emit:
     """The layer that takes channels [start, end) of ``x``, as the node's output ``output``."""
-    return Emit(make("channels", start=start, end=end), (x,), suffix=suffix, output=output)
+    return Emit(make("channel_slice", start=start, stop=end), (x,), suffix=suffix,
+                output=output)
 
 
 @op("Slice")

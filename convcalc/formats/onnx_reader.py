@@ -33,9 +33,10 @@ class Tensor:
     """A tensor the network computes: made by the convcalc node ``path`` (or the input).
 
     ``layout`` is 'nchw' (flat vectors too), 'nhwc' (a Transpose to channels-last, as ConvNeXt
-    does around its layer norms and linear layers), or 'shuffle' (the 5-D view
+    does around its layer norms and linear layers), 'shuffle' (the 5-D view
     [1, groups, c/groups, h, w] of a channel shuffle; ``transposed`` once its two group axes
-    are swapped)."""
+    are swapped), or 'vector' (all values in one axis, without the batch: the dynamo
+    exporter's as_strided, a Reshape to [n] and a Gather of every index back)."""
 
     path: str
     shape: Shape
@@ -46,6 +47,8 @@ class Tensor:
     def dims(self) -> tuple[int, ...]:
         """The ONNX dims of this tensor, batch 1 first."""
         s = self.shape
+        if self.layout == "vector":
+            return (s.elements,)
         if s.is_flat:
             return (1, s.c)
         h, w = s.hw
