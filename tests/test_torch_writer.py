@@ -1,13 +1,16 @@
 """`convcalc export --to pytorch`: the module torch builds from the written file has convcalc's
 params (torch's sum(p.numel())), MACs (torch's FlopCounterMode // 2) and output shape, for
-every built-in network and for converted and width-scaled designs."""
+every built-in network, for converted and width-scaled designs, and for the torchvision
+models read back from ONNX."""
 
 import ast
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from conftest import DATA
 
 from convcalc.analysis import analyze
 from convcalc.cli import main
@@ -90,3 +93,20 @@ def test_export_command_writes_the_file(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert torch_counts(out.read_text()) == convcalc_counts(with_width(load("mobilenet_v2"),
                                                                        0.5))
+
+
+ONNX = DATA / "onnx"
+COUNTS = json.loads((ONNX / "counts.json").read_text())["models"]
+EXPORTS = [(name, exporter) for name in COUNTS for exporter in ("torchscript", "dynamo")]
+
+
+@pytest.mark.parametrize(("name", "exporter"), EXPORTS, ids=[f"{n}-{e}" for n, e in EXPORTS])
+def test_onnx_models_round_trip_to_pytorch(name: str, exporter: str) -> None:
+    # torchvision -> ONNX -> convcalc -> PyTorch source -> torch's own counters: the MACs of
+    # the original model, and its params less the batch norms folded into conv biases.
+    pytest.importorskip("onnx")
+    expected = COUNTS[name]
+    params, macs, shapes = torch_counts(write_torch(load(ONNX / f"{name}.{exporter}.onnx")))
+    assert macs == expected["macs"]
+    assert params == expected["params"] - expected["exporters"][exporter]["folded_bn_channels"]
+    assert shapes == [expected["output"]]

@@ -17,7 +17,7 @@ from convcalc.analysis import NETWORK_INPUT, LayerRow, analyze
 from convcalc.architecture import Architecture
 from convcalc.errors import ConvcalcError
 from convcalc.formats import output_row
-from convcalc.layers import ACTIVATION_OPS, Pool
+from convcalc.layers import ACTIVATION_OPS, ConvTranspose, Pool
 from convcalc.shapes import resolve_padding
 
 ACTIVATION_MODULES = {
@@ -30,7 +30,7 @@ ACTIVATION_MODULES = {
 HELPERS = {
     "LayerNorm2d": '''
 class LayerNorm2d(nn.LayerNorm):
-    """Layer norm over the channels of an NCHW tensor (ConvNeXt's LayerNorm2d)."""
+    """Layer norm over the channels of each position of an NCHW tensor (ConvNeXt's)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
@@ -39,9 +39,9 @@ class LayerNorm2d(nn.LayerNorm):
 class LayerScale(nn.Module):
     """One learned factor per channel (ConvNeXt's layer scale)."""
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, flat: bool = False) -> None:
         super().__init__()
-        self.scale = nn.Parameter(torch.full((channels, 1, 1), 1e-6))
+        self.scale = nn.Parameter(torch.full((channels,) if flat else (channels, 1, 1), 1e-6))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.scale
@@ -88,6 +88,36 @@ def _field(row: LayerRow, name: str) -> object:
     return getattr(row.layer, name)
 
 
+def _conv_transpose(row: LayerRow) -> str:
+    layer: ConvTranspose = row.layer  # type: ignore[assignment]
+    padding = layer.padding if isinstance(layer.padding, int) else tuple(layer.padding)
+    return (f"nn.ConvTranspose2d({row.input.c}, {layer.filters}, kernel_size={layer.kernel}, "
+            f"stride={layer.stride}, padding={padding}, output_padding={layer.output_padding}, "
+            f"groups={layer.groups}, bias={layer.bias}, dilation={layer.dilation})")
+
+
+def _upsample(row: LayerRow) -> str:
+    mode = _field(row, "mode")
+    corners = ", align_corners=False" if mode == "bilinear" else ""
+    return f"nn.Upsample(size=({row.output.h}, {row.output.w}), mode={mode!r}{corners})"
+
+
+def _layernorm(row: LayerRow) -> str:
+    name = "nn.LayerNorm" if row.input.is_flat else "LayerNorm2d"
+    return (f"{name}({row.input.c}, eps={_field(row, 'eps')}, "
+            f"elementwise_affine={_field(row, 'affine')})")
+
+
+def _channel_slice(row: LayerRow, xs: list[str]) -> str:
+    start, stop = row.layer.bounds(row.input.c)  # type: ignore[union-attr]
+    return f"{xs[0]}[:, {start}:{stop}]"
+
+
+def _channel_shuffle(row: LayerRow, xs: list[str]) -> str:
+    groups = _field(row, "groups")
+    return f"{xs[0]}.unflatten(1, ({groups}, -1)).transpose(1, 2).flatten(1, 2)"
+
+
 TORCH: dict[str, Callable[[LayerRow], str]] = {
     **dict.fromkeys(("conv", "depthwise", "pointwise"), _conv),
     "maxpool": _pool,
@@ -105,12 +135,22 @@ TORCH: dict[str, Callable[[LayerRow], str]] = {
     "zeropad": _zeropad,
     "dense": lambda row: (f"nn.Linear({row.input.c}, {_field(row, 'units')}, "
                           f"bias={_field(row, 'bias')})"),
+    "adaptive_maxpool": lambda row: f"nn.AdaptiveMaxPool2d({_field(row, 'size')})",
+    "conv_transpose": _conv_transpose,
+    "upsample": _upsample,
+    "layernorm": _layernorm,
+    "layer_scale": lambda row: (f"LayerScale({row.input.c}, flat=True)" if row.input.is_flat
+                                else f"LayerScale({row.input.c})"),
+    "identity": lambda row: "nn.Identity()",
+    "stochastic_depth": lambda row: "nn.Identity()  # stochastic depth: identity at inference",
 }
 # Layers without a module: the forward expression over the inputs' variables.
 EXPRESSIONS: dict[str, Callable[[LayerRow, list[str]], str]] = {
     "add": lambda row, xs: " + ".join(xs),
     "mul": lambda row, xs: " * ".join(xs),
     "concat": lambda row, xs: f"torch.cat([{', '.join(xs)}], dim=1)",
+    "channel_slice": _channel_slice,
+    "channel_shuffle": _channel_shuffle,
 }
 
 
@@ -141,6 +181,8 @@ def write_torch(arch: Architecture) -> str:
         code = build(row)
         helpers.update(name for name in HELPERS if code.startswith(name))
         modules.append(f"            {row.path!r}: {code},")
+        if row.kind == "upsample":
+            args = args[:1]  # a second input gives only its size, which the module holds
         forward.append(f"        t{i} = at[{row.path!r}]({', '.join(args)})")
     results = [_variable(output_row(report.rows, path)) for path in outputs]
     shape = "x".join(str(d) for d in (1, report.input.c, *report.input.hw))
@@ -161,6 +203,24 @@ import torch
 from torch import nn
 {helpers}
 
+def _register(parent: nn.Module, names: list[str], module: nn.Module) -> None:
+    """Register ``module`` at the dotted path ``names`` under ``parent``, making containers on
+    the way; a layer whose path is also a prefix of other layers' paths holds them."""
+    for name in names[:-1]:
+        if parent._modules.get(name) is None:
+            parent.add_module(_free(parent, name), nn.Module())
+        parent = parent._modules[_free(parent, name)]
+    name = _free(parent, names[-1])
+    held = parent._modules.get(name)
+    for child, inner in (held._modules.items() if held is not None else ()):
+        module.add_module(_free(module, child), inner)
+    parent.add_module(name, module)
+
+
+def _free(parent: nn.Module, name: str) -> str:
+    """``name``, or ``name_`` when it is an attribute of the module (such as 'weight')."""
+    return name if name in parent._modules or not hasattr(parent, name) else name + "_"
+
 class Network(nn.Module):
     """{name}: the layers of `convcalc analyze`, in its order."""
 
@@ -170,13 +230,7 @@ class Network(nn.Module):
 {modules}
         }}
         for path, module in layers.items():
-            parent: nn.Module = self
-            *scopes, name = path.split(".")
-            for scope in scopes:
-                if scope not in parent._modules:
-                    parent.add_module(scope, nn.Module())
-                parent = parent._modules[scope]
-            parent.add_module(name, module)
+            _register(self, path.split("."), module)
         self._layers_by_path = layers
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
