@@ -415,3 +415,107 @@ def test_embedded_weights_are_not_parsed(tmp_path: Path) -> None:
     model = read_model(path, "big.onnx")
     assert list(model.graph.initializer[0].dims) == [1024, 1024]
     assert model.ByteSize() < 1000 < math.prod((1024, 1024))
+
+
+# -- the graph language's kinds ------------------------------------------------------------------
+
+def test_conv_transpose(tmp_path: Path) -> None:
+    # 4x5x5, weight [c_in 4, c_out 6, 3, 3], stride 2, pads 1, output_padding 1:
+    # (5 - 1) * 2 - 2 * 1 + (3 - 1) + 1 + 1 = 10; macs = h_in * w_in * c_in * c_out * 9.
+    path = save(tmp_path, [node("ConvTranspose", ["x", "w", "b"], ["y"], strides=[2, 2],
+                                pads=[1, 1, 1, 1], output_padding=[1, 1])],
+                [weight("w", 4, 6, 3, 3), weight("b", 6)], [1, 4, 5, 5])
+    assert counts(path) == (4 * 6 * 9 + 6, 5 * 5 * 4 * 6 * 9, [10, 10, 6])
+
+
+def test_resize_by_scales_and_to_sizes(tmp_path: Path) -> None:
+    path = save(tmp_path, [node("Resize", ["x", "", "scales"], ["a"], mode="nearest"),
+                           node("Resize", ["a", "", "", "sizes"], ["y"], mode="linear")],
+                [floats("scales", 1, 1, 2, 2), ints("sizes", 1, 3, 6, 10)], [1, 3, 4, 4])
+    report = analyze(read_onnx(path))
+    assert [(r.kind, r.layer.mode, r.output.as_list()) for r in report.rows] == [  # type: ignore[union-attr]
+        ("upsample", "nearest", [8, 8, 3]), ("upsample", "bilinear", [6, 10, 3])]
+
+
+def test_resize_to_the_size_of_another_tensor(tmp_path: Path) -> None:
+    # LR-ASPP / DeepLab: interpolate(y, size=x.shape[-2:]) as Shape -> Slice -> Concat.
+    path = save(tmp_path, [
+        node("Conv", ["x", "w"], ["c"], strides=[4, 4]),
+        node("Shape", ["x"], ["s"]),
+        node("Slice", ["s", "two", "four"], ["hw"]),
+        node("Concat", ["lead", "hw"], ["sizes"], axis=0),
+        node("Resize", ["c", "", "", "sizes"], ["y"], mode="linear")],
+        [weight("w", 5, 3, 1, 1), ints("two", 2), ints("four", 4), ints("lead", 1, 5)],
+        [1, 3, 16, 12])
+    assert counts(path) == (15, 4 * 3 * 5 * 3, [16, 12, 5])
+
+
+def test_split_and_slice_of_channels(tmp_path: Path) -> None:
+    # Split 8 channels as [3, 5]; Slice channels 2..6 of the 5; concat 3 + 4 = 7.
+    path = save(tmp_path, [
+        node("Split", ["x", "sizes"], ["a", "b"], name="split", axis=1),
+        node("Slice", ["b", "starts", "ends", "axes"], ["c"]),
+        node("Concat", ["a", "c"], ["y"], axis=1)],
+        [ints("sizes", 3, 5), ints("starts", 1), ints("ends", 5), ints("axes", 1)],
+        [1, 8, 4, 4], opset=18)
+    report = analyze(read_onnx(path))
+    assert [(r.path, r.kind, r.output.c) for r in report.rows] == [
+        ("split.0", "channel_slice", 3), ("split.1", "channel_slice", 5),
+        ("c", "channel_slice", 4), ("y", "concat", 7)]
+
+
+def test_split_that_does_not_add_up(tmp_path: Path) -> None:
+    path = save(tmp_path, [node("Split", ["x", "sizes"], ["a", "y"], axis=1)],
+                [ints("sizes", 3, 4)], [1, 8, 4, 4])
+    with pytest.raises(ConvcalcError, match=r"split sizes \[3, 4\] must be positive and add "
+                       "up to the 8 channels"):
+        read_onnx(path)
+
+
+def test_channel_shuffle_from_reshape_transpose_reshape(tmp_path: Path) -> None:
+    path = save(tmp_path, [
+        node("Reshape", ["x", "five"], ["r"]),
+        node("Transpose", ["r"], ["t"], perm=[0, 2, 1, 3, 4]),
+        node("Reshape", ["t", "four"], ["y"], name="stage.shuffle")],
+        [ints("five", 1, 2, 3, 4, 4), ints("four", 1, -1, 4, 4)], [1, 6, 4, 4])
+    report = analyze(read_onnx(path))
+    assert [(r.path, r.kind, r.layer.groups) for r in report.rows] == [  # type: ignore[union-attr]
+        ("stage.shuffle", "channel_shuffle", 2)]
+
+
+def test_convnext_block_channels_last(tmp_path: Path) -> None:
+    # x (8x4x4) -> NHWC -> LayerNorm -> Linear 8->32 (MatMul + Add) -> GELU -> Linear 32->8
+    # -> NCHW -> layer scale -> + x. params: 16 + (256 + 32) + (256 + 8) + 8 = 576;
+    # macs: 16 positions * (8 * 32 + 32 * 8) = 8192.
+    path = save(tmp_path, [
+        node("Transpose", ["x"], ["t"], perm=[0, 2, 3, 1]),
+        node("LayerNormalization", ["t", "ln_s", "ln_b"], ["n"], axis=-1, epsilon=1e-6),
+        node("MatMul", ["n", "w1"], ["m1"]), node("Add", ["m1", "b1"], ["l1"]),
+        node("Gelu", ["l1"], ["g"]),
+        node("MatMul", ["g", "w2"], ["m2"]), node("Add", ["m2", "b2"], ["l2"]),
+        node("Transpose", ["l2"], ["back"], perm=[0, 3, 1, 2]),
+        node("Mul", ["gamma", "back"], ["s"]),
+        node("Add", ["s", "x"], ["y"])],
+        [weight("ln_s", 8), weight("ln_b", 8), weight("w1", 8, 32), weight("b1", 32),
+         weight("w2", 32, 8), weight("b2", 8), weight("gamma", 8, 1, 1)], [1, 8, 4, 4])
+    report = analyze(read_onnx(path))
+    assert [r.kind for r in report.rows] == ["layernorm", "pointwise", "gelu", "pointwise",
+                                             "layer_scale", "add"]
+    assert (report.totals.params, report.totals.macs) == (576, 8192)
+    assert report.rows[-1].output.as_list() == [4, 4, 8]
+
+
+def test_layernorm_without_bias_counts_its_scale(tmp_path: Path) -> None:
+    path = save(tmp_path, [
+        node("Transpose", ["x"], ["t"], perm=[0, 2, 3, 1]),
+        node("LayerNormalization", ["t", "s"], ["n"]),
+        node("Transpose", ["n"], ["y"], perm=[0, 3, 1, 2])], [weight("s", 8)], [1, 8, 4, 4])
+    assert counts(path) == (8, 0, [4, 4, 8])
+
+
+def test_layernorm_over_nchw_is_an_error(tmp_path: Path) -> None:
+    path = save(tmp_path, [node("LayerNormalization", ["x", "s"], ["y"], axis=1)],
+                [weight("s", 8, 4, 4)], [1, 8, 4, 4])
+    with pytest.raises(ConvcalcError, match=r"\(LayerNormalization\): LayerNormalization over "
+                       r"axis 1 of a tensor with dims \[1, 8, 4, 4\]"):
+        read_onnx(path)
