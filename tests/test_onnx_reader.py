@@ -519,3 +519,16 @@ def test_layernorm_over_nchw_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConvcalcError, match=r"\(LayerNormalization\): LayerNormalization over "
                        r"axis 1 of a tensor with dims \[1, 8, 4, 4\]"):
         read_onnx(path)
+
+
+def test_shared_initializer_counts_once(tmp_path: Path) -> None:
+    # Two convolutions with one weight (and TorchScript's Identity sharing of an initializer):
+    # 4 * 4 * 9 = 144 weights and a bias of 4 once, though both layers compute with them.
+    path = save(tmp_path, [
+        node("Conv", ["x", "w", "b"], ["a"], pads=[1, 1, 1, 1]),
+        node("Identity", ["w"], ["w_again"]),
+        node("Conv", ["a", "w_again", "b"], ["y"], pads=[1, 1, 1, 1])],
+        [weight("w", 4, 4, 3, 3), weight("b", 4)], [1, 4, 6, 6])
+    report = analyze(read_onnx(path))
+    assert [r.params for r in report.rows] == [148, 0]
+    assert report.totals.macs == 2 * 36 * 4 * 36

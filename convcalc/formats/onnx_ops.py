@@ -91,8 +91,7 @@ def conv(node: OnnxNode, env: Env) -> list[Emit]:
     """Conv -> conv, or depthwise (groups = input channels) or pointwise (1x1, no padding)."""
     x, w = env.tensor(node.inputs[0]), env.weight(node.inputs[1])
     bias = bool(_optional(node, 2))
-    if bias:
-        env.weight(node.inputs[2])
+    weights = (w, env.weight(node.inputs[2])) if bias else (w,)
     if len(w.dims) != 4:
         raise ConvcalcError(f"weight '{w.name}' has dims {list(w.dims)}; convcalc reads 2-D "
                             "convolutions (4-D weights)")
@@ -113,7 +112,7 @@ def conv(node: OnnxNode, env: Env) -> list[Emit]:
     else:
         layer = make("conv", filters=filters, kernel=(kh, kw), stride=stride, padding=padding,
                      dilation=dilation, groups=groups, bias=bias)
-    return [Emit(layer, (x,))]
+    return [Emit(layer, (x,), weights=weights)]
 
 
 @op("ConvTranspose")
@@ -121,6 +120,7 @@ def conv_transpose(node: OnnxNode, env: Env) -> list[Emit]:
     """ConvTranspose -> conv_transpose (PyTorch's ConvTranspose2d)."""
     x, w = env.tensor(node.inputs[0]), env.weight(node.inputs[1])
     bias = bool(_optional(node, 2))
+    weights = (w, env.weight(node.inputs[2])) if bias else (w,)
     if len(w.dims) != 4:
         raise ConvcalcError(f"weight '{w.name}' has dims {list(w.dims)}; convcalc reads 2-D "
                             "transposed convolutions (4-D weights)")
@@ -145,7 +145,7 @@ def conv_transpose(node: OnnxNode, env: Env) -> list[Emit]:
                                         (kh, kw), strict=True))
     return [Emit(make("conv_transpose", filters=per_group * groups, kernel=(kh, kw),
                       stride=stride, padding=(pads[0], pads[1]), output_padding=extra,
-                      dilation=dilation, groups=groups, bias=bias), (x,))]
+                      dilation=dilation, groups=groups, bias=bias), (x,), weights=weights)]
 
 
 @op("Gemm")
@@ -157,7 +157,9 @@ def gemm(node: OnnxNode, env: Env) -> list[Emit]:
     if len(w.dims) != 2:
         raise ConvcalcError(f"weight '{w.name}' has dims {list(w.dims)}; Gemm needs 2-D")
     inputs, units = w.dims[::-1] if node.attr("transB", 0) else w.dims
-    return [Emit(_dense(x, inputs, units, bias=bool(_optional(node, 2))), (x,))]
+    bias = bool(_optional(node, 2))
+    weights = (w, env.weight(node.inputs[2])) if bias else (w,)
+    return [Emit(_dense(x, inputs, units, bias=bias), (x,), weights=weights)]
 
 
 @op("MatMul")
@@ -173,12 +175,12 @@ def matmul(node: OnnxNode, env: Env) -> list[Emit]:
         if inputs != x.shape.c:
             raise ConvcalcError(f"weight '{w.name}' has {inputs} rows but the input has "
                                 f"{x.shape.c} channels")
-        return [Emit(make("pointwise", filters=units, bias=False), (x,))]
+        return [Emit(make("pointwise", filters=units, bias=False), (x,), weights=(w,))]
     if x.layout != "nchw" or not x.shape.is_flat:
         raise ConvcalcError(f"MatMul on a tensor of dims {list(x.dims())}; convcalc reads "
                             "MatMul on a flat vector or over the channels of a channels-last "
                             "tensor")
-    return [Emit(_dense(x, inputs, units, bias=False), (x,))]
+    return [Emit(_dense(x, inputs, units, bias=False), (x,), weights=(w,))]
 
 
 def _dense(x: Tensor, inputs: int, units: int, bias: bool) -> Layer | Merge:
@@ -223,7 +225,7 @@ def batchnorm(node: OnnxNode, env: Env) -> list[Emit]:
     if scale.dims != (x.shape.c,):
         raise ConvcalcError(f"scale '{scale.name}' has dims {list(scale.dims)} but the input "
                             f"has {x.shape.c} channels")
-    return [Emit(make("batchnorm"), (x,))]
+    return [Emit(make("batchnorm"), (x,), weights=(scale, env.weight(node.inputs[2])))]
 
 
 @op("LayerNormalization")
@@ -243,10 +245,11 @@ def layernorm(node: OnnxNode, env: Env) -> list[Emit]:
                             f"[{x.shape.c}]")
     eps = float(node.attr("epsilon", 1e-5))
     if _optional(node, 2):
-        return [Emit(make("layernorm", eps=eps), (x,))]
+        return [Emit(make("layernorm", eps=eps), (x,),
+                     weights=(scale, env.weight(node.inputs[2])))]
     # A scale without a shift: normalize, then one factor per channel (c parameters).
     return [Emit(make("layernorm", eps=eps, affine=False), (x,)),
-            Emit(make("layer_scale"), suffix="scale")]
+            Emit(make("layer_scale"), suffix="scale", weights=(scale,))]
 
 
 def _scalar(value: Value) -> float | None:
@@ -284,10 +287,11 @@ def add(node: OnnxNode, env: Env) -> list[Emit]:
         return [Emit(make("add"), (a, b))]
     x, other = _tensor_and_constant(a, b)
     made = env.producer(x)
-    if (made is not None and _channel_vector(other, x) and made.kind in ("dense", "pointwise")
+    if (made is not None and isinstance(other, Weight) and _channel_vector(other, x) and made.kind in ("dense", "pointwise")
             and not getattr(made, "bias", True)
             and env.readers(node.inputs[0 if x is a else 1]) == 1):
-        return [Emit(replace(made, bias=True), replaces=x)]  # type: ignore[call-arg]
+        return [Emit(replace(made, bias=True), replaces=x,  # type: ignore[call-arg]
+                     weights=(other,))]
     raise ConvcalcError("adds a constant to a tensor; convcalc reads Add of two tensors, or of "
                         "a bias right after a MatMul")
 
@@ -299,8 +303,8 @@ def mul(node: OnnxNode, env: Env) -> list[Emit]:
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         return [Emit(make("mul"), (a, b))]
     x, other = _tensor_and_constant(a, b)
-    if _channel_vector(other, x):
-        return [Emit(make("layer_scale"), (x,))]
+    if isinstance(other, Weight) and _channel_vector(other, x):
+        return [Emit(make("layer_scale"), (x,), weights=(other,))]
     raise ConvcalcError("multiplies a tensor by a constant; convcalc reads Mul of two tensors "
                         "(a gate) or by one value per channel (layer scale)")
 

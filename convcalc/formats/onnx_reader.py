@@ -16,7 +16,7 @@ symbolic height and width, is read at the size given with ``input`` (``--input``
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -101,13 +101,16 @@ class Emit:
     node (a short chain); ``suffix`` is added to the node's path ('' for the node itself).
     ``output`` says which output of the ONNX node the layer's tensor is (by default the last
     Emit is the first output); ``replaces`` names a tensor whose layer this one replaces (a
-    MatMul's layer gaining the bias of the Add after it)."""
+    MatMul's layer gaining the bias of the Add after it). ``weights`` are the initializers
+    whose values are the layer's parameters: one that an earlier layer counted already (a
+    shared initializer) is not counted again."""
 
     layer: Layer | Merge
     inputs: tuple[Tensor, ...] | None = None
     suffix: str = ""
     output: int | None = None
     replaces: Tensor | None = None
+    weights: tuple[Weight, ...] = ()
 
 
 class Env:
@@ -226,6 +229,29 @@ def _word(text: str) -> str:
     return text if _WORD.fullmatch(text) else _NOT_A_WORD.sub("_", text).strip("_")
 
 
+_SHARING: dict[type[Layer], type[Layer]] = {}
+
+
+def sharing(layer: Layer, shared: int) -> Layer:
+    """``layer`` with ``shared`` parameters left out of its count: they are initializers an
+    earlier layer holds (a shared initializer counts once). The result is a subclass of the
+    layer's own class with the extra field ``shared`` (hidden from YAML), so everything that
+    reads the layer's kind and fields still does."""
+    cls = type(layer)
+    sub = _SHARING.get(cls)
+    if sub is None:
+        def params(self: Any, x: Shape) -> int:
+            return int(cls.params(self, x) - self.shared)
+
+        namespace = {"__annotations__": {"shared": int}, "shared": 0, "params": params,
+                     "yaml_hidden": (*getattr(cls, "yaml_hidden", ()), "shared"),
+                     "__doc__": f"{cls.__name__} whose parameters are partly another's."}
+        sub = _SHARING[cls] = dataclass(frozen=True, kw_only=True)(
+            type(f"Shared{cls.__name__}", (cls,), namespace))
+    values = {f.name: getattr(layer, f.name) for f in fields(layer)}
+    return sub(**values, shared=shared)
+
+
 class _Reader:
     def __init__(self, model: Any, file: str, input: str | Shape | None, ops: Any) -> None:
         import onnx
@@ -241,6 +267,7 @@ class _Reader:
         self.index: dict[str, int] = {}
         self.layers: dict[str, Layer | Merge] = {}
         self.shapes: dict[str, Shape] = {}
+        self.counted: set[str] = set()  # initializers some layer's params include
         self.readers: dict[str, int] = {}
         self.paths: set[str] = {NETWORK_INPUT}
 
@@ -407,6 +434,14 @@ class _Reader:
             if name:
                 self.values[name] = value
 
+    def _shared(self, emit: Emit) -> Emit:
+        """``emit`` with its layer counting only initializers no earlier layer counted."""
+        shared = sum(w.elements for w in emit.weights if w.name in self.counted)
+        self.counted.update(w.name for w in emit.weights)
+        if not shared or not isinstance(emit.layer, Layer):
+            return emit
+        return replace(emit, layer=sharing(emit.layer, shared))
+
     def _emit(self, node: OnnxNode, result: Any) -> Sequence[Value]:
         """Add the layers a handler returned as nodes; the values of the node's outputs."""
         if not isinstance(result, list):
@@ -414,7 +449,8 @@ class _Reader:
         base = self._path(node)
         previous: Tensor | None = None
         outputs: dict[int, Value] = {}
-        for emit in result:
+        for given in result:
+            emit = self._shared(given)
             if emit.replaces is not None:
                 index = self.index[emit.replaces.path]
                 old = self.nodes[index]
