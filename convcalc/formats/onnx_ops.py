@@ -287,8 +287,8 @@ def add(node: OnnxNode, env: Env) -> list[Emit]:
         return [Emit(make("add"), (a, b))]
     x, other = _tensor_and_constant(a, b)
     made = env.producer(x)
-    if (made is not None and isinstance(other, Weight) and _channel_vector(other, x) and made.kind in ("dense", "pointwise")
-            and not getattr(made, "bias", True)
+    if (made is not None and isinstance(other, Weight) and _channel_vector(other, x)
+            and made.kind in ("dense", "pointwise") and not getattr(made, "bias", True)
             and env.readers(node.inputs[0 if x is a else 1]) == 1):
         return [Emit(replace(made, bias=True), replaces=x,  # type: ignore[call-arg]
                      weights=(other,))]
