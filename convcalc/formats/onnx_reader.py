@@ -238,7 +238,7 @@ def sharing(layer: Layer, shared: int) -> Layer:
     layer's own class with the extra field ``shared`` (hidden from YAML), so everything that
     reads the layer's kind and fields still does."""
     cls = type(layer)
-    sub = _SHARING.get(cls)
+    sub: Any = _SHARING.get(cls)
     if sub is None:
         def params(self: Any, x: Shape) -> int:
             return int(cls.params(self, x) - self.shared)
@@ -249,7 +249,8 @@ def sharing(layer: Layer, shared: int) -> Layer:
         sub = _SHARING[cls] = dataclass(frozen=True, kw_only=True)(
             type(f"Shared{cls.__name__}", (cls,), namespace))
     values = {f.name: getattr(layer, f.name) for f in fields(layer)}
-    return sub(**values, shared=shared)
+    made: Layer = sub(**values, shared=shared)
+    return made
 
 
 class _Reader:
