@@ -187,7 +187,7 @@ def write_torch(arch: Architecture) -> str:
     results = [_variable(output_row(report.rows, path)) for path in outputs]
     shape = "x".join(str(d) for d in (1, report.input.c, *report.input.hw))
     return _TEMPLATE.format(
-        name=report.name, shape=shape, helpers="".join(HELPERS[h] for h in sorted(helpers)),
+        name=report.name, shape=shape, helpers="".join("\n\n" + HELPERS[h].strip("\n") + "\n" for h in sorted(helpers)),
         modules="\n".join(modules), forward="\n".join(forward),
         result=", ".join(results) if len(results) > 1 else results[0],
         input_shape=f"(1, {report.input.c}, {report.input.h}, {report.input.w})")
@@ -220,6 +220,7 @@ def _register(parent: nn.Module, names: list[str], module: nn.Module) -> None:
 def _free(parent: nn.Module, name: str) -> str:
     """``name``, or ``name_`` when it is an attribute of the module (such as 'weight')."""
     return name if name in parent._modules or not hasattr(parent, name) else name + "_"
+
 
 class Network(nn.Module):
     """{name}: the layers of `convcalc analyze`, in its order."""
