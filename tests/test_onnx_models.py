@@ -80,3 +80,20 @@ def test_analyze_yaml_imports_neither_numpy_nor_onnx() -> None:
     modules = set(done.stderr.split())
     assert "convcalc.loader" in modules  # the probe did run the command
     assert "numpy" not in modules and "onnx" not in modules
+
+
+RESIZED = [(n, e) for n, e in EXPORTS if "resized" in COUNTS[n]]
+
+
+@pytest.mark.parametrize(("name", "exporter"), RESIZED, ids=[f"{n}-{e}" for n, e in RESIZED])
+def test_segmentation_export_read_at_another_input(name: str, exporter: str) -> None:
+    # Exported at 224x224, read with --input 320x256: the upsampling to the low-level
+    # feature's and the input's size follows the new size, as torch's model does.
+    expected = COUNTS[name]["resized"]
+    result = CliRunner().invoke(main, ["analyze", str(ONNX / f"{name}.{exporter}.onnx"),
+                                       "--input", "x".join(map(str, expected["input"][1:])),
+                                       "--format", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["totals"]["macs"] == expected["macs"]
+    assert torch_shape(report["layers"][-1]["output"]) == expected["output"]

@@ -529,7 +529,8 @@ def pad(node: OnnxNode, env: Env) -> list[Emit]:
 
 @op("Resize", "Upsample")
 def resize(node: OnnxNode, env: Env) -> list[Emit]:
-    """Resize (nearest or linear) of height and width, by scales or to sizes -> upsample."""
+    """Resize (nearest or linear) of height and width, by scales or to sizes -> upsample (to the
+    size of another tensor where the sizes are that tensor's)."""
     x = _spatial(env.tensor(node.inputs[0]), node)
     mode = node.attr("mode", "nearest")
     modes = {"nearest": "nearest", "linear": "bilinear", "bilinear": "bilinear"}
@@ -537,15 +538,20 @@ def resize(node: OnnxNode, env: Env) -> list[Emit]:
         raise ConvcalcError(f"Resize mode '{mode}' is not supported; convcalc knows nearest "
                             "and linear")
     scales_name = node.inputs[1] if node.op_type == "Upsample" else _optional(node, 2)
-    sizes = env.ints(node.inputs[3]) if _optional(node, 3) else None
-    if sizes is None:
+    if not _optional(node, 3):
         scales = [float(s) for s in env.const(scales_name).reshape(-1)]
         if len(scales) != 4 or scales[:2] != [1.0, 1.0]:
             raise ConvcalcError(f"Resize scales {scales} must scale height and width only")
-        sizes = [1, x.shape.c, *(math.floor(n * s) for n, s in zip(x.shape.hw, scales[2:],
-                                                                     strict=True))]
+        return [Emit(make("upsample", scale=(scales[2], scales[3]), mode=modes[mode]), (x,))]
+    sizes = env.ints(node.inputs[3])
     if len(sizes) != 4 or sizes[:2] != [1, x.shape.c]:
         raise ConvcalcError(f"Resize to {sizes} must resize height and width only")
+    # interpolate(x, size=y.shape[-2:]) (DeepLab, LR-ASPP, to the input at the end): the sizes
+    # are the exporter's constants, so read the latest tensor of that size for them, and the
+    # size follows --input. Without one, the size is fixed.
+    other = env.latest_of_size(sizes[2], sizes[3])
+    if other is not None:
+        return [Emit(make("upsample", mode=modes[mode]), (x, other))]
     return [Emit(make("upsample", size=(sizes[2], sizes[3]), mode=modes[mode]), (x,))]
 
 

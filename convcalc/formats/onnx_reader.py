@@ -122,6 +122,12 @@ class Env:
         self.values = values
         self.layers = layers
         self.reader_counts = readers
+        # The latest tensor of each height and width: a Resize to that size reads it.
+        self.latest: dict[tuple[int, int], Tensor] = {}
+
+    def latest_of_size(self, h: int, w: int) -> Tensor | None:
+        """The tensor made last (or the input) with height h and width w, if any."""
+        return self.latest.get((h, w))
 
     def producer(self, tensor: Tensor) -> Layer | Merge | None:
         """The layer that computes ``tensor`` (None for the network input)."""
@@ -174,7 +180,9 @@ def read_onnx(path: str | Path, input: str | Shape | None = None, shown: str | N
               ) -> Architecture:
     """The architecture in an ONNX file, at the file's own input size or at ``input`` (a
     Shape, or --input's text: 'HxW', 'N' or 'HxWxC'), which is needed when the file's height,
-    width or batch is symbolic. ``shown`` is the file's name in error messages."""
+    width or batch is symbolic. A graph with a fixed size is read at that size and then given
+    ``input``, as ``with_input`` does for any architecture. ``shown`` is the file's name in
+    error messages."""
     from convcalc.formats import onnx_ops
 
     path = Path(path)
@@ -283,14 +291,16 @@ class _Reader:
                                 "reads networks with one input image")
         shape = self._input_shape(inputs[0])
         self.shapes[NETWORK_INPUT] = shape
-        self.values[inputs[0].name] = Tensor(NETWORK_INPUT, shape)
+        self.values[inputs[0].name] = network_input = Tensor(NETWORK_INPUT, shape)
         order = self.ops.fuse(self._ordered(), self.values)
         for node in order:
             for n in node.inputs:
                 self.readers[n] = self.readers.get(n, 0) + 1
         for out in self.graph.output:
             self.readers[out.name] = self.readers.get(out.name, 0) + 1
-        env = Env(self.values, self.layers, self.readers)
+        env = self.env = Env(self.values, self.layers, self.readers)
+        if not shape.is_flat:
+            env.latest[shape.hw] = network_input
         for node in order:
             self._convert(node, env)
         outputs = []
@@ -301,11 +311,18 @@ class _Reader:
             outputs.append(value.path)
         producer = " ".join(p for p in (self.model.producer_name, self.model.producer_version)
                             if p)
-        return Architecture(
+        arch = Architecture(
             name=name, description=f"imported from {Path(self.file).name}"
             + (f" (made by {producer})" if producer else ""),
             source=Path(self.file).name, input=shape, nodes=tuple(self.nodes), file=self.file,
             outputs=tuple(dict.fromkeys(outputs)))
+        if isinstance(self.requested, Shape) and self.requested != shape:
+            # A graph exported at a fixed size holds that size in its shape constants: read it
+            # there, then change the input as for any architecture.
+            from convcalc.variants import with_input
+
+            arch = with_input(arch, self.requested)
+        return arch
 
     def _weight(self, tensor: Any) -> Weight:
         dims = tuple(int(d) for d in tensor.dims)
@@ -340,12 +357,12 @@ class _Reader:
                                 "the model with a fixed channel count")
         if isinstance(self.requested, str):
             self.requested = parse_shape(self.requested, channels=channels)
-        if self.requested is not None:
-            if self.requested.c != channels:
-                raise ConvcalcError(f"--input {self.requested} has {self.requested.c} channels "
-                                    f"but the model's input has {channels}")
-            return self.requested
+        if self.requested is not None and self.requested.c != channels:
+            raise ConvcalcError(f"--input {self.requested} has {self.requested.c} channels "
+                                f"but the model's input has {channels}")
         if dims[0] != 1 or not all(isinstance(d, int) and d > 0 for d in dims[2:]):
+            if self.requested is not None:
+                return self.requested
             raise ConvcalcError(f"input '{value_info.name}' has dims {shown} (batch x channels "
                                 "x height x width); convcalc counts one image: give its size "
                                 "with --input HxW")
@@ -474,6 +491,8 @@ class _Reader:
                 self.shapes[path] = output
                 layout = "nhwc" if sources and sources[0].layout == "nhwc" else "nchw"
                 previous = Tensor(path, output, layout)
+                if not output.is_flat:
+                    self.env.latest[output.hw] = previous
             if emit.output is not None:
                 outputs[emit.output] = previous
         if not outputs and previous is not None:

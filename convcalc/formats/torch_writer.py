@@ -187,7 +187,8 @@ def write_torch(arch: Architecture) -> str:
     results = [_variable(output_row(report.rows, path)) for path in outputs]
     shape = "x".join(str(d) for d in (1, report.input.c, *report.input.hw))
     return _TEMPLATE.format(
-        name=report.name, shape=shape, helpers="".join("\n\n" + HELPERS[h].strip("\n") + "\n" for h in sorted(helpers)),
+        name=report.name, shape=shape,
+        helpers="".join("\n\n" + HELPERS[h].strip("\n") + "\n" for h in sorted(helpers)),
         modules="\n".join(modules), forward="\n".join(forward),
         result=", ".join(results) if len(results) > 1 else results[0],
         input_shape=f"(1, {report.input.c}, {report.input.h}, {report.input.w})")

@@ -13,7 +13,8 @@ whose weight file is missing must still analyze).
 
 tests/data/onnx/counts.json holds, per model: ``params`` (``sum(p.numel())``), ``macs``
 (``torch.utils.flop_counter.FlopCounterMode`` total // 2, batch 1), ``output`` (the output shape,
-batch dropped) and, per exporter, ``folded_bn_channels``: the channels of batch norms the
+batch dropped), for some models ``resized``: the same at another input size, and, per
+exporter, ``folded_bn_channels``: the channels of batch norms the
 exporter folded into a convolution. Such a batch norm's 2c parameters become the convolution's
 c bias values, so the exported model has ``params - folded_bn_channels`` parameters.
 """
@@ -48,6 +49,8 @@ MODELS: dict[str, tuple[str, dict[str, Any], int]] = {
                                      {"weights_backbone": None}, 224),
 }
 EXPORTERS = ("torchscript", "dynamo")
+# Models also counted at another input size: the graph exported at 224 read with --input.
+RESIZED = {"lraspp_mobilenet_v3_large": (320, 256), "deeplabv3_mobilenet_v3_large": (320, 256)}
 
 
 def build(builder: str, kwargs: dict[str, Any]) -> Any:
@@ -79,14 +82,16 @@ def build(builder: str, kwargs: dict[str, Any]) -> Any:
     return model
 
 
-def torch_numbers(model: Any, size: int) -> dict[str, Any]:
-    """params, macs and output shape of the model on one 3 x size x size image."""
+def torch_numbers(model: Any, size: int | tuple[int, int]) -> dict[str, Any]:
+    """params, macs and output shape of the model on one 3 x h x w image (size: h = w, or
+    (h, w))."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
+    h, w = (size, size) if isinstance(size, int) else size
     counter = FlopCounterMode(display=False)
     with counter, torch.no_grad():
-        out = model(torch.zeros(1, 3, size, size))
+        out = model(torch.zeros(1, 3, h, w))
     return {"params": sum(p.numel() for p in model.parameters()),
             "macs": counter.get_total_flops() // 2,
             "output": list(out.shape[1:])}
@@ -150,11 +155,13 @@ def main(names: list[str]) -> None:
         "without the batch. folded_bn_channels: channels of batch norms an exporter folded "
         "into a convolution's bias, so the ONNX model has params - folded_bn_channels "
         "parameters. Written by make_onnx_fixtures.py.")
-    done = set(counts["models"]) if names == ["--missing"] else set()
-    for name in [n for n in MODELS if n not in done] if done or not names else names:
+    for name in names or list(MODELS):
         builder, kwargs, size = MODELS[name]
         model = build(builder, kwargs)
         entry = {"input": [3, size, size], **torch_numbers(model, size), "exporters": {}}
+        if name in RESIZED:
+            entry["resized"] = {"input": [3, *RESIZED[name]],
+                                **torch_numbers(model, RESIZED[name])}
         total_bn = batchnorm_channels(model)
         for exporter in EXPORTERS:
             with tempfile.TemporaryDirectory() as tmp:
