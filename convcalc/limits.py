@@ -17,7 +17,7 @@ MAX_YAML_NODES = 200_000              # YAML values after aliases are expanded
 MAX_NESTING = 64                      # YAML nesting, and block calls inside block calls
 MAX_REPEAT = 10_000                   # one repeat count
 MAX_LAYERS = 200_000                  # layers after expanding blocks and repeats
-MAX_ITEMS = 1_000_000                 # list items expanded (empty groups and sides included)
+MAX_ITEMS = 400_000                   # list items expanded (empty groups and sides included)
 MAX_EXPRESSION_CHARS = 200            # one formula
 MAX_MAGNITUDE = 10**15                # any value a formula computes
 # Shapes: the largest height, width or channel count, given or derived.

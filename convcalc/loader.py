@@ -290,7 +290,9 @@ class _Lazy:
 def _concrete(scope: Mapping[str, Any], shapes: Mapping[str, Shape],
               source: str | None) -> dict[str, Any]:
     """``scope`` with its lazy values computed, and ``in.c`` etc. for ``source``."""
-    out = {k: v.value(shapes) if isinstance(v, _Lazy) else v for k, v in scope.items()}
+    # Only the lazy values whose tensors are known: the others are not read here.
+    out = {k: v.value(shapes) if isinstance(v, _Lazy) and v.sources() <= shapes.keys() else v
+           for k, v in scope.items()}
     if source is not None and source in shapes:
         shape = shapes[source]
         out |= expr.input_scope(shape.c, shape.h, shape.w)
@@ -501,7 +503,7 @@ class _Expander:
                                     f"than {' and '.join(RESERVED)}",
                                     line=body.key_lines["name"] if body else line)
             path = f"{ctx.prefix}.{name or first_index + index}".lstrip(".")
-            self.budget.charge("items", line=line)
+            self.budget.charge("items", line=line)  # skipped or empty ones too
             if "if" in modifiers and not self._condition(modifiers["if"], ctx,
                                                          modifiers.key_lines["if"]):
                 continue
@@ -514,7 +516,8 @@ class _Expander:
             count = self._repeat_count(modifiers, ctx.scope)
             first = _mapping(modifiers.get("first"), "'first'", line)
             for copy in range(count):
-                self.budget.charge("items", line=line)
+                if copy:
+                    self.budget.charge("items", line=line)
                 merged = body
                 if copy == 0 and first:
                     merged = YMap({**(body or {}), **first})
@@ -596,7 +599,7 @@ class _Expander:
             return self._branches(body.get("branches"), body.key_lines.get("branches", line),
                                   ctx, path, line, self._one(sources, path, kind, line))
         if kind in LAYER_KINDS:
-            return self._layer(kind, body, ctx, path, line, sources, current)
+            return self._layer(kind, body, ctx, path, line, sources)
         if kind in self.blocks:
             out = self._call_block(kind, body, ctx, path, line,
                                    self._one(sources, path, kind, line))
@@ -705,7 +708,7 @@ class _Expander:
     # -- layers ------------------------------------------------------------------------------
 
     def _layer(self, kind: str, body: YMap, ctx: _Context, path: str, line: int,
-               sources: list[str], current: str | None) -> str | None:
+               sources: list[str]) -> str | None:
         cls = LAYER_KINDS[kind]
         _check_keys(body, ("name", "from", *YAML_KEYS[cls]), f"a '{kind}' layer")
         raws: list[tuple[str, Any, int]] = []
@@ -713,18 +716,14 @@ class _Expander:
             for key, raw in source.items():
                 if key not in ("name", "from"):
                     raws.append((key, raw, source.key_lines.get(key, line)))
-        if issubclass(cls, Merge) and len(sources) == 1 and "from" in body:
-            # A merge that names one tensor combines it with the one before: add: {from: in}.
-            if current is None:
-                raise ConvcalcError("follows a split; list both tensors it reads with "
-                                    "'from: [a, b]'", line=line, path=path, kind=kind)
-            inputs = [current, *sources]
-        elif issubclass(cls, Merge):
-            inputs = sources
-        else:
-            inputs = [self._one(sources, path, kind, line)]
-        lazy = sorted(set().union(*(_lazy_sources(raw, ctx.scope, ctx.block_input)
-                                    for _, raw, _ in raws)))
+        inputs = sources if issubclass(cls, Merge) else [self._one(sources, path, kind, line)]
+        lazy_sets = []
+        for _, raw, key_line in raws:
+            try:
+                lazy_sets.append(_lazy_sources(raw, ctx.scope, ctx.block_input))
+            except ConvcalcError as e:
+                raise e.located(line=key_line, path=path, kind=kind) from None
+        lazy = sorted(set().union(*lazy_sets))
         ctx.kinds.add(kind)
         if lazy:
             if issubclass(cls, Merge) or getattr(cls, "parallel", False):
