@@ -97,3 +97,35 @@ def test_segmentation_export_read_at_another_input(name: str, exporter: str) -> 
     report = json.loads(result.output)
     assert report["totals"]["macs"] == expected["macs"]
     assert torch_shape(report["layers"][-1]["output"]) == expected["output"]
+
+
+@pytest.mark.parametrize("name", ["googlenet", "resnet50", "mobilenet_v2"])
+def test_export_to_yaml_of_a_builtin_analyzes_the_same(name: str) -> None:
+    # The YAML writer on a hand-written file: residual shortcuts resolved into convolutions and
+    # adds, side branches (googlenet's auxiliary classifiers) left out.
+    result = CliRunner().invoke(main, ["export", name, "--to", "yaml"])
+    assert result.exit_code == 0, result.output
+    assert analyze(parse(result.output, file="x.yaml")).totals == analyze(load(name)).totals
+
+
+def test_import_of_a_symbolic_model_at_an_input(tmp_path: Path) -> None:
+    from onnx import TensorProto, helper
+
+    w = TensorProto()
+    w.name, w.data_type = "w", TensorProto.FLOAT
+    w.dims.extend([8, 3, 3, 3])
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["y"], name="/stem/Conv", strides=[2, 2])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w])
+    path = tmp_path / "sym.onnx"
+    path.write_bytes(helper.make_model(graph).SerializeToString())
+    out = tmp_path / "sym.yaml"
+    result = CliRunner().invoke(main, ["import", str(path), "-o", str(out)])
+    assert result.exit_code == 2 and "--input" in result.output and not out.exists()
+    result = CliRunner().invoke(main, ["import", str(path), "--input", "33", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    # (33 - 3) // 2 + 1 = 16; 16 * 16 * 8 * 27 multiplies.
+    report = analyze(load(out))
+    assert (report.input.as_list(), report.totals.macs) == ([33, 33, 3], 16 * 16 * 8 * 27)
+    assert [r.path for r in report.rows] == ["stem"]

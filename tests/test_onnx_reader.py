@@ -532,3 +532,12 @@ def test_shared_initializer_counts_once(tmp_path: Path) -> None:
     report = analyze(read_onnx(path))
     assert [r.params for r in report.rows] == [148, 0]
     assert report.totals.macs == 2 * 36 * 4 * 36
+
+
+def test_a_graph_too_big_besides_its_weights(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from convcalc import limits
+
+    path = _valid(tmp_path)
+    monkeypatch.setattr(limits, "MAX_ONNX_GRAPH_BYTES", 20)
+    _one_line_error(["analyze", str(path)], "has more than 20 bytes besides its weights")

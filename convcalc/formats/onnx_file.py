@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from convcalc import limits
 from convcalc.errors import ConvcalcError
 
 # Field numbers from onnx.proto: ModelProto.graph, GraphProto.initializer, and the fields of
@@ -31,8 +32,13 @@ class _Malformed(Exception):
     """The bytes are not a protobuf message."""
 
 
+class _TooBig(Exception):
+    """The model without its weights is above MAX_ONNX_GRAPH_BYTES."""
+
+
 class _FileBytes:
-    """The bytes of an open file, read on demand: ``buf[i]`` and ``buf[a:b]`` as on bytes."""
+    """The bytes of an open file, read on demand: ``buf[i]`` and ``buf[a:b]`` as on bytes;
+    the slices read in all may not pass MAX_ONNX_GRAPH_BYTES."""
 
     CHUNK = 256
 
@@ -40,12 +46,16 @@ class _FileBytes:
         self.fd = fd
         self.size = os.fstat(fd).st_size
         self.start, self.chunk = 0, b""
+        self.copied = 0
 
     def __len__(self) -> int:
         return self.size
 
     def __getitem__(self, key: int | slice) -> Any:
         if isinstance(key, slice):
+            self.copied += key.stop - key.start
+            if self.copied > limits.MAX_ONNX_GRAPH_BYTES:
+                raise _TooBig
             return os.pread(self.fd, key.stop - key.start, key.start)
         if not self.start <= key < self.start + len(self.chunk):
             self.start, self.chunk = key, os.pread(self.fd, self.CHUNK, key)
@@ -154,6 +164,9 @@ def read_model(path: Path, shown: str) -> Any:
         model = onnx.ModelProto.FromString(data)
     except OSError as e:
         raise ConvcalcError(f"cannot read: {e.strerror or e}", file=shown) from None
+    except _TooBig:
+        raise ConvcalcError(f"has more than {limits.MAX_ONNX_GRAPH_BYTES:,} bytes besides its "
+                            "weights; convcalc reads graphs, not data") from None
     except (_Malformed, DecodeError):
         raise ConvcalcError("is not a valid ONNX file (the protobuf is truncated or "
                             "corrupted); export it again", file=shown) from None
