@@ -200,14 +200,19 @@ def _node_attrs(node: Any, onnx: Any) -> dict[str, Any]:
         if a.type == onnx.AttributeProto.TENSOR:
             from onnx import numpy_helper
 
-            attrs[a.name] = numpy_helper.to_array(a.t) if a.t.data_location == 0 else None
+            attrs[_text(a.name)] = (numpy_helper.to_array(a.t) if a.t.data_location == 0
+                                    else None)
         elif a.type == onnx.AttributeProto.GRAPH:
-            attrs[a.name] = a.g
+            attrs[_text(a.name)] = a.g
         else:
-            attrs[a.name] = onnx.helper.get_attribute_value(a)
-            if isinstance(attrs[a.name], bytes):
-                attrs[a.name] = attrs[a.name].decode("utf-8", "replace")
+            value = onnx.helper.get_attribute_value(a)
+            attrs[_text(a.name)] = _text(value) if isinstance(value, bytes) else value
     return attrs
+
+
+def _text(value: str | bytes) -> str:
+    """A protobuf string as text: a file with invalid UTF-8 in a name gets it replaced."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
 _NOT_A_WORD = re.compile(r"[^A-Za-z0-9_]+")
@@ -281,23 +286,24 @@ class _Reader:
         self.paths: set[str] = {NETWORK_INPUT}
 
     def architecture(self, name: str) -> Architecture:
-        initializers = {t.name for t in self.graph.initializer}
+        initializers = {_text(t.name) for t in self.graph.initializer}
         for tensor in self.graph.initializer:
-            self.values[tensor.name] = self._weight(tensor)
-        inputs = [i for i in self.graph.input if i.name not in initializers]
+            self.values[_text(tensor.name)] = self._weight(tensor)
+        inputs = [i for i in self.graph.input if _text(i.name) not in initializers]
         if len(inputs) != 1:
             raise ConvcalcError(f"has {len(inputs)} inputs "
-                                f"({', '.join(i.name for i in inputs) or 'none'}); convcalc "
+                                f"({', '.join(_text(i.name) for i in inputs) or 'none'}); "
+                                "convcalc "
                                 "reads networks with one input image")
         shape = self._input_shape(inputs[0])
         self.shapes[NETWORK_INPUT] = shape
-        self.values[inputs[0].name] = network_input = Tensor(NETWORK_INPUT, shape)
+        self.values[_text(inputs[0].name)] = network_input = Tensor(NETWORK_INPUT, shape)
         order = self.ops.fuse(self._ordered(), self.values)
         for node in order:
             for n in node.inputs:
                 self.readers[n] = self.readers.get(n, 0) + 1
         for out in self.graph.output:
-            self.readers[out.name] = self.readers.get(out.name, 0) + 1
+            self.readers[_text(out.name)] = self.readers.get(_text(out.name), 0) + 1
         env = self.env = Env(self.values, self.layers, self.readers)
         if not shape.is_flat:
             env.latest[shape.hw] = network_input
@@ -305,9 +311,9 @@ class _Reader:
             self._convert(node, env)
         outputs = []
         for out in self.graph.output:
-            value = self.values.get(out.name)
+            value = self.values.get(_text(out.name))
             if not isinstance(value, Tensor) or value.path == NETWORK_INPUT:
-                raise ConvcalcError(f"output '{out.name}' is not computed by any layer")
+                raise ConvcalcError(f"output '{_text(out.name)}' is not computed by any layer")
             outputs.append(value.path)
         producer = " ".join(p for p in (self.model.producer_name, self.model.producer_version)
                             if p)
@@ -330,7 +336,7 @@ class _Reader:
             if not 0 <= d <= MAX_DIM:
                 raise ConvcalcError(f"initializer '{tensor.name}' has a dim of {d:,}; dims "
                                     f"must be between 0 and {MAX_DIM:,}")
-        weight = Weight(tensor.name, dims)
+        weight = Weight(_text(tensor.name), dims)
         has_data = tensor.data_location == 0 and any(
             tensor.HasField("raw_data") if f == "raw_data" else len(getattr(tensor, f))
             for f in ("raw_data", "float_data", "int32_data", "int64_data", "double_data",
@@ -339,7 +345,7 @@ class _Reader:
             from onnx import numpy_helper
 
             try:
-                weight = Weight(tensor.name, dims, numpy_helper.to_array(tensor))
+                weight = Weight(weight.name, dims, numpy_helper.to_array(tensor))
             except ValueError as e:
                 raise ConvcalcError(f"initializer '{tensor.name}' cannot be read: {e}") from None
         return weight
@@ -375,8 +381,9 @@ class _Reader:
     def _ordered(self) -> list[OnnxNode]:
         """The nodes in an order where each comes after the nodes it reads; a cycle or an
         input nobody makes is an error naming the node."""
-        nodes = [OnnxNode(n.name, n.op_type, tuple(n.input), tuple(n.output),
-                          _node_attrs(n, self.onnx)) for n in self.graph.node]
+        nodes = [OnnxNode(_text(n.name), _text(n.op_type), tuple(map(_text, n.input)),
+                          tuple(map(_text, n.output)), _node_attrs(n, self.onnx))
+                 for n in self.graph.node]
         if len(nodes) > MAX_LAYERS:
             raise ConvcalcError(f"has {len(nodes):,} nodes, more than {MAX_LAYERS:,}")
         producer: dict[str, int] = {}
