@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from convcalc.analysis import analyze
 from convcalc.architecture import Architecture, chain
 from convcalc.errors import ConvcalcError
-from convcalc.layers import Depthwise, Pointwise
+from convcalc.layers import Activation, Depthwise, Pointwise
 from convcalc.limits import LIMITS, MAX_DIM, MAX_ELEMENTS, MAX_ITEMS, MAX_NESTING
 from convcalc.loader import parse
 from convcalc.shapes import Shape
@@ -177,3 +177,8 @@ def test_standard_conversion_is_linear() -> None:
     assert len(fused.arch.nodes) == 20000 and time.perf_counter() - start < 10
     assert [n.path for n in fused.arch.nodes[:2]] == ["b0", "b1"]
     assert len(to_separable(fused.arch, include_stem=True).arch.nodes) == 40000
+    # a long run of activations was the quadratic case: each one scanned all that followed
+    relus = Architecture("relus", "", "", Shape(4, 4, 4),
+                         chain((f"r{i}", Activation(kind="relu")) for i in range(20000)), "")
+    start = time.perf_counter()
+    assert to_standard(relus).arch.nodes == relus.nodes and time.perf_counter() - start < 5

@@ -203,3 +203,14 @@ def test_conversions_keep_the_shapes_of_graph_outputs(text: str) -> None:
     if not any(r.kind in ("depthwise",) for r in original.rows):
         back = analyze(to_standard(split).arch).totals
         assert (back.params, back.macs) == (original.totals.params, original.totals.macs)
+
+
+@settings(max_examples=20, deadline=None)
+@given(text=graphs())
+def test_reference_agrees_with_the_engine_on_random_graphs(text: str) -> None:
+    from convcalc.reference import verify
+
+    report = analyze(parse(text))
+    checks = verify(report, seed=0)
+    assert [(k.path, k.reference_shape, k.reference_macs) for k in checks] == [
+        (r.path, r.output, r.macs) for r in report.rows]
