@@ -40,7 +40,7 @@ class _FileBytes:
     """The bytes of an open file, read on demand: ``buf[i]`` and ``buf[a:b]`` as on bytes;
     the slices read in all may not pass MAX_ONNX_GRAPH_BYTES."""
 
-    CHUNK = 256
+    CHUNK = 16384
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
@@ -51,14 +51,26 @@ class _FileBytes:
     def __len__(self) -> int:
         return self.size
 
+    def _cover(self, start: int, stop: int) -> bool:
+        """Whether the chunk holds [start, stop), reading the chunk at ``start`` if that
+        makes it so."""
+        if self.start <= start and stop <= self.start + len(self.chunk):
+            return True
+        if stop - start <= self.CHUNK:
+            self.start, self.chunk = start, os.pread(self.fd, self.CHUNK, start)
+            return stop <= start + len(self.chunk)
+        return False
+
     def __getitem__(self, key: int | slice) -> Any:
         if isinstance(key, slice):
             self.copied += key.stop - key.start
             if self.copied > limits.MAX_ONNX_GRAPH_BYTES:
                 raise _TooBig
+            if self._cover(key.start, key.stop):
+                return self.chunk[key.start - self.start:key.stop - self.start]
             return os.pread(self.fd, key.stop - key.start, key.start)
-        if not self.start <= key < self.start + len(self.chunk):
-            self.start, self.chunk = key, os.pread(self.fd, self.CHUNK, key)
+        if not self._cover(key, key + 1):
+            raise _Malformed
         return self.chunk[key - self.start]
 
 
