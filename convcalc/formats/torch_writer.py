@@ -1,4 +1,4 @@
-"""``Report`` -> the source of a self-contained PyTorch module (``convcalc export --to pytorch``).
+"""``Architecture`` -> the source of a self-contained PyTorch module (``export --to pytorch``).
 
 The file imports only torch and defines ``build() -> torch.nn.Module``. It is written from the
 analysis rows, where every layer is concrete: padding resolved, channel counts known, shortcut
@@ -49,14 +49,14 @@ class LayerScale(nn.Module):
 }
 
 
-def _padded(module: str, pads: tuple[int, int, int, int], extra: str = "") -> str:
+def _padded(module: str, pads: tuple[int, int, int, int]) -> str:
     """``module`` with its padding: symmetric pads as its own argument, others as a ZeroPad2d
     in front (same shape, same multiplies)."""
     top, bottom, left, right = pads
     if top == bottom and left == right:
-        return module.format(padding=f"padding=({top}, {left}){extra}")
+        return module.format(padding=f"padding=({top}, {left})")
     return (f"nn.Sequential(nn.ZeroPad2d(({left}, {right}, {top}, {bottom})), "
-            f"{module.format(padding='padding=0' + extra)})")
+            f"{module.format(padding='padding=0')})")
 
 
 def _conv(row: LayerRow) -> str:
