@@ -110,3 +110,22 @@ def test_onnx_models_round_trip_to_pytorch(name: str, exporter: str) -> None:
     assert macs == expected["macs"]
     assert params == expected["params"] - expected["exporters"][exporter]["folded_bn_channels"]
     assert shapes == [expected["output"]]
+
+
+def test_graph_kinds_export() -> None:
+    # split sections, transposed convolution, concat, channel shuffle, layer norm and scale,
+    # stochastic depth, identity, upsampling to another tensor's size, adaptive max pooling.
+    arch = load(DATA / "export_kinds.yaml")
+    source = write_torch(arch)
+    assert "LayerNorm2d(8" in source and "nn.ConvTranspose2d(4, 4" in source
+    assert torch_counts(source) == convcalc_counts(arch)
+
+
+def test_graph_kinds_export_to_yaml() -> None:
+    from convcalc.formats.yaml_writer import write_yaml
+    from convcalc.loader import parse
+
+    arch = load(DATA / "export_kinds.yaml")
+    again = analyze(parse(write_yaml(arch), file="again.yaml"))
+    assert again.totals == analyze(arch).totals
+    assert [r.output for r in again.rows] == [r.output for r in analyze(arch).rows]

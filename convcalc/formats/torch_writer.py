@@ -142,7 +142,7 @@ TORCH: dict[str, Callable[[LayerRow], str]] = {
     "layer_scale": lambda row: (f"LayerScale({row.input.c}, flat=True)" if row.input.is_flat
                                 else f"LayerScale({row.input.c})"),
     "identity": lambda row: "nn.Identity()",
-    "stochastic_depth": lambda row: "nn.Identity()  # stochastic depth: identity at inference",
+    "stochastic_depth": lambda row: "nn.Identity()",  # the identity at inference
 }
 # Layers without a module: the forward expression over the inputs' variables.
 EXPRESSIONS: dict[str, Callable[[LayerRow, list[str]], str]] = {
