@@ -10,6 +10,7 @@ import pytest
 onnx = pytest.importorskip("onnx")
 
 from click.testing import CliRunner  # noqa: E402
+from conftest import DATA  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from convcalc.analysis import analyze  # noqa: E402
@@ -541,3 +542,42 @@ def test_a_graph_too_big_besides_its_weights(tmp_path: Path,
     path = _valid(tmp_path)
     monkeypatch.setattr(limits, "MAX_ONNX_GRAPH_BYTES", 20)
     _one_line_error(["analyze", str(path)], "has more than 20 bytes besides its weights")
+
+
+def test_mutated_exports_give_errors_not_tracebacks(tmp_path: Path) -> None:
+    # Seeded mutations of stored exports, of the bytes and of attributes, dims, inputs and the
+    # input shape: each reads, or fails with a ConvcalcError; nothing else escapes.
+    import contextlib
+    import random
+
+    rng = random.Random(12)
+    sources = [DATA / "onnx" / f"{n}.onnx" for n in (
+        "shufflenet_v2_x1_0.torchscript", "lraspp_mobilenet_v3_large.torchscript",
+        "convnext_tiny.dynamo", "mobilenet_v3_small.torchscript")]
+    models = [onnx.load(str(p), load_external_data=False) for p in sources]
+    values = [0, -1, 1, 2, 7, 1 << 31, -(1 << 40), 65]
+    path = tmp_path / "mutated.onnx"
+    for i in range(160):
+        model = onnx.ModelProto()
+        model.CopyFrom(rng.choice(models))
+        g = model.graph
+        n = rng.choice(g.node)
+        a = rng.choice(n.attribute) if n.attribute else None
+        choice = i % 5
+        if choice == 0 and a is not None and a.ints:
+            a.ints[rng.randrange(len(a.ints))] = rng.choice(values)
+        elif choice == 1:
+            t = rng.choice(g.initializer)
+            if t.dims:
+                t.dims[rng.randrange(len(t.dims))] = rng.choice(values)
+        elif choice == 2 and n.input:
+            n.input[rng.randrange(len(n.input))] = rng.choice(rng.choice(g.node).output)
+        elif choice == 3:
+            del g.node[rng.randrange(len(g.node))]
+        data = bytearray(model.SerializeToString())
+        if choice == 4:
+            for _ in range(rng.choice([1, 3, 10])):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+        path.write_bytes(bytes(data))
+        with contextlib.suppress(ConvcalcError):
+            analyze(read_onnx(path))

@@ -446,10 +446,13 @@ def slice_(node: OnnxNode, env: Env) -> list[Emit]:
     dims = list(x.dims())
     axes = env.ints(node.inputs[3]) if _optional(node, 3) else list(range(len(starts)))
     steps = env.ints(node.inputs[4]) if _optional(node, 4) else [1] * len(starts)
+    if not len(axes) == len(starts) == len(ends) == len(steps):
+        raise ConvcalcError(f"Slice has {len(starts)} starts, {len(ends)} ends, {len(axes)} "
+                            f"axes and {len(steps)} steps; they must be as many")
     keep = None
     for given, start, end, step in zip(axes, starts, ends, steps, strict=True):
         axis = given % len(dims)
-        lo, hi, _ = slice(start, end, step).indices(dims[axis])
+        lo, hi, _ = slice(start, end).indices(dims[axis])
         if step != 1 or (axis != 1 and (lo, hi) != (0, dims[axis])):
             raise ConvcalcError(f"Slice of axis {axis} [{start}:{end}:{step}] of dims {dims} is "
                                 "not supported; convcalc slices channels")
@@ -457,7 +460,7 @@ def slice_(node: OnnxNode, env: Env) -> list[Emit]:
             keep = (lo, hi)
     if keep is None:
         return (x,)  # type: ignore[return-value]
-    if x.layout != "nchw" or hi <= lo:
+    if x.layout != "nchw" or keep[1] <= keep[0]:
         raise ConvcalcError(f"Slice [{keep[0]}:{keep[1]}] of dims {dims} is empty or not along "
                             "NCHW channels")
     return [_channels(x, *keep)]

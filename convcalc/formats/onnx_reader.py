@@ -91,8 +91,30 @@ class OnnxNode:
     attrs: dict[str, Any]
 
     def attr(self, key: str, default: Any = None) -> Any:
-        """An attribute's value, or ``default`` when the node does not set it."""
-        return self.attrs.get(key, default)
+        """An attribute's value, or ``default`` when the node does not set it; an attribute
+        of the wrong type (a damaged file) is a ConvcalcError."""
+        value = self.attrs.get(key)
+        if value is None:
+            return default
+        kind = ATTRIBUTE_TYPES.get(key)
+        ok = {"ints": lambda v: isinstance(v, list) and all(isinstance(i, int) for i in v),
+              "int": lambda v: isinstance(v, int),
+              "float": lambda v: isinstance(v, int | float),
+              "str": lambda v: isinstance(v, str)}
+        if kind is not None and not ok[kind](value):
+            raise ConvcalcError(f"attribute '{key}' is {value!r}; ONNX makes it {kind}")
+        return value
+
+
+# The attributes handlers read, with the type ONNX gives each.
+ATTRIBUTE_TYPES = {
+    **dict.fromkeys(("strides", "dilations", "pads", "kernel_shape", "output_padding",
+                     "output_shape", "split", "axes", "perm"), "ints"),
+    **dict.fromkeys(("group", "axis", "keepdims", "transA", "transB", "ceil_mode", "allowzero",
+                     "start", "end", "to", "num_outputs"), "int"),
+    **dict.fromkeys(("min", "max", "epsilon"), "float"),
+    **dict.fromkeys(("auto_pad", "mode"), "str"),
+}
 
 
 @dataclass(frozen=True)
