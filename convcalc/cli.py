@@ -594,14 +594,17 @@ EXPORT_FORMATS = ("pytorch", "yaml")
 @click.option("--input", "input_", metavar="HxWxC",
               help="Input size instead of the file's: HxWxC, HxW or one size N (NxN).")
 @click.option("--width", type=float, help="Width multiplier on channel counts, e.g. 0.5.")
+@depth_multiplier_option
 @conversion_options
 def export_command(*, arch: str, to: str, output_: str | None, input_: str | None,
-                   width: float | None, convert: str | None, include_stem: bool) -> None:
-    """Write ARCH (a built-in name, a YAML or an ONNX file), as --input, --width and
-    --convert make it, as PyTorch source or as convcalc YAML."""
+                   width: float | None, depth_multiplier: float | None, convert: str | None,
+                   include_stem: bool) -> None:
+    """Write ARCH (a built-in name, a YAML or an ONNX file), as --input, --width,
+    --depth-multiplier and --convert make it, as PyTorch source or as convcalc YAML."""
     from convcalc.formats import export
 
-    text = export(converted(prepared(arch, input_, width), convert, include_stem).arch, to)
+    designed = prepared(arch, input_, width, depth_multiplier)
+    text = export(converted(designed, convert, include_stem).arch, to)
     if output_ is None:
         click.echo(text, nl=False)
     else:
