@@ -16,6 +16,7 @@ from typing import Any
 
 from convcalc import limits
 from convcalc.errors import ConvcalcError
+from convcalc.inputs import open_input
 
 # Field numbers from onnx.proto: ModelProto.graph, GraphProto.initializer, and the fields of
 # TensorProto that hold values (float, int32, string, int64, raw, double, uint64 data).
@@ -168,7 +169,7 @@ def read_model(path: Path, shown: str) -> Any:
     )
 
     try:
-        with path.open("rb") as f:
+        with open_input(path, shown=shown) as f:  # a regular file, or a located error
             buf = _FileBytes(f.fileno())
             if not len(buf):
                 raise ConvcalcError("is empty; is it an ONNX file?", file=shown)
