@@ -74,8 +74,8 @@ def locate(source: str | Path) -> Path:
         if (directory / f"{source}.yaml").is_file():
             return directory / f"{source}.yaml"
     hint = suggestion(str(source), builtin_names())
-    raise ConvcalcError(f"no file and no built-in architecture named '{source}'{hint}; "
-                        "'convcalc list' shows the built-in ones")
+    raise ConvcalcError(f"no file and no built-in architecture named '{source}'{hint}"
+                        f"{' ' if hint else '; '}'convcalc list' shows the built-in ones")
 
 
 def load(source: str | Path) -> Architecture:
@@ -178,9 +178,10 @@ def _to_python(node: yaml.Node, constructor: Any, budget: Budget, depth: int) ->
 def _check_keys(mapping: YMap, allowed: tuple[str, ...], what: str) -> None:
     for key in mapping:
         if key not in allowed:
+            hint = suggestion(key, allowed, FAMILIAR_NAMES)
             raise ConvcalcError(
-                f"unknown key '{key}' in {what}{suggestion(key, allowed, FAMILIAR_NAMES)}; "
-                f"allowed: {', '.join(allowed)}",
+                f"unknown key '{key}' in {what}{hint}{' A' if hint else '; a'}llowed: "
+                f"{', '.join(allowed)}",
                 line=mapping.key_lines[key],
             )
 
