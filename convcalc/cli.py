@@ -10,6 +10,7 @@ import click
 
 if TYPE_CHECKING:
     from convcalc import render
+    from convcalc.summary import Summary
 
 from convcalc.analysis import DTYPE_BYTES, Report, analyze
 from convcalc.architecture import Architecture
@@ -338,8 +339,12 @@ def parse_width(text: str) -> float:
 @click.option("--format", "format_", type=Names(FORMATS), default="table",
               show_default=True, help="Output format.")
 @columns_option
+@click.option("--chart", "chart", metavar="FILE.svg",
+              help="Also write the grid as an SVG chart: MACs against params, one line per "
+              "input size (as the MobileNet paper plots its trade-offs).")
 def sweep_command(*, arch: str, widths: str, inputs: str | None, convert: str | None,
-                  include_stem: bool, format_: str, columns: str | None) -> None:
+                  include_stem: bool, format_: str, columns: str | None,
+                  chart: str | None) -> None:
     """Multiplies and parameters of ARCH for every width multiplier and input size."""
     from convcalc.render import render_sweep
     from convcalc.variants import sweep
@@ -348,6 +353,11 @@ def sweep_command(*, arch: str, widths: str, inputs: str | None, convert: str | 
     shapes = ([parse_shape(t, channels=loaded.input.c) for t in parse_list(inputs, "input")]
               if inputs else [loaded.input])
     result = sweep(loaded, [parse_width(t) for t in parse_list(widths, "width")], shapes)
+    if chart:
+        from convcalc.output import write_atomically
+        from convcalc.render import render_sweep_chart
+
+        write_atomically(chart, render_sweep_chart(result))
     print_result(render_sweep(result, format_), columns)
 
 
@@ -448,6 +458,22 @@ def conv_command(*, input_: str | None, example: str | None, filter_: str, paddi
     print_result(render_filter_run(run, filter_))
 
 
+def write_charts(directory: str, summaries: "list[Summary]") -> None:
+    """Write every chart of the report into ``directory`` (made if missing) as NAME.svg."""
+    from pathlib import Path
+
+    from convcalc.output import write_atomically
+    from convcalc.report_formats import report_charts
+
+    folder = Path(directory)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConvcalcError(f"cannot make '{folder}': {e.strerror or e}") from None
+    for chart in report_charts(summaries):
+        write_atomically(folder / f"{chart.id}.svg", chart.svg)
+
+
 REPORT_FORMATS = ("md", "csv", "json", "html", "tex")
 
 
@@ -474,9 +500,12 @@ REPORT_FORMATS = ("md", "csv", "json", "html", "tex")
               help="Count side branches (auxiliary classifiers) in totals and memory.")
 @click.option("--dtype", type=DTYPES, default="fp32",
               show_default=True, help="Element type for the byte figures.")
+@click.option("--charts", "charts_dir", type=click.Path(file_okay=False), metavar="DIR",
+              help="Also write each chart of the HTML report to DIR as a standalone SVG file.")
 def report_command(*, archs: tuple[str, ...], output_: str | None, format_: str | None,
                    depth: int | None, by_type: bool, top: int, input_: str | None,
-                   width: float | None, include_side: bool, dtype: str) -> None:
+                   width: float | None, include_side: bool, dtype: str,
+                   charts_dir: str | None) -> None:
     """A report of one or more architectures (built-in names or YAML files) in Markdown, CSV,
     JSON, HTML or LaTeX: totals, memory (plain sum and liveness peak), cost by layer kind, the
     most expensive layers and the per-layer table; several architectures are compared first."""
@@ -495,6 +524,8 @@ def report_command(*, archs: tuple[str, ...], output_: str | None, format_: str 
                                    dtype=dtype), by_type=by_type, top=top, depth=depth)
                  for a in archs]
     text = render_report(summaries, format_ or "md")
+    if charts_dir:
+        write_charts(charts_dir, summaries)
     if output_ is None:
         click.echo(text, nl=False)
     else:

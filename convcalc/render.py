@@ -716,6 +716,22 @@ def render_sweep(result: "Sweep", format_: str) -> "str | Grid":
     return render_grid(f"{result.name}: width x resolution", headers, rows, format_)
 
 
+def render_sweep_chart(result: "Sweep") -> str:
+    """The sweep as a standalone SVG: MACs against params on log-log axes, as the MobileNet
+    paper plots its trade-offs; one line per input size across the width multipliers, each
+    width written above its point on the first line."""
+    from convcalc.charts import scatter_chart
+
+    inputs: dict[str, list[tuple[float, float, str]]] = {}
+    for c in sorted(result.cells, key=lambda c: (-c.input.elements, c.width)):
+        inputs.setdefault(str(c.input), []).append((c.params, c.macs, f"{c.width:g}x"))
+    return scatter_chart(f"{result.name}: MACs against params, width x resolution",
+                         list(inputs.items()),
+                         "params (log scale); labels: width multiplier",
+                         "MACs (log scale), one line per input size",
+                         lambda v: human(round(v)))
+
+
 # ---------------------------------------------------------------- verify and conv
 
 
