@@ -2,7 +2,7 @@
 and ``convcalc verify resnet50`` end to end. Prints ratios; times nothing in the test suite.
 
     python benchmarks/bench_reference.py              # reference and GEMM
-    /work/tvenv/bin/python benchmarks/bench_reference.py   # also torch
+    tv/bin/python benchmarks/bench_reference.py   # also torch
 """
 
 import os

@@ -2,7 +2,7 @@
 compared across days: start-up, analysis growth, reference convolution speed, verify.
 
     python benchmarks/run.py [--runs N] [--quick]
-    /work/tvenv/bin/python benchmarks/run.py          # adds the torch column
+    tv/bin/python benchmarks/run.py          # adds the torch column
 
 --quick: 3 runs per figure and only 100 / 1,000 generated layers, for a smoke test.
 """

@@ -123,7 +123,7 @@ def test_csv_has_one_header_and_exact_integers_from_the_engine() -> None:
             layer.params, layer.macs, layer.activations)
         assert int(r["activation_bytes"]) == 4 * layer.activations
     (total,) = [r for r in rows if r["section"] == "total"]
-    # ResNet-50: 25,557,032 params and 4,089,184,256 MACs (torchvision; /work/shared/reference).
+    # ResNet-50: 25,557,032 params and 4,089,184,256 MACs (torchvision_counts.json).
     assert (int(total["params"]), int(total["macs"])) == (25_557_032, 4_089_184_256)
     assert sum(int(r["macs"]) for r in layers) == int(total["macs"])
 
