@@ -157,12 +157,14 @@ CLI_HINT = "--columns"  # how a hidden column is asked for; the Python API says 
 @dataclass(frozen=True)
 class Col:
     """One column of a text table: ``id`` (what ``--columns`` takes), the title, numbers
-    aligned right, and ``wrap`` for prose that may wrap at spaces (never inside a word)."""
+    aligned right, and ``wrap`` for text that may wrap after each ``breaks`` (spaces for
+    prose, ' + ' for a sum of parts), never inside a piece."""
 
     id: str
     title: str
     right: bool = False
     wrap: bool = False
+    breaks: str = " "
 
 
 @dataclass(frozen=True)
@@ -212,16 +214,24 @@ def abbreviate_kind(text: str) -> str:
     return re.sub(r"[a-z_0-9]+", lambda m: KIND_SHORT.get(m.group(), m.group()), text)
 
 
-def _pieces(text: str) -> list[str]:
-    """A title's break points: after spaces and slashes ('Kernel/', 'stride')."""
-    return [p for p in re.split(r"(?<=[ /])", text) if p.strip()]
+def _pieces(text: str, breaks: str = " ") -> list[str]:
+    """Where ``text`` may break: after each ``breaks`` (a title also after a '/' inside a word:
+    'Kernel/', 'stride'); a piece of punctuation alone joins the one before ('Params /')."""
+    pattern = r"(?<= )|(?<=\w/)(?=\w)" if breaks == " " else f"(?<={re.escape(breaks)})"
+    pieces: list[str] = []
+    for piece in re.split(pattern, text):
+        if pieces and not any(ch.isalnum() for ch in piece):
+            pieces[-1] += piece
+        elif piece:
+            pieces.append(piece)
+    return pieces
 
 
-def _wrap(text: str, width: int) -> list[str]:
-    """Text broken at spaces (for titles also after '/') into lines of at most ``width``
-    characters where the words allow; words are never cut."""
+def _wrap(text: str, width: int, breaks: str = " ") -> list[str]:
+    """Text broken at ``breaks`` (see ``_pieces``) into lines of at most ``width`` characters
+    where the pieces allow; a piece is never cut."""
     lines: list[str] = []
-    for piece in _pieces(text):
+    for piece in _pieces(text, breaks):
         if lines and len(lines[-1]) + len(piece.rstrip()) <= width:
             lines[-1] += piece
         else:
@@ -231,8 +241,8 @@ def _wrap(text: str, width: int) -> list[str]:
     return [line.rstrip() for line in lines] or [""]
 
 
-def _longest_word(texts: "Iterable[str]") -> int:
-    return max((len(p.rstrip()) for t in texts for p in _pieces(t)), default=0)
+def _longest_word(texts: "Iterable[str]", breaks: str = " ") -> int:
+    return max((len(p.rstrip()) for t in texts for p in _pieces(t, breaks)), default=0)
 
 
 def _check_columns(grid: Grid, chosen: Sequence[str]) -> list[int]:
@@ -268,7 +278,7 @@ def _layout(grid: Grid, width: int | None, chosen: Sequence[str] | None, styled:
             for i in kinds:
                 cells[i] = tuple(short[text] for text in cells[i])
         need = [max(_longest_word([c.title]), max(map(len, cells[i]), default=0))
-                if not c.wrap else max(min(WRAP_MIN, full[i]), _longest_word(cells[i]))
+                if not c.wrap else max(min(WRAP_MIN, full[i]), _longest_word(cells[i], c.breaks))
                 for i, c in enumerate(cols)]
         if not chosen:
             rank = {id_: r for r, id_ in enumerate(grid.priority)}
@@ -296,7 +306,8 @@ def _layout(grid: Grid, width: int | None, chosen: Sequence[str] | None, styled:
         return f"\x1b[{STYLES[name]}m{line}\x1b[0m" if styled and name and line else line
 
     def block(texts: Sequence[str], name: str, titles: bool = False) -> list[str]:
-        split = [_wrap(t, widths[i]) if narrow and (titles or cols[i].wrap)
+        split = [_wrap(t, widths[i], " " if titles else cols[i].breaks)
+                 if narrow and (titles or cols[i].wrap)
                  else [t] for i, t in zip(order, texts, strict=True)]
         height = max(map(len, split))
         out = []
@@ -330,7 +341,8 @@ def _layout(grid: Grid, width: int | None, chosen: Sequence[str] | None, styled:
     if hidden:
         example = [cols[order[0]].id, *hidden[:2]]
         how = (f"--columns {','.join(example)}" if hint == CLI_HINT else f"{hint}={example!r}")
-        notes.append(f"hidden to fit {width} columns: {', '.join(hidden)}; show them with "
+        notes.append(f"hidden to fit {width} columns: {', '.join(hidden)}; show "
+                     f"{'it' if len(hidden) == 1 else 'them'} with "
                      f"{how} or a wider {'terminal' if hint == CLI_HINT else 'console'}")
     if grid.caption or notes:
         lines.append("")
@@ -607,7 +619,8 @@ def render_grid(title: str, headers: Sequence[Col], rows: Cells, format_: str,
                                     for v in row) + " |" for row in rows]
         return "\n".join([*lines, *(["", markdown_escape(caption)] if caption else [])]) + "\n"
     return Grid(title=title, caption=caption, priority=priority,
-                columns=tuple(Col(h.id, h.title, right=h.right or n, wrap=h.wrap)
+                columns=tuple(Col(h.id, h.title, right=h.right or n, wrap=h.wrap,
+                                  breaks=h.breaks)
                               for h, n in zip(headers, numeric, strict=True)),
                 rows=[[f"{v:,}" if isinstance(v, int) else v for v in row] for row in rows])
 
@@ -661,11 +674,11 @@ def render_designs(comparison: "LayerComparison", format_: str) -> "str | Grid":
     title = (f"{comparison.kernel}x{comparison.kernel} convolution, {comparison.filters} "
              f"filters, on {comparison.input}")
     headers = [Col("design", "Design"), Col("output", "Output"), Col("params", "Params"),
-               Col("macs", "MACs"), Col("mac_parts", "MAC parts", wrap=True),
+               Col("macs", "MACs"), Col("mac_parts", "MAC parts", wrap=True, breaks=" + "),
                Col("other_ops", "Other ops"), Col("ratio", "MACs / standard", right=True)]
     return render_grid(title, headers, rows, format_, closed_form_text(comparison),
-                       priority=("design", "macs", "params", "ratio", "output", "other_ops",
-                                 "mac_parts"))
+                       priority=("design", "macs", "params", "ratio", "mac_parts", "output",
+                                 "other_ops"))
 
 
 def comparison_dict(comparison: "Comparison") -> dict[str, Any]:
