@@ -1,7 +1,11 @@
 """The ``convcalc`` command: each command parses its options, makes one library call and
 renders the result. ``ConvcalcError`` becomes a one-line message and exit status 2 here, once."""
 
+import contextlib
+import errno
 import gc
+import io
+import os
 import shutil
 import sys
 from typing import TYPE_CHECKING, Any
@@ -15,7 +19,7 @@ if TYPE_CHECKING:
 from convcalc.analysis import DTYPE_BYTES, Report, analyze
 from convcalc.architecture import Architecture
 from convcalc.errors import ConvcalcError
-from convcalc.loader import builtin_names, load
+from convcalc.loader import builtin_names, load, locate
 from convcalc.shapes import parse_shape
 from convcalc.variants import CONVERSIONS, Conversion, convert, with_input, with_width
 from convcalc.vocabulary import canonical, spellings
@@ -58,13 +62,27 @@ class BadInput(click.ClickException):
 
 
 class _Commands(click.Group):
-    """The error boundary: every command's ConvcalcError ends as a BadInput."""
+    """The error boundary: every command's ConvcalcError ends as a BadInput, and so does a
+    standard output that cannot be written (a full disk, ``> /dev/full``)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            finally:
+                # Flushed inside the boundary, so a write that fails is reported below and not
+                # as "Exception ignored" when the interpreter exits.
+                sys.stdout.flush()
         except ConvcalcError as e:
             raise BadInput(str(e)) from None
+        except OSError as e:
+            # Files are read by convcalc.inputs and written by convcalc.output, which raise
+            # ConvcalcError; an OSError without a file name is a failed write to stdout. EPIPE
+            # (the reader has gone, as with `| head`) is left to click, which ends quietly.
+            if e.filename is not None or e.errno == errno.EPIPE:
+                raise
+            _discard_stdout()
+            raise BadInput(f"cannot write the output: {e.strerror or e}") from None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list with each command's first sentence whole (click would cut it to
@@ -79,6 +97,14 @@ class _Commands(click.Group):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so what is still buffered does not fail again at exit."""
+    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]},
@@ -395,14 +421,18 @@ def verify_command(*, arch: str, input_: str | None, width: float | None, seed: 
     from convcalc import reference
     from convcalc.render import render_checks
 
-    report = analyze(prepared(arch, input_, width), include_side=True, dtype=dtype)
+    architecture = prepared(arch, input_, width)
+    report = analyze(architecture, include_side=True, dtype=dtype)
     err = Console(stderr=True)
     with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task(report.name, total=len(report.rows))
-        checks = reference.verify(report, seed=seed,
-                                  dtype="float64" if dtype == "fp64" else "float32",
-                                  progress=lambda i, row: bar.update(task, completed=i,
-                                                                     description=row.path))
+        try:
+            checks = reference.verify(report, seed=seed,
+                                      dtype="float64" if dtype == "fp64" else "float32",
+                                      progress=lambda i, row: bar.update(task, completed=i,
+                                                                         description=row.path))
+        except ConvcalcError as e:  # a refusal names its layer; add the file
+            raise e.located(file=architecture.file) from None
     print_result(render_checks(checks), columns)
     if not all(c.ok for c in checks):
         sys.exit(1)
@@ -454,7 +484,8 @@ def conv_command(*, input_: str | None, example: str | None, filter_: str, paddi
             np.save(buffer, run.output)
         else:
             np.savetxt(buffer, run.output, delimiter=",", fmt="%.10g")
-        write_atomically(output_path, buffer.getvalue())
+        write_atomically(output_path, buffer.getvalue(),
+                         inputs=[p for p in (input_, filter_) if p and p not in FILTERS])
     print_result(render_filter_run(run, filter_))
 
 
@@ -531,4 +562,4 @@ def report_command(*, archs: tuple[str, ...], output_: str | None, format_: str 
     else:
         from convcalc.output import write_atomically
 
-        write_atomically(output_, text)
+        write_atomically(output_, text, inputs=[locate(a) for a in archs])

@@ -544,14 +544,14 @@ def report_dict(report: Report, changed: Changed | None = None,
 def render_json(report: Report, changed: Changed | None = None) -> str:
     """One JSON object (see ``report_dict``), one layer per line: readable, and fast because
     only json's C encoder (no indent) is used and each layer is encoded as it is made."""
-    encode = json.JSONEncoder(check_circular=False).encode
+    encode = json.JSONEncoder(check_circular=False, allow_nan=False).encode
     items = []
     for key, value in report_dict(report, changed, layers=False).items():
         if key == "layers":
             rows = ",\n".join("    " + encode(e) for e in _layer_entries(report, changed))
             items.append(f'  "layers": [\n{rows}\n  ]' if rows else '  "layers": []')
         else:
-            items.append(f"  {json.dumps(key)}: {json.dumps(value)}")
+            items.append(f"  {json.dumps(key)}: {json.dumps(value, allow_nan=False)}")
     return "{\n" + ",\n".join(items) + "\n}"
 
 
@@ -625,8 +625,8 @@ def render_grid(title: str, headers: Sequence[Col], rows: Cells, format_: str,
                 rows=[[f"{v:,}" if isinstance(v, int) else v for v in row] for row in rows])
 
 
-def _ratio(value: float) -> str:
-    return f"{value:.4g}"
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4g}"
 
 
 def closed_form_text(comparison: "LayerComparison") -> str:
@@ -664,7 +664,7 @@ def render_designs(comparison: "LayerComparison", format_: str) -> "str | Grid":
     """One row per design of a layer: output, params, multiplies and their parts, other ops
     (the inverted residual's skip adds), and the multiplies over the standard convolution's."""
     if format_ == "json":
-        return json.dumps(designs_dict(comparison), indent=2)
+        return json.dumps(designs_dict(comparison), indent=2, allow_nan=False)
     rows: Cells = []
     for d in comparison.designs:
         t = d.report.totals
@@ -699,7 +699,7 @@ def comparison_dict(comparison: "Comparison") -> dict[str, Any]:
 def render_comparison(comparison: "Comparison", format_: str) -> "str | Grid":
     """One row per network: totals and the ratios of params and multiplies to the first."""
     if format_ == "json":
-        return json.dumps(comparison_dict(comparison), indent=2)
+        return json.dumps(comparison_dict(comparison), indent=2, allow_nan=False)
     rows: Cells = []
     for i, r in enumerate(comparison.reports):
         t = r.totals
@@ -722,7 +722,7 @@ def render_sweep(result: "Sweep", format_: str) -> "str | Grid":
     if format_ == "json":
         return json.dumps({"name": result.name, "cells": [
             {"width": c.width, "input": c.input.as_list(), "macs": c.macs, "params": c.params}
-            for c in result.cells]}, indent=2)
+            for c in result.cells]}, indent=2, allow_nan=False)
     rows: Cells = [[f"{c.width:g}", str(c.input), c.macs, c.params] for c in result.cells]
     headers = [Col("width", "Width", right=True), Col("input", "Input"), Col("macs", "MACs"),
                Col("params", "Params")]

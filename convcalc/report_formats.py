@@ -296,7 +296,8 @@ def render_report_json(summaries: Sequence[Summary]) -> str:
     comparison = [{"name": c.name, **{k: getattr(c, k) for k in COMPARED},
                    "ratios": c.ratios} for c in compare_totals(summaries)]
     return json.dumps({"schema": SCHEMA, "comparison": comparison,
-                       "reports": [summary_dict(s) for s in summaries]}, indent=2) + "\n"
+                       "reports": [summary_dict(s) for s in summaries]}, indent=2,
+                      allow_nan=False) + "\n"
 
 
 # -- HTML ----------------------------------------------------------------------------------------
