@@ -162,6 +162,13 @@ def explain_reports(reports: list[Report], format_: str, layer: str | None) -> N
         click.echo(f"== {report.name} ==\n" + explain(report, layer))
 
 
+def table_only(columns: str | None) -> None:
+    """--columns is refused where no table is printed (--format json, markdown, csv)."""
+    if columns:
+        raise ConvcalcError("--columns picks the columns of the table; it does not go with "
+                            "--format")
+
+
 def print_result(result: Any, columns: str | None = None) -> None:
     """Echo a rendered string; lay out a text table (``render.Grid``) to the terminal's width,
     or whole and plain when piped; print any other rich renderable at the terminal's width, or
@@ -169,6 +176,8 @@ def print_result(result: Any, columns: str | None = None) -> None:
     ``columns`` is --columns: ids separated by commas."""
     from convcalc.render import Grid
 
+    if not isinstance(result, Grid):
+        table_only(columns)
     if isinstance(result, Grid):
         tty = sys.stdout.isatty()
         chosen = parse_list(columns, "--columns") if columns else None
@@ -184,10 +193,12 @@ def print_result(result: Any, columns: str | None = None) -> None:
 
 def output(report: Report, format_: str, flops: bool,
            changed: "render.Changed | None" = None, columns: str | None = None) -> None:
-    """Print a report in one of FORMATS; rich is imported only for the table. ``changed``
+    """Print a report in one of FORMATS (none of them imports rich). ``changed``
     marks the layers a conversion created."""
     from convcalc import render
 
+    if format_ != "table":
+        table_only(columns)
     if format_ == "json":
         click.echo(render.render_json(report, changed))
     elif format_ == "csv":

@@ -185,6 +185,12 @@ def test_cli_columns_option() -> None:
     assert out.splitlines()[1].split() == ["Layer", "MACs"]
     result = CliRunner().invoke(main, ["list", "--columns", "nam"])
     assert result.exit_code == 2 and "did you mean 'name'?" in result.stderr
+    for args in (["analyze", "lenet5", "--format", "json"], ["sweep", "lenet5", "--format",
+                                                              "csv"]):
+        result = CliRunner().invoke(main, [*args, "--columns", "name"])
+        assert result.exit_code == 2
+        assert result.stderr == ("Error: --columns picks the columns of the table; it does not "
+                                 "go with --format\n")
 
 
 # -- --depth ------------------------------------------------------------------------------------
