@@ -170,8 +170,8 @@ class Col:
 @dataclass(frozen=True)
 class Grid:
     """A table before layout. ``columns`` in display order; ``priority`` lists column ids
-    most important first (what stays on a narrow terminal; unlisted ones go first); one text
-    cell per column in each row; ``styles`` per row ('', 'bold', 'dim', 'red', 'green');
+    most important first (what stays on a narrow terminal; unlisted ones are dropped first);
+    one text cell per column in each row; ``styles`` per row ('', 'bold', 'dim', 'red');
     ``rules`` row indices drawn after a rule; ``kinds`` the ids of columns of layer kinds,
     abbreviated (``KIND_SHORT``) when the table is narrowed. ``str()`` is the whole table."""
 
