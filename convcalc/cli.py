@@ -268,7 +268,9 @@ def parse_padding(text: str) -> int | str:
     raise ConvcalcError(f"padding '{text}' must be 'same', 'valid' or a number")
 
 
-@main.command("compare", epilog=examples(
+@main.command("compare", short_help="Cheaper designs side by side: one layer as a standard, "
+              "separable, bottleneck or inverted-residual convolution, or whole networks.",
+              epilog=examples(
     "convcalc compare --input 28x28x192 --kernel 5 --filters 32 --bottleneck 16",
     "convcalc compare mobilenet_v1 resnet50 --convert standard"))
 @click.argument("archs", nargs=-1, metavar="[ARCH]...")
@@ -519,9 +521,10 @@ def write_charts(directory: str, summaries: "list[Summary]") -> None:
 REPORT_FORMATS = ("md", "csv", "json", "html", "tex")
 
 
-@main.command("report", epilog=examples("convcalc report resnet50 -o resnet50.html",
-                                        "convcalc report mobilenet_v1 resnet50 --depth 1 "
-                                        "--format md"))
+@main.command("report", short_help="A report of one or more architectures in Markdown, CSV, "
+              "JSON, HTML or LaTeX, with memory, cost by kind and charts.",
+              epilog=examples("convcalc report resnet50 -o resnet50.html",
+                              "convcalc report mobilenet_v1 resnet50 --depth 1 --format md"))
 @click.argument("archs", nargs=-1, required=True, metavar="ARCH [ARCH ...]")
 @click.option("-o", "--output", "output_", type=click.Path(dir_okay=False),
               help="Write to this file (atomically) instead of stdout; its extension picks "
