@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from convcalc.analysis import NETWORK_INPUT, LayerRow, Report, Totals
-from convcalc.errors import ConvcalcError
+from convcalc.errors import ConvcalcError, one_line
 from convcalc.layers import Conv, Window
 
 if TYPE_CHECKING:
@@ -262,6 +262,13 @@ def _layout(grid: Grid, width: int | None, chosen: Sequence[str] | None, styled:
     cols = grid.columns
     cells: list[tuple[str, ...]] = (list(zip(*rows, strict=True)) if rows
                                     else [() for _ in cols])
+    # Text from a file (names, descriptions, sources) reaches a terminal only printable: ESC
+    # and the other controls are shown as escapes, never sent.
+    unsafe = [i for i, column in enumerate(cells) if not "".join(column).isprintable()]
+    for i in unsafe:
+        cells[i] = tuple(map(one_line, cells[i]))
+    if unsafe:
+        rows = list(zip(*cells, strict=True))
     full = [max(len(c.title), max(map(len, cells[i]), default=0)) for i, c in enumerate(cols)]
     notes: list[str] = []
     hidden: list[str] = []
@@ -320,7 +327,10 @@ def _layout(grid: Grid, width: int | None, chosen: Sequence[str] | None, styled:
         return out
 
     rule = style("─" * total, "dim")
-    lines = [grid.title.center(total).rstrip()] if grid.title else []
+    title = one_line(grid.title)
+    lines = ([line.center(total).rstrip() for line in textwrap.wrap(title, width)]
+             if width and len(title) > max(total, width) else
+             [title.center(total).rstrip()] if title else [])
     lines += block([cols[i].title for i in order], "bold", titles=True)
     lines.append(rule)
     styles = grid.styles or [""] * len(rows)
@@ -346,7 +356,7 @@ def _layout(grid: Grid, width: int | None, chosen: Sequence[str] | None, styled:
                      f"{how} or a wider {'terminal' if hint == CLI_HINT else 'console'}")
     if grid.caption or notes:
         lines.append("")
-    for text in ([grid.caption] if grid.caption else []) + notes:
+    for text in ([one_line(grid.caption)] if grid.caption else []) + notes:
         lines += (textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)
                   if width else [text])
     return "\n".join(lines) + "\n"

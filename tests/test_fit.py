@@ -327,3 +327,11 @@ def test_table_is_one_call(tmp_path: Path) -> None:
     assert convcalc.table("lenet5", format="md") == convcalc.table("lenet5", format="markdown")
     narrow = convcalc.table("resnet50", line_width=80)
     assert max(map(len, narrow.splitlines())) <= 80 and "columns=[" in narrow
+
+
+def test_control_characters_from_a_file_are_shown_not_sent() -> None:
+    grid = Grid(title="net\x1b[31m", columns=(Col("name", "Name"), Col("d", "Description")),
+                rows=[["a", "clears \x1b[2J the screen"]], caption="c\x07")
+    for text in (grid.text(), grid.text(width=40), grid.text(width=80, styled=True)):
+        assert "\x1b[2J" not in text and "\x07" not in text
+        assert "\\x1b[2J" in text and "net\\x1b[31m" in text
