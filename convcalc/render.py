@@ -771,7 +771,7 @@ def render_checks(checks: "Sequence[Check]") -> "Grid":
     return Grid(
         title="", rows=rows, styles=["" if c.ok else "red" for c in checks],
         columns=(Col("ok", ""), Col("name", "Layer"), Col("kind", "Kind"),
-                 Col("shape", "Shape", wrap=True), Col("macs", "MACs", wrap=True)),
+                 Col("shape", "Shape", wrap=True), Col("macs", "MACs", right=True, wrap=True)),
         priority=("ok", "name", "macs", "shape", "kind"), kinds=frozenset(["kind"]),
         caption=(f"all {len(checks)} layers match" if not bad
                  else f"{bad} of {len(checks)} layers differ"))
