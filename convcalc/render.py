@@ -473,11 +473,19 @@ def render_blocks(report: Report, blocks: "Sequence[Block]", depth: int,
              "params": b.params, "macs": b.macs, "activations": b.activations}
             for b in blocks]}
         return json.dumps(data, indent=1)
-    rows: Cells = [[" " * 2 * (b.level - 1) + b.path, b.kind, b.layers, b.params, b.macs,
+    # The tree shows as indentation: spaces on a terminal, em spaces in Markdown (which drops
+    # leading spaces), a level column in CSV.
+    indent = {"table": "  ", "markdown": "&emsp;"}.get(format_, "")
+    rows: Cells = [[indent * (b.level - 1) + b.path, b.kind, b.layers, b.params, b.macs,
                     b.activations] for b in blocks]
     rows.append([_totals_label(report), "", len(report.counted()), t.params, t.macs,
                  t.activations])
     title = f"{_table_title(report)}, folded to depth {depth}"
+    if format_ == "csv":
+        levels: list[int] = [b.level for b in blocks] + [0]
+        return render_grid(title, [*BLOCK_COLUMNS, Col("level", "Level")],
+                           [[*row, level] for row, level in zip(rows, levels, strict=True)],
+                           format_)
     if format_ != "table":
         return render_grid(title, BLOCK_COLUMNS, rows, format_)
     return Grid(

@@ -206,6 +206,17 @@ def test_depth_folds_the_table_with_sums() -> None:
     assert int(rows["layer1"][3]) == block0 + 2 * block12 == 215_808
     assert int(rows["layer1"][2]) == 3 * 10 + 2  # ten layers a block, downsample conv + bn
     assert int(rows["total"][3]) == 25_557_032
+    deeper = CliRunner().invoke(main, ["analyze", "resnet50", "--depth", "2", "--format", "csv"])
+    lines = deeper.stdout.splitlines()
+    assert lines[0] == "Block,Kind,Layers,Params,MACs,Activations,Level"
+    # layer1.0 by hand: params as block0 above; MACs 56·56·(64·64 + 9·64·64 + 64·256 + 64·256)
+    # = 231,211,008; activations: six 56x56x64 outputs and six 56x56x256 ones.
+    assert 56 * 56 * (64 * 64 + 9 * 64 * 64 + 2 * 64 * 256) == 231_211_008
+    assert 6 * 56 * 56 * 64 + 6 * 56 * 56 * 256 == 6_021_120
+    assert f"layer1.0,,12,{block0},231211008,6021120,2" in lines
+    markdown = CliRunner().invoke(main, ["analyze", "resnet50", "--depth", "2", "--format",
+                                         "md"]).stdout
+    assert "| &emsp;layer1.0 |  | 12 | 75,008 |" in markdown
     table = CliRunner().invoke(main, ["analyze", "resnet50", "--depth", "2"]).stdout
     assert "\n  layer1.0 " in table and "layer1.0.conv1" not in table
     data = json.loads(CliRunner().invoke(main, ["analyze", "resnet50", "--depth", "1",
