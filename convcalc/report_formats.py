@@ -337,18 +337,19 @@ def render_report_json(summaries: Sequence[Summary]) -> str:
 
 HTML_STYLE = """
 body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1b1f24;
-       margin: 2em auto; max-width: 1320px; padding: 0 1em; }
+       margin: 2em auto; max-width: 1360px; padding: 0 1em; }
 h1 { font-size: 1.6em; } h2 { border-bottom: 2px solid #d0d7de; padding-bottom: .2em; }
 h3 { font-size: 1.05em; margin-top: 1.6em; }
 .meta { color: #57606a; margin: .2em 0; }
 table { border-collapse: collapse; margin: .5em 0 1em; font-variant-numeric: tabular-nums;
-        font-size: 13px; }
-th, td { padding: .2em .5em; border-bottom: 1px solid #e5e8eb; text-align: left;
+        font-size: 12px; }
+th, td { padding: .2em .4em; border-bottom: 1px solid #e5e8eb; text-align: left;
          white-space: nowrap; }
 /* Titles wrap at their spaces so that numbers, not headings, set a column's width. */
 th { border-bottom: 2px solid #8c959f; background: #f6f8fa; white-space: normal;
      vertical-align: bottom; }
 td.num, th.num { text-align: right; }
+td.wrap { white-space: normal; }
 tr.dim td { color: #8c959f; }
 svg { display: block; max-width: 100%; height: auto; }
 .scroll { overflow-x: auto; }
@@ -377,7 +378,13 @@ def _html_table(section: Section) -> list[str]:
             attrs = " class=num" if numeric[column] else ""
             if column == 0 and section.level(index):
                 attrs += f' style="padding-left:{0.7 + 1.2 * section.level(index):g}em"'
-            cells.append(f"<td{attrs}>{_esc(_human_value(value))}</td>")
+            text = _esc(_human_value(value))
+            if section.ids[column] == "input" and "+" in text:
+                # A concat's inputs, 28x28x(64+128+32+32), may break after a '+' when the
+                # table would otherwise not fit the page.
+                attrs += " class=wrap"
+                text = text.replace("+", "+<wbr>")
+            cells.append(f"<td{attrs}>{text}</td>")
         dim = ' class="dim"' if section.dimmed(index) else ""
         lines.append(f"<tr{dim}>{''.join(cells)}</tr>")
     return [*lines, "</tbody></table></div>"]

@@ -141,6 +141,15 @@ def test_report_fits_1400_px_and_labels_stay_in_their_charts(tmp_path: Path) -> 
     assert all(inner <= outer for inner, outer in data["scroll"]), data["scroll"]
     assert len(data["svg"]) == 1 + 2 * 3
     inside(data["svg"])
+    # With a device the layer table gains its time and bound columns, and still fits.
+    timed = tmp_path / "timed.html"
+    result = CliRunner().invoke(main, ["report", "googlenet_torchvision", "--device", "a100",
+                                       "-o", str(timed)])
+    assert result.exit_code == 0, result.output
+    timed.write_text(timed.read_text().replace("</body>", MEASURE + "</body>"))
+    data = measured(timed, tmp_path)
+    assert all(inner <= outer for inner, outer in data["scroll"]), data["scroll"]
+    inside(data["svg"])
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
