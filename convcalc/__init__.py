@@ -11,9 +11,10 @@ convcalc never imports numpy.
 """
 
 from convcalc.analysis import LayerRow, Report, Totals, analyze
-from convcalc.architecture import Architecture
+from convcalc.architecture import Architecture, Node
 from convcalc.errors import ConvcalcError
 from convcalc.explain import explain
+from convcalc.expr import make_divisible
 from convcalc.loader import builtin_names, load, parse
 from convcalc.profiles import load_device
 from convcalc.quick import table
@@ -27,7 +28,6 @@ from convcalc.variants import (
     compare,
     compare_designs,
     convert,
-    make_divisible,
     sweep,
     with_input,
     with_width,
@@ -40,6 +40,7 @@ __all__ = [
     "Device",
     "LayerComparison",
     "LayerRow",
+    "Node",
     "Report",
     "Shape",
     "Summary",

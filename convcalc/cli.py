@@ -123,14 +123,23 @@ def main() -> None:
     gc.disable()
 
 
-def prepared(arch: str, input_: str | None, width: float | None) -> Architecture:
-    """An architecture loaded by name or path, at the requested resolution and width."""
-    loaded = load(arch)
+def prepared(arch: str, input_: str | None, width: float | None,
+             depth_multiplier: float | None = None) -> Architecture:
+    """An architecture loaded by name or path, at the requested resolution, width and depth."""
+    loaded = load(arch, depth=1.0 if depth_multiplier is None else depth_multiplier)
     if input_:
         loaded = with_input(loaded, parse_shape(input_, channels=loaded.input.c))
     if width is not None:
         loaded = with_width(loaded, width)
     return loaded
+
+
+def depth_multiplier_option(command: Any) -> Any:
+    """--depth-multiplier, EfficientNet's compound depth scaling (named apart from `--depth`,
+    which folds tables into blocks)."""
+    return click.option("--depth-multiplier", type=float, metavar="D",
+                        help="Scale every repeat count n to ceil(n x D) (EfficientNet's "
+                             "depth rule), e.g. 1.2.")(command)
 
 
 def conversion_options(command: Any) -> Any:
@@ -250,6 +259,7 @@ def output(report: Report, format_: str, flops: bool,
 @click.option("--side", "include_side", is_flag=True,
               help="Count side branches (auxiliary classifiers) in the totals.")
 @click.option("--dtype", type=DTYPES, help=DTYPE_HELP)
+@depth_multiplier_option
 @conversion_options
 @roofline_options
 @click.option("--explain", is_flag=True,
@@ -260,7 +270,7 @@ def analyze_command(*, arch: str, input_: str | None, width: float | None,
                     format_: str, depth: int | None, columns: str | None, flops: bool,
                     include_side: bool, dtype: str | None, convert: str | None,
                     include_stem: bool, batch: int, device_name: str | None, explain: bool,
-                    layer: str | None) -> None:
+                    layer: str | None, depth_multiplier: float | None) -> None:
     """Per-layer shapes, parameters and multiplies of ARCH (a built-in name or a YAML file).
 
     With --device, each layer's roofline time and whether memory or compute bounds it. The
@@ -269,7 +279,8 @@ def analyze_command(*, arch: str, input_: str | None, width: float | None,
     if (explain or layer) and batch != 1:
         raise ConvcalcError("--explain writes out one image's formulas; drop --batch")
     device, dtype_ = device_and_dtype(device_name, dtype)
-    conversion = converted(prepared(arch, input_, width), convert, include_stem)
+    conversion = converted(prepared(arch, input_, width, depth_multiplier), convert,
+                           include_stem)
     report = analyze(conversion.arch, include_side=include_side, dtype=dtype_, batch=batch,
                      device=device)
     if explain or layer:
@@ -315,6 +326,7 @@ def parse_padding(text: str) -> int | str:
               help="One layer: add MobileNetV2's inverted residual with expansion T.")
 @click.option("--bias", is_flag=True, help="One layer: count biases in the parameters.")
 @click.option("--width", type=float, help="Networks: width multiplier on channel counts.")
+@depth_multiplier_option
 @conversion_options
 @click.option("--format", "format_", type=Names(FORMATS), default="table",
               show_default=True, help="Output format.")
@@ -327,7 +339,8 @@ def compare_command(*, archs: tuple[str, ...], input_: str | None, kernel: int |
                     bottleneck: int | None, expansion: float | None, bias: bool,
                     width: float | None, convert: str | None, include_stem: bool,
                     format_: str, columns: str | None, dtype: str | None, batch: int,
-                    device_name: str | None, explain: bool) -> None:
+                    device_name: str | None, explain: bool,
+                    depth_multiplier: float | None) -> None:
     """Cheaper designs side by side: one layer (--input, --kernel, --filters) as a standard,
     depthwise-separable, bottleneck or inverted-residual convolution; or whole networks (ARCH
     names or files), with --convert adding each network's converted form after it. With
@@ -348,7 +361,7 @@ def compare_command(*, archs: tuple[str, ...], input_: str | None, kernel: int |
                                 "names or --input, --kernel and --filters")
         archs_ = []
         for arch in archs:
-            loaded = prepared(arch, input_, width)
+            loaded = prepared(arch, input_, width, depth_multiplier)
             archs_.append(loaded)
             if convert:
                 archs_.append(converted(loaded, convert, include_stem).arch)
@@ -358,7 +371,7 @@ def compare_command(*, archs: tuple[str, ...], input_: str | None, kernel: int |
         print_result(render_comparison(comparison, format_), columns)
         return
     network_options = {"--width": width, "--convert": convert, "--include-stem":
-                       include_stem or None}
+                       include_stem or None, "--depth-multiplier": depth_multiplier}
     given = [name for name, value in network_options.items() if value is not None]
     if given:
         raise ConvcalcError(f"{', '.join(given)} {'needs' if len(given) == 1 else 'need'} "
@@ -407,6 +420,7 @@ def parse_width(text: str) -> float:
 @click.option("--input", "inputs", metavar="N,N,...",
               help="Input sizes separated by commas (N, HxW or HxWxC): 224,192,160,128. "
               "[default: the network's own]")
+@depth_multiplier_option
 @conversion_options
 @roofline_options
 @click.option("--format", "format_", type=Names(FORMATS), default="table",
@@ -417,13 +431,14 @@ def parse_width(text: str) -> float:
               "input size (as the MobileNet paper plots its trade-offs).")
 def sweep_command(*, arch: str, widths: str, inputs: str | None, convert: str | None,
                   include_stem: bool, batch: int, device_name: str | None, format_: str,
-                  columns: str | None, chart: str | None) -> None:
+                  columns: str | None, chart: str | None,
+                  depth_multiplier: float | None) -> None:
     """Multiplies and parameters of ARCH for every width multiplier and input size (and the
     roofline time with --device)."""
     from convcalc.render import render_sweep
     from convcalc.variants import sweep
 
-    loaded = converted(load(arch), convert, include_stem).arch
+    loaded = converted(prepared(arch, None, None, depth_multiplier), convert, include_stem).arch
     shapes = ([parse_shape(t, channels=loaded.input.c) for t in parse_list(inputs, "input")]
               if inputs else [loaded.input])
     device, dtype = device_and_dtype(device_name, None)
@@ -461,8 +476,9 @@ def list_command(*, columns: str | None) -> None:
               "float64 for fp64 and in float32 for every other type; shapes and multiply counts "
               "do not depend on it.")
 @columns_option
+@depth_multiplier_option
 def verify_command(*, arch: str, input_: str | None, width: float | None, seed: int,
-                   dtype: str, columns: str | None) -> None:
+                   dtype: str, columns: str | None, depth_multiplier: float | None) -> None:
     """Run ARCH through the numpy reference and check every layer's output shape and MACs
     against the analysis. Exit status 0 when all match, 1 when any differs."""
     from rich.console import Console
@@ -471,7 +487,7 @@ def verify_command(*, arch: str, input_: str | None, width: float | None, seed: 
     from convcalc import reference
     from convcalc.render import render_checks
 
-    architecture = prepared(arch, input_, width)
+    architecture = prepared(arch, input_, width, depth_multiplier)
     report = analyze(architecture, include_side=True, dtype=dtype)
     err = Console(stderr=True)
     with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
@@ -578,6 +594,7 @@ REPORT_FORMATS = ("md", "csv", "json", "html", "tex")
 @click.option("--input", "input_", metavar="HxWxC",
               help="Input size instead of the files': HxWxC, HxW or one size N (NxN).")
 @click.option("--width", type=float, help="Width multiplier on channel counts, e.g. 0.5.")
+@depth_multiplier_option
 @click.option("--side", "include_side", is_flag=True,
               help="Count side branches (auxiliary classifiers) in totals and memory.")
 @click.option("--dtype", type=DTYPES, help=DTYPE_HELP)
@@ -587,7 +604,8 @@ REPORT_FORMATS = ("md", "csv", "json", "html", "tex")
 def report_command(*, archs: tuple[str, ...], output_: str | None, format_: str | None,
                    depth: int | None, by_type: bool, top: int, input_: str | None,
                    width: float | None, include_side: bool, dtype: str | None, batch: int,
-                   device_name: str | None, charts_dir: str | None) -> None:
+                   device_name: str | None, charts_dir: str | None,
+                   depth_multiplier: float | None) -> None:
     """A report of one or more architectures (built-in names or YAML files) in Markdown, CSV,
     JSON, HTML or LaTeX: totals, memory (plain sum and liveness peak), cost by layer kind, the
     most expensive layers and the per-layer table; several architectures are compared first."""
@@ -603,8 +621,9 @@ def report_command(*, archs: tuple[str, ...], output_: str | None, format_: str 
                                 f"use one of {' '.join(EXTENSIONS)} or give --format")
         format_ = EXTENSIONS[suffix]
     device, dtype_ = device_and_dtype(device_name, dtype)
-    summaries = [summarize(analyze(prepared(a, input_, width), include_side=include_side,
-                                   dtype=dtype_, batch=batch, device=device),
+    summaries = [summarize(analyze(prepared(a, input_, width, depth_multiplier),
+                                   include_side=include_side, dtype=dtype_, batch=batch,
+                                   device=device),
                            by_type=by_type, top=top, depth=depth)
                  for a in archs]
     text = render_report(summaries, format_ or "md")

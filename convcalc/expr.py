@@ -8,6 +8,7 @@ nothing is ever passed to Python's eval. Every value is finite and at most MAX_M
 """
 
 import ast
+import functools
 import math
 import operator
 import re
@@ -59,6 +60,8 @@ FUNCTIONS = tuple(_FUNCTIONS)
 # `in` is a Python keyword, so `in.c` can only mean the block input; it is read as a name.
 _INPUT = re.compile(r"\bin\s*\.\s*([a-z_]+)")
 _INPUT_WORD = re.compile(r"\bin\b")
+# Words joined by hyphens ('thirty-two'): prose, not a subtraction of parameters.
+_WORDS = re.compile(r"[A-Za-z]+(-[A-Za-z]+)+")
 INPUT_DIMS = {"c": "in_c", "h": "in_h", "w": "in_w"}
 INPUT_NAMES = tuple(f"__{n}" for n in INPUT_DIMS.values())
 
@@ -82,7 +85,10 @@ def input_scope(c: int, h: int | None, w: int | None) -> dict[str, int]:
     return scope
 
 
+@functools.lru_cache(maxsize=4096)
 def _parse(text: str) -> ast.expr:
+    """The syntax tree of a formula (cached: a block's formulas repeat in every call; the tree
+    is only read)."""
     if len(text) > MAX_EXPRESSION_CHARS:
         raise ConvcalcError(f"expression is longer than {MAX_EXPRESSION_CHARS} characters")
 
@@ -106,7 +112,12 @@ def _parse(text: str) -> ast.expr:
 
 def names(text: str) -> set[str]:
     """The parameter names a formula reads (``in.c`` as ``__in_c``)."""
-    return {n.id for n in ast.walk(_parse(text)) if isinstance(n, ast.Name)}
+    return set(_names(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _names(text: str) -> frozenset[str]:
+    return frozenset(n.id for n in ast.walk(_parse(text)) if isinstance(n, ast.Name))
 
 
 def evaluate(text: str, scope: Mapping[str, object]) -> Number:
@@ -194,6 +205,9 @@ def _lookup(name: str, text: str, scope: Mapping[str, object]) -> Value:
         if name in INPUT_NAMES:
             raise ConvcalcError(f"'{text}' reads the input's height or width, but the block "
                                 "input is a flat vector")
+        if _WORDS.fullmatch(text):
+            raise ConvcalcError(f"'{text}' is neither a number nor a formula over block "
+                                "parameters; write a number such as 32")
         hint = suggestion(name, [k for k in scope if not k.startswith("__")])
         raise ConvcalcError(f"'{text}' uses undefined parameter '{name}'{hint}")
     value = scope[name]

@@ -18,7 +18,7 @@ MAX_NUMBER_CHARS = 100                # one number written in a file (Python ref
 MAX_NESTING = 64                      # YAML nesting, and block calls inside block calls
 MAX_REPEAT = 10_000                   # one repeat count
 MAX_LAYERS = 200_000                  # layers after expanding blocks and repeats
-MAX_ITEMS = 1_000_000                 # list items expanded (empty groups and sides included)
+MAX_ITEMS = 400_000                   # list items expanded (empty groups and sides included)
 MAX_EXPRESSION_CHARS = 200            # one formula
 MAX_MAGNITUDE = 10**15                # any value a formula computes
 # Shapes: the largest height, width or channel count, given or derived.
@@ -26,6 +26,7 @@ MAX_DIM = 10_000_000
 MAX_ELEMENTS = 10**18                 # values in one tensor (a flat vector's length included)
 # Rewrites, sweeps and the roofline.
 MAX_WIDTH = 16.0
+MAX_DEPTH_MULTIPLIER = 16.0           # --depth-multiplier and a scale's depth
 MAX_SWEEP_CELLS = 1000
 MAX_BATCH = 1_000_000                 # images in one --batch
 MAX_CALIBRATION_ROWS = 1000           # measured networks in one calibrate CSV

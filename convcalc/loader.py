@@ -1,9 +1,14 @@
 """YAML architecture files -> ``Architecture``: the only reader of files.
 
-``load`` finds and reads a file (a path, or the name of a built-in architecture); ``parse``
-turns its text into an ``Architecture``: it keeps the line of every key, checks keys against
-the layer dataclasses, expands blocks and repeats, evaluates parameter arithmetic and names
-every layer with a dotted path. YAML is read with PyYAML's safe loader only.
+``load`` finds and reads a file (a path, the name of a built-in architecture, or a named
+scale: 'efficientnet_b3'); ``parse`` turns its text into an ``Architecture``: it keeps the line
+of every key, checks keys against the layer dataclasses, expands blocks, repeats (scaled by the
+depth multiplier) and conditions, evaluates formulas, names every layer with a dotted path and
+resolves what each reads ('from:'), compiling residuals, concat branches, side branches and
+splits into plain graph nodes. Formulas over the block input's shape (``in.c``) become layers
+that are built at analysis time. The expansion counts its nesting across blocks and charges
+every item to the budget, so no file can exhaust the stack or run unbounded. YAML is read with
+PyYAML's safe loader only.
 """
 
 import dataclasses
@@ -11,7 +16,6 @@ import math
 import re
 import types
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 
@@ -37,7 +41,15 @@ from convcalc.layers import (
     WidthScale,
     yaml_keys,
 )
-from convcalc.limits import MAX_FILE_BYTES, MAX_NESTING, MAX_NUMBER_CHARS, MAX_REPEAT, Budget
+from convcalc.limits import (
+    MAX_DEPTH_MULTIPLIER,
+    MAX_FILE_BYTES,
+    MAX_NESTING,
+    MAX_NUMBER_CHARS,
+    MAX_REPEAT,
+    MAX_WIDTH,
+    Budget,
+)
 from convcalc.shapes import Pair, Shape, checked_shape, parse_shape
 
 TOP_KEYS = ("name", "description", "source", "input", "channel_divisor", "defaults", "blocks",
@@ -104,11 +116,32 @@ def locate(source: str | Path, folder: str = "architectures", what: str = "archi
                         f"{' ' if hint else '; '}'{listing}' shows the built-in ones")
 
 
-def load(source: str | Path) -> Architecture:
-    """Read an architecture from a YAML file or by built-in name ('resnet50')."""
-    path = locate(source)
-    shown = path.name if path.parent in builtin_dirs() else str(source)
-    return parse(read_text(path, "architecture files", shown), file=shown)
+def locate_scaled(source: str | Path) -> tuple[Path, str | None]:
+    """The file and named scale for a source: 'efficientnet_b3' is efficientnet.yaml's scale
+    'b3' when no efficientnet_b3.yaml exists; 'nets/effnet.yaml:b3' names a file's scale."""
+    text = str(source)
+    base, _, scale = text.rpartition(":")
+    if not isinstance(source, Path) and Path(base).suffix in (".yaml", ".yml") and is_name(scale):
+        return Path(base), scale
+    try:
+        return locate(source), None
+    except ConvcalcError:
+        stem, _, scale = text.rpartition("_")
+        if stem and scale and len(Path(text).parts) == 1:
+            for directory in builtin_dirs():
+                if (directory / f"{stem}.yaml").is_file():
+                    return directory / f"{stem}.yaml", scale
+        raise
+
+
+def load(source: str | Path, *, depth: float = 1.0) -> Architecture:
+    """Read an architecture from a YAML file or by built-in name ('resnet50', or a named
+    scale such as 'efficientnet_b3'); ``depth`` multiplies every scaled repeat count."""
+    path, scale = locate_scaled(source)
+    shown = path.name if path.parent in builtin_dirs() else str(
+        source if scale is None else path)
+    return parse(read_text(path, "architecture files", shown), file=shown, depth=depth,
+                 scale=scale)
 
 
 def read_text(path: Path, what: str, shown: str, kind: str = "YAML") -> str:
@@ -121,12 +154,18 @@ def read_text(path: Path, what: str, shown: str, kind: str = "YAML") -> str:
         raise ConvcalcError(f"is not UTF-8 text; is it a {kind} file?", file=shown) from None
 
 
-def parse(text: str, file: str = "<string>") -> Architecture:
-    """An ``Architecture`` from YAML text; ``file`` is the name used in error messages."""
+def parse(text: str, file: str = "<string>", *, depth: float = 1.0,
+          scale: str | None = None) -> Architecture:
+    """An ``Architecture`` from YAML text; ``file`` is the name used in error messages.
+    ``depth`` multiplies repeat counts (rounded up: EfficientNet's compound scaling) and
+    ``scale`` picks one of the file's named ``scales:`` (its width, depth and input)."""
+    if not 0 < depth <= MAX_DEPTH_MULTIPLIER:
+        raise ConvcalcError(f"depth multiplier {depth:g} must be above 0 and at most "
+                            f"{MAX_DEPTH_MULTIPLIER:g}")
     try:
         budget = Budget()
         doc = _read_yaml(text, budget)
-        return _Expander(doc, file, budget).architecture()
+        return _Expander(doc, file, budget, depth, scale).architecture()
     except ConvcalcError as e:
         raise e.located(file=file) from None
 
@@ -337,61 +376,74 @@ def _sequence(value: Any, what: str, line: int | None) -> YList:
     return value
 
 
-@dataclass(frozen=True)
 class _Lazy:
     """A formula that reads a block input's shape (``in.c``): it becomes a number only at
-    analysis time, once the shape of ``source`` (the tensor ``in`` stood for where the formula
-    was written) is known. ``scope`` may hold other lazy values."""
+    analysis time, once the shapes of ``needs`` are known (the tensor ``in`` stood for where
+    the formula was written, ``source``, and those of the lazy values in ``scope`` it reads).
+    ``scope`` holds just the names the formula reads. (A plain class: a dataclass costs start-up
+    time, and this one is never compared.)"""
 
-    text: str
-    scope: Mapping[str, Any]
-    source: str
+    __slots__ = ("needs", "scope", "source", "text")
 
-    def sources(self) -> set[str]:
-        """Every tensor whose shape the value needs (its own ``in`` and its lazy names')."""
-        found: set[str] = set()
-        stack = [self]
-        while stack:
-            lazy = stack.pop()
-            if expr.uses_input(lazy.text):
-                found.add(lazy.source)
-            stack += [v for k, v in lazy.scope.items()
-                      if isinstance(v, _Lazy) and k in expr.names(lazy.text)]
-        return found
+    def __init__(self, text: str, scope: Mapping[str, Any], source: str,
+                 needs: frozenset[str]) -> None:
+        self.text, self.scope, self.source, self.needs = text, scope, source, needs
 
     def value(self, shapes: Mapping[str, Shape]) -> Any:
-        """The number the formula gives at these tensor shapes."""
-        return expr.evaluate(self.text, _concrete(self.scope, shapes, self.source))
+        """The number the formula gives at these tensor shapes; each lazy value it reads is
+        computed once, in dependency order, without recursion."""
+        memo: dict[int, Any] = {}
+        stack = [self]
+        while stack:  # arguments may chain thousands deep
+            lazy = stack[-1]
+            if id(lazy) in memo:
+                stack.pop()
+                continue
+            needed = {k: v for k, v in lazy.scope.items() if isinstance(v, _Lazy)}
+            pending = [v for v in needed.values() if id(v) not in memo]
+            if pending:
+                stack += pending
+                continue
+            scope = {**lazy.scope, **{k: memo[id(v)] for k, v in needed.items()}}
+            if lazy.source in shapes:
+                shape = shapes[lazy.source]
+                scope |= expr.input_scope(shape.c, shape.h, shape.w)
+            memo[id(lazy)] = expr.evaluate(lazy.text, scope)
+            stack.pop()
+        return memo[id(self)]
 
 
-def _concrete(scope: Mapping[str, Any], shapes: Mapping[str, Shape],
-              source: str | None) -> dict[str, Any]:
-    """``scope`` with its lazy values computed, and ``in.c`` etc. for ``source``."""
-    out = {k: v.value(shapes) if isinstance(v, _Lazy) else v for k, v in scope.items()}
-    if source is not None and source in shapes:
-        shape = shapes[source]
-        out |= expr.input_scope(shape.c, shape.h, shape.w)
-    return out
+def _lazy_names(text: str, scope: Mapping[str, Any]) -> dict[str, "_Lazy"]:
+    """The lazy values a formula reads, by name."""
+    return {k: scope[k] for k in expr.names(text) if isinstance(scope.get(k), _Lazy)}
+
+
+def _referenced(raw: Any) -> set[str]:
+    """The parameter names a setting reads: a bare name, a formula's names, a list's."""
+    if isinstance(raw, list):
+        return set().union(*(_referenced(v) for v in raw))
+    if not isinstance(raw, str):
+        return set()
+    return {raw} if is_name(raw) else expr.names(raw)
 
 
 # A split's own path names no tensor: its sections PATH.0, PATH.1, ... do.
 _SPLIT = "\0split"
 
 
-@dataclass(frozen=True)
 class _Context:
     """Where a sequence of items is expanded: its path ``prefix`` (also where relative 'from:'
     names are looked up first), the tensor ``in`` stands for, the block parameters, whether it
     is a side branch, the lines of the items it is nested in, and the set collecting the kinds
     of the layers directly in it (a residual's projection adds batch norm when its main path
-    has one)."""
+    has one). A plain class, like ``_Lazy``."""
 
-    prefix: str
-    block_input: str
-    scope: Mapping[str, Any]
-    side: bool
-    lines: tuple[int, ...]
-    kinds: set[str]
+    __slots__ = ("block_input", "kinds", "lines", "prefix", "scope", "side")
+
+    def __init__(self, prefix: str, block_input: str, scope: Mapping[str, Any], side: bool,
+                 lines: tuple[int, ...], kinds: set[str]) -> None:
+        self.prefix, self.block_input, self.scope = prefix, block_input, scope
+        self.side, self.lines, self.kinds = side, lines, kinds
 
     def inside(self, prefix: str, block_input: str, line: int, *,
                scope: Mapping[str, Any] | None = None, side: bool | None = None,
@@ -406,10 +458,12 @@ class _Expander:
     """Expands one parsed file into graph nodes: blocks, repeats, conditions, defaults, paths,
     and the tensors each layer reads."""
 
-    def __init__(self, doc: YMap, file: str, budget: Budget, depth: float = 1.0) -> None:
+    def __init__(self, doc: YMap, file: str, budget: Budget, depth: float = 1.0,
+                 scale: str | None = None) -> None:
         self.doc, self.file = doc, file
         self.budget = budget
         self.depth_multiplier = depth
+        self.scale = scale
         self.calls: list[str] = []  # the chain of blocks being expanded, to catch cycles
         self.nesting = 0  # block calls and nested sequences entered, across blocks
         self.claims: dict[str, tuple[int, ...]] = {}  # path -> the item lines that made it
@@ -435,13 +489,15 @@ class _Expander:
         for key, value in text.items():
             if not isinstance(value, str):
                 raise ConvcalcError(f"'{key}' must be text", line=doc.key_lines[key])
+        width, shape = self._read_scale(doc.get("scales"), doc.key_lines.get("scales"))
         top = _Context("", NETWORK_INPUT, {}, False, (), set())
         self._sequence(layers, top, NETWORK_INPUT, 0)
         self._check_unresolved()
         outputs = self._outputs(doc.get("outputs"), doc.key_lines.get("outputs"))
+        name = text["name"] or Path(self.file).stem
         try:
-            return Architecture(
-                name=text["name"] or Path(self.file).stem,
+            arch = Architecture(
+                name=f"{name}_{self.scale}" if self.scale else name,
                 description=" ".join(text["description"].split()),
                 source=" ".join(text["source"].split()),
                 input=self._input(doc["input"], doc.key_lines["input"]),
@@ -452,6 +508,41 @@ class _Expander:
             )
         except ConvcalcError as e:
             raise e.located(line=doc.key_lines.get("outputs", layers_line)) from None
+        if shape is not None:
+            arch = dataclasses.replace(arch, input=shape)
+        if width != 1:
+            from convcalc.variants import with_width  # the one width rule
+
+            arch = with_width(arch, width)
+        return arch
+
+    def _read_scale(self, value: Any, line: int | None) -> tuple[float, Shape | None]:
+        """The width and input of the scale asked for (1 and None without one), after setting
+        its depth multiplier. ``scales:`` maps names to {width, depth, input}, as Ultralytics'
+        model files do; each figure defaults to the file's own."""
+        scales = _mapping(value, "'scales'", line)
+        if self.scale is None:
+            return 1.0, None
+        if self.scale not in scales:
+            raise ConvcalcError(f"has no scale '{self.scale}'{_near(self.scale, scales)}"
+                                + (f"; its scales: {', '.join(scales)}" if scales else
+                                   " (it declares no 'scales:')"), line=line)
+        where = scales.key_lines[self.scale]
+        settings = _mapping(scales[self.scale], f"scale '{self.scale}'", where)
+        _check_keys(settings, ("width", "depth", "input"), f"scale '{self.scale}'")
+        figures = {}
+        for key, limit in (("width", MAX_WIDTH), ("depth", MAX_DEPTH_MULTIPLIER)):
+            number = settings.get(key, 1.0)
+            if isinstance(number, bool) or not isinstance(number, int | float) or not (
+                    0 < number <= limit):
+                raise ConvcalcError(f"scale '{self.scale}': {key} {number!r} must be a number "
+                                    f"above 0 and at most {limit:g}",
+                                    line=settings.key_lines.get(key, where))
+            figures[key] = float(number)
+        self.depth_multiplier *= figures["depth"]
+        shape = (self._input(settings["input"], settings.key_lines["input"])
+                 if "input" in settings else None)
+        return figures["width"], shape
 
     def _input(self, value: Any, line: int) -> Shape:
         try:
@@ -539,7 +630,7 @@ class _Expander:
                                     f"than {' and '.join(RESERVED)}",
                                     line=body.key_lines["name"] if body else line)
             path = f"{ctx.prefix}.{name or first_index + index}".lstrip(".")
-            self.budget.charge("items", line=line)
+            self.budget.charge("items", line=line)  # skipped or empty ones too
             if "if" in modifiers and not self._condition(modifiers["if"], ctx,
                                                          modifiers.key_lines["if"]):
                 continue
@@ -552,7 +643,8 @@ class _Expander:
             count = self._repeat_count(modifiers, ctx.scope)
             first = _mapping(modifiers.get("first"), "'first'", line)
             for copy in range(count):
-                self.budget.charge("items", line=line)
+                if copy:
+                    self.budget.charge("items", line=line)
                 merged = body
                 if copy == 0 and first:
                     merged = YMap({**(body or {}), **first})
@@ -568,7 +660,7 @@ class _Expander:
         if isinstance(item, str):
             empty = YMap()
             empty.line, empty.key_lines = line, {}
-            return _kind_argument(item, scope, line), None, empty
+            return self._kind_argument(item, scope, line), None, empty
         if not isinstance(item, YMap):
             raise ConvcalcError(f"a layer must be a kind such as 'relu' or a mapping such as "
                                 f"'conv: {{...}}', not {item!r}", line=line)
@@ -583,7 +675,19 @@ class _Expander:
         if body is not None and not isinstance(body, YMap):
             raise ConvcalcError(f"'{kinds[0]}' must be followed by a mapping of its settings, "
                                 f"not {body!r}", line=item.key_lines[kinds[0]])
-        return _kind_argument(kinds[0], scope, line), body, modifiers
+        return self._kind_argument(kinds[0], scope, line), body, modifiers
+
+    def _kind_argument(self, kind: str, scope: Mapping[str, Any], line: int) -> str:
+        """A kind written as a block argument's name stands for the argument's value; a real
+        kind or block name keeps its meaning (an argument may be called 'dropout')."""
+        if kind in scope and kind not in LAYER_KINDS and kind not in self.blocks and (
+                kind not in GRAPH_KINDS):
+            value = scope[kind]
+            if not isinstance(value, str) or not is_name(value):
+                raise ConvcalcError(f"'{kind}' is used as a layer kind, but the argument is "
+                                    f"{value!r}, not a kind or block name", line=line)
+            return value
+        return kind
 
     def _condition(self, value: Any, ctx: _Context, line: int) -> bool:
         try:
@@ -634,7 +738,7 @@ class _Expander:
             return self._branches(body.get("branches"), body.key_lines.get("branches", line),
                                   ctx, path, line, self._one(sources, path, kind, line))
         if kind in LAYER_KINDS:
-            return self._layer(kind, body, ctx, path, line, sources, current)
+            return self._layer(kind, body, ctx, path, line, sources)
         if kind in self.blocks:
             out = self._call_block(kind, body, ctx, path, line,
                                    self._one(sources, path, kind, line))
@@ -654,7 +758,7 @@ class _Expander:
             end = self._sequence(layers, ctx.inside(path, source, line, side=True), source, 0)
             self.nesting -= 1
             self._alias(path, end)
-            return current if "from" not in body else source
+            return current  # the main path goes on from where it was
         else:
             known = [*LAYER_KINDS, *self.blocks, *GRAPH_KINDS]
             raise ConvcalcError(f"unknown layer kind or block '{kind}'"
@@ -743,7 +847,7 @@ class _Expander:
     # -- layers ------------------------------------------------------------------------------
 
     def _layer(self, kind: str, body: YMap, ctx: _Context, path: str, line: int,
-               sources: list[str], current: str | None) -> str | None:
+               sources: list[str]) -> str | None:
         cls = LAYER_KINDS[kind]
         _check_keys(body, ("name", "from", *YAML_KEYS[cls]), f"a '{kind}' layer")
         raws: list[tuple[str, Any, int]] = []
@@ -751,16 +855,7 @@ class _Expander:
             for key, raw in source.items():
                 if key not in ("name", "from"):
                     raws.append((key, raw, source.key_lines.get(key, line)))
-        if issubclass(cls, Merge) and len(sources) == 1 and "from" in body:
-            # A merge that names one tensor combines it with the one before: add: {from: in}.
-            if current is None:
-                raise ConvcalcError("follows a split; list both tensors it reads with "
-                                    "'from: [a, b]'", line=line, path=path, kind=kind)
-            inputs = [current, *sources]
-        elif issubclass(cls, Merge):
-            inputs = sources
-        else:
-            inputs = [self._one(sources, path, kind, line)]
+        inputs = sources if issubclass(cls, Merge) else [self._one(sources, path, kind, line)]
         found: set[str] = set()
         for _, raw, key_line in raws:
             try:
@@ -776,9 +871,15 @@ class _Expander:
                                     kind=kind)
             scope, block_input = ctx.scope, ctx.block_input
 
+            needed = set().union(*(_referenced(raw) for _, raw, _ in raws))
+
             def build(shapes: tuple[Shape, ...]) -> tuple[tuple[str, Layer], ...]:
                 known = dict(zip(lazy, shapes[1:], strict=True))
-                values = _concrete(scope, known, block_input)
+                values = {k: v.value(known) if isinstance(v, _Lazy) and k in needed else v
+                          for k, v in scope.items()}
+                if block_input in known:
+                    shape = known[block_input]
+                    values |= expr.input_scope(shape.c, shape.h, shape.w)
                 return _parts(self._build(kind, raws, values, path, line))
 
             self._claim(path, ctx, line, kind)
@@ -944,17 +1045,6 @@ def _parts(layer: Layer | Merge) -> tuple[tuple[str, Any], ...]:
     return expand() if expand is not None else (("", layer),)
 
 
-def _kind_argument(kind: str, scope: Mapping[str, Any], line: int) -> str:
-    """A kind written as a block argument's name stands for the argument's value."""
-    if kind in scope:
-        value = scope[kind]
-        if not isinstance(value, str) or not is_name(value):
-            raise ConvcalcError(f"'{kind}' is used as a layer kind, but the argument is "
-                                f"{value!r}, not a kind or block name", line=line)
-        return value
-    return kind
-
-
 def _near(word: str, choices: Any, familiar: Mapping[str, str] | None = None) -> str:
     """``suggestion`` over at most a few hundred candidates, so that a hint stays instant among
     tens of thousands of names: those difflib could accept at all (lengths within its 0.6
@@ -970,7 +1060,7 @@ def _lazy_sources(raw: Any, scope: Mapping[str, Any], block_input: str) -> set[s
     """The tensors whose shapes a setting waits for: none for a plain value; for a formula
     that reads ``in.c`` or a lazy argument, the tensors those read."""
     if isinstance(raw, _Lazy):
-        return raw.sources()
+        return set(raw.needs)
     if isinstance(raw, list):
         return set().union(*(_lazy_sources(v, scope, block_input) for v in raw))
     if not isinstance(raw, str):
@@ -980,9 +1070,8 @@ def _lazy_sources(raw: Any, scope: Mapping[str, Any], block_input: str) -> set[s
     if is_name(raw):
         return set()
     found: set[str] = set()
-    for name in expr.names(raw):
-        if isinstance(scope.get(name), _Lazy):
-            found |= scope[name].sources()
+    for value in _lazy_names(raw, scope).values():
+        found |= value.needs
     if expr.uses_input(raw):
         found.add(block_input)
     return found
@@ -998,8 +1087,10 @@ def _argument(value: Any, scope: Mapping[str, Any], block_input: str) -> Any:
         if value in scope:
             return scope[value]
         if not is_name(value):
-            if _lazy_sources(value, scope, block_input):
-                return _Lazy(value, dict(scope), block_input)
+            needs = _lazy_sources(value, scope, block_input)
+            if needs:
+                read = {k: scope[k] for k in expr.names(value) if k in scope}
+                return _Lazy(value, read, block_input, frozenset(needs))
             return expr.evaluate(value, scope)
     return value
 
