@@ -113,8 +113,7 @@ def parse(text: str, file: str = "<string>") -> Architecture:
 def _read_yaml(text: str, budget: Budget) -> YMap:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        _check_nesting(text, loader, budget)
-        root = yaml.compose(text, Loader=loader)
+        doc = _values(yaml.parse(text, Loader=loader), budget)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         problem = e.problem or e.context or ""
@@ -123,9 +122,8 @@ def _read_yaml(text: str, budget: Budget) -> YMap:
     except yaml.reader.ReaderError as e:
         raise ConvcalcError(f"not valid YAML: {e.reason}; is it a YAML file?",
                             line=text.count("\n", 0, e.position) + 1) from None
-    if root is None:
+    if doc is None:
         raise ConvcalcError("is empty; an architecture needs 'input' and 'layers'")
-    doc = _to_python(root, 0)
     if not isinstance(doc, YMap):
         raise ConvcalcError("must be a mapping with 'input' and 'layers' at the top", line=1)
     return doc
@@ -150,93 +148,147 @@ def _yaml_hint(text: str, mark: Any, problem: str) -> str:
     return ""
 
 
-def _check_nesting(text: str, loader: Any, budget: Budget) -> None:
-    """Refuse deep nesting and too many values from the event stream, before anything is built.
-
-    libyaml's recursive composer crashes the process on some 100,000 levels, and composing
-    millions of values costs seconds and gigabytes, so both limits are checked here, on events
-    that are read one at a time: every value is charged to the budget, an alias as many as its
-    anchor's whole subtree (so an alias bomb stops at its first expensive alias)."""
-    depth = 0
-    sizes: dict[str, int] = {}  # anchor -> values in the subtree it names
-    open_: list[tuple[str | None, int]] = []  # enclosing collections: (anchor, count at start)
-    count = 0
-    for event in yaml.parse(text, Loader=loader):
-        if isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
-            depth -= 1
-            anchor, start = open_.pop()
-            if anchor is not None:
-                sizes[anchor] = count - start
-            continue
-        if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
-            depth += 1
-            if depth > MAX_NESTING:
-                mark = event.start_mark
-                raise ConvcalcError(f"is nested deeper than {MAX_NESTING} levels",
-                                    line=mark.line + 1 if mark else None)
-            open_.append((event.anchor, count))
-            amount = 1
-        elif isinstance(event, yaml.ScalarEvent):
-            amount = 1
-            if event.anchor is not None:
-                sizes[event.anchor] = 1
-        elif isinstance(event, yaml.AliasEvent):
-            # An anchor still open (a recursive alias) counts once; its depth stops it later.
-            amount = sizes.get(event.anchor or "", 1)
-        else:
-            continue
-        count += amount
-        mark = event.start_mark
-        budget.charge("yaml_values", amount, line=mark.line + 1 if mark else None)
-
-
 YAML_TAG = "tag:yaml.org,2002:"
 # YAML 1.1's pattern for each implicit type, as PyYAML resolves plain values: a value with an
 # explicit tag (`!!int abc`) must match its type's pattern like an untagged one.
 TAG_PATTERNS = {tag: pattern for resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers
                 .values() for tag, pattern in resolvers}
-NODE_SHAPES: dict[type, tuple[str, str]] = {yaml.MappingNode: ("map", "mapping"),
-                                            yaml.SequenceNode: ("seq", "list")}
 BOOLEANS = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
 # Keys whose values are prose: a date written there ("name: 2001-12-14") is the text it is.
 TEXT_KEYS = ("name", "description", "source")
+# Per event type: the node type PyYAML resolves its tag for, and its own (tag, word).
+EVENT_SHAPES: dict[type, tuple[type, tuple[str, str]]] = {
+    yaml.ScalarEvent: (yaml.ScalarNode, ("", "value")),
+    yaml.MappingStartEvent: (yaml.MappingNode, ("map", "mapping")),
+    yaml.SequenceStartEvent: (yaml.SequenceNode, ("seq", "list")),
+}
 
 
-def _to_python(node: yaml.Node, depth: int, key: str | None = None) -> Any:
-    """Plain Python values from a composed YAML node, with lines; ``key`` is the mapping key
-    the node is the value of. The budget was charged by ``_check_nesting``."""
-    line = node.start_mark.line + 1
-    if depth > MAX_NESTING:
-        raise ConvcalcError(f"is nested deeper than {MAX_NESTING} levels", line=line)
-    if node.tag not in PLAIN_TAGS:
-        raise ConvcalcError(f"YAML tag '{node.tag}' is not allowed; write plain values",
+@dataclasses.dataclass
+class _Open:
+    """A mapping or list whose end event has not come yet."""
+
+    value: YMap | YList
+    anchor: str | None
+    start: int  # values counted before it
+    height: int = 1  # levels of nesting in it so far
+    key: str | None = None  # a mapping's key whose value comes next
+    has_key: bool = False
+
+
+def _values(events: Any, budget: Budget) -> Any:
+    """The one document of a YAML event stream as plain values (YMap, YList, scalars), with
+    lines; None for an empty stream.
+
+    The values are built from PyYAML's events, one at a time, instead of composing a node tree
+    first: libyaml's recursive composer crashes the process on some 100,000 levels, and
+    composing millions of values costs seconds and gigabytes before any could be refused. So
+    nesting is checked as it opens, every value is charged to the budget as it is read (an
+    alias as many as its anchor's whole subtree, so an alias bomb stops at its first costly
+    alias) and an alias reuses its anchor's value, as PyYAML's own constructor does."""
+    resolver = yaml.resolver.Resolver()
+    anchors: dict[str, tuple[Any, int, int]] = {}  # anchor -> (value, values in it, height)
+    stack: list[_Open] = []
+    count = 0
+    root: Any = None
+    documents = 0
+    for event in events:
+        mark = event.start_mark
+        line = mark.line + 1 if mark else 0
+        if isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise ConvcalcError("holds more than one YAML document ('---'); an "
+                                    "architecture file holds one", line=line)
+            continue
+        if isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            done = stack.pop()
+            if done.anchor is not None:
+                anchors[done.anchor] = (done.value, count - done.start, done.height)
+            value, height, line = done.value, done.height, done.value.line
+        elif isinstance(event, yaml.AliasEvent):
+            name = event.anchor or ""
+            if name not in anchors:
+                inside = any(o.anchor == name for o in stack)
+                raise ConvcalcError(f"alias '*{name}' " + (
+                    "is inside the value it names" if inside else "names no anchor ('&') "
+                    "before it"), line=line)
+            value, size, height = anchors[name]
+            count += size
+            budget.charge("yaml_values", size, line=line)
+            if len(stack) + height > MAX_NESTING:
+                raise ConvcalcError(f"is nested deeper than {MAX_NESTING} levels", line=line)
+        elif isinstance(event, yaml.ScalarEvent | yaml.MappingStartEvent
+                        | yaml.SequenceStartEvent):
+            count += 1
+            budget.charge("yaml_values", line=line)
+            tag = _tag(event, resolver, line)
+            if isinstance(event, yaml.ScalarEvent):
+                parent = stack[-1] if stack else None
+                key = parent.key if parent is not None and parent.has_key else None
+                try:
+                    value = _scalar(tag, event.value, key)
+                except ConvcalcError as e:
+                    raise e.located(line=line) from None
+                height = 0
+                if event.anchor is not None:
+                    anchors[event.anchor] = (value, 1, 0)
+            else:
+                if len(stack) >= MAX_NESTING:
+                    raise ConvcalcError(f"is nested deeper than {MAX_NESTING} levels",
+                                        line=line)
+                container: YMap | YList
+                if isinstance(event, yaml.MappingStartEvent):
+                    container = YMap()
+                    container.key_lines = {}
+                else:
+                    container = YList()
+                    container.lines = []
+                container.line = line
+                stack.append(_Open(container, event.anchor, count - 1))
+                continue
+        else:  # stream and document ends
+            continue
+        if not stack:
+            root = value
+            continue
+        _add(stack[-1], value, height, line)
+    return root
+
+
+def _tag(event: Any, resolver: Any, line: int) -> str:
+    """The short name ('int', 'map', ...) of a plain YAML type an event has, explicitly or by
+    YAML 1.1's rules; any other tag is refused."""
+    kind, shape = EVENT_SHAPES[type(event)]
+    tag = event.tag
+    if tag is None or tag == "!":
+        tag = resolver.resolve(kind, getattr(event, "value", None), event.implicit)
+    if tag not in PLAIN_TAGS:
+        raise ConvcalcError(f"YAML tag '{tag}' is not allowed; write plain values", line=line)
+    short: str = tag.removeprefix(YAML_TAG)
+    if shape[0] != short and (shape[0] or short in ("map", "seq")):  # `!!map [1]`
+        raise ConvcalcError(f"YAML tag '!!{short}' cannot mark a {shape[1]}; drop the tag",
                             line=line)
-    tag = node.tag.removeprefix(YAML_TAG)
-    shape = NODE_SHAPES.get(type(node), ("", "value"))
-    if shape[0] != tag and (shape[0] or tag in ("map", "seq")):  # `!!map [1]`, `!!str {a: 1}`
-        raise ConvcalcError(f"YAML tag '!!{tag}' cannot mark a {shape[1]}; drop the tag",
-                            line=line)
-    if isinstance(node, yaml.MappingNode):
-        mapping = YMap()
-        mapping.line, mapping.key_lines = line, {}
-        for key_node, value_node in node.value:
-            name = _to_python(key_node, depth + 1)
-            key_line = key_node.start_mark.line + 1
-            if not isinstance(name, str):
-                raise ConvcalcError(f"key {name!r} must be a word", line=key_line)
-            if name in mapping:
-                raise ConvcalcError(f"key '{name}' appears twice in one mapping", line=key_line)
-            mapping[name] = _to_python(value_node, depth + 1, name)
-            mapping.key_lines[name] = key_line
-        return mapping
-    if isinstance(node, yaml.SequenceNode):
-        items = YList(_to_python(v, depth + 1) for v in node.value)
-        items.line, items.lines = line, [v.start_mark.line + 1 for v in node.value]
-        return items
-    try:
-        return _scalar(tag, node.value, key)
-    except ConvcalcError as e:
-        raise e.located(line=line) from None
+    return short
+
+
+def _add(parent: _Open, value: Any, height: int, line: int) -> None:
+    """Put a finished value into the mapping or list being read: a list's next item, or a
+    mapping's next key or the value of its last key."""
+    parent.height = max(parent.height, height + 1)
+    if isinstance(parent.value, YList):
+        parent.value.append(value)
+        parent.value.lines.append(line)
+    elif not parent.has_key:
+        if not isinstance(value, str):
+            raise ConvcalcError(f"key {value!r} must be a word", line=line)
+        if value in parent.value:
+            raise ConvcalcError(f"key '{value}' appears twice in one mapping", line=line)
+        parent.key, parent.has_key = value, True
+        parent.value.key_lines[value] = line
+    else:
+        parent.value[parent.key or ""] = value
+        parent.key, parent.has_key = None, False
 
 
 def _scalar(tag: str, text: str, key: str | None) -> Any:

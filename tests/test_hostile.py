@@ -119,6 +119,50 @@ def test_dates_elsewhere_are_refused(where: str) -> None:
             r"^bad\.yaml:[34]: '2001-12-14' is a date to YAML, and no setting takes a date")
 
 
+# ---------------------------------------------------------------- reading YAML from its events
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+FORMS = """
+ints: [0x1F, 017, 0b11, 1_000, +3, -0, 0]
+floats: [1.5, -.inf, .5, 1.e+3, 6.8523015e+5, 1_0.5]
+other: [yes, No, on, off, ~, null, '', "x", !!str 12, !!int "12", !!float "3"]
+base: &b {kernel: 3, stride: [1, 2]}
+uses: [*b, *b]
+"""
+
+
+@pytest.mark.parametrize("name", [*builtin_names(), "forms"])
+def test_values_equal_pyyaml_safe_load(name: str) -> None:
+    # PyYAML's own safe_load is the oracle: reading from the event stream changes no value.
+    import yaml
+
+    from convcalc.limits import Budget
+    from convcalc.loader import _read_yaml
+
+    text = FORMS if name == "forms" else locate(name).read_text()
+    assert _plain(_read_yaml(text, Budget())) == yaml.safe_load(text)
+
+
+@pytest.mark.parametrize(("text", "pattern"), [
+    ("a: &a [1, *a]\n", r"^bad\.yaml:1: alias '\*a' is inside the value it names$"),
+    ("a: *nothing\n", r"^bad\.yaml:1: alias '\*nothing' names no anchor"),
+    ("a: 1\n---\nb: 2\n", r"^bad\.yaml:2: holds more than one YAML document"),
+    ("a: &deep " + "[" * 40 + "]" * 40 + "\nb: " + "[" * 30 + "*deep" + "]" * 30 + "\n",
+     r"^bad\.yaml:2: is nested deeper than 64 levels$"),
+    ("a: &k 1\n? *k\n: 2\n", r"^bad\.yaml:2: key 1 must be a word$"),
+], ids=["recursive", "undefined", "two-documents", "deep-through-alias", "alias-key"])
+def test_aliases_documents_and_depth(text: str, pattern: str) -> None:
+    # A recursive alias made an endless structure; 40 levels used at depth 30 are 70.
+    refused(text + HEAD + "  - relu\n", pattern)
+
+
 # ---------------------------------------------------------------- 14.8 special files
 
 @pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom", "/dev/null"])
