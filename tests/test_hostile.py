@@ -227,7 +227,7 @@ def test_every_file_reader_goes_through_inputs() -> None:
 
 def test_a_newline_in_a_value_stays_one_line() -> None:
     refused(f'{HEAD}  - conv: {{filters: "a\\nb", kernel: 3}}\n',
-            r"^bad\.yaml:3: layer '0' \(conv\): 'a\\nb' is not a number")
+            r"^bad\.yaml:3: layer '0' \(conv\): 'a\\nb' is neither a number nor a formula")
 
 
 def test_control_characters_in_names_are_escaped(tmp_path: Path) -> None:
