@@ -380,7 +380,7 @@ def _strict_json(text: str) -> Any:
     ("report", "lenet5", "{}", "--format", "json"), ("report", "{}", "--format", "html"),
     ("report", "{}", "--format", "csv"), ("report", "{}", "--format", "tex"),
     ("report", "{}", "--depth", "1"), ("compare", "{}", "lenet5", "--format", "json"),
-    ("compare", "{}", "--format", "json"), ("compare", "{}", "lenet5"),
+    ("compare", "{}", "--format", "json"), ("compare", "{}", "lenet5"), ("verify", "{}"),
     ("analyze", "{}", "--format", "json"), ("sweep", "{}", "--format", "json"),
 ], ids=" ".join)
 def test_empty_and_side_only_networks(text: str, args: tuple[str, ...], tmp_path: Path) -> None:
