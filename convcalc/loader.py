@@ -166,6 +166,8 @@ YAML_TAG = "tag:yaml.org,2002:"
 TAG_PATTERNS = {tag: pattern for resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers
                 .values() for tag, pattern in resolvers}
 BOOLEANS = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
+TYPE_WORDS = {"null": "null", "bool": "true or false", "int": "a whole number",
+              "float": "a number", "timestamp": "a date"}
 # Keys whose values are prose: a date written there ("name: 2001-12-14") is the text it is.
 TEXT_KEYS = ("name", "description", "source")
 # Per event type: the node type PyYAML resolves its tag for, and its own (tag, word).
@@ -200,24 +202,61 @@ def _values(events: Any, budget: Budget) -> Any:
     alias) and an alias reuses its anchor's value, as PyYAML's own constructor does."""
     resolver = yaml.resolver.Resolver()
     anchors: dict[str, tuple[Any, int, int]] = {}  # anchor -> (value, values in it, height)
+    plain: dict[str, tuple[Any]] = {}  # untagged plain text -> its value, read once
     stack: list[_Open] = []
+    allowance = budget.left("yaml_values")  # charged once at the end, unless crossed
     count = 0
     root: Any = None
     documents = 0
     for event in events:
         mark = event.start_mark
         line = mark.line + 1 if mark else 0
-        if isinstance(event, yaml.DocumentStartEvent):
-            documents += 1
-            if documents > 1:
-                raise ConvcalcError("holds more than one YAML document ('---'); an "
-                                    "architecture file holds one", line=line)
-            continue
-        if isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+        if isinstance(event, yaml.ScalarEvent):
+            count += 1
+            parent = stack[-1] if stack else None
+            key = parent.key if parent is not None and parent.has_key else None
+            text = event.value
+            known = plain.get(text) if event.tag is None and event.implicit[0] else None
+            if known is not None:
+                value = known[0]
+            elif event.tag is None and not event.implicit[0]:  # quoted, untagged: text
+                value = text
+            elif (event.tag is None and text.isascii() and text.isdigit() and text[0] != "0"
+                  and len(text) <= MAX_NUMBER_CHARS):  # the commonest: a plain decimal
+                value = int(text)
+            else:
+                tag = _tag(event, resolver, line)
+                try:
+                    value = _scalar(tag, text, key, explicit=event.tag is not None)
+                except ConvcalcError as e:
+                    raise e.located(line=line) from None
+                if event.tag is None and tag != "timestamp":  # a date's value depends on key
+                    plain[text] = (value,)
+            height = 0
+            if event.anchor is not None:
+                anchors[event.anchor] = (value, 1, 0)
+        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
             done = stack.pop()
             if done.anchor is not None:
                 anchors[done.anchor] = (done.value, count - done.start, done.height)
             value, height, line = done.value, done.height, done.value.line
+        elif isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+            count += 1
+            _tag(event, resolver, line)
+            if len(stack) >= MAX_NESTING:
+                raise ConvcalcError(f"is nested deeper than {MAX_NESTING} levels", line=line)
+            container: YMap | YList
+            if isinstance(event, yaml.MappingStartEvent):
+                container = YMap()
+                container.key_lines = {}
+            else:
+                container = YList()
+                container.lines = []
+            container.line = line
+            stack.append(_Open(container, event.anchor, count - 1))
+            if count > allowance:
+                budget.charge("yaml_values", count, line=line)
+            continue
         elif isinstance(event, yaml.AliasEvent):
             name = event.anchor or ""
             if name not in anchors:
@@ -227,44 +266,23 @@ def _values(events: Any, budget: Budget) -> Any:
                     "before it"), line=line)
             value, size, height = anchors[name]
             count += size
-            budget.charge("yaml_values", size, line=line)
             if len(stack) + height > MAX_NESTING:
                 raise ConvcalcError(f"is nested deeper than {MAX_NESTING} levels", line=line)
-        elif isinstance(event, yaml.ScalarEvent | yaml.MappingStartEvent
-                        | yaml.SequenceStartEvent):
-            count += 1
-            budget.charge("yaml_values", line=line)
-            tag = _tag(event, resolver, line)
-            if isinstance(event, yaml.ScalarEvent):
-                parent = stack[-1] if stack else None
-                key = parent.key if parent is not None and parent.has_key else None
-                try:
-                    value = _scalar(tag, event.value, key)
-                except ConvcalcError as e:
-                    raise e.located(line=line) from None
-                height = 0
-                if event.anchor is not None:
-                    anchors[event.anchor] = (value, 1, 0)
-            else:
-                if len(stack) >= MAX_NESTING:
-                    raise ConvcalcError(f"is nested deeper than {MAX_NESTING} levels",
-                                        line=line)
-                container: YMap | YList
-                if isinstance(event, yaml.MappingStartEvent):
-                    container = YMap()
-                    container.key_lines = {}
-                else:
-                    container = YList()
-                    container.lines = []
-                container.line = line
-                stack.append(_Open(container, event.anchor, count - 1))
-                continue
+        elif isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise ConvcalcError("holds more than one YAML document ('---'); an "
+                                    "architecture file holds one", line=line)
+            continue
         else:  # stream and document ends
             continue
+        if count > allowance:
+            budget.charge("yaml_values", count, line=line)  # raises: the limit is crossed here
         if not stack:
             root = value
             continue
         _add(stack[-1], value, height, line)
+    budget.charge("yaml_values", count)
     return root
 
 
@@ -303,22 +321,24 @@ def _add(parent: _Open, value: Any, height: int, line: int) -> None:
         parent.key, parent.has_key = None, False
 
 
-def _scalar(tag: str, text: str, key: str | None) -> Any:
-    """The value of one YAML scalar, read by its (implicit or explicit) tag.
+def _quoted(text: str) -> str:
+    """A scalar's text for a message, cut after 40 characters."""
+    return repr(text) if len(text) <= 40 else repr(text[:40]) + "..."
+
+
+def _scalar(tag: str, text: str, key: str | None, *, explicit: bool) -> Any:
+    """The value of one YAML scalar, read by its tag (``explicit``: written in the file, such
+    as `!!int abc`, else resolved by YAML 1.1's rules, so the text fits its type's pattern).
 
     PyYAML's own constructor raises ValueError, KeyError or AttributeError on a tag whose text
     does not fit (`!!int abc`, `!!bool maybe`), on invalid dates (2001-13-45) and on integers
     past Python's 4,300 digits; this reads the same YAML 1.1 forms and refuses the rest."""
     if tag == "str":
         return text
-    shown = repr(text) if len(text) <= 40 else repr(text[:40]) + "..."
-    what = {"null": "null", "bool": "true or false", "int": "a whole number",
-            "float": "a number", "timestamp": "a date"}[tag]
     # YAML 1.1 writes floats with a dot, but `!!float 8` is 8.0, so floats are checked by
     # reading them; the other types by the pattern an untagged value would have to match.
-    pattern = TAG_PATTERNS[YAML_TAG + tag] if tag != "float" else None
-    if pattern is not None and not pattern.match(text):
-        raise ConvcalcError(f"{shown} is tagged '!!{tag}' but is not {what}")
+    if explicit and tag != "float" and not TAG_PATTERNS[YAML_TAG + tag].match(text):
+        raise ConvcalcError(f"{_quoted(text)} is tagged '!!{tag}' but is not {TYPE_WORDS[tag]}")
     if tag == "null":
         return None
     if tag == "bool":
@@ -326,11 +346,11 @@ def _scalar(tag: str, text: str, key: str | None) -> Any:
     if tag == "timestamp":
         if key in TEXT_KEYS:
             return text
-        raise ConvcalcError(f"{shown} is a date to YAML, and no setting takes a date; "
+        raise ConvcalcError(f"{_quoted(text)} is a date to YAML, and no setting takes a date; "
                             "write a number")
     if ":" in text:  # YAML 1.1's base 60: 1:30 is 90
-        raise ConvcalcError(f"{shown} is a base-60 number to YAML 1.1 (1:30 reads as 90); "
-                            "write the number itself, or quote it if it is text")
+        raise ConvcalcError(f"{_quoted(text)} is a base-60 number to YAML 1.1 (1:30 reads as "
+                            "90); write the number itself, or quote it if it is text")
     if len(text) > MAX_NUMBER_CHARS:
         raise ConvcalcError(f"a number of {len(text):,} characters; numbers are limited to "
                             f"{MAX_NUMBER_CHARS}")
@@ -346,7 +366,8 @@ def _scalar(tag: str, text: str, key: str | None) -> Any:
             return sign * int(digits[2:], 2 if digits[1] == "b" else 16)
         return sign * int(digits, 8 if digits.startswith("0") and digits != "0" else 10)
     except ValueError:  # `!!float abc`, or only underscores after 0x or 0b
-        raise ConvcalcError(f"{shown} is tagged '!!{tag}' but is not {what}") from None
+        raise ConvcalcError(f"{_quoted(text)} is tagged '!!{tag}' but is not {TYPE_WORDS[tag]}"
+                            ) from None
 
 
 def _check_keys(mapping: YMap, allowed: tuple[str, ...], what: str) -> None:
