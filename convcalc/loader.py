@@ -220,7 +220,7 @@ def _values(events: Any, budget: Budget) -> Any:
             if known is not None:
                 value = known[0]
             elif event.tag is None and not event.implicit[0]:  # quoted, untagged: text
-                value = text
+                value = _printable(text, line)
             elif (event.tag is None and text.isascii() and text.isdigit() and text[0] != "0"
                   and len(text) <= MAX_NUMBER_CHARS):  # the commonest: a plain decimal
                 value = int(text)
@@ -321,6 +321,21 @@ def _add(parent: _Open, value: Any, height: int, line: int) -> None:
         parent.key, parent.has_key = None, False
 
 
+# Characters a terminal obeys instead of showing: controls (ESC starts the sequences that
+# recolour text or clear the screen) and the bidirectional overrides that reorder a line.
+UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _printable(text: str, line: int | None) -> str:
+    """``text``, refused if it holds a character a terminal would obey (only newlines and tabs
+    may be written as escapes): names and descriptions are printed in tables and reports."""
+    bad = None if text.isprintable() else UNPRINTABLE.search(text)
+    if bad is not None:
+        raise ConvcalcError(f"text {_quoted(text)} holds the control character "
+                            f"{bad.group()!r}; write printable text", line=line)
+    return text
+
+
 def _quoted(text: str) -> str:
     """A scalar's text for a message, cut after 40 characters."""
     return repr(text) if len(text) <= 40 else repr(text[:40]) + "..."
@@ -334,7 +349,7 @@ def _scalar(tag: str, text: str, key: str | None, *, explicit: bool) -> Any:
     does not fit (`!!int abc`, `!!bool maybe`), on invalid dates (2001-13-45) and on integers
     past Python's 4,300 digits; this reads the same YAML 1.1 forms and refuses the rest."""
     if tag == "str":
-        return text
+        return _printable(text, None)
     # YAML 1.1 writes floats with a dot, but `!!float 8` is 8.0, so floats are checked by
     # reading them; the other types by the pattern an untagged value would have to match.
     if explicit and tag != "float" and not TAG_PATTERNS[YAML_TAG + tag].match(text):

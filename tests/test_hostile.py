@@ -233,13 +233,27 @@ def test_a_newline_in_a_value_stays_one_line() -> None:
 def test_control_characters_in_names_are_escaped(tmp_path: Path) -> None:
     # ESC [31m would turn the terminal red; U+202E reverses the text after it.
     text = f'{HEAD}  - "co\\e[31mnv\\u202e": {{filters: 4}}\n'
-    refused(text, r"^bad\.yaml:3: unknown layer kind or block 'co\\x1b\[31mnv\\u202e'")
+    refused(text, r"^bad\.yaml:3: text 'co\\x1b\[31mnv\\u202e' holds the control character "
+                  r"'\\x1b'; write printable text$")
     # The file name too: a newline, an ESC and an undecodable byte (a lone surrogate).
-    name = "a\nb\x1b.yaml"
+    name = "a\nb\x1b\udcff.yaml"
     (tmp_path / name).write_text(f"{HEAD}  - bogus\n")
     result = invoke("analyze", str(tmp_path / name))
-    assert_refused(result, "a\\nb\\x1b.yaml:3: unknown layer kind or block 'bogus'")
+    assert_refused(result, "a\\nb\\x1b\\udcff.yaml:3: unknown layer kind or block 'bogus'")
     assert "\x1b" not in result.stderr
+
+
+@pytest.mark.parametrize("text", [r'"\e[2J"', r'"a\u202eb"', r'"\x07"', r'"\x85"',
+                                  "!!str \"\\e\""], ids=["esc", "bidi", "bell", "c1", "tagged"])
+def test_control_characters_in_names_are_refused(text: str) -> None:
+    # A name is printed in tables and reports: ESC [2J cleared the terminal on `analyze`.
+    refused(f"name: {text}\n{HEAD}  - relu\n", r"^bad\.yaml:1: text '.*' holds the control "
+            r"character '\\(x1b|u202e|x07|x85)'; write printable text$")
+
+
+def test_newlines_and_tabs_in_a_description_are_text() -> None:
+    arch = parse(f'name: "a\\tb"\ndescription: |\n  two\n  lines\n{HEAD}  - relu\n')
+    assert (arch.name, arch.description) == ("a\tb", "two lines")
 
 
 def test_one_line_escapes_and_shortens() -> None:
