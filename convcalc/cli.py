@@ -6,6 +6,7 @@ import errno
 import io
 import os
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -29,28 +30,41 @@ class BadInput(click.ClickException):
     exit_code = 2
 
 
+@contextlib.contextmanager
+def _boundary() -> Iterator[None]:
+    """The error boundary: a ConvcalcError becomes a BadInput, and so does a standard output
+    that cannot be written (a full disk, ``> /dev/full``)."""
+    try:
+        try:
+            yield
+        finally:
+            # Flushed inside the boundary, so a write that fails is reported below and not as
+            # "Exception ignored" when the interpreter exits.
+            sys.stdout.flush()
+    except ConvcalcError as e:
+        raise BadInput(str(e)) from None
+    except OSError as e:
+        # Files are read by convcalc.inputs and written by convcalc.output, which raise
+        # ConvcalcError; an OSError without a file name is a failed write to stdout. EPIPE (the
+        # reader has gone, as with `| head`) is left to click, which ends quietly.
+        if e.filename is not None or e.errno == errno.EPIPE:
+            raise
+        _discard_stdout()
+        raise BadInput(f"cannot write the output: {e.strerror or e}") from None
+
+
 class _Commands(click.Group):
-    """The error boundary: every command's ConvcalcError ends as a BadInput, and so does a
-    standard output that cannot be written (a full disk, ``> /dev/full``)."""
+    """Every command, and the top-level options (--help, --version), run inside the one error
+    boundary."""
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        with _boundary():
+            return super().make_context(info_name, args, parent, **extra)
 
     def invoke(self, ctx: click.Context) -> Any:
-        try:
-            try:
-                return super().invoke(ctx)
-            finally:
-                # Flushed inside the boundary, so a write that fails is reported below and not
-                # as "Exception ignored" when the interpreter exits.
-                sys.stdout.flush()
-        except ConvcalcError as e:
-            raise BadInput(str(e)) from None
-        except OSError as e:
-            # Files are read by convcalc.inputs and written by convcalc.output, which raise
-            # ConvcalcError; an OSError without a file name is a failed write to stdout. EPIPE
-            # (the reader has gone, as with `| head`) is left to click, which ends quietly.
-            if e.filename is not None or e.errno == errno.EPIPE:
-                raise
-            _discard_stdout()
-            raise BadInput(f"cannot write the output: {e.strerror or e}") from None
+        with _boundary():
+            return super().invoke(ctx)
 
 
 def _discard_stdout() -> None:

@@ -350,8 +350,8 @@ def _cli(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
 @pytest.mark.parametrize("args", [("analyze", "lenet5", "--format", "json"),
-                                  ("report", "resnet50"), ("verify", "lenet5")],
-                         ids=["small", "large", "verify"])
+                                  ("report", "resnet50"), ("verify", "lenet5"), ("--help",)],
+                         ids=["small", "large", "verify", "help"])
 def test_stdout_on_a_full_disk(args: tuple[str, ...]) -> None:
     # The small output failed at exit ("Exception ignored", status 120), the large one as an
     # OSError traceback in click.echo.
