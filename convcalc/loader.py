@@ -293,6 +293,9 @@ def _tag(event: Any, resolver: Any, line: int) -> str:
     tag = event.tag
     if tag is None or tag == "!":
         tag = resolver.resolve(kind, getattr(event, "value", None), event.implicit)
+    if tag == YAML_TAG + "merge":
+        raise ConvcalcError("YAML merge keys ('<<') are not read; write the keys out, or "
+                            "share settings through a block or 'defaults'", line=line)
     if tag not in PLAIN_TAGS:
         raise ConvcalcError(f"YAML tag '{tag}' is not allowed; write plain values", line=line)
     short: str = tag.removeprefix(YAML_TAG)

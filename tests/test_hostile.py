@@ -157,7 +157,8 @@ def test_values_equal_pyyaml_safe_load(name: str) -> None:
     ("a: &deep " + "[" * 40 + "]" * 40 + "\nb: " + "[" * 30 + "*deep" + "]" * 30 + "\n",
      r"^bad\.yaml:2: is nested deeper than 64 levels$"),
     ("a: &k 1\n? *k\n: 2\n", r"^bad\.yaml:2: key 1 must be a word$"),
-], ids=["recursive", "undefined", "two-documents", "deep-through-alias", "alias-key"])
+    ("a: &a {x: 1}\n<<: *a\n", r"^bad\.yaml:2: YAML merge keys \('<<'\) are not read"),
+], ids=["recursive", "undefined", "two-documents", "deep-through-alias", "alias-key", "merge"])
 def test_aliases_documents_and_depth(text: str, pattern: str) -> None:
     # A recursive alias made an endless structure; 40 levels used at depth 30 are 70.
     refused(text + HEAD + "  - relu\n", pattern)
