@@ -33,7 +33,9 @@ class BadInput(click.ClickException):
 @contextlib.contextmanager
 def _boundary() -> Iterator[None]:
     """The error boundary: a ConvcalcError becomes a BadInput, and so does a standard output
-    that cannot be written (a full disk, ``> /dev/full``)."""
+    that cannot be written (a full disk, ``> /dev/full``, or closed, ``>&-``)."""
+    if sys.stdout is None:  # closed: Python sets None, and click and rich would drop output
+        sys.stdout = _ClosedStdout()
     try:
         try:
             yield
@@ -65,6 +67,14 @@ class _Commands(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         with _boundary():
             return super().invoke(ctx)
+
+
+class _ClosedStdout(io.TextIOBase):
+    """Standard output when the process was started without one: writing is an error."""
+
+    def write(self, text: str) -> int:
+        """Refuse, as a write to a closed descriptor would."""
+        raise OSError(errno.EBADF, "standard output is closed")
 
 
 def _discard_stdout() -> None:

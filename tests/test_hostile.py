@@ -362,6 +362,22 @@ def test_stdout_on_a_full_disk(args: tuple[str, ...]) -> None:
     assert done.stderr == b"Error: cannot write the output: No space left on device\n"
 
 
+@pytest.mark.parametrize("args", [("analyze", "lenet5"), ("--help",)], ids=["table", "help"])
+def test_stdout_closed_from_the_start(args: tuple[str, ...], tmp_path: Path) -> None:
+    # `convcalc analyze lenet5 >&-`: sys.stdout is None; the output was dropped without a word
+    # (or, with the boundary's flush, an AttributeError). A report to a file needs no stdout.
+    package_root = str(Path(convcalc.__file__).resolve().parent.parent)
+    for command, status, error in [(args, 2, b"Error: cannot write the output: standard "
+                                    b"output is closed\n"),
+                                   (("report", "lenet5", "-o", "out.md"), 0, b"")]:
+        done = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh", sys.executable, "-m",
+                               "convcalc", *command], capture_output=True, timeout=60,
+                              check=False, cwd=tmp_path,
+                              env={**os.environ, "PYTHONPATH": package_root})
+        assert (done.returncode, done.stderr) == (status, error)
+    assert (tmp_path / "out.md").read_text().startswith("# convcalc report")
+
+
 def test_stdout_closed_early_is_quiet() -> None:
     # `convcalc report resnet50 | head -c 1`: the reader leaves; no traceback.
     package_root = str(Path(convcalc.__file__).resolve().parent.parent)
