@@ -3,6 +3,8 @@
     import convcalc
     report = convcalc.analyze(convcalc.load("resnet50"))
     report.totals.macs   # 4089184256
+    print(report)        # the per-layer table; a notebook shows it as HTML
+    print(convcalc.table("resnet50", input=160, depth=1))   # load + analyze + render
 
 The numpy reference (``convcalc.reference.verify``) is imported on its own, so that importing
 convcalc never imports numpy.
@@ -13,6 +15,7 @@ from convcalc.architecture import Architecture
 from convcalc.errors import ConvcalcError
 from convcalc.explain import explain
 from convcalc.loader import builtin_names, load, parse
+from convcalc.quick import table
 from convcalc.shapes import Shape, output_size
 from convcalc.summary import Summary, summarize
 from convcalc.variants import (
@@ -51,6 +54,7 @@ __all__ = [
     "parse",
     "summarize",
     "sweep",
+    "table",
     "with_input",
     "with_width",
 ]

@@ -9,6 +9,7 @@ node whose layer resolves by shape (a residual's projection) adds zero, one or s
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from convcalc.architecture import NETWORK_INPUT as GRAPH_INPUT
 from convcalc.architecture import Architecture, Node
@@ -16,6 +17,9 @@ from convcalc.errors import ConvcalcError
 from convcalc.layers import Layer, Merge, Window
 from convcalc.limits import MAX_ELEMENTS, MAX_MAGNITUDE
 from convcalc.shapes import Pair, Shape, checked_shape
+
+if TYPE_CHECKING:
+    from convcalc.render import Grid
 
 NETWORK_INPUT = -1
 DTYPE_BYTES = {"fp64": 8, "fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
@@ -86,6 +90,29 @@ class Report:
     def counted(self) -> tuple[LayerRow, ...]:
         """The rows the totals add up: all of them, or all but side branches."""
         return tuple(r for r in self.rows if self.include_side or not r.side)
+
+    # How a report shows itself: thin delegations to the renderers, imported when used.
+    def __str__(self) -> str:
+        """The per-layer table with every column, its totals and the exact totals."""
+        from convcalc.render import render_table
+
+        return str(render_table(self))
+
+    def __rich__(self) -> "Grid":
+        """The table for rich, laid out to the console's width."""
+        from convcalc.render import render_table
+
+        return render_table(self)
+
+    def _repr_markdown_(self) -> str:
+        from convcalc.render import render_markdown
+
+        return render_markdown(self)
+
+    def _repr_html_(self) -> str:
+        from convcalc.report_formats import render_html_table
+
+        return render_html_table(self)
 
 
 @dataclass(frozen=True)
