@@ -99,14 +99,6 @@ class _Commands(click.Group):
         with _boundary():
             return super().invoke(ctx)
 
-
-class _ClosedStdout(io.TextIOBase):
-    """Standard output when the process was started without one: writing is an error."""
-
-    def write(self, text: str) -> int:
-        """Refuse, as a write to a closed descriptor would."""
-        raise OSError(errno.EBADF, "standard output is closed")
-
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list with each command's first sentence whole (click would cut it to
         the width with '...'); the formatter wraps it instead."""
@@ -120,6 +112,14 @@ class _ClosedStdout(io.TextIOBase):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+
+class _ClosedStdout(io.TextIOBase):
+    """Standard output when the process was started without one: writing is an error."""
+
+    def write(self, text: str) -> int:
+        """Refuse, as a write to a closed descriptor would."""
+        raise OSError(errno.EBADF, "standard output is closed")
 
 
 def _discard_stdout() -> None:
