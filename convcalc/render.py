@@ -450,7 +450,7 @@ def render_blocks(report: Report, blocks: "Sequence[Block]", depth: int,
             {"name": b.path, "level": b.level, "kind": b.kind, "layers": b.layers,
              "params": b.params, "macs": b.macs, "activations": b.activations}
             for b in blocks]}
-        return json.dumps(data, indent=1)
+        return json.dumps(data, indent=1, allow_nan=False)
     rows: Cells = [[" " * 2 * (b.level - 1) + b.path, b.kind, b.layers, b.params, b.macs,
                     b.activations] for b in blocks]
     rows.append([_totals_label(report), "", len(report.counted()), t.params, t.macs,
@@ -539,7 +539,8 @@ def render_json(report: Report, changed: Changed | None = None) -> str:
             rows = ",\n".join("    " + encode(e) for e in _layer_entries(report, changed))
             items.append(f'  "layers": [\n{rows}\n  ]' if rows else '  "layers": []')
         else:
-            items.append(f"  {json.dumps(key)}: {json.dumps(value, allow_nan=False)}")
+            items.append(f"  {json.dumps(key, allow_nan=False)}: "
+                         f"{json.dumps(value, allow_nan=False)}")
     return "{\n" + ",\n".join(items) + "\n}"
 
 

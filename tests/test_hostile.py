@@ -443,6 +443,15 @@ def test_empty_and_side_only_networks(text: str, args: tuple[str, ...], tmp_path
         _strict_json(result.stdout)
 
 
+def test_every_json_dump_refuses_nan() -> None:
+    # Python writes NaN and Infinity, which strict JSON parsers refuse; allow_nan=False makes
+    # such a value a bug that shows instead of a file other tools cannot read.
+    package = Path(convcalc.__file__).parent
+    for module in sorted(package.rglob("*.py")):
+        text = module.read_text()
+        assert text.count("json.dumps(") == text.count("allow_nan=False"), module.name
+
+
 def test_ratios_to_an_empty_network_are_null_not_nan(tmp_path: Path) -> None:
     (tmp_path / "net.yaml").write_text(EMPTY)
     result = invoke("compare", str(tmp_path / "net.yaml"), "lenet5", "--format", "json")
