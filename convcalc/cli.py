@@ -488,7 +488,7 @@ def conv_command(*, input_: str | None, example: str | None, filter_: str, paddi
               else reference.read_matrix(filter_))
     run = reference.edge_filter(image, kernel, padding=parse_padding(padding), stride=stride,
                                 channel=channel, rgb=rgb)
-    if output_path:  # before printing, so a file that cannot be written leaves no output
+    if output_path is not None:  # before printing: a file that cannot be written leaves no output
         import io
 
         from convcalc.output import write_atomically

@@ -350,6 +350,16 @@ def test_output_equal_to_an_input_is_refused(spelling: str, tmp_path: Path,
                                                           "net.yaml", "sub"]
 
 
+def test_an_empty_output_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # conv took -o '' as no -o at all and wrote nothing without a word.
+    monkeypatch.chdir(tmp_path)
+    assert_refused(invoke("conv", "--example", "step", "-o", ""),
+                   "cannot write to an empty file name")
+    assert_refused(invoke("report", "lenet5", "--format", "md", "-o", ""),
+                   "cannot write to an empty file name")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_conv_output_equal_to_its_input_is_refused(tmp_path: Path) -> None:
     matrix = tmp_path / "m.csv"
     matrix.write_text("1,2,3\n4,5,6\n7,8,9\n")
