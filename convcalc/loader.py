@@ -19,7 +19,7 @@ import yaml
 
 from convcalc import expr
 from convcalc.architecture import NETWORK_INPUT, Architecture, Node
-from convcalc.errors import ConvcalcError, suggestion
+from convcalc.errors import ConvcalcError, one_line, suggestion
 from convcalc.expr import is_name
 from convcalc.inputs import read_input
 from convcalc.layers import (
@@ -519,7 +519,8 @@ class _Expander:
         outputs = self._outputs(doc.get("outputs"), doc.key_lines.get("outputs"))
         try:
             return Architecture(
-                name=text["name"] or Path(self.file).stem,
+                # A file name may hold what a name in the file may not (ESC): escaped.
+                name=text["name"] or one_line(Path(self.file).stem),
                 description=" ".join(text["description"].split()),
                 source=" ".join(text["source"].split()),
                 input=self._input(doc["input"], doc.key_lines["input"]),

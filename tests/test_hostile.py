@@ -275,6 +275,16 @@ def test_newlines_and_tabs_in_a_description_are_text() -> None:
     assert (arch.name, arch.description) == ("a\tb", "two lines")
 
 
+def test_a_file_name_as_the_network_name_is_escaped(tmp_path: Path) -> None:
+    # Without a 'name', the file's name is the network's, printed raw in report headings.
+    path = tmp_path / "\x1b[7mX.yaml"
+    path.write_text(f"{HEAD}  - relu\n")
+    result = invoke("report", str(path))
+    assert result.exit_code == 0 and "\x1b" not in result.stdout
+    heading = result.stdout.splitlines()[2]
+    assert heading.startswith("## ") and "x1b" in heading and heading.endswith("7mX")
+
+
 def test_one_line_escapes_and_shortens() -> None:
     assert one_line("tab\there\r\n\x00\x7f\x85\u2028") == "tab\\there\\r\\n\\x00\\x7f\\x85\\u2028"
     assert one_line("plain text, é, 日本") == "plain text, é, 日本"
