@@ -381,6 +381,34 @@ def test_conv_output_equal_to_its_input_is_refused(tmp_path: Path) -> None:
                           str(kernel)), "it is the input")
 
 
+NAME_PIECES = st.sampled_from(["out", ".md", ".csv", ".npy", "/", "..", ".", "\n", "\x1b",
+                               " ", "-", "x" * 120, "sub/", "net.yaml", "link", "dev", ""])
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.lists(NAME_PIECES, min_size=1, max_size=5).map("".join),
+       command=st.sampled_from([("report", "net.yaml", "--format", "md"),
+                                ("conv", "--example", "step")]))
+def test_random_output_names(name: str, command: tuple[str, ...], tmp_path: Path,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # Whatever -o names: a whole file or one error line, report's input untouched, and no
+    # temporary file left behind.
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    monkeypatch.chdir(work)
+    Path("net.yaml").write_text(f"{HEAD}  - relu\n")
+    Path("sub").mkdir(exist_ok=True)
+    if not Path("link").is_symlink():
+        Path("link").symlink_to("net.yaml")
+    result = invoke(*command, "-o", name)
+    if result.exit_code != 0:
+        assert_refused(result)
+    if command[0] == "report":
+        assert Path("net.yaml").read_text() == f"{HEAD}  - relu\n"
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
 def _cli(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
     package_root = str(Path(convcalc.__file__).resolve().parent.parent)
     return subprocess.run([sys.executable, "-m", "convcalc", *args], timeout=60, check=False,
