@@ -60,6 +60,15 @@ class BadInput(click.ClickException):
 
     exit_code = 2
 
+    def show(self, file: Any = None) -> None:
+        """Print the line; a standard error that cannot take it (``2> /dev/full``) still
+        leaves exit status 2, the one signal left."""
+        try:
+            super().show(file)
+            sys.stderr.flush()
+        except OSError:
+            _discard(sys.stderr)
+
 
 @contextlib.contextmanager
 def _boundary() -> Iterator[None]:
@@ -82,7 +91,7 @@ def _boundary() -> Iterator[None]:
         # reader has gone, as with `| head`) is left to click, which ends quietly.
         if e.filename is not None or e.errno == errno.EPIPE:
             raise
-        _discard_stdout()
+        _discard(sys.stdout)
         raise BadInput(f"cannot write the output: {e.strerror or e}") from None
 
 
@@ -122,11 +131,12 @@ class _ClosedStdout(io.TextIOBase):
         raise OSError(errno.EBADF, "standard output is closed")
 
 
-def _discard_stdout() -> None:
-    """Point stdout at /dev/null, so what is still buffered does not fail again at exit."""
+def _discard(stream: Any) -> None:
+    """Point a standard stream that failed at /dev/null, so what is still buffered does not
+    fail again when the interpreter exits (which would change the exit status to 120)."""
     with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
         null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, sys.stdout.fileno())
+        os.dup2(null, stream.fileno())
         os.close(null)
 
 

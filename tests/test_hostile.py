@@ -444,6 +444,14 @@ def test_stdout_closed_from_the_start(args: tuple[str, ...], tmp_path: Path) -> 
     assert (tmp_path / "out.md").read_text().startswith("# convcalc report")
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+def test_stderr_on_a_full_disk_keeps_exit_status_2() -> None:
+    # The error line could not be written: a traceback nobody saw, and exit status 1.
+    with open("/dev/full", "wb") as full:
+        done = _cli("analyze", "no-such-net", stderr=full)
+    assert done.returncode == 2
+
+
 def test_stdout_closed_early_is_quiet() -> None:
     # `convcalc report resnet50 | head -c 1`: the reader leaves; no traceback.
     package_root = str(Path(convcalc.__file__).resolve().parent.parent)
