@@ -11,9 +11,10 @@ convcalc never imports numpy.
 """
 
 from convcalc.analysis import LayerRow, Report, Totals, analyze
-from convcalc.architecture import Architecture
+from convcalc.architecture import Architecture, Node
 from convcalc.errors import ConvcalcError
 from convcalc.explain import explain
+from convcalc.expr import make_divisible
 from convcalc.loader import builtin_names, load, parse
 from convcalc.quick import table
 from convcalc.shapes import Shape, output_size
@@ -25,7 +26,6 @@ from convcalc.variants import (
     compare,
     compare_designs,
     convert,
-    make_divisible,
     sweep,
     with_input,
     with_width,
@@ -37,6 +37,7 @@ __all__ = [
     "ConvcalcError",
     "LayerComparison",
     "LayerRow",
+    "Node",
     "Report",
     "Shape",
     "Summary",

@@ -86,6 +86,8 @@ class Report:
     include_side: bool
     rows: tuple[LayerRow, ...]
     totals: Totals
+    # The rows the network returns (NETWORK_INPUT if it returns its input unchanged).
+    outputs: tuple[int, ...] = ()
 
     def counted(self) -> tuple[LayerRow, ...]:
         """The rows the totals add up: all of them, or all but side branches."""
@@ -157,7 +159,8 @@ def analyze(arch: Architecture, *, include_side: bool = False, dtype: str = "fp3
         activation_bytes=activations * size,
     )
     return Report(arch.name, arch.description, arch.source, arch.input, arch.width, dtype,
-                  include_side, tuple(rows), totals)
+                  include_side, tuple(rows), totals,
+                  outputs=tuple(tensors[p].row for p in arch.outputs))
 
 
 def _node(node: Node, parts: list[_Tensor], rows: list[LayerRow]) -> _Tensor:
@@ -211,8 +214,12 @@ def _grow_receptive_field(parts: list[_Tensor], out: Shape, window: Window | Non
     """Receptive field and jump after a layer: r += d(f - 1) * jump, jump *= stride; a layer
     that flattens a spatial input sees all of it; a merge sees the widest of its inputs."""
     if len(parts) > 1:
+        # A merge sees what each input sees (a squeeze-and-excitation gate makes it the whole
+        # image); its positions step like those of the inputs of its own size, not like a
+        # broadcast 1x1 gate's.
         rf = (max(p.receptive_field[0] for p in parts), max(p.receptive_field[1] for p in parts))
-        jump = (max(p.jump[0] for p in parts), max(p.jump[1] for p in parts))
+        aligned = [p for p in parts if (p.shape.h, p.shape.w) == (out.h, out.w)] or parts[:1]
+        jump = (max(p.jump[0] for p in aligned), max(p.jump[1] for p in aligned))
         return rf, jump
     x = parts[0]
     (rh, rw), (jh, jw) = x.receptive_field, x.jump

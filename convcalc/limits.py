@@ -11,6 +11,7 @@ from convcalc.errors import ConvcalcError
 
 # Reading files.
 MAX_FILE_BYTES = 5 * 1024 * 1024      # an architecture file
+MAX_ONNX_GRAPH_BYTES = 256 << 20       # an ONNX model with its weights left out
 MAX_TEXT_BYTES = 4 << 20              # a text matrix for `conv`
 # Parsing and expanding.
 MAX_YAML_NODES = 200_000              # YAML values after aliases are expanded
@@ -18,7 +19,7 @@ MAX_NUMBER_CHARS = 100                # one number written in a file (Python ref
 MAX_NESTING = 64                      # YAML nesting, and block calls inside block calls
 MAX_REPEAT = 10_000                   # one repeat count
 MAX_LAYERS = 200_000                  # layers after expanding blocks and repeats
-MAX_ITEMS = 1_000_000                 # list items expanded (empty groups and sides included)
+MAX_ITEMS = 400_000                   # list items expanded (empty groups and sides included)
 MAX_EXPRESSION_CHARS = 200            # one formula
 MAX_MAGNITUDE = 10**15                # any value a formula computes
 # Shapes: the largest height, width or channel count, given or derived.
@@ -26,6 +27,7 @@ MAX_DIM = 10_000_000
 MAX_ELEMENTS = 10**18                 # values in one tensor (a flat vector's length included)
 # Rewrites and sweeps.
 MAX_WIDTH = 16.0
+MAX_DEPTH_MULTIPLIER = 16.0           # --depth-multiplier and a scale's depth
 MAX_SWEEP_CELLS = 1000
 # The numpy reference: the most memory one verify may need (tensors alive, weights and working
 # memory at its peak layer), the multiplies and other operations it may run (each about 10 s on
