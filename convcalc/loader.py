@@ -1,9 +1,14 @@
 """YAML architecture files -> ``Architecture``: the only reader of files.
 
-``load`` finds and reads a file (a path, or the name of a built-in architecture); ``parse``
-turns its text into an ``Architecture``: it keeps the line of every key, checks keys against
-the layer dataclasses, expands blocks and repeats, evaluates parameter arithmetic and names
-every layer with a dotted path. YAML is read with PyYAML's safe loader only.
+``load`` finds and reads a file (a path, the name of a built-in architecture, or a named
+scale: 'efficientnet_b3'); ``parse`` turns its text into an ``Architecture``: it keeps the line
+of every key, checks keys against the layer dataclasses, expands blocks, repeats (scaled by the
+depth multiplier) and conditions, evaluates formulas, names every layer with a dotted path and
+resolves what each reads ('from:'), compiling residuals, concat branches, side branches and
+splits into plain graph nodes. Formulas over the block input's shape (``in.c``) become layers
+that are built at analysis time. The expansion counts its nesting across blocks and charges
+every item to the budget, so no file can exhaust the stack or run unbounded. YAML is read with
+PyYAML's safe loader only.
 """
 
 import dataclasses
@@ -11,7 +16,6 @@ import math
 import re
 import types
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 
@@ -78,34 +82,38 @@ class YList(list[Any]):
     lines: list[int]
 
 
-def builtin_dirs() -> list[Path]:
-    """Where built-in architectures live: inside the installed package (the wheel carries
-    architectures/ there), or beside the package in a source checkout."""
+def builtin_dirs(folder: str = "architectures") -> list[Path]:
+    """Where built-in architectures (or another shipped folder of YAML files, such as
+    devices/) live: inside the installed package (the wheel carries the folder there), or
+    beside the package in a source checkout."""
     package = Path(__file__).resolve().parent
-    return [package / "architectures", package.parent / "architectures"]
+    return [package / folder, package.parent / folder]
 
 
-def builtin_names() -> list[str]:
-    """Names of the built-in architectures, in natural order (resnet18 before resnet101)."""
-    names = {p.stem for d in builtin_dirs() if d.is_dir() for p in d.glob("*.yaml")}
+def builtin_names(folder: str = "architectures") -> list[str]:
+    """Names of the built-in architectures (or of another shipped folder's files), in natural
+    order (resnet18 before resnet101)."""
+    names = {p.stem for d in builtin_dirs(folder) if d.is_dir() for p in d.glob("*.yaml")}
     return sorted(names, key=lambda n: [int(t) if t.isdigit() else t
                                         for t in re.split(r"(\d+)", n)])
 
 
-def locate(source: str | Path) -> Path:
-    """The file for a path, or for the name of a built-in architecture."""
+def locate(source: str | Path, folder: str = "architectures", what: str = "architecture",
+           listing: str = "convcalc list") -> Path:
+    """The file for a path, or for the name of a built-in architecture (or of a file in
+    another shipped ``folder``, a ``what`` that the command ``listing`` shows)."""
     path = Path(source)
     try:
         if path.suffix in (".yaml", ".yml", ".onnx") or path.exists() or len(path.parts) > 1:
             return path
-        for directory in builtin_dirs():
+        for directory in builtin_dirs(folder):
             if (directory / f"{source}.yaml").is_file():
                 return directory / f"{source}.yaml"
     except OSError as e:  # a name longer than the file system allows: Path.exists raises
         raise ConvcalcError(f"cannot read: {e.strerror or e}", file=str(source)) from None
-    hint = suggestion(str(source), builtin_names())
-    raise ConvcalcError(f"no file and no built-in architecture named '{source}'{hint}; "
-                        "'convcalc list' shows the built-in ones")
+    hint = suggestion(str(source), builtin_names(folder))
+    raise ConvcalcError(f"no file and no built-in {what} named '{source}'{hint}; "
+                        f"'{listing}' shows the built-in ones")
 
 
 def locate_scaled(source: str | Path) -> tuple[Path, str | None]:
@@ -139,12 +147,18 @@ def load(source: str | Path, *, depth: float = 1.0) -> Architecture:
             raise ConvcalcError("--depth-multiplier scales the repeat counts of a YAML file; "
                                 "an ONNX graph has none", file=shown)
         return read_onnx(path, shown=shown)
-    data = read_input(path, MAX_FILE_BYTES, "architecture files", shown=shown)
+    return parse(read_text(path, "architecture files", shown), file=shown, depth=depth,
+                 scale=scale)
+
+
+def read_text(path: Path, what: str, shown: str, kind: str = "YAML") -> str:
+    """The UTF-8 text of an input file (read by ``read_input``, within MAX_FILE_BYTES);
+    ``what`` names such files in the size error, ``shown`` names this one."""
+    data = read_input(path, MAX_FILE_BYTES, what, shown=shown)
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise ConvcalcError("is not UTF-8 text; is it a YAML file?", file=shown) from None
-    return parse(text, file=shown, depth=depth, scale=scale)
+        raise ConvcalcError(f"is not UTF-8 text; is it a {kind} file?", file=shown) from None
 
 
 def parse(text: str, file: str = "<string>", *, depth: float = 1.0,
@@ -163,7 +177,10 @@ def parse(text: str, file: str = "<string>", *, depth: float = 1.0,
         raise e.located(file=file) from None
 
 
-def _read_yaml(text: str, budget: Budget) -> YMap:
+def _read_yaml(text: str, budget: Budget, needs: str = "an architecture needs 'input' and "
+               "'layers'") -> YMap:
+    """The YAML document of ``text`` with lines; it must be a mapping (``needs`` says of
+    what)."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         doc = _values(yaml.parse(text, Loader=loader), budget)
@@ -176,9 +193,9 @@ def _read_yaml(text: str, budget: Budget) -> YMap:
         raise ConvcalcError(f"not valid YAML: {e.reason}; is it a YAML file?",
                             line=text.count("\n", 0, e.position) + 1) from None
     if doc is None:
-        raise ConvcalcError("is empty; an architecture needs 'input' and 'layers'")
+        raise ConvcalcError(f"is empty; {needs}")
     if not isinstance(doc, YMap):
-        raise ConvcalcError("must be a mapping with 'input' and 'layers' at the top", line=1)
+        raise ConvcalcError(f"must be a mapping: {needs}", line=1)
     return doc
 
 
@@ -456,63 +473,74 @@ def _sequence(value: Any, what: str, line: int | None) -> YList:
     return value
 
 
-@dataclass(frozen=True)
 class _Lazy:
     """A formula that reads a block input's shape (``in.c``): it becomes a number only at
-    analysis time, once the shape of ``source`` (the tensor ``in`` stood for where the formula
-    was written) is known. ``scope`` may hold other lazy values."""
+    analysis time, once the shapes of ``needs`` are known (the tensor ``in`` stood for where
+    the formula was written, ``source``, and those of the lazy values in ``scope`` it reads).
+    ``scope`` holds just the names the formula reads. (A plain class: a dataclass costs start-up
+    time, and this one is never compared.)"""
 
-    text: str
-    scope: Mapping[str, Any]
-    source: str
+    __slots__ = ("needs", "scope", "source", "text")
 
-    def sources(self) -> set[str]:
-        """Every tensor whose shape the value needs (its own ``in`` and its lazy names')."""
-        found: set[str] = set()
-        stack = [self]
-        while stack:
-            lazy = stack.pop()
-            if expr.uses_input(lazy.text):
-                found.add(lazy.source)
-            stack += [v for k, v in lazy.scope.items()
-                      if isinstance(v, _Lazy) and k in expr.names(lazy.text)]
-        return found
+    def __init__(self, text: str, scope: Mapping[str, Any], source: str,
+                 needs: frozenset[str]) -> None:
+        self.text, self.scope, self.source, self.needs = text, scope, source, needs
 
     def value(self, shapes: Mapping[str, Shape]) -> Any:
-        """The number the formula gives at these tensor shapes."""
-        return expr.evaluate(self.text, _concrete(self.scope, shapes, self.source))
+        """The number the formula gives at these tensor shapes; each lazy value it reads is
+        computed once, in dependency order, without recursion."""
+        memo: dict[int, Any] = {}
+        stack = [self]
+        while stack:  # arguments may chain thousands deep
+            lazy = stack[-1]
+            if id(lazy) in memo:
+                stack.pop()
+                continue
+            needed = {k: v for k, v in lazy.scope.items() if isinstance(v, _Lazy)}
+            pending = [v for v in needed.values() if id(v) not in memo]
+            if pending:
+                stack += pending
+                continue
+            scope = {**lazy.scope, **{k: memo[id(v)] for k, v in needed.items()}}
+            if lazy.source in shapes:
+                shape = shapes[lazy.source]
+                scope |= expr.input_scope(shape.c, shape.h, shape.w)
+            memo[id(lazy)] = expr.evaluate(lazy.text, scope)
+            stack.pop()
+        return memo[id(self)]
 
 
-def _concrete(scope: Mapping[str, Any], shapes: Mapping[str, Shape],
-              source: str | None) -> dict[str, Any]:
-    """``scope`` with its lazy values computed, and ``in.c`` etc. for ``source``."""
-    # Only the lazy values whose tensors are known: the others are not read here.
-    out = {k: v.value(shapes) if isinstance(v, _Lazy) and v.sources() <= shapes.keys() else v
-           for k, v in scope.items()}
-    if source is not None and source in shapes:
-        shape = shapes[source]
-        out |= expr.input_scope(shape.c, shape.h, shape.w)
-    return out
+def _lazy_names(text: str, scope: Mapping[str, Any]) -> dict[str, "_Lazy"]:
+    """The lazy values a formula reads, by name."""
+    return {k: scope[k] for k in expr.names(text) if isinstance(scope.get(k), _Lazy)}
+
+
+def _referenced(raw: Any) -> set[str]:
+    """The parameter names a setting reads: a bare name, a formula's names, a list's."""
+    if isinstance(raw, list):
+        return set().union(*(_referenced(v) for v in raw))
+    if not isinstance(raw, str):
+        return set()
+    return {raw} if is_name(raw) else expr.names(raw)
 
 
 # A split's own path names no tensor: its sections PATH.0, PATH.1, ... do.
 _SPLIT = "\0split"
 
 
-@dataclass(frozen=True)
 class _Context:
     """Where a sequence of items is expanded: its path ``prefix`` (also where relative 'from:'
     names are looked up first), the tensor ``in`` stands for, the block parameters, whether it
     is a side branch, the lines of the items it is nested in, and the set collecting the kinds
     of the layers directly in it (a residual's projection adds batch norm when its main path
-    has one)."""
+    has one). A plain class, like ``_Lazy``."""
 
-    prefix: str
-    block_input: str
-    scope: Mapping[str, Any]
-    side: bool
-    lines: tuple[int, ...]
-    kinds: set[str]
+    __slots__ = ("block_input", "kinds", "lines", "prefix", "scope", "side")
+
+    def __init__(self, prefix: str, block_input: str, scope: Mapping[str, Any], side: bool,
+                 lines: tuple[int, ...], kinds: set[str]) -> None:
+        self.prefix, self.block_input, self.scope = prefix, block_input, scope
+        self.side, self.lines, self.kinds = side, lines, kinds
 
     def inside(self, prefix: str, block_input: str, line: int, *,
                scope: Mapping[str, Any] | None = None, side: bool | None = None,
@@ -730,7 +758,7 @@ class _Expander:
         if isinstance(item, str):
             empty = YMap()
             empty.line, empty.key_lines = line, {}
-            return _kind_argument(item, scope, line), None, empty
+            return self._kind_argument(item, scope, line), None, empty
         if not isinstance(item, YMap):
             raise ConvcalcError(f"a layer must be a kind such as 'relu' or a mapping such as "
                                 f"'conv: {{...}}', not {item!r}", line=line)
@@ -745,7 +773,19 @@ class _Expander:
         if body is not None and not isinstance(body, YMap):
             raise ConvcalcError(f"'{kinds[0]}' must be followed by a mapping of its settings, "
                                 f"not {body!r}", line=item.key_lines[kinds[0]])
-        return _kind_argument(kinds[0], scope, line), body, modifiers
+        return self._kind_argument(kinds[0], scope, line), body, modifiers
+
+    def _kind_argument(self, kind: str, scope: Mapping[str, Any], line: int) -> str:
+        """A kind written as a block argument's name stands for the argument's value; a real
+        kind or block name keeps its meaning (an argument may be called 'dropout')."""
+        if kind in scope and kind not in LAYER_KINDS and kind not in self.blocks and (
+                kind not in GRAPH_KINDS):
+            value = scope[kind]
+            if not isinstance(value, str) or not is_name(value):
+                raise ConvcalcError(f"'{kind}' is used as a layer kind, but the argument is "
+                                    f"{value!r}, not a kind or block name", line=line)
+            return value
+        return kind
 
     def _condition(self, value: Any, ctx: _Context, line: int) -> bool:
         try:
@@ -929,9 +969,15 @@ class _Expander:
                                     kind=kind)
             scope, block_input = ctx.scope, ctx.block_input
 
+            needed = set().union(*(_referenced(raw) for _, raw, _ in raws))
+
             def build(shapes: tuple[Shape, ...]) -> tuple[tuple[str, Layer], ...]:
                 known = dict(zip(lazy, shapes[1:], strict=True))
-                values = _concrete(scope, known, block_input)
+                values = {k: v.value(known) if isinstance(v, _Lazy) and k in needed else v
+                          for k, v in scope.items()}
+                if block_input in known:
+                    shape = known[block_input]
+                    values |= expr.input_scope(shape.c, shape.h, shape.w)
                 return _parts(self._build(kind, raws, values, path, line))
 
             self._claim(path, ctx, line, kind)
@@ -1097,17 +1143,6 @@ def _parts(layer: Layer | Merge) -> tuple[tuple[str, Any], ...]:
     return expand() if expand is not None else (("", layer),)
 
 
-def _kind_argument(kind: str, scope: Mapping[str, Any], line: int) -> str:
-    """A kind written as a block argument's name stands for the argument's value."""
-    if kind in scope:
-        value = scope[kind]
-        if not isinstance(value, str) or not is_name(value):
-            raise ConvcalcError(f"'{kind}' is used as a layer kind, but the argument is "
-                                f"{value!r}, not a kind or block name", line=line)
-        return value
-    return kind
-
-
 def _near(word: str, choices: Any, familiar: Mapping[str, str] | None = None) -> str:
     """``suggestion`` over at most a few hundred candidates, so that a hint stays instant among
     tens of thousands of names: those difflib could accept at all (lengths within its 0.6
@@ -1123,7 +1158,7 @@ def _lazy_sources(raw: Any, scope: Mapping[str, Any], block_input: str) -> set[s
     """The tensors whose shapes a setting waits for: none for a plain value; for a formula
     that reads ``in.c`` or a lazy argument, the tensors those read."""
     if isinstance(raw, _Lazy):
-        return raw.sources()
+        return set(raw.needs)
     if isinstance(raw, list):
         return set().union(*(_lazy_sources(v, scope, block_input) for v in raw))
     if not isinstance(raw, str):
@@ -1133,9 +1168,8 @@ def _lazy_sources(raw: Any, scope: Mapping[str, Any], block_input: str) -> set[s
     if is_name(raw):
         return set()
     found: set[str] = set()
-    for name in expr.names(raw):
-        if isinstance(scope.get(name), _Lazy):
-            found |= scope[name].sources()
+    for value in _lazy_names(raw, scope).values():
+        found |= value.needs
     if expr.uses_input(raw):
         found.add(block_input)
     return found
@@ -1151,8 +1185,10 @@ def _argument(value: Any, scope: Mapping[str, Any], block_input: str) -> Any:
         if value in scope:
             return scope[value]
         if not is_name(value):
-            if _lazy_sources(value, scope, block_input):
-                return _Lazy(value, dict(scope), block_input)
+            needs = _lazy_sources(value, scope, block_input)
+            if needs:
+                read = {k: scope[k] for k in expr.names(value) if k in scope}
+                return _Lazy(value, read, block_input, frozenset(needs))
             return expr.evaluate(value, scope)
     return value
 

@@ -249,9 +249,24 @@ def test_erf_gelu_pattern_is_one_gelu(tmp_path: Path) -> None:
     assert [(r.path, r.kind) for r in report.rows] == [("block.gelu", "gelu")]
 
 
-def test_multiplying_by_a_scalar_is_an_error(tmp_path: Path) -> None:
-    path = save(tmp_path, [node("Mul", ["x", "two"], ["y"])], [floats("two", 2.0)],
-                [1, 3, 4, 4])
+def test_arithmetic_with_a_scalar_costs_nothing(tmp_path: Path) -> None:
+    # Input normalisation and hand-written activations: (x - 0.5) / 0.25 * 2 + 1, each a
+    # named identity row with no MACs and no params; then GAP and Squeeze to a vector.
+    path = save(tmp_path, [
+        node("Sub", ["x", "half"], ["a"]), node("Div", ["a", "quarter"], ["b"]),
+        node("Mul", ["two", "b"], ["c"]), node("Add", ["c", "one"], ["d"]),
+        node("GlobalAveragePool", ["d"], ["g"]), node("Squeeze", ["g", "hw"], ["y"])],
+        [floats("half", 0.5), floats("quarter", 0.25), floats("two", 2.0), floats("one", 1.0),
+         ints("hw", 2, 3)], [1, 3, 4, 4], opset=13)
+    report = analyze(read_onnx(path))
+    assert [r.kind for r in report.rows] == ["identity"] * 4 + ["global_avgpool", "flatten"]
+    assert (report.totals.params, report.totals.macs) == (0, 0)
+    assert report.rows[-1].output.as_list() == [3]
+
+
+def test_multiplying_by_a_constant_map_is_an_error(tmp_path: Path) -> None:
+    path = save(tmp_path, [node("Mul", ["x", "map"], ["y"])],
+                [floats("map", *range(16))], [1, 3, 4, 4])
     with pytest.raises(ConvcalcError, match=r"layer 'y' \(Mul\): multiplies a tensor by a "
                        r"constant"):
         read_onnx(path)

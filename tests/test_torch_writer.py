@@ -42,10 +42,8 @@ def convcalc_counts(arch: Any) -> tuple[int, int, list[list[int]]]:
     """(params, macs, output shapes as torch's [c, h, w]) from convcalc's analysis."""
     report = analyze(arch)
     shapes = []
-    for path in arch.outputs:
-        row = next(r for r in reversed(report.rows) if r.path == path or
-                   r.path.startswith(path + "."))
-        s = row.output
+    for row in report.outputs:
+        s = report.rows[row].output
         shapes.append([s.c] if s.is_flat else [s.c, s.h, s.w])
     return report.totals.params, report.totals.macs, shapes
 

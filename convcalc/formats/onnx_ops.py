@@ -281,7 +281,7 @@ def _tensor_and_constant(a: Value, b: Value) -> tuple[Tensor, Value]:
 @op("Add")
 def add(node: OnnxNode, env: Env) -> list[Emit]:
     """Add of two tensors -> add; Add of a per-channel initializer right after a MatMul -> the
-    bias of that dense or pointwise layer."""
+    bias of that dense or pointwise layer; Add of a scalar constant -> identity."""
     a, b = (env.value(n) for n in node.inputs[:2])
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         return [Emit(make("add"), (a, b))]
@@ -292,21 +292,37 @@ def add(node: OnnxNode, env: Env) -> list[Emit]:
             and env.readers(node.inputs[0 if x is a else 1]) == 1):
         return [Emit(replace(made, bias=True), replaces=x,  # type: ignore[call-arg]
                      weights=(other,))]
-    raise ConvcalcError("adds a constant to a tensor; convcalc reads Add of two tensors, or of "
-                        "a bias right after a MatMul")
+    if _scalar(other) is not None:
+        return [Emit(make("identity"), (x,))]
+    raise ConvcalcError("adds a constant to a tensor; convcalc reads Add of two tensors, of "
+                        "a scalar, or of a bias right after a MatMul")
 
 
 @op("Mul")
 def mul(node: OnnxNode, env: Env) -> list[Emit]:
-    """Mul of two tensors (a gate) -> mul; Mul by a per-channel initializer -> layer_scale."""
+    """Mul of two tensors (a gate) -> mul; Mul by a per-channel initializer -> layer_scale;
+    Mul by a scalar constant -> identity (no MACs, no params)."""
     a, b = (env.value(n) for n in node.inputs[:2])
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         return [Emit(make("mul"), (a, b))]
     x, other = _tensor_and_constant(a, b)
     if isinstance(other, Weight) and _channel_vector(other, x):
         return [Emit(make("layer_scale"), (x,), weights=(other,))]
+    if _scalar(other) is not None:
+        return [Emit(make("identity"), (x,))]
     raise ConvcalcError("multiplies a tensor by a constant; convcalc reads Mul of two tensors "
-                        "(a gate) or by one value per channel (layer scale)")
+                        "(a gate), by a scalar, or by one value per channel (layer scale)")
+
+
+@op("Sub", "Div")
+def scalar_arithmetic(node: OnnxNode, env: Env) -> list[Emit]:
+    """Sub or Div of a tensor and a scalar constant -> identity, as Add and Mul by a scalar:
+    element-wise arithmetic that torch's counter (and convcalc) counts no MACs or params for,
+    kept as a named row."""
+    x, other = _tensor_and_constant(*(env.value(n) for n in node.inputs[:2]))
+    if not isinstance(x, Tensor) or isinstance(other, Tensor) or _scalar(other) is None:
+        raise ConvcalcError(f"{node.op_type} is read with a tensor and a scalar constant only")
+    return [Emit(make("identity"), (x,))]
 
 
 @op("Identity", "Dropout")
@@ -343,6 +359,19 @@ def flatten(node: OnnxNode, env: Env) -> Any:
         raise ConvcalcError(f"Flatten at axis {node.attr('axis', 1)} of dims {list(x.dims())}; "
                             "convcalc flattens NCHW at axis 1")
     return (x,) if x.shape.is_flat else [Emit(make("flatten"), (x,))]
+
+
+@op("Squeeze")
+def squeeze(node: OnnxNode, env: Env) -> Any:
+    """Squeeze of the 1 x 1 height and width of a pooled tensor -> flatten."""
+    x = env.tensor(node.inputs[0])
+    axes = env.ints(node.inputs[1]) if _optional(node, 1) else node.attr("axes", [])
+    rank = len(x.dims())
+    if x.layout == "nchw" and not x.shape.is_flat and x.shape.hw == (1, 1) and sorted(
+            a % rank for a in axes) in ([2, 3], []):
+        return [Emit(make("flatten"), (x,))]
+    raise ConvcalcError(f"Squeeze of axes {axes} of dims {list(x.dims())} is not supported; "
+                        "convcalc reads the squeeze of a 1x1 height and width")
 
 
 @op("Reshape")

@@ -264,6 +264,15 @@ def _word(text: str) -> str:
     return text if _WORD.fullmatch(text) else _NOT_A_WORD.sub("_", text).strip("_")
 
 
+def _out_shape(layer: Layer | Merge, inputs: tuple[Shape, ...]) -> Shape:
+    """The shape ``layer`` makes of ``inputs`` (only the shape: the analysis counts later)."""
+    if isinstance(layer, Merge):
+        return layer.out_shape(inputs)
+    if len(inputs) != 1:
+        raise ConvcalcError(f"a '{layer.kind}' layer reads one tensor, not {len(inputs)}")
+    return layer.out_shape(inputs[0])
+
+
 _SHARING: dict[type[Layer], type[Layer]] = {}
 
 
@@ -504,12 +513,12 @@ class _Reader:
                 shapes = tuple(self.shapes[p] for p in old.inputs)
                 self.nodes[index] = Node(old.path, old.line, emit.layer, old.inputs)
                 self.layers[old.path] = emit.layer
-                previous = replace(emit.replaces, shape=emit.layer.cost(shapes).output)
+                previous = replace(emit.replaces, shape=_out_shape(emit.layer, shapes))
                 self.shapes[old.path] = previous.shape
             else:
                 sources = emit.inputs if emit.inputs is not None else (
                     (previous,) if previous is not None else ())
-                output = emit.layer.cost(tuple(s.shape for s in sources)).output
+                output = _out_shape(emit.layer, tuple(s.shape for s in sources))
                 path = f"{base}.{emit.suffix}" if emit.suffix else base
                 if path in self.paths:
                     path = f"{path}_{len(self.nodes)}"

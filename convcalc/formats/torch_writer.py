@@ -16,7 +16,6 @@ from collections.abc import Callable
 from convcalc.analysis import NETWORK_INPUT, LayerRow, analyze
 from convcalc.architecture import Architecture
 from convcalc.errors import ConvcalcError
-from convcalc.formats import output_row
 from convcalc.layers import ACTIVATION_OPS, ConvTranspose, Pool
 from convcalc.shapes import resolve_padding
 
@@ -162,7 +161,6 @@ def write_torch(arch: Architecture) -> str:
     """The source of a PyTorch module computing ``arch`` (side branches left out) and returning
     its outputs."""
     report = analyze(arch)
-    outputs = arch.outputs
     rows = [r for r in report.rows if not r.side]
     index = {id(r): i for i, r in enumerate(report.rows)}
     modules: list[str] = []
@@ -184,7 +182,7 @@ def write_torch(arch: Architecture) -> str:
         if row.kind == "upsample":
             args = args[:1]  # a second input gives only its size, which the module holds
         forward.append(f"        t{i} = at[{row.path!r}]({', '.join(args)})")
-    results = [_variable(output_row(report.rows, path)) for path in outputs]
+    results = [_variable(row) for row in report.outputs]
     shape = "x".join(str(d) for d in (1, report.input.c, *report.input.hw))
     return _TEMPLATE.format(
         name=report.name, shape=shape,

@@ -15,7 +15,6 @@ from typing import Any
 
 from convcalc.analysis import NETWORK_INPUT, LayerRow, analyze
 from convcalc.architecture import Architecture
-from convcalc.formats import output_row
 from convcalc.layers import Layer, Merge
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -91,7 +90,7 @@ def write_yaml(arch: Architecture) -> str:
         items = ", ".join(f"{k}: {_scalar(v)}" for k, v in body.items())
         lines.append(f"  - {row.kind}: {{{items}}}")
         previous = i
-    outputs = [names[output_row(report.rows, p)] for p in arch.outputs]
+    outputs = [names[row] for row in report.outputs]
     if outputs != [names[previous]]:
         lines.append(f"outputs: [{', '.join(outputs)}]")
     return "\n".join(lines) + "\n"
