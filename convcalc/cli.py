@@ -16,6 +16,7 @@ import click
 if TYPE_CHECKING:
     from convcalc import render
     from convcalc.roofline import Device
+    from convcalc.summary import Summary
 
 from convcalc.analysis import DTYPE_BYTES, Report, analyze
 from convcalc.architecture import Architecture
@@ -234,6 +235,13 @@ def explain_reports(reports: list[Report], format_: str, layer: str | None) -> N
         click.echo(f"== {report.name} ==\n" + explain(report, layer))
 
 
+def table_only(columns: str | None) -> None:
+    """--columns is refused where no table is printed (--format json, markdown, csv)."""
+    if columns:
+        raise ConvcalcError("--columns picks the columns of the table; it does not go with "
+                            "--format")
+
+
 def print_result(result: Any, columns: str | None = None) -> None:
     """Echo a rendered string; lay out a text table (``render.Grid``) to the terminal's width,
     or whole and plain when piped; print any other rich renderable at the terminal's width, or
@@ -241,6 +249,8 @@ def print_result(result: Any, columns: str | None = None) -> None:
     ``columns`` is --columns: ids separated by commas."""
     from convcalc.render import Grid
 
+    if not isinstance(result, Grid):
+        table_only(columns)
     if isinstance(result, Grid):
         tty = sys.stdout.isatty()
         chosen = parse_list(columns, "--columns") if columns else None
@@ -256,10 +266,12 @@ def print_result(result: Any, columns: str | None = None) -> None:
 
 def output(report: Report, format_: str, flops: bool,
            changed: "render.Changed | None" = None, columns: str | None = None) -> None:
-    """Print a report in one of FORMATS; rich is imported only for the table. ``changed``
+    """Print a report in one of FORMATS (none of them imports rich). ``changed``
     marks the layers a conversion created."""
     from convcalc import render
 
+    if format_ != "table":
+        table_only(columns)
     if format_ == "json":
         click.echo(render.render_json(report, changed))
     elif format_ == "csv":
@@ -337,7 +349,9 @@ def parse_padding(text: str) -> int | str:
     raise ConvcalcError(f"padding '{text}' must be 'same', 'valid' or a number")
 
 
-@main.command("compare", epilog=examples(
+@main.command("compare", short_help="Cheaper designs side by side: one layer as a standard, "
+              "separable, bottleneck or inverted-residual convolution, or whole networks.",
+              epilog=examples(
     "convcalc compare --input 28x28x192 --kernel 5 --filters 32 --bottleneck 16",
     "convcalc compare mobilenet_v1 resnet50 --convert standard"))
 @click.argument("archs", nargs=-1, metavar="[ARCH]...")
@@ -453,9 +467,13 @@ def parse_width(text: str) -> float:
 @click.option("--format", "format_", type=Names(FORMATS), default="table",
               show_default=True, help="Output format.")
 @columns_option
+@click.option("--chart", "chart", metavar="FILE.svg",
+              help="Also write the grid as an SVG chart: MACs against params, one line per "
+              "input size (as the MobileNet paper plots its trade-offs).")
 def sweep_command(*, arch: str, widths: str, inputs: str | None, convert: str | None,
                   include_stem: bool, batch: int, device_name: str | None, format_: str,
-                  columns: str | None, depth_multiplier: float | None) -> None:
+                  columns: str | None, chart: str | None,
+                  depth_multiplier: float | None) -> None:
     """Multiplies and parameters of ARCH for every width multiplier and input size (and the
     roofline time with --device)."""
     from convcalc.render import render_sweep
@@ -467,6 +485,11 @@ def sweep_command(*, arch: str, widths: str, inputs: str | None, convert: str | 
     device, dtype = device_and_dtype(device_name, None)
     result = sweep(loaded, [parse_width(t) for t in parse_list(widths, "width")], shapes,
                    batch=batch, device=device, dtype=dtype)
+    if chart:
+        from convcalc.output import write_atomically
+        from convcalc.render import render_sweep_chart
+
+        write_atomically(chart, render_sweep_chart(result))
     print_result(render_sweep(result, format_), columns)
 
 
@@ -573,12 +596,29 @@ def conv_command(*, input_: str | None, example: str | None, filter_: str, paddi
     print_result(render_filter_run(run, filter_))
 
 
+def write_charts(directory: str, summaries: "list[Summary]") -> None:
+    """Write every chart of the report into ``directory`` (made if missing) as NAME.svg."""
+    from pathlib import Path
+
+    from convcalc.output import write_atomically
+    from convcalc.report_formats import report_charts
+
+    folder = Path(directory)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConvcalcError(f"cannot make '{folder}': {e.strerror or e}") from None
+    for chart in report_charts(summaries):
+        write_atomically(folder / f"{chart.id}.svg", chart.svg)
+
+
 REPORT_FORMATS = ("md", "csv", "json", "html", "tex")
 
 
-@main.command("report", epilog=examples("convcalc report resnet50 -o resnet50.html",
-                                        "convcalc report mobilenet_v1 resnet50 --depth 1 "
-                                        "--format md"))
+@main.command("report", short_help="A report of one or more architectures in Markdown, CSV, "
+              "JSON, HTML or LaTeX, with memory, cost by kind and charts.",
+              epilog=examples("convcalc report resnet50 -o resnet50.html",
+                              "convcalc report mobilenet_v1 resnet50 --depth 1 --format md"))
 @click.argument("archs", nargs=-1, required=True, metavar="ARCH [ARCH ...]")
 @click.option("-o", "--output", "output_", type=click.Path(dir_okay=False),
               help="Write to this file (atomically) instead of stdout; its extension picks "
@@ -600,10 +640,13 @@ REPORT_FORMATS = ("md", "csv", "json", "html", "tex")
               help="Count side branches (auxiliary classifiers) in totals and memory.")
 @click.option("--dtype", type=DTYPES, help=DTYPE_HELP)
 @roofline_options
+@click.option("--charts", "charts_dir", type=click.Path(file_okay=False), metavar="DIR",
+              help="Also write each chart of the HTML report to DIR as a standalone SVG file.")
 def report_command(*, archs: tuple[str, ...], output_: str | None, format_: str | None,
                    depth: int | None, by_type: bool, top: int, input_: str | None,
                    width: float | None, include_side: bool, dtype: str | None, batch: int,
-                   device_name: str | None, depth_multiplier: float | None) -> None:
+                   device_name: str | None, charts_dir: str | None,
+                   depth_multiplier: float | None) -> None:
     """A report of one or more architectures (built-in names or YAML files) in Markdown, CSV,
     JSON, HTML or LaTeX: totals, memory (plain sum and liveness peak), cost by layer kind, the
     most expensive layers and the per-layer table; several architectures are compared first."""
@@ -625,6 +668,8 @@ def report_command(*, archs: tuple[str, ...], output_: str | None, format_: str 
                            by_type=by_type, top=top, depth=depth)
                  for a in archs]
     text = render_report(summaries, format_ or "md")
+    if charts_dir:
+        write_charts(charts_dir, summaries)
     if output_ is None:
         click.echo(text, nl=False)
     else:

@@ -112,8 +112,8 @@ def locate(source: str | Path, folder: str = "architectures", what: str = "archi
     except OSError as e:  # a name longer than the file system allows: Path.exists raises
         raise ConvcalcError(f"cannot read: {e.strerror or e}", file=str(source)) from None
     hint = suggestion(str(source), builtin_names(folder))
-    raise ConvcalcError(f"no file and no built-in {what} named '{source}'{hint}; "
-                        f"'{listing}' shows the built-in ones")
+    raise ConvcalcError(f"no file and no built-in {what} named '{source}'{hint}"
+                        f"{' ' if hint else '; '}'{listing}' shows the built-in ones")
 
 
 def locate_scaled(source: str | Path) -> tuple[Path, str | None]:
@@ -449,9 +449,10 @@ def _scalar(tag: str, text: str, key: str | None, *, explicit: bool) -> Any:
 def _check_keys(mapping: YMap, allowed: tuple[str, ...], what: str) -> None:
     for key in mapping:
         if key not in allowed:
+            hint = suggestion(key, allowed, FAMILIAR_NAMES)
             raise ConvcalcError(
-                f"unknown key '{key}' in {what}{suggestion(key, allowed, FAMILIAR_NAMES)}; "
-                f"allowed: {', '.join(allowed)}",
+                f"unknown key '{key}' in {what}{hint}{' A' if hint else '; a'}llowed: "
+                f"{', '.join(allowed)}",
                 line=mapping.key_lines[key],
             )
 
