@@ -8,6 +8,7 @@ import io
 import os
 import shutil
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -61,29 +62,53 @@ class BadInput(click.ClickException):
 
     exit_code = 2
 
+    def show(self, file: Any = None) -> None:
+        """Print the line; a standard error that cannot take it (``2> /dev/full``) still
+        leaves exit status 2, the one signal left."""
+        try:
+            super().show(file)
+            sys.stderr.flush()
+        except OSError:
+            _discard(sys.stderr)
+
+
+@contextlib.contextmanager
+def _boundary() -> Iterator[None]:
+    """The error boundary: a ConvcalcError becomes a BadInput, and so does a standard output
+    that cannot be written (a full disk, ``> /dev/full``, or closed, ``>&-``)."""
+    if sys.stdout is None:  # closed: Python sets None, and click and rich would drop output
+        sys.stdout = _ClosedStdout()
+    try:
+        try:
+            yield
+        finally:
+            # Flushed inside the boundary, so a write that fails is reported below and not as
+            # "Exception ignored" when the interpreter exits.
+            sys.stdout.flush()
+    except ConvcalcError as e:
+        raise BadInput(str(e)) from None
+    except OSError as e:
+        # Files are read by convcalc.inputs and written by convcalc.output, which raise
+        # ConvcalcError; an OSError without a file name is a failed write to stdout. EPIPE (the
+        # reader has gone, as with `| head`) is left to click, which ends quietly.
+        if e.filename is not None or e.errno == errno.EPIPE:
+            raise
+        _discard(sys.stdout)
+        raise BadInput(f"cannot write the output: {e.strerror or e}") from None
+
 
 class _Commands(click.Group):
-    """The error boundary: every command's ConvcalcError ends as a BadInput, and so does a
-    standard output that cannot be written (a full disk, ``> /dev/full``)."""
+    """Every command, and the top-level options (--help, --version), run inside the one error
+    boundary."""
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        with _boundary():
+            return super().make_context(info_name, args, parent, **extra)
 
     def invoke(self, ctx: click.Context) -> Any:
-        try:
-            try:
-                return super().invoke(ctx)
-            finally:
-                # Flushed inside the boundary, so a write that fails is reported below and not
-                # as "Exception ignored" when the interpreter exits.
-                sys.stdout.flush()
-        except ConvcalcError as e:
-            raise BadInput(str(e)) from None
-        except OSError as e:
-            # Files are read by convcalc.inputs and written by convcalc.output, which raise
-            # ConvcalcError; an OSError without a file name is a failed write to stdout. EPIPE
-            # (the reader has gone, as with `| head`) is left to click, which ends quietly.
-            if e.filename is not None or e.errno == errno.EPIPE:
-                raise
-            _discard_stdout()
-            raise BadInput(f"cannot write the output: {e.strerror or e}") from None
+        with _boundary():
+            return super().invoke(ctx)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list with each command's first sentence whole (click would cut it to
@@ -100,11 +125,20 @@ class _Commands(click.Group):
                 formatter.write_dl(rows)
 
 
-def _discard_stdout() -> None:
-    """Point stdout at /dev/null, so what is still buffered does not fail again at exit."""
+class _ClosedStdout(io.TextIOBase):
+    """Standard output when the process was started without one: writing is an error."""
+
+    def write(self, text: str) -> int:
+        """Refuse, as a write to a closed descriptor would."""
+        raise OSError(errno.EBADF, "standard output is closed")
+
+
+def _discard(stream: Any) -> None:
+    """Point a standard stream that failed at /dev/null, so what is still buffered does not
+    fail again when the interpreter exits (which would change the exit status to 120)."""
     with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
         null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, sys.stdout.fileno())
+        os.dup2(null, stream.fileno())
         os.close(null)
 
 
@@ -548,7 +582,7 @@ def conv_command(*, input_: str | None, example: str | None, filter_: str, paddi
               else reference.read_matrix(filter_))
     run = reference.edge_filter(image, kernel, padding=parse_padding(padding), stride=stride,
                                 channel=channel, rgb=rgb)
-    if output_path:  # before printing, so a file that cannot be written leaves no output
+    if output_path is not None:  # before printing: a file that cannot be written leaves no output
         import io
 
         from convcalc.output import write_atomically

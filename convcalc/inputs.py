@@ -57,24 +57,25 @@ def open_input(path: str | Path, *, shown: str | None = None) -> BinaryIO:
     raise ConvcalcError(f"is {kind}; convcalc reads only regular files", file=name)
 
 
-def read_input(path: str | Path, limit: int, what: str, *, shown: str | None = None) -> bytes:
+def read_input(path: str | Path, limit: int, what: str, *, shown: str | None = None,
+               hint: str = "") -> bytes:
     """The bytes of the regular file ``path``, refused (ConvcalcError) beyond ``limit`` bytes.
 
     ``what`` names the files the limit is for, in the plural ("architecture files", "text
     matrices"), for the message ``is 6,291,456 bytes; architecture files are limited to
-    5,242,880``. Reads at most ``limit + 1`` bytes whatever size
-    the file reports."""
+    5,242,880``, followed by ``; {hint}`` when a hint is given. Reads at most ``limit + 1``
+    bytes whatever size the file reports."""
     name = str(path) if shown is None else shown
     with open_input(path, shown=name) as f:
         try:
             size = os.fstat(f.fileno()).st_size
             if size > limit:
-                raise ConvcalcError(f"is {size:,} bytes; {what} are limited to {limit:,}",
-                                    file=name)
+                raise ConvcalcError(f"is {size:,} bytes; {what} are limited to {limit:,}"
+                                    + (f"; {hint}" if hint else ""), file=name)
             data = f.read(limit + 1)
         except OSError as e:
             raise ConvcalcError(f"cannot read: {e.strerror or e}", file=name) from None
     if len(data) > limit:
-        raise ConvcalcError(f"has more than {limit:,} bytes; {what} are limited to {limit:,}",
-                            file=name)
+        raise ConvcalcError(f"has more than {limit:,} bytes; {what} are limited to {limit:,}"
+                            + (f"; {hint}" if hint else ""), file=name)
     return data

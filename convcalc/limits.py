@@ -54,6 +54,10 @@ class Budget:
     def __init__(self) -> None:
         self.spent = dict.fromkeys(LIMITS, 0)
 
+    def left(self, what: str) -> int:
+        """How much more of ``what`` may be charged before its limit is crossed."""
+        return LIMITS[what][0] - self.spent[what]
+
     def charge(self, what: str, amount: int = 1, line: int | None = None) -> None:
         """Add ``amount`` to the counter ``what``; a ConvcalcError once it passes its limit."""
         self.spent[what] += amount

@@ -23,7 +23,7 @@ import yaml
 
 from convcalc import expr
 from convcalc.architecture import NETWORK_INPUT, Architecture, Node
-from convcalc.errors import ConvcalcError, suggestion
+from convcalc.errors import ConvcalcError, one_line, suggestion
 from convcalc.expr import is_name
 from convcalc.inputs import read_input
 from convcalc.layers import (
@@ -183,8 +183,7 @@ def _read_yaml(text: str, budget: Budget, needs: str = "an architecture needs 'i
     what)."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        _check_nesting(text, loader, budget)
-        root = yaml.compose(text, Loader=loader)
+        doc = _values(yaml.parse(text, Loader=loader), budget)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         problem = e.problem or e.context or ""
@@ -193,9 +192,8 @@ def _read_yaml(text: str, budget: Budget, needs: str = "an architecture needs 'i
     except yaml.reader.ReaderError as e:
         raise ConvcalcError(f"not valid YAML: {e.reason}; is it a YAML file?",
                             line=text.count("\n", 0, e.position) + 1) from None
-    if root is None:
+    if doc is None:
         raise ConvcalcError(f"is empty; {needs}")
-    doc = _to_python(root, 0)
     if not isinstance(doc, YMap):
         raise ConvcalcError(f"must be a mapping: {needs}", line=1)
     return doc
@@ -220,111 +218,203 @@ def _yaml_hint(text: str, mark: Any, problem: str) -> str:
     return ""
 
 
-def _check_nesting(text: str, loader: Any, budget: Budget) -> None:
-    """Refuse deep nesting and too many values from the event stream, before anything is built.
-
-    libyaml's recursive composer crashes the process on some 100,000 levels, and composing
-    millions of values costs seconds and gigabytes, so both limits are checked here, on events
-    that are read one at a time: every value is charged to the budget, an alias as many as its
-    anchor's whole subtree (so an alias bomb stops at its first expensive alias)."""
-    depth = 0
-    sizes: dict[str, int] = {}  # anchor -> values in the subtree it names
-    open_: list[tuple[str | None, int]] = []  # enclosing collections: (anchor, count at start)
-    count = 0
-    for event in yaml.parse(text, Loader=loader):
-        if isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
-            depth -= 1
-            anchor, start = open_.pop()
-            if anchor is not None:
-                sizes[anchor] = count - start
-            continue
-        if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
-            depth += 1
-            if depth > MAX_NESTING:
-                mark = event.start_mark
-                raise ConvcalcError(f"is nested deeper than {MAX_NESTING} levels",
-                                    line=mark.line + 1 if mark else None)
-            open_.append((event.anchor, count))
-            amount = 1
-        elif isinstance(event, yaml.ScalarEvent):
-            amount = 1
-            if event.anchor is not None:
-                sizes[event.anchor] = 1
-        elif isinstance(event, yaml.AliasEvent):
-            # An anchor still open (a recursive alias) counts once; its depth stops it later.
-            amount = sizes.get(event.anchor or "", 1)
-        else:
-            continue
-        count += amount
-        mark = event.start_mark
-        budget.charge("yaml_values", amount, line=mark.line + 1 if mark else None)
-
-
 YAML_TAG = "tag:yaml.org,2002:"
 # YAML 1.1's pattern for each implicit type, as PyYAML resolves plain values: a value with an
 # explicit tag (`!!int abc`) must match its type's pattern like an untagged one.
 TAG_PATTERNS = {tag: pattern for resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers
                 .values() for tag, pattern in resolvers}
-NODE_SHAPES: dict[type, tuple[str, str]] = {yaml.MappingNode: ("map", "mapping"),
-                                            yaml.SequenceNode: ("seq", "list")}
 BOOLEANS = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
+TYPE_WORDS = {"null": "null", "bool": "true or false", "int": "a whole number",
+              "float": "a number", "timestamp": "a date"}
 # Keys whose values are prose: a date written there ("name: 2001-12-14") is the text it is.
 TEXT_KEYS = ("name", "description", "source")
+# Per event type: the node type PyYAML resolves its tag for, and its own (tag, word).
+EVENT_SHAPES: dict[type, tuple[type, tuple[str, str]]] = {
+    yaml.ScalarEvent: (yaml.ScalarNode, ("", "value")),
+    yaml.MappingStartEvent: (yaml.MappingNode, ("map", "mapping")),
+    yaml.SequenceStartEvent: (yaml.SequenceNode, ("seq", "list")),
+}
 
 
-def _to_python(node: yaml.Node, depth: int, key: str | None = None) -> Any:
-    """Plain Python values from a composed YAML node, with lines; ``key`` is the mapping key
-    the node is the value of. The budget was charged by ``_check_nesting``."""
-    line = node.start_mark.line + 1
-    if depth > MAX_NESTING:
-        raise ConvcalcError(f"is nested deeper than {MAX_NESTING} levels", line=line)
-    if node.tag not in PLAIN_TAGS:
-        raise ConvcalcError(f"YAML tag '{node.tag}' is not allowed; write plain values",
+@dataclasses.dataclass
+class _Open:
+    """A mapping or list whose end event has not come yet."""
+
+    value: YMap | YList
+    anchor: str | None
+    start: int  # values counted before it
+    height: int = 1  # levels of nesting in it so far
+    key: str | None = None  # a mapping's key whose value comes next
+    has_key: bool = False
+
+
+def _values(events: Any, budget: Budget) -> Any:
+    """The one document of a YAML event stream as plain values (YMap, YList, scalars), with
+    lines; None for an empty stream.
+
+    The values are built from PyYAML's events, one at a time, instead of composing a node tree
+    first: libyaml's recursive composer crashes the process on some 100,000 levels, and
+    composing millions of values costs seconds and gigabytes before any could be refused. So
+    nesting is checked as it opens, every value is charged to the budget as it is read (an
+    alias as many as its anchor's whole subtree, so an alias bomb stops at its first costly
+    alias) and an alias reuses its anchor's value, as PyYAML's own constructor does."""
+    resolver = yaml.resolver.Resolver()
+    anchors: dict[str, tuple[Any, int, int]] = {}  # anchor -> (value, values in it, height)
+    plain: dict[str, tuple[Any]] = {}  # untagged plain text -> its value, read once
+    stack: list[_Open] = []
+    allowance = budget.left("yaml_values")  # charged once at the end, unless crossed
+    count = 0
+    root: Any = None
+    documents = 0
+    for event in events:
+        mark = event.start_mark
+        line = mark.line + 1 if mark else 0
+        if isinstance(event, yaml.ScalarEvent):
+            count += 1
+            parent = stack[-1] if stack else None
+            key = parent.key if parent is not None and parent.has_key else None
+            text = event.value
+            known = plain.get(text) if event.tag is None and event.implicit[0] else None
+            if known is not None:
+                value = known[0]
+            elif event.tag is None and not event.implicit[0]:  # quoted, untagged: text
+                value = _printable(text, line)
+            elif (event.tag is None and text.isascii() and text.isdigit() and text[0] != "0"
+                  and len(text) <= MAX_NUMBER_CHARS):  # the commonest: a plain decimal
+                value = int(text)
+            else:
+                tag = _tag(event, resolver, line)
+                try:
+                    value = _scalar(tag, text, key, explicit=event.tag is not None)
+                except ConvcalcError as e:
+                    raise e.located(line=line) from None
+                if event.tag is None and tag != "timestamp":  # a date's value depends on key
+                    plain[text] = (value,)
+            height = 0
+            if event.anchor is not None:
+                anchors[event.anchor] = (value, 1, 0)
+        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            done = stack.pop()
+            if done.anchor is not None:
+                anchors[done.anchor] = (done.value, count - done.start, done.height)
+            value, height, line = done.value, done.height, done.value.line
+        elif isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+            count += 1
+            _tag(event, resolver, line)
+            if len(stack) >= MAX_NESTING:
+                raise ConvcalcError(f"is nested deeper than {MAX_NESTING} levels", line=line)
+            container: YMap | YList
+            if isinstance(event, yaml.MappingStartEvent):
+                container = YMap()
+                container.key_lines = {}
+            else:
+                container = YList()
+                container.lines = []
+            container.line = line
+            stack.append(_Open(container, event.anchor, count - 1))
+            if count > allowance:
+                budget.charge("yaml_values", count, line=line)
+            continue
+        elif isinstance(event, yaml.AliasEvent):
+            name = event.anchor or ""
+            if name not in anchors:
+                inside = any(o.anchor == name for o in stack)
+                raise ConvcalcError(f"alias '*{name}' " + (
+                    "is inside the value it names" if inside else "names no anchor ('&') "
+                    "before it"), line=line)
+            value, size, height = anchors[name]
+            count += size
+            if len(stack) + height > MAX_NESTING:
+                raise ConvcalcError(f"is nested deeper than {MAX_NESTING} levels", line=line)
+        elif isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise ConvcalcError("holds more than one YAML document ('---'); an "
+                                    "architecture file holds one", line=line)
+            continue
+        else:  # stream and document ends
+            continue
+        if count > allowance:
+            budget.charge("yaml_values", count, line=line)  # raises: the limit is crossed here
+        if not stack:
+            root = value
+            continue
+        _add(stack[-1], value, height, line)
+    budget.charge("yaml_values", count)
+    return root
+
+
+def _tag(event: Any, resolver: Any, line: int) -> str:
+    """The short name ('int', 'map', ...) of a plain YAML type an event has, explicitly or by
+    YAML 1.1's rules; any other tag is refused."""
+    kind, shape = EVENT_SHAPES[type(event)]
+    tag = event.tag
+    if tag is None or tag == "!":
+        tag = resolver.resolve(kind, getattr(event, "value", None), event.implicit)
+    if tag == YAML_TAG + "merge":
+        raise ConvcalcError("YAML merge keys ('<<') are not read; write the keys out, or "
+                            "share settings through a block or 'defaults'", line=line)
+    if tag not in PLAIN_TAGS:
+        raise ConvcalcError(f"YAML tag '{tag}' is not allowed; write plain values", line=line)
+    short: str = tag.removeprefix(YAML_TAG)
+    if shape[0] != short and (shape[0] or short in ("map", "seq")):  # `!!map [1]`
+        raise ConvcalcError(f"YAML tag '!!{short}' cannot mark a {shape[1]}; drop the tag",
                             line=line)
-    tag = node.tag.removeprefix(YAML_TAG)
-    shape = NODE_SHAPES.get(type(node), ("", "value"))
-    if shape[0] != tag and (shape[0] or tag in ("map", "seq")):  # `!!map [1]`, `!!str {a: 1}`
-        raise ConvcalcError(f"YAML tag '!!{tag}' cannot mark a {shape[1]}; drop the tag",
-                            line=line)
-    if isinstance(node, yaml.MappingNode):
-        mapping = YMap()
-        mapping.line, mapping.key_lines = line, {}
-        for key_node, value_node in node.value:
-            name = _to_python(key_node, depth + 1)
-            key_line = key_node.start_mark.line + 1
-            if not isinstance(name, str):
-                raise ConvcalcError(f"key {name!r} must be a word", line=key_line)
-            if name in mapping:
-                raise ConvcalcError(f"key '{name}' appears twice in one mapping", line=key_line)
-            mapping[name] = _to_python(value_node, depth + 1, name)
-            mapping.key_lines[name] = key_line
-        return mapping
-    if isinstance(node, yaml.SequenceNode):
-        items = YList(_to_python(v, depth + 1) for v in node.value)
-        items.line, items.lines = line, [v.start_mark.line + 1 for v in node.value]
-        return items
-    try:
-        return _scalar(tag, node.value, key)
-    except ConvcalcError as e:
-        raise e.located(line=line) from None
+    return short
 
 
-def _scalar(tag: str, text: str, key: str | None) -> Any:
-    """The value of one YAML scalar, read by its (implicit or explicit) tag.
+def _add(parent: _Open, value: Any, height: int, line: int) -> None:
+    """Put a finished value into the mapping or list being read: a list's next item, or a
+    mapping's next key or the value of its last key."""
+    parent.height = max(parent.height, height + 1)
+    if isinstance(parent.value, YList):
+        parent.value.append(value)
+        parent.value.lines.append(line)
+    elif not parent.has_key:
+        if not isinstance(value, str):
+            raise ConvcalcError(f"key {value!r} must be a word", line=line)
+        if value in parent.value:
+            raise ConvcalcError(f"key '{value}' appears twice in one mapping", line=line)
+        parent.key, parent.has_key = value, True
+        parent.value.key_lines[value] = line
+    else:
+        parent.value[parent.key or ""] = value
+        parent.key, parent.has_key = None, False
+
+
+# Characters a terminal obeys instead of showing: controls (ESC starts the sequences that
+# recolour text or clear the screen) and the bidirectional overrides that reorder a line.
+UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _printable(text: str, line: int | None) -> str:
+    """``text``, refused if it holds a character a terminal would obey (only newlines and tabs
+    may be written as escapes): names and descriptions are printed in tables and reports."""
+    bad = None if text.isprintable() else UNPRINTABLE.search(text)
+    if bad is not None:
+        raise ConvcalcError(f"text {_quoted(text)} holds the control character "
+                            f"{bad.group()!r}; write printable text", line=line)
+    return text
+
+
+def _quoted(text: str) -> str:
+    """A scalar's text for a message, cut after 40 characters."""
+    return repr(text) if len(text) <= 40 else repr(text[:40]) + "..."
+
+
+def _scalar(tag: str, text: str, key: str | None, *, explicit: bool) -> Any:
+    """The value of one YAML scalar, read by its tag (``explicit``: written in the file, such
+    as `!!int abc`, else resolved by YAML 1.1's rules, so the text fits its type's pattern).
 
     PyYAML's own constructor raises ValueError, KeyError or AttributeError on a tag whose text
     does not fit (`!!int abc`, `!!bool maybe`), on invalid dates (2001-13-45) and on integers
     past Python's 4,300 digits; this reads the same YAML 1.1 forms and refuses the rest."""
     if tag == "str":
-        return text
-    shown = repr(text) if len(text) <= 40 else repr(text[:40]) + "..."
-    what = {"null": "null", "bool": "true or false", "int": "a whole number",
-            "float": "a number", "timestamp": "a date"}[tag]
+        return _printable(text, None)
     # YAML 1.1 writes floats with a dot, but `!!float 8` is 8.0, so floats are checked by
     # reading them; the other types by the pattern an untagged value would have to match.
-    pattern = TAG_PATTERNS[YAML_TAG + tag] if tag != "float" else None
-    if pattern is not None and not pattern.match(text):
-        raise ConvcalcError(f"{shown} is tagged '!!{tag}' but is not {what}")
+    if explicit and tag != "float" and not TAG_PATTERNS[YAML_TAG + tag].match(text):
+        raise ConvcalcError(f"{_quoted(text)} is tagged '!!{tag}' but is not {TYPE_WORDS[tag]}")
     if tag == "null":
         return None
     if tag == "bool":
@@ -332,11 +422,11 @@ def _scalar(tag: str, text: str, key: str | None) -> Any:
     if tag == "timestamp":
         if key in TEXT_KEYS:
             return text
-        raise ConvcalcError(f"{shown} is a date to YAML, and no setting takes a date; "
+        raise ConvcalcError(f"{_quoted(text)} is a date to YAML, and no setting takes a date; "
                             "write a number")
     if ":" in text:  # YAML 1.1's base 60: 1:30 is 90
-        raise ConvcalcError(f"{shown} is a base-60 number to YAML 1.1 (1:30 reads as 90); "
-                            "write the number itself, or quote it if it is text")
+        raise ConvcalcError(f"{_quoted(text)} is a base-60 number to YAML 1.1 (1:30 reads as "
+                            "90); write the number itself, or quote it if it is text")
     if len(text) > MAX_NUMBER_CHARS:
         raise ConvcalcError(f"a number of {len(text):,} characters; numbers are limited to "
                             f"{MAX_NUMBER_CHARS}")
@@ -352,7 +442,8 @@ def _scalar(tag: str, text: str, key: str | None) -> Any:
             return sign * int(digits[2:], 2 if digits[1] == "b" else 16)
         return sign * int(digits, 8 if digits.startswith("0") and digits != "0" else 10)
     except ValueError:  # `!!float abc`, or only underscores after 0x or 0b
-        raise ConvcalcError(f"{shown} is tagged '!!{tag}' but is not {what}") from None
+        raise ConvcalcError(f"{_quoted(text)} is tagged '!!{tag}' but is not {TYPE_WORDS[tag]}"
+                            ) from None
 
 
 def _check_keys(mapping: YMap, allowed: tuple[str, ...], what: str) -> None:
@@ -501,7 +592,8 @@ class _Expander:
         self._sequence(layers, top, NETWORK_INPUT, 0)
         self._check_unresolved()
         outputs = self._outputs(doc.get("outputs"), doc.key_lines.get("outputs"))
-        name = text["name"] or Path(self.file).stem
+        # A file name may hold what a name in the file may not (ESC): escaped.
+        name = text["name"] or one_line(Path(self.file).stem)
         try:
             arch = Architecture(
                 name=f"{name}_{self.scale}" if self.scale else name,

@@ -24,6 +24,8 @@ def write_atomically(path: str | Path, data: str | bytes, *,
     a FIFO with a reader) is written to directly, never replaced by a file. ``path`` naming one
     of ``inputs`` (the files the document was made from, compared as files, so links and other
     spellings count) is refused, since writing it would destroy the input."""
+    if not str(path):  # Path("") would be "."
+        raise ConvcalcError("cannot write to an empty file name")
     path = Path(path)
     try:
         existing = os.stat(path)  # through links: what a write would reach

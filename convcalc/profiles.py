@@ -135,9 +135,9 @@ def device_yaml(device: Device, comment: str = "") -> str:
     import json  # a JSON string is a YAML string: quoted and escaped safely
 
     lines = [f"# {c}" for c in comment.splitlines()]
-    lines += [f"name: {json.dumps(device.name)}"]
+    lines += [f"name: {json.dumps(device.name, allow_nan=False)}"]
     if device.description:
-        lines.append(f"description: {json.dumps(device.description)}")
+        lines.append(f"description: {json.dumps(device.description, allow_nan=False)}")
     lines += [f"figures: {device.figures}", f"dtype: {device.dtype}",
               f"macs_per_second: {device.macs_per_second!r}",
               f"bytes_per_second: {device.bytes_per_second!r}",
@@ -147,5 +147,6 @@ def device_yaml(device: Device, comment: str = "") -> str:
         lines += [f"  {k}: {v!r}" for k, v in device.efficiency.items()]
     if device.sources:
         lines.append("sources:")
-        lines += [f"  {k}: {json.dumps(v)}" for k, v in device.sources.items()]
+        lines += [f"  {k}: {json.dumps(v, allow_nan=False)}"
+                  for k, v in device.sources.items()]
     return "\n".join(lines) + "\n"

@@ -521,7 +521,7 @@ def render_blocks(report: Report, blocks: "Sequence[Block]", depth: int,
              "params": b.params, "macs": b.macs, "activations": b.activations,
              "seconds": b.seconds}
             for b in blocks]}
-        return json.dumps(data, indent=1)
+        return json.dumps(data, indent=1, allow_nan=False)
     timed = t.seconds is not None
     columns_ = (*BLOCK_COLUMNS, *([Col("seconds", "Time", right=True)] if timed else []))
     # The tree shows as indentation: spaces on a terminal, em spaces in Markdown (which drops
@@ -636,7 +636,8 @@ def render_json(report: Report, changed: Changed | None = None) -> str:
             rows = ",\n".join("    " + encode(e) for e in _layer_entries(report, changed))
             items.append(f'  "layers": [\n{rows}\n  ]' if rows else '  "layers": []')
         else:
-            items.append(f"  {json.dumps(key)}: {json.dumps(value, allow_nan=False)}")
+            items.append(f"  {json.dumps(key, allow_nan=False)}: "
+                         f"{json.dumps(value, allow_nan=False)}")
     return "{\n" + ",\n".join(items) + "\n}"
 
 

@@ -119,6 +119,51 @@ def test_dates_elsewhere_are_refused(where: str) -> None:
             r"^bad\.yaml:[34]: '2001-12-14' is a date to YAML, and no setting takes a date")
 
 
+# ---------------------------------------------------------------- reading YAML from its events
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+FORMS = """
+ints: [0x1F, 017, 0b11, 1_000, +3, -0, 0]
+floats: [1.5, -.inf, .5, 1.e+3, 6.8523015e+5, 1_0.5]
+other: [yes, No, on, off, ~, null, '', "x", !!str 12, !!int "12", !!float "3"]
+base: &b {kernel: 3, stride: [1, 2]}
+uses: [*b, *b]
+"""
+
+
+@pytest.mark.parametrize("name", [*builtin_names(), "forms"])
+def test_values_equal_pyyaml_safe_load(name: str) -> None:
+    # PyYAML's own safe_load is the oracle: reading from the event stream changes no value.
+    import yaml
+
+    from convcalc.limits import Budget
+    from convcalc.loader import _read_yaml
+
+    text = FORMS if name == "forms" else locate(name).read_text()
+    assert _plain(_read_yaml(text, Budget())) == yaml.safe_load(text)
+
+
+@pytest.mark.parametrize(("text", "pattern"), [
+    ("a: &a [1, *a]\n", r"^bad\.yaml:1: alias '\*a' is inside the value it names$"),
+    ("a: *nothing\n", r"^bad\.yaml:1: alias '\*nothing' names no anchor"),
+    ("a: 1\n---\nb: 2\n", r"^bad\.yaml:2: holds more than one YAML document"),
+    ("a: &deep " + "[" * 40 + "]" * 40 + "\nb: " + "[" * 30 + "*deep" + "]" * 30 + "\n",
+     r"^bad\.yaml:2: is nested deeper than 64 levels$"),
+    ("a: &k 1\n? *k\n: 2\n", r"^bad\.yaml:2: key 1 must be a word$"),
+    ("a: &a {x: 1}\n<<: *a\n", r"^bad\.yaml:2: YAML merge keys \('<<'\) are not read"),
+], ids=["recursive", "undefined", "two-documents", "deep-through-alias", "alias-key", "merge"])
+def test_aliases_documents_and_depth(text: str, pattern: str) -> None:
+    # A recursive alias made an endless structure; 40 levels used at depth 30 are 70.
+    refused(text + HEAD + "  - relu\n", pattern)
+
+
 # ---------------------------------------------------------------- 14.8 special files
 
 @pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom", "/dev/null"])
@@ -166,7 +211,8 @@ def test_read_input_stops_at_limit_plus_one_byte(tmp_path: Path) -> None:
 def test_every_file_reader_goes_through_inputs() -> None:
     # One reader of input bytes: no module but convcalc.inputs opens files for reading itself.
     package = Path(convcalc.__file__).parent
-    readers = re.compile(r"\bopen\(|\.read_bytes\(|\.read_text\(|np\.load\(|np\.loadtxt\(")
+    # np.load(f, ...) reads a file that open_input opened.
+    readers = re.compile(r"\bopen\(|\.read_bytes\(|\.read_text\(|np\.load\((?!f,)|np\.loadtxt\(")
     offenders = []
     for module in sorted(package.rglob("*.py")):
         if module.name in ("inputs.py", "output.py"):
@@ -174,9 +220,26 @@ def test_every_file_reader_goes_through_inputs() -> None:
         for number, line in enumerate(module.read_text().splitlines(), 1):
             if readers.search(line) and "os.open(" not in line:
                 offenders.append(f"{module.relative_to(package)}:{number}: {line.strip()}")
-    # The matrices of `conv` are read in the reference package, which is being split; they
-    # are the only reader left to move (see the note in convcalc/inputs.py).
-    assert all("reference" in o for o in offenders), offenders
+    assert offenders == []
+
+
+@pytest.mark.parametrize("role", ["INPUT", "--filter"])
+def test_conv_matrix_files_that_are_not_files(role: str, tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.csv")
+    for path, kind in [(tmp_path / "pipe.csv", "a pipe (FIFO)"), ("/dev/zero", "a device")]:
+        args = (str(path),) if role == "INPUT" else ("--example", "step", "--filter", str(path))
+        assert_refused(invoke("conv", *args), f"{path}: is {kind}; convcalc reads only")
+
+
+def test_a_npy_of_huge_strings_is_refused_from_its_header(tmp_path: Path) -> None:
+    import numpy as np
+
+    # A 4 x 4 array of 10^8-character strings would need 6.4 GB to load; the header says so.
+    header = {"descr": "<U100000000", "fortran_order": False, "shape": (4, 4)}
+    with (tmp_path / "s.npy").open("wb") as f:
+        np.lib.format.write_array_header_1_0(f, header)
+    assert_refused(invoke("conv", str(tmp_path / "s.npy")),
+                   "s.npy: needs an h x w (or h x w x c) matrix of numbers, not <U100000000")
 
 
 # ---------------------------------------------------------------- 14.10 error text
@@ -189,13 +252,37 @@ def test_a_newline_in_a_value_stays_one_line() -> None:
 def test_control_characters_in_names_are_escaped(tmp_path: Path) -> None:
     # ESC [31m would turn the terminal red; U+202E reverses the text after it.
     text = f'{HEAD}  - "co\\e[31mnv\\u202e": {{filters: 4}}\n'
-    refused(text, r"^bad\.yaml:3: unknown layer kind or block 'co\\x1b\[31mnv\\u202e'")
+    refused(text, r"^bad\.yaml:3: text 'co\\x1b\[31mnv\\u202e' holds the control character "
+                  r"'\\x1b'; write printable text$")
     # The file name too: a newline, an ESC and an undecodable byte (a lone surrogate).
-    name = "a\nb\x1b.yaml"
+    name = "a\nb\x1b\udcff.yaml"
     (tmp_path / name).write_text(f"{HEAD}  - bogus\n")
     result = invoke("analyze", str(tmp_path / name))
-    assert_refused(result, "a\\nb\\x1b.yaml:3: unknown layer kind or block 'bogus'")
+    assert_refused(result, "a\\nb\\x1b\\udcff.yaml:3: unknown layer kind or block 'bogus'")
     assert "\x1b" not in result.stderr
+
+
+@pytest.mark.parametrize("text", [r'"\e[2J"', r'"a\u202eb"', r'"\x07"', r'"\x85"',
+                                  "!!str \"\\e\""], ids=["esc", "bidi", "bell", "c1", "tagged"])
+def test_control_characters_in_names_are_refused(text: str) -> None:
+    # A name is printed in tables and reports: ESC [2J cleared the terminal on `analyze`.
+    refused(f"name: {text}\n{HEAD}  - relu\n", r"^bad\.yaml:1: text '.*' holds the control "
+            r"character '\\(x1b|u202e|x07|x85)'; write printable text$")
+
+
+def test_newlines_and_tabs_in_a_description_are_text() -> None:
+    arch = parse(f'name: "a\\tb"\ndescription: |\n  two\n  lines\n{HEAD}  - relu\n')
+    assert (arch.name, arch.description) == ("a\tb", "two lines")
+
+
+def test_a_file_name_as_the_network_name_is_escaped(tmp_path: Path) -> None:
+    # Without a 'name', the file's name is the network's, printed raw in report headings.
+    path = tmp_path / "\x1b[7mX.yaml"
+    path.write_text(f"{HEAD}  - relu\n")
+    result = invoke("report", str(path))
+    assert result.exit_code == 0 and "\x1b" not in result.stdout
+    heading = result.stdout.splitlines()[2]
+    assert heading.startswith("## ") and "x1b" in heading and heading.endswith("7mX")
 
 
 def test_one_line_escapes_and_shortens() -> None:
@@ -273,6 +360,16 @@ def test_output_equal_to_an_input_is_refused(spelling: str, tmp_path: Path,
                                                           "net.yaml", "sub"]
 
 
+def test_an_empty_output_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # conv took -o '' as no -o at all and wrote nothing without a word.
+    monkeypatch.chdir(tmp_path)
+    assert_refused(invoke("conv", "--example", "step", "-o", ""),
+                   "cannot write to an empty file name")
+    assert_refused(invoke("report", "lenet5", "--format", "md", "-o", ""),
+                   "cannot write to an empty file name")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_conv_output_equal_to_its_input_is_refused(tmp_path: Path) -> None:
     matrix = tmp_path / "m.csv"
     matrix.write_text("1,2,3\n4,5,6\n7,8,9\n")
@@ -284,6 +381,34 @@ def test_conv_output_equal_to_its_input_is_refused(tmp_path: Path) -> None:
                           str(kernel)), "it is the input")
 
 
+NAME_PIECES = st.sampled_from(["out", ".md", ".csv", ".npy", "/", "..", ".", "\n", "\x1b",
+                               " ", "-", "x" * 120, "sub/", "net.yaml", "link", "dev", ""])
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.lists(NAME_PIECES, min_size=1, max_size=5).map("".join),
+       command=st.sampled_from([("report", "net.yaml", "--format", "md"),
+                                ("conv", "--example", "step")]))
+def test_random_output_names(name: str, command: tuple[str, ...], tmp_path: Path,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # Whatever -o names: a whole file or one error line, report's input untouched, and no
+    # temporary file left behind.
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    monkeypatch.chdir(work)
+    Path("net.yaml").write_text(f"{HEAD}  - relu\n")
+    Path("sub").mkdir(exist_ok=True)
+    if not Path("link").is_symlink():
+        Path("link").symlink_to("net.yaml")
+    result = invoke(*command, "-o", name)
+    if result.exit_code != 0:
+        assert_refused(result)
+    if command[0] == "report":
+        assert Path("net.yaml").read_text() == f"{HEAD}  - relu\n"
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
 def _cli(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
     package_root = str(Path(convcalc.__file__).resolve().parent.parent)
     return subprocess.run([sys.executable, "-m", "convcalc", *args], timeout=60, check=False,
@@ -292,8 +417,8 @@ def _cli(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
 @pytest.mark.parametrize("args", [("analyze", "lenet5", "--format", "json"),
-                                  ("report", "resnet50"), ("verify", "lenet5")],
-                         ids=["small", "large", "verify"])
+                                  ("report", "resnet50"), ("verify", "lenet5"), ("--help",)],
+                         ids=["small", "large", "verify", "help"])
 def test_stdout_on_a_full_disk(args: tuple[str, ...]) -> None:
     # The small output failed at exit ("Exception ignored", status 120), the large one as an
     # OSError traceback in click.echo.
@@ -301,6 +426,30 @@ def test_stdout_on_a_full_disk(args: tuple[str, ...]) -> None:
         done = _cli(*args, stdout=full, stderr=subprocess.PIPE)
     assert done.returncode == 2
     assert done.stderr == b"Error: cannot write the output: No space left on device\n"
+
+
+@pytest.mark.parametrize("args", [("analyze", "lenet5"), ("--help",)], ids=["table", "help"])
+def test_stdout_closed_from_the_start(args: tuple[str, ...], tmp_path: Path) -> None:
+    # `convcalc analyze lenet5 >&-`: sys.stdout is None; the output was dropped without a word
+    # (or, with the boundary's flush, an AttributeError). A report to a file needs no stdout.
+    package_root = str(Path(convcalc.__file__).resolve().parent.parent)
+    for command, status, error in [(args, 2, b"Error: cannot write the output: standard "
+                                    b"output is closed\n"),
+                                   (("report", "lenet5", "-o", "out.md"), 0, b"")]:
+        done = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh", sys.executable, "-m",
+                               "convcalc", *command], capture_output=True, timeout=60,
+                              check=False, cwd=tmp_path,
+                              env={**os.environ, "PYTHONPATH": package_root})
+        assert (done.returncode, done.stderr) == (status, error)
+    assert (tmp_path / "out.md").read_text().startswith("# convcalc report")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+def test_stderr_on_a_full_disk_keeps_exit_status_2() -> None:
+    # The error line could not be written: a traceback nobody saw, and exit status 1.
+    with open("/dev/full", "wb") as full:
+        done = _cli("analyze", "no-such-net", stderr=full)
+    assert done.returncode == 2
 
 
 def test_stdout_closed_early_is_quiet() -> None:
@@ -336,7 +485,7 @@ def _strict_json(text: str) -> Any:
     ("report", "lenet5", "{}", "--format", "json"), ("report", "{}", "--format", "html"),
     ("report", "{}", "--format", "csv"), ("report", "{}", "--format", "tex"),
     ("report", "{}", "--depth", "1"), ("compare", "{}", "lenet5", "--format", "json"),
-    ("compare", "{}", "--format", "json"), ("compare", "{}", "lenet5"),
+    ("compare", "{}", "--format", "json"), ("compare", "{}", "lenet5"), ("verify", "{}"),
     ("analyze", "{}", "--format", "json"), ("sweep", "{}", "--format", "json"),
 ], ids=" ".join)
 def test_empty_and_side_only_networks(text: str, args: tuple[str, ...], tmp_path: Path) -> None:
@@ -348,6 +497,16 @@ def test_empty_and_side_only_networks(text: str, args: tuple[str, ...], tmp_path
     assert_ran_or_refused(result)
     if result.exit_code == 0 and "json" in args:
         _strict_json(result.stdout)
+
+
+def test_every_json_dump_refuses_nan() -> None:
+    # Python writes NaN and Infinity, which strict JSON parsers refuse; allow_nan=False makes
+    # such a value a bug that shows instead of a file other tools cannot read.
+    package = Path(convcalc.__file__).parent
+    for module in sorted(package.rglob("*.py")):
+        text = module.read_text()
+        writers = text.count("json.dumps(") + text.count("JSONEncoder(")
+        assert writers == text.count("allow_nan=False"), module.name
 
 
 def test_ratios_to_an_empty_network_are_null_not_nan(tmp_path: Path) -> None:

@@ -185,4 +185,28 @@ def read_model(path: Path, shown: str) -> Any:
                             "corrupted); export it again", file=shown) from None
     if not model.HasField("graph") or not model.graph.node:
         raise ConvcalcError("is not an ONNX model: it has no graph of nodes", file=shown)
+    if not _texts_are_text(model):
+        raise ConvcalcError("is not a valid ONNX file (a name or other text in it is not "
+                            "UTF-8: the file is corrupted); export it again", file=shown)
     return model
+
+
+def _texts_are_text(message: Any) -> bool:
+    """Whether every string field of ``message`` and the messages in it decoded as text.
+
+    ONNX's protobuf schema is proto2, whose parser hands a string field with invalid UTF-8 over
+    as bytes instead of refusing the file; every later use of a name would then fail. Walked
+    with a stack: a damaged file must not be able to reach the recursion limit."""
+    from google.protobuf.message import Message  # type: ignore[import-untyped, unused-ignore]
+
+    stack = [message]
+    while stack:
+        for field, value in stack.pop().ListFields():
+            # A repeated field's value is a container; a single one is the value itself.
+            values = (value,) if isinstance(value, str | bytes | Message) else value
+            if field.type == field.TYPE_STRING:
+                if any(isinstance(v, bytes) for v in values):
+                    return False
+            elif field.type == field.TYPE_MESSAGE:
+                stack.extend(values)
+    return True

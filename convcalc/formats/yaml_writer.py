@@ -33,7 +33,7 @@ def _scalar(value: Any) -> str:
     text = str(value)
     special = text.lower() in ("true", "false", "null", "yes", "no", "on", "off")
     return text if _PLAIN.fullmatch(text) and not special and ": " not in text else (
-        json.dumps(text))
+        json.dumps(text, allow_nan=False))
 
 
 def layer_fields(layer: Layer | Merge) -> dict[str, Any]:

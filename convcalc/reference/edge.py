@@ -1,13 +1,13 @@
 """The lecture's edge-detection demo behind ``convcalc conv``: read a small matrix, run one
 filter over it with the reference convolution."""
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
 
 from convcalc.errors import ConvcalcError
 from convcalc.filters import CHANNELS
+from convcalc.inputs import open_input, read_input
 from convcalc.limits import MAX_MATRIX_ELEMENTS, MAX_TEXT_BYTES
 from convcalc.reference.kernels import Array, conv2d
 from convcalc.shapes import Pads, output_size, resolve_padding
@@ -32,17 +32,23 @@ def read_matrix(path: str) -> Array:
     file (h x w), within MAX_MATRIX_ELEMENTS and MAX_TEXT_BYTES."""
     try:
         if path.endswith(".npy"):
-            # The header first (a memory map reads nothing else), so a huge file is refused
-            # before it is loaded.
-            _check_elements(f"{path}:", np.load(path, mmap_mode="r", allow_pickle=False).shape)
-            a = np.load(path, allow_pickle=False)
+            with open_input(path) as f:
+                # The header first, so a huge file is refused before its values are read.
+                major, _ = np.lib.format.read_magic(f)
+                header = {1: np.lib.format.read_array_header_1_0,
+                          2: np.lib.format.read_array_header_2_0}.get(major)
+                if header is None:
+                    raise ValueError(f".npy format version {major} is not read")
+                shape, _, dtype = header(f)
+                _check_elements(f"{path}:", shape)
+                if not np.issubdtype(dtype, np.number):
+                    raise ConvcalcError(f"{path}: needs an h x w (or h x w x c) matrix of "
+                                        f"numbers, not {dtype} values")
+                f.seek(0)
+                a = np.load(f, allow_pickle=False)
         else:
-            size = os.stat(path).st_size
-            if size > MAX_TEXT_BYTES:
-                raise ConvcalcError(f"{path}: is {size:,} bytes; text matrices are limited to "
-                                    f"{MAX_TEXT_BYTES:,}: save a larger one as .npy")
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
+            text = read_input(path, MAX_TEXT_BYTES, "text matrices",
+                              hint="save a larger one as .npy").decode("utf-8")
             lines = [ln.replace(",", " ").split() for ln in text.splitlines() if ln.strip()]
             if not lines or len({len(ln) for ln in lines}) != 1:
                 raise ConvcalcError(f"{path}: needs rows of equally many numbers")
