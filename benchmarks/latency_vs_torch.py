@@ -216,7 +216,7 @@ def main() -> int:
     fitted = relative_errors([Measurement(c.label, reports[c], seconds[c]) for c in train],
                              profile)
     print("fit on the calibration half: median |error| "
-          f"{statistics.median(abs(e) for e in fitted.values()):.0%}")
+          f"{statistics.median(abs(e) for e in fitted):.0%}")
     return 0
 
 

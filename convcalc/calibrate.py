@@ -80,7 +80,7 @@ def calibrate(source: str | Path, name: str = "calibrated", dtype: str = "fp32",
                  description=f"fitted by convcalc calibrate to {len(measurements)} measured "
                  f"networks in {Path(source).name}", efficiency=efficiency)
     return Calibration(device, tuple(measurements),
-                       tuple(relative_errors(measurements, device).values()))
+                       relative_errors(measurements, device))
 
 
 def read_measurements(source: str | Path, dtype: str = "fp32") -> list[Measurement]:
@@ -253,9 +253,10 @@ def _settle_unbound(networks: list[_Network], x: "np.ndarray", k: int) -> "np.nd
     return per_mac
 
 
-def relative_errors(measurements: Sequence[Measurement], device: Device) -> dict[str, float]:
-    """Each measurement's predicted / measured - 1 on ``device``, by name."""
-    return {m.name: network_seconds(m.report, device) / m.seconds - 1 for m in measurements}
+def relative_errors(measurements: Sequence[Measurement], device: Device) -> tuple[float, ...]:
+    """Each measurement's predicted / measured - 1 on ``device``, in the same order (a network
+    measured twice has two errors)."""
+    return tuple(network_seconds(m.report, device) / m.seconds - 1 for m in measurements)
 
 
 def _design(networks: list[_Network], compute: list["np.ndarray"], k: int) -> "np.ndarray":
