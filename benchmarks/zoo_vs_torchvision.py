@@ -1,7 +1,8 @@
 """Prints convcalc's params and MACs for every built-in architecture beside torchvision's,
-as a markdown table; needs torch and torchvision:
+as a markdown table; needs torch and torchvision, e.g. in a virtual environment ``tv`` made with
+``python3 -m venv tv && tv/bin/pip install torch torchvision pyyaml click rich numpy``:
 
-    /work/tvenv/bin/python benchmarks/zoo_vs_torchvision.py
+    tv/bin/python benchmarks/zoo_vs_torchvision.py
 
 torchvision is counted as in tests/data/make_torch_reference.py (whose helpers this reuses):
 weights=None, eval mode, one 3x224x224 image, macs = torch.utils.flop_counter total // 2.
@@ -42,7 +43,13 @@ def torch_reference() -> Any:
     return module
 
 
+TORCH_MISSING = ("needs torch and torchvision, which this Python lacks: run it with one that has "
+                 "them (see the Development section of README.md)")
+
+
 def main() -> None:
+    if not all(importlib.util.find_spec(name) for name in ("torch", "torchvision")):
+        sys.exit(f"{Path(__file__).name} {TORCH_MISSING}")
     reference = torch_reference()
     print("| architecture | width | convcalc params | torchvision params "
           "| convcalc MACs | torchvision MACs | equal |")

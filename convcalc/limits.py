@@ -11,6 +11,7 @@ from convcalc.errors import ConvcalcError
 
 # Reading files.
 MAX_FILE_BYTES = 5 * 1024 * 1024      # an architecture file
+MAX_ONNX_GRAPH_BYTES = 256 << 20       # an ONNX model with its weights left out
 MAX_TEXT_BYTES = 4 << 20              # a text matrix for `conv`
 # Parsing and expanding.
 MAX_YAML_NODES = 200_000              # YAML values after aliases are expanded
@@ -31,11 +32,12 @@ MAX_SWEEP_CELLS = 1000
 MAX_BATCH = 1_000_000                 # images in one --batch
 MAX_CALIBRATION_ROWS = 1000           # measured networks in one calibrate CSV
 # The numpy reference: the most memory one verify may need (tensors alive, weights and working
-# memory at its peak layer), the multiplies and other operations it may run (each about 10 s on
-# 2 cores: resnet50 at 224 is 4.1 GMACs, vgg16 15.5), and the largest chunk one layer builds.
-MAX_VERIFY_BYTES = 4 << 30
+# memory at its peak layer), the multiplies and the element-wise operations it may run (a few
+# seconds each on 2 cores: resnet50 at 224 is 4.1 GMACs, vgg16 15.5; see reference/budget.py),
+# and the largest chunk one layer builds.
+MAX_VERIFY_BYTES = 2 << 30               # with the interpreter, under 3 GiB of RSS
 MAX_VERIFY_MACS = 20 * 10**9
-MAX_VERIFY_OTHER_OPS = 1 * 10**9
+MAX_VERIFY_ELEMENTWISE = 1 * 10**9
 VERIFY_CHUNK_BYTES = 256 << 20
 MAX_MATRIX_ELEMENTS = 1 << 22         # `conv`'s matrices (2048x2048)
 

@@ -162,7 +162,8 @@ def test_verify_refuses_an_input_too_large_to_run() -> None:
     # lenet5's c1 at 1,000,000 x 1,000,000 makes 999,996^2 x 6 float32 values: 22 TiB alone.
     # This was numpy's allocation error as a traceback.
     assert_refused(invoke("verify", "lenet5", "--input", "1000000"),
-                   "of weights); it is capped at 4.0 GiB: use a smaller --input")
+                   "of weights); it is capped at 2.0 GiB: give the layer fewer filters or units, "
+                   "or use a smaller --input")
 
 
 # ---------------------------------------------------------------- bad option values

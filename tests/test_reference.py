@@ -135,15 +135,10 @@ def test_adaptive_avgpool_by_hand():
     assert out[0, :, 0].tolist() == [0.5, 2.0, 3.5]
 
 
-# Kinds of the graph branch whose numpy kernels the reference branch adds; empty once merged.
-PENDING_KERNELS = {"split", "conv_transpose", "identity", "layer_scale", "stochastic_depth",
-                   "upsample", "adaptive_maxpool", "channel_slice", "channel_shuffle", "layernorm",
-                   "crop"}
-
-
 def test_every_layer_kind_has_a_runner():
-    # 'separable' never reaches a row: the loader expands it into depthwise + pointwise.
-    assert set(LAYER_KINDS) - {"separable"} - PENDING_KERNELS == set(RUNNERS)
+    # 'separable' and 'split' never reach a row: the loader expands them into depthwise +
+    # pointwise, and into channel slices.
+    assert set(LAYER_KINDS) - {"separable", "split"} == set(RUNNERS)
 
 
 # ---------------------------------------------------------------- PyTorch

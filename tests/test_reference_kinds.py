@@ -1,7 +1,7 @@
 """The reference kernels of the graph language's kinds (transposed convolution, upsampling,
-adaptive max pooling, channel shuffle, layer norm) against naive loops, hand arithmetic,
-PyTorch's stored outputs (tests/data/torch_kernels.json, made by make_torch_kernels.py) and, when
-it is installed, live PyTorch."""
+adaptive max pooling, channel shuffle, layer norm, center crop) against naive loops, hand
+arithmetic, PyTorch's stored outputs (tests/data/torch_kernels.json, made by
+make_torch_kernels.py) and, when it is installed, live PyTorch."""
 
 import json
 import math
@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from convcalc.reference.kernels import (
     adaptive_max_pool2d,
+    center_crop,
     channel_shuffle,
     conv_transpose2d,
     layer_norm,
@@ -268,3 +269,22 @@ def test_channel_shuffle_and_layer_norm_match_torch():
                                               1e-6).numpy()
     np.testing.assert_allclose(layer_norm(x, weight, bias, 1e-6), expected, rtol=1e-5,
                                atol=1e-5)
+
+
+def test_center_crop_by_hand():
+    # 7 rows to 2: top = round(5 / 2) = round(2.5) = 2 (half to even, as torchvision's Python
+    # round); 6 columns to 3: left = round(1.5) = 2.
+    x = np.arange(42.0).reshape(7, 6, 1)
+    out = center_crop(x, (2, 3))
+    assert out[:, :, 0].tolist() == [[14, 15, 16], [20, 21, 22]]
+
+
+def test_center_crop_matches_torchvision():
+    pytest.importorskip("torch")
+    functional = pytest.importorskip("torchvision.transforms.functional")
+    import torch
+
+    x = np.random.default_rng(0).standard_normal((9, 8, 3)).astype(np.float32)
+    for size in [(2, 2), (3, 5), (9, 8), (1, 1), (4, 7)]:
+        expected = _hwc(functional.center_crop(_nchw(torch, x), list(size)))
+        np.testing.assert_array_equal(center_crop(x, size), expected)

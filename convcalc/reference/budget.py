@@ -5,9 +5,11 @@ Memory follows the runner step by step. At row i the arrays alive are the networ
 its last reader, every earlier output that a later row still reads, the inputs and output of row
 i, its weights (``params`` values) and the scratch its kernel holds besides them (``SCRATCH``,
 from the kernels' own formulas for convolutions, a few tensors' worth for the others). The peak
-over the steps must stay within MAX_VERIFY_BYTES. Work: the rows' macs within MAX_VERIFY_MACS
-and their other operations within MAX_VERIFY_OTHER_OPS, both sized so that verify finishes in
-about 10 s on a 2-core machine.
+over the steps must stay within MAX_VERIFY_BYTES. Work: the rows' macs within MAX_VERIFY_MACS,
+and their element-wise operations (other_ops, plus the macs of depthwise layers, which the
+reference sums tap by tap rather than in a matrix product, some 20 times slower per multiply)
+within MAX_VERIFY_ELEMENTWISE, both sized so that verify finishes in a few seconds on a quiet
+2-core machine (several times that while other jobs share its cores).
 """
 
 from collections.abc import Callable, Sequence
@@ -15,17 +17,26 @@ from dataclasses import dataclass
 
 from convcalc.analysis import NETWORK_INPUT, LayerRow, Report, last_readers
 from convcalc.errors import ConvcalcError
-from convcalc.layers import Conv
+from convcalc.layers import Conv, ConvTranspose, Upsample
 from convcalc.limits import (
     MAX_VERIFY_BYTES,
+    MAX_VERIFY_ELEMENTWISE,
     MAX_VERIFY_MACS,
-    MAX_VERIFY_OTHER_OPS,
     VERIFY_CHUNK_BYTES,
 )
-from convcalc.reference.kernels import conv2d_scratch_bytes
+from convcalc.reference.kernels import conv2d_scratch_bytes, conv_transpose2d_scratch_bytes
 from convcalc.shapes import Shape
 
-HINT = "use a smaller --input, e.g. --input 64"
+
+def hint(report: Report, weights: bool = False) -> str:
+    """How to get under a limit: a smaller input (64, or half one already at most 64), or,
+    when the layer's weights are the cost, fewer filters or units."""
+    if weights:
+        return "give the layer fewer filters or units, or use a smaller --input"
+    side = report.input.c if report.input.is_flat else max(report.input.hw)
+    return f"use a smaller --input, e.g. --input {64 if side > 64 else max(side // 2, 1)}"
+
+
 # The runner's own small objects beside the arrays (about 1 MiB measured with tracemalloc).
 BOOKKEEPING_BYTES = 4 << 20
 F64 = 8  # bytes of the float64 statistics some kernels keep whatever the dtype
@@ -59,6 +70,33 @@ def _conv(row: LayerRow, inputs: tuple[Shape, ...], itemsize: int) -> int:
                                 cap_bytes=VERIFY_CHUNK_BYTES)
 
 
+def _conv_transpose(row: LayerRow, inputs: tuple[Shape, ...], itemsize: int) -> int:
+    layer, x = row.layer, inputs[0]
+    if not isinstance(layer, ConvTranspose) or x.is_flat:
+        return 0
+    p = layer.padding
+    padding = (p, p) if isinstance(p, int) else (int(p[0]), int(p[1]))
+    weight = (*layer.kernel, x.c, layer.filters // layer.groups)
+    return conv_transpose2d_scratch_bytes(
+        (*x.hw, x.c), weight, stride=layer.stride, padding=padding,
+        output_padding=layer.output_padding, dilation=layer.dilation, groups=layer.groups,
+        itemsize=itemsize, cap_bytes=VERIFY_CHUNK_BYTES)
+
+
+def _resampled(row: LayerRow, inputs: tuple[Shape, ...], itemsize: int) -> int:
+    # Both kernels resize the height first: an intermediate of out.h x in.w x c, of which
+    # bilinear holds a few (both neighbours and their weighted copies), then as many of the
+    # output's size.
+    x, out = inputs[0], row.output
+    if x.is_flat or out.is_flat:
+        return 0
+    (_, w), (ho, _) = x.hw, out.hw
+    middle = ho * w * x.c
+    if isinstance(row.layer, Upsample) and row.layer.mode == "nearest":
+        return middle * itemsize
+    return (4 * middle + 3 * out.elements) * itemsize
+
+
 def _pool(row: LayerRow, inputs: tuple[Shape, ...], itemsize: int) -> int:
     # The padded input, with ceil_mode's overhang (at most a kernel more per axis).
     window, x = row.window, inputs[0]
@@ -85,12 +123,17 @@ SCRATCH: dict[str, Scratch] = {
     "maxpool": _pool,
     "avgpool": _pool,
     "adaptive_avgpool": _adaptive_avg,
+    "adaptive_maxpool": _resampled,  # gathers along the height, then the width
+    "conv_transpose": _conv_transpose,
+    "upsample": _resampled,
+    "layernorm": _tensors(4, F64),  # centred values and their squares in float64
     "batchnorm": _tensors(1),
     "lrn": _tensors(8, F64),      # squares, prefix sums, windows, powers in float64
     "mul": _tensors(1),           # a product of three or more keeps one partial product
     # Write their output only (add sums in place; flatten is a view; the pooled mean is small).
     **dict.fromkeys(("add", "concat", "dense", "dropout", "flatten", "zeropad", "relu",
-                     "relu6", "global_avgpool"), _nothing),
+                     "relu6", "global_avgpool", "channel_slice", "channel_shuffle", "crop",
+                     "layer_scale", "stochastic_depth", "identity"), _nothing),
 }
 DEFAULT_SCRATCH = _tensors(3)     # element-wise formulas: a few temporaries (gelu's polynomial)
 
@@ -98,7 +141,7 @@ DEFAULT_SCRATCH = _tensors(3)     # element-wise formulas: a few temporaries (ge
 @dataclass(frozen=True)
 class Estimate:
     """The cost of one verify: the peak bytes and the row where it happens (with its parts),
-    and the work in macs and other operations, with the row that does the most of each."""
+    and the work in macs and element-wise operations, with the row that does the most of each."""
 
     peak_bytes: int
     peak_row: int
@@ -106,13 +149,18 @@ class Estimate:
     weight_bytes: int
     scratch_bytes: int
     macs: int
-    other_ops: int
+    elementwise: int
     most_macs_row: int
-    most_other_ops_row: int
+    most_elementwise_row: int
 
 
-def _input_shapes(report: Report, row: LayerRow) -> tuple[Shape, ...]:
-    return tuple(report.rows[j].output if j >= 0 else report.input for j in row.inputs)
+def elementwise(row: LayerRow) -> int:
+    """The element-wise operations the reference runs for a row: its other_ops, plus its
+    multiplies when it is depthwise (one input channel per group)."""
+    window = row.window
+    depthwise = (isinstance(row.layer, Conv) and window is not None and window.groups > 1
+                 and not row.input.is_flat and row.input.c == window.groups)
+    return row.other_ops + (row.macs if depthwise else 0)
 
 
 def _live(report: Report, itemsize: int) -> list[int]:
@@ -136,15 +184,14 @@ def _live(report: Report, itemsize: int) -> list[int]:
     return live
 
 
-def steps(report: Report, itemsize: int) -> list[tuple[int, int]]:
+def steps(report: Report, itemsize: int) -> list[tuple[int, int, int]]:
     """Per row: the bytes verify holds while it runs (tensors alive, weights, scratch and the
-    bookkeeping margin) and the scratch part of them."""
-    live = _live(report, itemsize)
+    bookkeeping margin), the tensors' part and the scratch part of them."""
     needs = []
-    for i, row in enumerate(report.rows):
-        scratch = SCRATCH.get(row.kind, DEFAULT_SCRATCH)(row, _input_shapes(report, row),
-                                                         itemsize)
-        needs.append((live[i] + row.params * itemsize + scratch + BOOKKEEPING_BYTES, scratch))
+    for row, live in zip(report.rows, _live(report, itemsize), strict=True):
+        scratch = SCRATCH.get(row.kind, DEFAULT_SCRATCH)(row, row.input_shapes, itemsize)
+        needs.append((live + row.params * itemsize + scratch + BOOKKEEPING_BYTES, live,
+                      scratch))
     return needs
 
 
@@ -153,14 +200,14 @@ def estimate(report: Report, itemsize: int) -> Estimate:
     docstring); the rows must not be empty."""
     needs = steps(report, itemsize)
     at = max(range(len(needs)), key=lambda i: needs[i][0])
+    work = [elementwise(r) for r in report.rows]
     rows = range(len(report.rows))
     return Estimate(
-        peak_bytes=needs[at][0], peak_row=at, live_bytes=_live(report, itemsize)[at],
-        weight_bytes=report.rows[at].params * itemsize, scratch_bytes=needs[at][1],
-        macs=sum(r.macs for r in report.rows),
-        other_ops=sum(r.other_ops for r in report.rows),
+        peak_bytes=needs[at][0], peak_row=at, live_bytes=needs[at][1],
+        weight_bytes=report.rows[at].params * itemsize, scratch_bytes=needs[at][2],
+        macs=sum(r.macs for r in report.rows), elementwise=sum(work),
         most_macs_row=max(rows, key=lambda i: report.rows[i].macs),
-        most_other_ops_row=max(rows, key=lambda i: report.rows[i].other_ops),
+        most_elementwise_row=max(rows, key=work.__getitem__),
     )
 
 
@@ -190,16 +237,17 @@ def check(report: Report, itemsize: int) -> Estimate:
                   if n]
         raise refuse(cost.peak_row, (
             f"verify would need {_bytes(cost.peak_bytes)} at this layer ({', '.join(parts)}); "
-            f"it is capped at {_bytes(MAX_VERIFY_BYTES)}: {HINT}"))
+            f"it is capped at {_bytes(MAX_VERIFY_BYTES)}: "
+            f"{hint(report, weights=cost.weight_bytes > cost.peak_bytes // 2)}"))
     if cost.macs > MAX_VERIFY_MACS:
         most = report.rows[cost.most_macs_row].macs
         raise refuse(cost.most_macs_row, (
             f"verify would run {_giga(cost.macs)}MACs, {_giga(most)}MACs in this layer alone; "
-            f"it is capped at {_giga(MAX_VERIFY_MACS)}MACs (about 10 s): {HINT}"))
-    if cost.other_ops > MAX_VERIFY_OTHER_OPS:
-        most = report.rows[cost.most_other_ops_row].other_ops
-        raise refuse(cost.most_other_ops_row, (
-            f"verify would run {_giga(cost.other_ops)} operations besides multiplies, "
-            f"{_giga(most)} in this layer alone; it is capped at "
-            f"{_giga(MAX_VERIFY_OTHER_OPS)} (about 10 s): {HINT}"))
+            f"it is capped at {_giga(MAX_VERIFY_MACS)}MACs (a few seconds): {hint(report)}"))
+    if cost.elementwise > MAX_VERIFY_ELEMENTWISE:
+        most = elementwise(report.rows[cost.most_elementwise_row])
+        raise refuse(cost.most_elementwise_row, (
+            f"verify would run {_giga(cost.elementwise)} element-wise operations (activations, "
+            f"pooling windows, depthwise taps), {_giga(most)} in this layer alone; it is capped "
+            f"at {_giga(MAX_VERIFY_ELEMENTWISE)}: {hint(report)}"))
     return cost

@@ -103,10 +103,11 @@ def conv2d(x: Array, weight: Array, bias: Array | None, *, stride: Pair = (1, 1)
            cap_bytes: int = DEFAULT_CAP_BYTES) -> tuple[Array, int]:
     """Convolution of x (h, w, c) with weight (kh, kw, c / groups, filters): (output, macs).
 
-    Three contraction orders, chosen by shape: depthwise (one input channel per group) sums its
+    Four contraction orders, chosen by shape: a 1x1 convolution without padding multiplies the
+    (strided) input by the weights; depthwise (one input channel per group) sums its
     taps element-wise; a stride-1 convolution with fewer filters than input channels multiplies
     the input by all taps at once and sums shifted slices (a small intermediate); everything
-    else builds the im2col matrix in chunks of output rows and makes one matrix product.
+    else builds the im2col matrix in chunks of output positions, one matrix product each.
     """
     kh, kw, cg, filters = weight.shape
     if x.shape[2] != cg * groups or filters % groups:
@@ -115,7 +116,12 @@ def conv2d(x: Array, weight: Array, bias: Array | None, *, stride: Pair = (1, 1)
     top, bottom, left, right = padding
     ho = _out_len(x.shape[0] + top + bottom, kh, stride[0], dilation[0])
     wo = _out_len(x.shape[1] + left + right, kw, stride[1], dilation[1])
-    if cg == 1 and groups > 1:
+    if _pointwise(weight.shape, groups=groups, padding=padding):
+        # 1x1 without padding: the windows are the (strided) input itself.
+        flat = x[::stride[0], ::stride[1]].reshape(ho * wo, cg)
+        out = (flat @ weight.reshape(cg, filters)).reshape(ho, wo, filters)
+        macs = flat.shape[0] * flat.shape[1] * filters
+    elif cg == 1 and groups > 1:
         out, macs = _depthwise(x, weight, padding=padding, stride=stride, dilation=dilation,
                                ho=ho, wo=wo)
     elif _shift_add_pays(x.shape, weight.shape, groups=groups, stride=stride, ho=ho, wo=wo,
@@ -127,6 +133,10 @@ def conv2d(x: Array, weight: Array, bias: Array | None, *, stride: Pair = (1, 1)
     if bias is not None:
         out += bias
     return out, macs
+
+
+def _pointwise(weight: tuple[int, ...], *, groups: int, padding: Pads) -> bool:
+    return weight[:2] == (1, 1) and groups == 1 and not any(padding)
 
 
 def conv2d_scratch_bytes(x: tuple[int, int, int], weight: tuple[int, int, int, int], *,
@@ -142,7 +152,9 @@ def conv2d_scratch_bytes(x: tuple[int, int, int], weight: tuple[int, int, int, i
     ho = _out_len(h + top + bottom, kh, stride[0], dilation[0])
     wo = _out_len(w + left + right, kw, stride[1], dilation[1])
     elements = kh * kw * cg * filters
-    if cg == 1 and groups > 1:
+    if _pointwise(weight, groups=groups, padding=padding):
+        elements += ho * wo * c if stride != (1, 1) else 0  # the strided input, copied
+    elif cg == 1 and groups > 1:
         repeated = h * w * filters if filters > c else 0
         phases = h * w * filters if stride != (1, 1) else 0
         blocks = _THREADS * max(_TAP_BLOCK_BYTES // itemsize, wo * filters)
@@ -576,7 +588,9 @@ def upsample(x: Array, size: Pair, mode: str = "nearest",
     if mode == "nearest":
         rows = _nearest_index(h, size[0], scales[0])
         cols = _nearest_index(w, size[1], scales[1])
-        nearest: Array = x[rows][:, cols]
+        # np.take, not x[:, cols]: fancy indexing on the middle axis returns a transposed
+        # layout, which the next layer would copy.
+        nearest: Array = np.take(np.take(x, rows, axis=0), cols, axis=1)
         return nearest
     if mode != "bilinear":
         raise ConvcalcError(f"upsample mode '{mode}' must be 'nearest' or 'bilinear'")
@@ -586,11 +600,11 @@ def upsample(x: Array, size: Pair, mode: str = "nearest",
     if size[0] != h:
         lo, hi, t = _linear_taps(h, size[0], scales[0], dtype)
         t = t[:, None, None]
-        y = y[lo] * (1 - t) + y[hi] * t
+        y = np.take(y, lo, axis=0) * (1 - t) + np.take(y, hi, axis=0) * t
     if size[1] != w:
         lo, hi, t = _linear_taps(w, size[1], scales[1], dtype)
         t = t[None, :, None]
-        y = y[:, lo] * (1 - t) + y[:, hi] * t
+        y = np.take(y, lo, axis=1) * (1 - t) + np.take(y, hi, axis=1) * t
     out: Array = y.astype(dtype, copy=False)
     return out
 
@@ -608,6 +622,17 @@ def adaptive_max_pool2d(x: Array, size: Pair) -> Array:
             np.maximum(acc, np.take(y, np.minimum(start + k, stop - 1), axis=axis), out=acc)
         y = acc
     return y
+
+
+def center_crop(x: Array, size: Pair) -> Array:
+    """The size[0] x size[1] window of x (h, w, c) that torchvision's center_crop takes: its top
+    at int(round((h - size[0]) / 2)) and its left likewise (Python's round, half to even), as a
+    copy so that x can be freed."""
+    h, w = x.shape[:2]
+    top, left = round((h - size[0]) / 2.0), round((w - size[1]) / 2.0)
+    if min(top, left) < 0 or top + size[0] > h or left + size[1] > w:
+        raise ConvcalcError(f"cannot crop {h}x{w} to {size[0]}x{size[1]}")
+    return x[top:top + size[0], left:left + size[1]].copy()
 
 
 # ---------------------------------------------------------------- channels

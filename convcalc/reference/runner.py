@@ -16,10 +16,16 @@ from convcalc.errors import ConvcalcError
 from convcalc.layers import (
     Activation,
     AdaptiveAvgPool,
+    ChannelShuffle,
+    ChannelSlice,
     Conv,
+    ConvTranspose,
+    Crop,
     Dense,
+    LayerNorm,
     LocalResponseNorm,
     Pool,
+    Upsample,
     ZeroPad,
 )
 from convcalc.reference import budget
@@ -27,10 +33,16 @@ from convcalc.reference.kernels import (
     ACTIVATIONS,
     Array,
     adaptive_avg_pool2d,
+    adaptive_max_pool2d,
+    center_crop,
+    channel_shuffle,
     conv2d,
+    conv_transpose2d,
+    layer_norm,
     local_response_norm,
     pad,
     pool2d,
+    upsample,
 )
 from convcalc.shapes import Shape, resolve_padding
 
@@ -65,14 +77,23 @@ def shape_of(a: Array) -> Shape:
 
 
 class _Weights:
-    """Seeded random parameters, scaled by 1/sqrt(fan-in) so activations stay near 1."""
+    """Seeded random parameters, scaled by 1/sqrt(fan-in) so activations stay near 1.
+
+    Drawing a normal number costs about ten times a copy, and a network's weights outnumber its
+    activations (resnet50: 25 million), while the check reads only shapes and multiplies: so
+    each weight array repeats a seeded block of POOL normals from a seeded offset."""
+
+    POOL = 1 << 16
 
     def __init__(self, seed: int, dtype: type) -> None:
         self.rng = np.random.default_rng(seed)
         self.dtype = dtype
+        self.pool = self.rng.standard_normal(self.POOL, dtype=dtype)
 
     def normal(self, shape: tuple[int, ...], fan_in: int) -> Array:
-        a = self.rng.standard_normal(shape, dtype=self.dtype)
+        n = int(np.prod(shape))
+        start = int(self.rng.integers(self.POOL))
+        a = np.tile(self.pool, -(-(start + n) // self.POOL))[start:start + n].reshape(shape)
         a *= 1 / np.sqrt(max(fan_in, 1))
         return a
 
@@ -103,7 +124,74 @@ def _run_pool(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array,
 
 def _run_adaptive(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
     assert isinstance(row.layer, AdaptiveAvgPool)
-    return adaptive_avg_pool2d(xs[0], row.layer.size), 0
+    pool = adaptive_max_pool2d if row.kind == "adaptive_maxpool" else adaptive_avg_pool2d
+    return pool(xs[0], row.layer.size), 0
+
+
+def _run_conv_transpose(row: LayerRow, xs: list[Array],
+                        weights: _Weights) -> tuple[Array, int]:
+    layer = row.layer
+    assert isinstance(layer, ConvTranspose)
+    x = xs[0]
+    kh, kw = layer.kernel
+    fg = layer.filters // layer.groups
+    # PyTorch's fan-in for ConvTranspose2d weights (c_in, c_out / groups, kh, kw): its dim 1.
+    w = weights.normal((kh, kw, x.shape[2], fg), kh * kw * fg)
+    b = weights.normal((layer.filters,), 1) if layer.bias else None
+    p = layer.padding
+    padding = (p, p) if isinstance(p, int) else (int(p[0]), int(p[1]))
+    return conv_transpose2d(x, w, b, stride=layer.stride, padding=padding,
+                            output_padding=layer.output_padding, dilation=layer.dilation,
+                            groups=layer.groups)
+
+
+def _run_upsample(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    layer = row.layer
+    assert isinstance(layer, Upsample)
+    h, w = xs[0].shape[:2]
+    if len(xs) == 2:
+        size = xs[1].shape[:2]  # the size of the tensor read second
+    elif layer.size is not None:
+        size = layer.size
+    else:
+        assert layer.scale is not None
+        # PyTorch's output size, floor(n * scale) in double precision.
+        size = (int(h * layer.scale[0]), int(w * layer.scale[1]))
+    return upsample(xs[0], size, layer.mode, scale=layer.scale), 0
+
+
+def _run_crop(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    layer = row.layer
+    assert isinstance(layer, Crop)
+    size = xs[1].shape[:2] if len(xs) == 2 else layer.size
+    assert size is not None
+    return center_crop(xs[0], size), 0
+
+
+def _run_channel_slice(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    assert isinstance(row.layer, ChannelSlice)
+    start, stop = row.layer.bounds(xs[0].shape[-1])
+    # A copy, so the sliced tensor can be freed after its last reader.
+    return xs[0][..., start:stop].copy(), 0
+
+
+def _run_channel_shuffle(row: LayerRow, xs: list[Array],
+                         weights: _Weights) -> tuple[Array, int]:
+    assert isinstance(row.layer, ChannelShuffle)
+    return channel_shuffle(xs[0], row.layer.groups), 0
+
+
+def _run_layernorm(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    layer = row.layer
+    assert isinstance(layer, LayerNorm)
+    c = xs[0].shape[-1]
+    scale = 1 + 0.1 * weights.normal((c,), 1) if layer.affine else np.ones(c, xs[0].dtype)
+    shift = 0.1 * weights.normal((c,), 1) if layer.affine else np.zeros(c, xs[0].dtype)
+    return layer_norm(xs[0], scale, shift, layer.eps), 0
+
+
+def _run_layer_scale(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    return xs[0] * weights.normal((xs[0].shape[-1],), 1), 0
 
 
 def _run_global_avgpool(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
@@ -130,7 +218,7 @@ def _run_lrn(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, 
 
 
 def _run_identity(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
-    return xs[0], 0  # dropout at inference
+    return xs[0], 0  # dropout and stochastic depth at inference
 
 
 def _run_flatten(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
@@ -174,8 +262,9 @@ def _run_concat(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Arra
     return np.concatenate(xs, axis=-1), 0
 
 
-# One entry per kind in layers.LAYER_KINDS (less 'separable', which the loader expands into
-# depthwise + pointwise) and the two merges; a kind missing here is an error, never a pass.
+# One entry per kind in layers.LAYER_KINDS (less 'separable' and 'split', which the loader
+# expands into depthwise + pointwise and into channel slices); a kind missing here is an error,
+# never a pass.
 RUNNERS: dict[str, Run] = {
     "conv": _run_conv,
     "depthwise": _run_conv,
@@ -184,6 +273,7 @@ RUNNERS: dict[str, Run] = {
     "avgpool": _run_pool,
     "global_avgpool": _run_global_avgpool,
     "adaptive_avgpool": _run_adaptive,
+    "adaptive_maxpool": _run_adaptive,
     "batchnorm": _run_batchnorm,
     **dict.fromkeys(ACTIVATIONS, _run_activation),
     "lrn": _run_lrn,
@@ -191,6 +281,15 @@ RUNNERS: dict[str, Run] = {
     "flatten": _run_flatten,
     "zeropad": _run_zeropad,
     "dense": _run_dense,
+    "conv_transpose": _run_conv_transpose,
+    "upsample": _run_upsample,
+    "crop": _run_crop,
+    "channel_slice": _run_channel_slice,
+    "channel_shuffle": _run_channel_shuffle,
+    "layernorm": _run_layernorm,
+    "layer_scale": _run_layer_scale,
+    "stochastic_depth": _run_identity,
+    "identity": _run_identity,
     "add": _run_add,
     "mul": _run_mul,
     "concat": _run_concat,
