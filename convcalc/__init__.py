@@ -10,17 +10,17 @@ The numpy reference (``convcalc.reference.verify``) is imported on its own, so t
 convcalc never imports numpy.
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from convcalc.analysis import LayerRow, Report, Totals, analyze
 from convcalc.architecture import Architecture, Node
 from convcalc.errors import ConvcalcError
 from convcalc.explain import explain
 from convcalc.expr import make_divisible
 from convcalc.loader import builtin_names, load, parse
-from convcalc.profiles import load_device
-from convcalc.quick import table
 from convcalc.roofline import Device
 from convcalc.shapes import Shape, output_size
-from convcalc.summary import Summary, summarize
 from convcalc.variants import (
     Comparison,
     LayerComparison,
@@ -32,6 +32,23 @@ from convcalc.variants import (
     with_input,
     with_width,
 )
+
+if TYPE_CHECKING:
+    from convcalc.profiles import load_device
+    from convcalc.quick import table
+    from convcalc.summary import Summary, summarize
+
+# Imported on first use (PEP 562), so that `convcalc analyze`, which starts by importing this
+# package, does not build the summary's records or read the device profiles' code.
+_LAZY = {"load_device": "convcalc.profiles", "table": "convcalc.quick",
+         "Summary": "convcalc.summary", "summarize": "convcalc.summary"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'convcalc' has no attribute '{name}'")
+
 
 __all__ = [
     "Architecture",

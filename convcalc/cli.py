@@ -6,7 +6,6 @@ import errno
 import gc
 import io
 import os
-import shutil
 import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -254,6 +253,8 @@ def print_result(result: Any, columns: str | None = None) -> None:
     if isinstance(result, Grid):
         tty = sys.stdout.isatty()
         chosen = parse_list(columns, "--columns") if columns else None
+        import shutil  # here, not at the top: it imports bz2 and lzma, which JSON never needs
+
         width = shutil.get_terminal_size().columns if tty else None
         result = result.text(width, chosen, styled=tty)
     if isinstance(result, str):

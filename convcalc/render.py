@@ -4,12 +4,9 @@ Column ids are one enum; their human titles live here and nowhere else. Machine 
 CSV) carry exact integers; the terminal table uses K/M/G. rich is imported only to draw a table.
 """
 
-import csv
-import difflib
 import io
 import json
 import re
-import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -294,6 +291,10 @@ def _check_columns(grid: Grid, chosen: Sequence[str]) -> list[int]:
     ids = grid.ids
     for name in chosen:
         if name not in ids:
+            # csv, difflib and textwrap are imported where they are used, so that
+            # `analyze --format json` does not load them (start-up time).
+            import difflib
+
             close = difflib.get_close_matches(name, ids, n=1)
             raise ConvcalcError(f"column '{name}' is not one of {','.join(ids)}"
                                 + (f"; did you mean '{close[0]}'?" if close else ""))
@@ -370,6 +371,8 @@ def _layout(grid: Grid, width: int | None, chosen: Sequence[str] | None, styled:
                 parts.append(text.rjust(widths[i]) if cols[i].right else text.ljust(widths[i]))
             out.append(style((" " * GAP).join(parts), name))
         return out
+
+    import textwrap
 
     rule = style("─" * total, "dim")
     title = one_line(grid.title)
@@ -645,6 +648,8 @@ def render_csv(report: Report, flops: bool = False, changed: Changed | None = No
     """One header row of column ids, then one row per layer with exact integers; the
     ``side`` column marks side-branch rows; after a conversion, ``converted_from`` says what
     each created layer replaced. Traffic is always there, seconds and bound with a device."""
+    import csv
+
     shown = columns(flops, traffic=True, timed=report.device is not None)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -698,6 +703,8 @@ def render_grid(title: str, headers: Sequence[Col], rows: Cells, format_: str,
     (the caption is left out of CSV, whose first row is the titles)."""
     titles = [h.title for h in headers]
     if format_ == "csv":
+        import csv
+
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(titles)
