@@ -60,15 +60,15 @@ def growth(runs: int, counts: tuple[int, ...] = (100, 1_000, 10_000)) -> list[tu
 
 
 def largest_files() -> dict[str, str]:
-    """Files at the loader's limits: 200,000 layers (a block of 20 repeated 10,000 times) and
-    one concat of 99,000 branches."""
+    """Files at the loader's limits: 50,000 layers (a block of 20 repeated 2,500 times) and
+    one concat of 49,000 branches."""
     deep = ["name: deep", "input: 8x8x4", "blocks:", "  b:", "    layers:"]
     deep += ["      - conv: {filters: 4, kernel: 3, padding: 1}", "      - relu"] * 10
-    deep += ["layers:", "  - repeat: 10000", "    b: {}"]
+    deep += ["layers:", "  - repeat: 2500", "    b: {}"]
     wide = ["name: wide", "input: 4x4x1", "layers:", "  - concat:", "      name: cat",
-            "      branches:", *["        - [relu]"] * 99_000]
-    return {"200,000 layers": "\n".join(deep) + "\n",
-            "99,000-branch concat": "\n".join(wide) + "\n"}
+            "      branches:", *["        - [relu]"] * 49_000]
+    return {"50,000 layers": "\n".join(deep) + "\n",
+            "49,000-branch concat": "\n".join(wide) + "\n"}
 
 
 def largest(runs: int) -> list[tuple[str, str, float]]:

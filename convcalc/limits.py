@@ -18,8 +18,10 @@ MAX_YAML_NODES = 200_000              # YAML values after aliases are expanded
 MAX_NUMBER_CHARS = 100                # one number written in a file (Python refuses 4,300 digits)
 MAX_NESTING = 64                      # YAML nesting, and block calls inside block calls
 MAX_REPEAT = 10_000                   # one repeat count
-MAX_LAYERS = 200_000                  # layers after expanding blocks and repeats
-MAX_ITEMS = 400_000                   # list items expanded (empty groups and sides included)
+# 50,000 layers (some 25x the largest zoo network) is what every command finishes in a few
+# seconds on 2 cores; at 200,000, report, verify and --convert took 13-22 s.
+MAX_LAYERS = 50_000                   # layers after expanding blocks and repeats
+MAX_ITEMS = 100_000                   # list items expanded (empty groups and sides included)
 MAX_EXPRESSION_CHARS = 200            # one formula
 MAX_MAGNITUDE = 10**15                # any value a formula computes
 # Shapes: the largest height, width or channel count, given or derived.
@@ -29,6 +31,7 @@ MAX_ELEMENTS = 10**18                 # values in one tensor (a flat vector's le
 MAX_WIDTH = 16.0
 MAX_DEPTH_MULTIPLIER = 16.0           # --depth-multiplier and a scale's depth
 MAX_SWEEP_CELLS = 1000
+MAX_SWEEP_LAYERS = 200_000            # cells x layers: the analyses one sweep runs
 MAX_BATCH = 1_000_000                 # images in one --batch
 MAX_CALIBRATION_ROWS = 1000           # measured networks in one calibrate CSV
 # The numpy reference: the most memory one verify may need (tensors alive, weights and working

@@ -24,7 +24,7 @@ from convcalc.layers import (
     Padding,
     Pointwise,
 )
-from convcalc.limits import MAX_DIM, MAX_SWEEP_CELLS, MAX_WIDTH
+from convcalc.limits import MAX_DIM, MAX_SWEEP_CELLS, MAX_SWEEP_LAYERS, MAX_WIDTH
 from convcalc.roofline import Device
 from convcalc.shapes import Shape, checked_shape
 
@@ -336,6 +336,10 @@ def sweep(arch: Architecture, widths: Sequence[float], inputs: Sequence[Shape], 
     if len(widths) * len(inputs) > MAX_SWEEP_CELLS:
         raise ConvcalcError(f"{len(widths)} widths x {len(inputs)} inputs is more than "
                             f"{MAX_SWEEP_CELLS:,} combinations; sweep fewer values")
+    if len(widths) * len(inputs) * len(arch.nodes) > MAX_SWEEP_LAYERS:
+        raise ConvcalcError(f"{len(widths)} widths x {len(inputs)} inputs of {len(arch.nodes):,} "
+                            f"layers is more than {MAX_SWEEP_LAYERS:,} layers to analyse; sweep "
+                            "fewer values")
     cells = []
     for width in widths:
         for shape in inputs:

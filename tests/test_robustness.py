@@ -114,7 +114,7 @@ HOSTILE = {
                     "python.yaml:1: YAML tag"),
     "huge-repeat.yaml": ("input: 8x8x3\nlayers:\n  - repeat: 10000\n    group:\n      layers:\n"
                          + "".join("        - relu\n" for _ in range(100)),
-                         "huge-repeat.yaml:6: has more than 200,000 layers"),
+                         "huge-repeat.yaml:6: has more than 50,000 layers"),
 }
 
 

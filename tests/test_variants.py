@@ -292,3 +292,13 @@ def test_sweep_equals_separate_runs():
 def test_sweep_too_large():
     with pytest.raises(ConvcalcError, match="combinations"):
         sweep(parse(PLAIN), [1.0] * 100, [Shape(8, 8, 3)] * 11)
+
+
+def test_sweep_of_a_deep_network_is_refused_before_it_analyses():
+    # 30 x 30 = 900 combinations (under 1,000) of a 300-layer network: 270,000 layer analyses,
+    # over the 200,000 one sweep may run; 20 x 30 x 300 = 180,000 is allowed.
+    deep = parse("input: 8x8x3\nlayers:\n  - {repeat: 300, relu: {}}\n")
+    with pytest.raises(ConvcalcError, match=r"30 widths x 30 inputs of 300 layers is more "
+                                            r"than 200,000 layers to analyse"):
+        sweep(deep, [1.0] * 30, [Shape(8, 8, 3)] * 30)
+    assert len(sweep(deep, [1.0] * 20, [Shape(8, 8, 3)] * 30).cells) == 600
