@@ -143,6 +143,47 @@ def test_googlenet_torchvision_side_branches_are_the_training_time_aux_classifie
     assert counts(analyze(arch, include_side=True)) == (expected["params"], expected["macs"])
 
 
+# -- the modern zoo (issue 11): torchvision exactly, at each model's own input size ----------
+
+# Built-in name = torchvision's builder name = the key of the stored counts and shapes.
+ZOO = [
+    "vgg11", "vgg11_bn", "vgg19",
+    "resnext50_32x4d", "resnext101_32x8d", "wide_resnet50_2",
+    "squeezenet1_0", "squeezenet1_1",
+    "densenet121", "densenet161", "densenet169", "densenet201",
+    "mnasnet1_0",
+    "inception_v3",
+]
+
+
+@pytest.mark.parametrize("name", ZOO)
+def test_zoo_counts_equal_torchvision_at_its_own_input(name: str) -> None:
+    arch = load(name)
+    size = EXTRA[name]["input"]
+    assert arch.input == Shape(size, size, 3)
+    assert counts(analyze(arch)) == (EXTRA[name]["params"], EXTRA[name]["macs"])
+
+
+def test_mnasnet0_5_is_mnasnet1_0_at_width_half() -> None:
+    # torchvision's _round_to_multiple_of(c * 0.5, 8) is the width multiplier's rounding; the
+    # last 1280-channel conv is kept.
+    expected = EXTRA["mnasnet0_5"]
+    assert counts(analyze(with_width(load("mnasnet1_0"), 0.5))) == (expected["params"],
+                                                                      expected["macs"])
+
+
+def test_inception_v3_aux_classifier_is_a_side_branch() -> None:
+    arch = load("inception_v3")
+    expected = EXTRA["inception_v3_aux_train"]     # aux_logits=True, training mode
+    assert counts(analyze(arch, include_side=True)) == (expected["params"], expected["macs"])
+    aux = [r for r in analyze(arch, include_side=True).rows if r.side]
+    # InceptionAux on 17x17x768: 5x5/3 pool -> 5x5x768, 1x1 conv 128 + bn, 5x5 conv 768 + bn,
+    # fc 768 -> 1000.
+    assert sum(r.params for r in aux) == (768 * 128 + 2 * 128) + (25 * 128 * 768 + 2 * 768) + (
+        768 * 1000 + 1000)
+    assert [r.output for r in aux if r.kind == "conv"] == [Shape(5, 5, 128), Shape(1, 1, 768)]
+
+
 # -- papers and the lecture, by hand ------------------------------------------------------------
 
 def test_lenet5_parameters_by_hand() -> None:
@@ -274,42 +315,55 @@ def test_mobilenet_v1_matches_the_papers_tables(width: float, size: int, macs_mi
 
 # -- per-layer shapes against PyTorch -------------------------------------------------------------
 
-# torch module class -> the convcalc kinds that compute it
-TORCH_KINDS = {
-    "Conv2d": {"conv", "depthwise", "pointwise"},
-    "BatchNorm2d": {"batchnorm"},
-    "ReLU": {"relu"},
-    "ReLU6": {"relu6"},
-    "MaxPool2d": {"maxpool"},
-    "AvgPool2d": {"avgpool"},
-    "AdaptiveAvgPool2d": {"adaptive_avgpool", "global_avgpool"},
-    "Linear": {"dense"},
-    "Dropout": {"dropout"},
-}
+# torch module classes and the convcalc kinds that compute them, one family per row. Conv2d
+# and Linear are one family because ConvNeXt runs its 1x1 convolutions as Linear layers on
+# channels-last tensors; the shapes still tell a dense layer ([n]) from a conv ([h, w, c]).
+FAMILIES: list[tuple[set[str], set[str]]] = [
+    ({"Conv2d", "Linear", "ConvTranspose2d"},
+     {"conv", "depthwise", "pointwise", "dense", "conv_transpose"}),
+    ({"BatchNorm2d"}, {"batchnorm"}),
+    ({"LayerNorm", "LayerNorm2d"}, {"layernorm"}),
+    ({"ReLU"}, {"relu"}),
+    ({"ReLU6"}, {"relu6"}),
+    ({"Hardswish"}, {"hardswish"}),
+    ({"Hardsigmoid"}, {"hardsigmoid"}),
+    ({"SiLU"}, {"silu"}),
+    ({"Sigmoid"}, {"sigmoid"}),
+    ({"GELU"}, {"gelu"}),
+    ({"MaxPool2d"}, {"maxpool"}),
+    ({"AvgPool2d"}, {"avgpool"}),
+    ({"AdaptiveAvgPool2d"}, {"adaptive_avgpool", "global_avgpool"}),
+    ({"Dropout"}, {"dropout"}),
+    ({"StochasticDepth"}, {"stochastic_depth"}),
+    ({"Flatten"}, {"flatten"}),
+]
+CLASS_FAMILY = {c: i for i, (classes, _) in enumerate(FAMILIES) for c in classes}
+KIND_FAMILY = {k: i for i, (_, kinds) in enumerate(FAMILIES) for k in kinds}
 
 
 def comparable(report: Report, torch_calls: list[list[Any]]) -> tuple[list[Any], list[Any]]:
-    """(torch class, output shape) per layer, from convcalc's rows and from torch's leaf module
-    calls, keeping only the classes the model runs as modules (torchvision calls some ReLUs,
-    pools and flattens as functions, which no hook sees)."""
-    classes = {c for _, c, _ in torch_calls}
-    kind_class = {k: c for c, kinds in TORCH_KINDS.items() if c in classes for k in kinds}
-    ours = [[kind_class[r.kind], r.output.as_list()] for r in report.rows
-            if not r.side and r.kind in kind_class]
-    theirs = [[c, shape] for _, c, shape in torch_calls]
+    """(family, output shape) per layer, from convcalc's rows and from torch's leaf module
+    calls, keeping only the families the model runs as modules or recorded functions
+    (torchvision calls some flattens and global pools as tensor methods, which no hook sees).
+    A torch class outside FAMILIES is a KeyError: a new kind of layer needs a row there."""
+    theirs = [[CLASS_FAMILY[c], shape] for _, c, shape in torch_calls]
+    present = {family for family, _ in theirs}
+    ours = [[KIND_FAMILY[r.kind], r.output.as_list()] for r in report.rows
+            if not r.side and KIND_FAMILY.get(r.kind) in present]
     return ours, theirs
 
 
-@pytest.mark.parametrize("name", sorted(TORCH_SHAPES))
+@pytest.mark.parametrize("name", ["resnet50", "mobilenet_v2", "googlenet_torchvision", *ZOO])
 def test_every_layer_shape_equals_the_stored_torch_table(name: str) -> None:
     ours, theirs = comparable(analyze(load(name)), TORCH_SHAPES[name])
-    assert len(ours) == len(theirs) > 100
+    assert len(ours) == len(theirs) > 25
     assert ours == theirs
 
 
 def test_resnet50_paths_are_torchvision_module_names() -> None:
     # torchvision calls each block's one ReLU module three times; convcalc names relu1..relu3.
-    named = {c: kinds for c, kinds in TORCH_KINDS.items() if c != "ReLU"}
+    named = {"Conv2d": {"conv"}, "BatchNorm2d": {"batchnorm"}, "MaxPool2d": {"maxpool"},
+             "Linear": {"dense"}}
     theirs = [(path, c) for path, c, _ in TORCH_SHAPES["resnet50"] if c in named]
     ours = [(r.path, c) for r in analyze(load("resnet50")).rows
             for c, kinds in named.items() if r.kind in kinds]
@@ -334,8 +388,23 @@ def _torch_reference() -> Any:
 ])
 def test_every_layer_shape_equals_a_live_torch_model(name: str, size: int) -> None:
     reference = _torch_reference()
-    builder, kwargs = reference.SHAPES[name]
-    calls = reference.leaf_shapes(reference.build(builder, kwargs), size)
+    _, calls = reference.measure(reference.SHAPES[name], size)
     report = analyze(with_input(load(name), Shape(size, size, 3)))
     ours, theirs = comparable(report, calls)
     assert ours == theirs
+
+
+def live_size(name: str) -> int:
+    """A smaller input than the model's own, so the live checks run fast and --input is tested
+    too (Inception v3's auxiliary classifier needs its 17x17 grid: 320 gives 18x18)."""
+    return 320 if name == "inception_v3" else 128
+
+
+@pytest.mark.parametrize("name", ZOO)
+def test_zoo_equals_a_live_torchvision_model(name: str) -> None:
+    reference, size = _torch_reference(), live_size(name)
+    theirs, calls = reference.measure(reference.ZOO[name], size)
+    report = analyze(with_input(load(name), Shape(size, size, 3)))
+    assert counts(report) == (theirs["params"], theirs["macs"])
+    ours, calls = comparable(report, calls)
+    assert ours == calls
