@@ -255,11 +255,17 @@ def sweep_command(*, arch: str, widths: str, inputs: str | None, convert: str | 
 
 
 @main.command("list")
-def list_command() -> None:
-    """The built-in architectures, with their source and headline numbers."""
+@click.option("--filter", "filter_", metavar="TEXT",
+              help="Only the architectures whose name contains TEXT, e.g. efficientnet.")
+def list_command(*, filter_: str | None) -> None:
+    """The built-in architectures, grouped by family, with their source and headline numbers."""
     from convcalc.render import render_catalogue
 
-    archs = [load(name) for name in builtin_names()]
+    names = [n for n in builtin_names() if (filter_ or "").lower() in n.lower()]
+    if not names:
+        raise ConvcalcError(f"no built-in architecture name contains '{filter_}'; "
+                            "'convcalc list' shows them all")
+    archs = [load(name) for name in names]
     print_result(render_catalogue([(arch, analyze(arch).totals) for arch in archs]))
 
 

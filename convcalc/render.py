@@ -7,6 +7,7 @@ CSV) carry exact integers; the terminal table uses K/M/G. rich is imported only 
 import csv
 import io
 import json
+import re
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -480,12 +481,25 @@ def render_filter_run(run: "FilterRun", name: str) -> "Group":
     return Group(*parts)
 
 
+def family(name: str) -> str:
+    """The family an architecture name belongs to, for grouping ``convcalc list``: its first
+    word without the depth, version or width (resnet50 -> resnet, deeplabv3_resnet50 ->
+    deeplab, shufflenet_v2_x1_0 -> shufflenet)."""
+    return re.sub(r"(v?\d.*)$", "", name.split("_", maxsplit=1)[0]) or name
+
+
 def render_catalogue(entries: "Sequence[tuple[Architecture, Totals]]") -> "Table":
-    """``convcalc list``: each architecture's name, input, headline numbers and source."""
+    """``convcalc list``: each architecture's name, input, headline numbers and source, a
+    section per family (in the order the families first appear)."""
     from rich.table import Table
 
     table = Table("Name", "Input", "Params", "MACs", "Description", "Source")
+    families: dict[str, list[tuple[Architecture, Totals]]] = {}
     for arch, totals in entries:
-        table.add_row(arch.name, str(arch.input), human(totals.params), human(totals.macs),
-                      arch.description, arch.source)
+        families.setdefault(family(arch.name), []).append((arch, totals))
+    for members in families.values():
+        for arch, totals in members:
+            table.add_row(arch.name, str(arch.input), human(totals.params), human(totals.macs),
+                          arch.description, arch.source)
+        table.add_section()
     return table

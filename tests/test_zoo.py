@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from conftest import DATA
 
 from convcalc import (
@@ -25,6 +26,8 @@ from convcalc import (
     with_input,
     with_width,
 )
+from convcalc.cli import main
+from convcalc.render import family
 
 REFERENCE = json.loads((DATA / "torchvision_counts.json").read_text())["models"]
 EXTRA = json.loads((DATA / "torchvision_extra_counts.json").read_text())["models"]
@@ -408,3 +411,28 @@ def test_zoo_equals_a_live_torchvision_model(name: str) -> None:
     assert counts(report) == (theirs["params"], theirs["macs"])
     ours, calls = comparable(report, calls)
     assert ours == calls
+
+
+# -- convcalc list with about 50 entries ------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("resnet50", "resnet"), ("resnext101_32x8d", "resnext"), ("deeplabv3_resnet50", "deeplab"),
+    ("shufflenet_v2_x1_0", "shufflenet"), ("mobilenet_v3_small", "mobilenet"),
+    ("efficientnet_b7", "efficientnet"), ("lenet5", "lenet"), ("unet", "unet"),
+    ("googlenet_torchvision", "googlenet"), ("vgg11_bn", "vgg"),
+])
+def test_list_groups_names_by_family(name: str, expected: str) -> None:
+    assert family(name) == expected
+
+
+def test_list_filter_keeps_the_names_containing_it() -> None:
+    result = CliRunner().invoke(main, ["list", "--filter", "DenseNet"])
+    assert result.exit_code == 0, result.output
+    shown = {n for n in builtin_names() if n in result.stdout}
+    assert shown == {"densenet121", "densenet161", "densenet169", "densenet201"}
+
+
+def test_list_filter_without_a_match_is_one_line_and_exit_2() -> None:
+    result = CliRunner().invoke(main, ["list", "--filter", "nosuchnet"])
+    assert result.exit_code == 2
+    assert "no built-in architecture name contains 'nosuchnet'" in result.output
