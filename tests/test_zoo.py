@@ -187,6 +187,24 @@ def test_inception_v3_aux_classifier_is_a_side_branch() -> None:
     assert [r.output for r in aux if r.kind == "conv"] == [Shape(5, 5, 128), Shape(1, 1, 768)]
 
 
+# The numpy reference runs every layer at a small input (Inception v3's auxiliary classifier
+# needs its own 299: its 5x5 pool and 5x5 conv need the 17x17 grid). Marked slow: above about
+# three seconds here, most of it drawing the random weights of the big dense layers.
+SLOW = {"vgg11", "vgg11_bn", "vgg19", "resnext50_32x4d", "resnext101_32x8d", "wide_resnet50_2",
+        "densenet161", "densenet201"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n
+                                  for n in ZOO])
+def test_zoo_verifies_against_the_numpy_reference(name: str) -> None:
+    from convcalc.reference import verify
+
+    size = 299 if name == "inception_v3" else 64
+    checks = verify(analyze(with_input(load(name), Shape(size, size, 3)), include_side=True))
+    assert len(checks) > 25
+    assert [c.path for c in checks if not c.ok] == []
+
+
 # -- papers and the lecture, by hand ------------------------------------------------------------
 
 def test_lenet5_parameters_by_hand() -> None:
