@@ -3,15 +3,19 @@ field, in execution order, with the totals. Pure: no files, no printing, no nump
 
 The rows form a dataflow list: each row names the rows it reads (``inputs``; -1 is the network
 input), so the numpy reference and the memory liveness replay the graph from the rows alone.
+The architecture's nodes are walked once, in their (topological) order, without recursion; a
+node whose layer resolves by shape (a residual's projection) adds zero, one or several rows.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from convcalc.architecture import Architecture, Branches, Leaf, Node, Residual
+from convcalc.architecture import NETWORK_INPUT as GRAPH_INPUT
+from convcalc.architecture import Architecture, Node
 from convcalc.errors import ConvcalcError
-from convcalc.layers import Add, BatchNorm, Concat, Conv, Layer, Merge, Window
-from convcalc.shapes import Pair, Shape
+from convcalc.layers import Layer, Merge, Window
+from convcalc.limits import MAX_ELEMENTS, MAX_MAGNITUDE
+from convcalc.shapes import Pair, Shape, checked_shape
 
 NETWORK_INPUT = -1
 DTYPE_BYTES = {"fp64": 8, "fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
@@ -19,7 +23,9 @@ DTYPE_BYTES = {"fp64": 8, "fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
 
 @dataclass(frozen=True)
 class LayerRow:
-    """One executed layer: where it reads from, its shapes and what it costs."""
+    """One executed layer: where it reads from, its shapes and what it costs. ``inputs`` are
+    the rows it reads (NETWORK_INPUT for the network input), ``input`` the first one's shape
+    and ``input_shapes`` all of them, in order."""
 
     path: str
     kind: str
@@ -35,6 +41,7 @@ class LayerRow:
     jump: Pair
     side: bool
     line: int | None
+    input_shapes: tuple[Shape, ...]
 
     @property
     def activations(self) -> int:
@@ -100,15 +107,16 @@ def last_readers(rows: "Sequence[LayerRow]") -> dict[int, int]:
 
 
 def analyze(arch: Architecture, *, include_side: bool = False, dtype: str = "fp32") -> Report:
-    """The per-layer table and totals of an architecture."""
+    """The per-layer table and totals of an architecture: its nodes walked once, in order."""
     if dtype not in DTYPE_BYTES:
         raise ConvcalcError(f"dtype '{dtype}' must be one of {', '.join(DTYPE_BYTES)}")
-    walker = _Walker()
+    rows: list[LayerRow] = []
+    tensors = {GRAPH_INPUT: _Tensor(NETWORK_INPUT, arch.input, (1, 1), (1, 1))}
     try:
-        walker.run(arch.layers, _Tensor(NETWORK_INPUT, arch.input, (1, 1), (1, 1)), side=False)
+        for node in arch.nodes:
+            tensors[node.path] = _node(node, [tensors[p] for p in node.inputs], rows)
     except ConvcalcError as e:
         raise e.located(file=arch.file) from None
-    rows = tuple(walker.rows)
     counted = [r for r in rows if include_side or not r.side]
     size = DTYPE_BYTES[dtype]
     params = sum(r.params for r in counted)
@@ -122,99 +130,74 @@ def analyze(arch: Architecture, *, include_side: bool = False, dtype: str = "fp3
         activation_bytes=activations * size,
     )
     return Report(arch.name, arch.description, arch.source, arch.input, arch.width, dtype,
-                  include_side, rows, totals)
+                  include_side, tuple(rows), totals)
 
 
-class _Walker:
-    def __init__(self) -> None:
-        self.rows: list[LayerRow] = []
-
-    def run(self, nodes: tuple[Node, ...], x: _Tensor, side: bool) -> _Tensor:
-        for node in nodes:
-            if isinstance(node, Leaf):
-                x = self.leaf(node.path, node.line, node.layer, x, side)
-            elif isinstance(node, Residual):
-                x = self.residual(node, x, side)
-            elif isinstance(node, Branches):
-                outs = [self.run(branch, x, side) for branch in node.branches]
-                x = self.merge(f"{node.path}.concat", node.line, Concat(), outs, side)
-            else:
-                self.run(node.layers, x, side=True)
+def _node(node: Node, parts: list[_Tensor], rows: list[LayerRow]) -> _Tensor:
+    """The tensor a node produces, appending its rows (none when it passes an input on)."""
+    shapes = tuple(p.shape for p in parts)
+    try:
+        plan = node.layer.resolve(shapes)
+        if plan is None:
+            return _row(node.path, node, node.layer, parts, rows)
+        if isinstance(plan, int):
+            return parts[plan]
+        x = parts[0]
+        for suffix, layer in plan:
+            x = _row(f"{node.path}.{suffix}" if suffix else node.path, node, layer, [x], rows)
         return x
+    except ConvcalcError as e:
+        raise e.located(line=node.line, path=node.path, kind=node.layer.kind) from None
 
-    def leaf(self, path: str, line: int | None, layer: Layer, x: _Tensor, side: bool) -> _Tensor:
-        try:
-            out = layer.out_shape(x.shape)
-            window = layer.window(x.shape)
-            rf, jump = _grow_receptive_field(x, out, window)
-            row = LayerRow(
-                path=path, kind=layer.kind, layer=layer, inputs=(x.row,), input=x.shape,
-                output=out, window=window, params=layer.params(x.shape),
-                macs=layer.macs(x.shape), other_ops=layer.other_ops(x.shape),
-                receptive_field=rf, jump=jump, side=side, line=line,
-            )
-        except ConvcalcError as e:
-            raise e.located(line=line, path=path, kind=layer.kind) from None
-        return self.append(row)
 
-    def append(self, row: LayerRow) -> _Tensor:
-        self.rows.append(row)
-        return _Tensor(len(self.rows) - 1, row.output, row.receptive_field, row.jump)
+def _row(path: str, node: Node, layer: Layer | Merge, parts: list[_Tensor],
+         rows: list[LayerRow]) -> _Tensor:
+    shapes = tuple(p.shape for p in parts)
+    try:
+        cost = layer.cost(shapes)
+        out = checked_output(cost.output)
+        rf, jump = _grow_receptive_field(parts, out, cost.window)
+    except ConvcalcError as e:
+        raise e.located(line=node.line, path=path, kind=layer.kind) from None
+    rows.append(LayerRow(
+        path=path, kind=layer.kind, layer=layer, inputs=tuple(p.row for p in parts),
+        input=shapes[0], output=out, window=cost.window, params=cost.params, macs=cost.macs,
+        other_ops=cost.other_ops, receptive_field=rf, jump=jump, side=node.side,
+        line=node.line, input_shapes=shapes,
+    ))
+    return _Tensor(len(rows) - 1, out, rf, jump)
 
-    def residual(self, node: Residual, x: _Tensor, side: bool) -> _Tensor:
-        y = self.run(node.main, x, side)
-        kept = y.shape == x.shape
-        mode = node.shortcut
-        if mode == "if_same" and not kept:
-            return y
-        if isinstance(mode, tuple):
-            skip = self.run(mode, x, side)
-        elif mode in ("identity", "if_same") or (mode == "auto" and kept):
-            skip = x
-        else:
-            skip = x
-            for i, layer in enumerate(self.projection(node, x.shape, y.shape)):
-                skip = self.leaf(f"{node.path}.downsample.{i}".lstrip("."), node.line, layer,
-                                 skip, side)
-        return self.merge(f"{node.path}.add".lstrip("."), node.line, Add(), [y, skip], side)
 
-    def projection(self, node: Residual, x: Shape, y: Shape) -> list[Layer]:
-        """torchvision's downsample: a strided 1x1 convolution (then batch norm) onto y's shape."""
-        (h, w), (oh, ow) = x.hw, y.hw
-        stride = (-(-h // oh), -(-w // ow))
-        if ((h - 1) // stride[0] + 1, (w - 1) // stride[1] + 1) != (oh, ow):
-            raise ConvcalcError(
-                f"no strided 1x1 projection maps {x} onto {y}; write the shortcut's layers "
-                "under 'shortcut:'", line=node.line, path=node.path, kind="residual")
-        conv = Conv(filters=y.c, kernel=(1, 1), stride=stride, bias=node.projection_bias)
-        return [conv, BatchNorm()] if node.projection_norm else [conv]
+def checked_output(shape: Shape) -> Shape:
+    """A layer's output shape, once its dimensions and element count are within the limits
+    (MAX_DIM per height, width and channels of a spatial tensor; MAX_ELEMENTS in all)."""
+    if not shape.is_flat:
+        checked_shape(shape)
+    if not 1 <= shape.elements <= MAX_ELEMENTS:
+        raise ConvcalcError(f"produces {shape} = {shape.elements:,} values; a tensor may have "
+                            f"between 1 and {MAX_ELEMENTS:,}")
+    return shape
 
-    def merge(self, path: str, line: int | None, merge: Merge, parts: list[_Tensor],
-              side: bool) -> _Tensor:
-        shapes = tuple(p.shape for p in parts)
-        try:
-            out = merge.out_shape(shapes)
-        except ConvcalcError as e:
-            raise e.located(line=line, path=path, kind=merge.kind) from None
+
+def _grow_receptive_field(parts: list[_Tensor], out: Shape, window: Window | None
+                          ) -> tuple[Pair, Pair]:
+    """Receptive field and jump after a layer: r += d(f - 1) * jump, jump *= stride; a layer
+    that flattens a spatial input sees all of it; a merge sees the widest of its inputs."""
+    if len(parts) > 1:
         rf = (max(p.receptive_field[0] for p in parts), max(p.receptive_field[1] for p in parts))
         jump = (max(p.jump[0] for p in parts), max(p.jump[1] for p in parts))
-        row = LayerRow(
-            path=path, kind=merge.kind, layer=merge, inputs=tuple(p.row for p in parts),
-            input=shapes[0], output=out, window=None, params=0, macs=0,
-            other_ops=merge.other_ops(shapes), receptive_field=rf, jump=jump, side=side,
-            line=line,
-        )
-        return self.append(row)
-
-
-def _grow_receptive_field(x: _Tensor, out: Shape, window: Window | None) -> tuple[Pair, Pair]:
-    """Receptive field and jump after a layer: r += d(f - 1) * jump, jump *= stride; a layer
-    that flattens a spatial input sees all of it."""
+        return rf, jump
+    x = parts[0]
     (rh, rw), (jh, jw) = x.receptive_field, x.jump
     if window is not None:
         (kh, kw), (sh, sw), (dh, dw) = window.kernel, window.stride, window.dilation
-        return (rh + dh * (kh - 1) * jh, rw + dw * (kw - 1) * jw), (jh * sh, jw * sw)
-    if out.is_flat and not x.shape.is_flat:
+        rf, jump = (rh + dh * (kh - 1) * jh, rw + dw * (kw - 1) * jw), (jh * sh, jw * sw)
+    elif out.is_flat and not x.shape.is_flat:
         h, w = x.shape.hw
-        return (rh + (h - 1) * jh, rw + (w - 1) * jw), (jh * h, jw * w)
-    return x.receptive_field, x.jump
+        rf, jump = (rh + (h - 1) * jh, rw + (w - 1) * jw), (jh * h, jw * w)
+    else:
+        return x.receptive_field, x.jump
+    if max(*rf, *jump) > MAX_MAGNITUDE:
+        raise ConvcalcError(f"receptive field grows past {MAX_MAGNITUDE:.0e} input pixels; "
+                            "fewer strided layers")
+    return rf, jump

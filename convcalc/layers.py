@@ -5,17 +5,27 @@ methods that are pure functions of the input shape: ``out_shape``, ``params``, `
 ``other_ops`` and, for windowed layers, ``window``. ``LAYER_KINDS`` at the bottom maps YAML
 names to classes.
 
+Layers that read several tensors (add, mul, concat, upsample) subclass ``Merge``, whose methods
+take all the input shapes. The analysis calls one adapter on either base class, ``cost``, and
+``resolve`` for the few layers that decide what they are by shape.
+
 Counting convention, chosen to match PyTorch:
-- ``macs`` counts multiplies, one multiply-accumulate each, of convolutions and dense layers only
-  (what ``torch.utils.flop_counter`` reports, halved). FLOPs are 2 x macs.
+- ``macs`` counts multiplies, one multiply-accumulate each, of convolutions (transposed ones
+  included) and dense layers only (what ``torch.utils.flop_counter`` reports, halved: it counts
+  convolution and matrix products, never upsampling, mul or normalisation). FLOPs = 2 x macs.
 - ``params`` is what ``sum(p.numel() for p in model.parameters())`` gives: weights and biases;
   batch norm's running statistics are buffers, not parameters.
 - ``other_ops`` is everything else, never mixed into macs: bias additions (one per output
-  element), batch norm (a multiply and an add per element), activations (one per element;
-  softmax three), pooling (one per window element per output), LRN (size + 3 per element),
-  element-wise adds (one per element). Dropout, flatten, padding and concat cost nothing.
+  element), batch norm (a multiply and an add per element), layer norm (7 per element),
+  activations (one per element; softmax three), pooling (one per window element per output),
+  LRN (size + 3 per element), element-wise adds and muls (one per output element and extra
+  input), layer scale (one per element), bilinear upsampling (4 per output element). Dropout,
+  stochastic depth, identity, flatten, padding, concat, split, channel shuffle and nearest
+  upsampling cost nothing.
 """
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import ClassVar
 
@@ -24,6 +34,8 @@ from convcalc.limits import MAX_DIM
 from convcalc.shapes import Pads, Pair, Shape, output_size, resolve_padding
 
 Padding = int | str | tuple[int, ...]
+FloatPair = tuple[float, float]
+Sections = int | tuple[int, ...]
 # How the width multiplier treats a layer's `filters`: True scales it, False keeps it, "up"
 # scales it only for multipliers above 1 (MobileNetV2's last 1280-channel convolution).
 WidthScale = bool | str
@@ -65,6 +77,19 @@ def _non_negative_padding(padding: Padding) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Cost:
+    """What one layer produces and costs at given input shapes (one row of the table)."""
+
+    output: Shape
+    window: Window | None
+    params: int
+    macs: int
+    other_ops: int
+
+
+
+
 @dataclass(frozen=True, kw_only=True)
 class Layer:
     """A layer with one input. Defaults: shape kept, nothing counted."""
@@ -85,6 +110,63 @@ class Layer:
 
     def window(self, x: Shape) -> Window | None:
         """Kernel, stride and padding at this input, for windowed layers only."""
+        return None
+
+    def cost(self, inputs: tuple[Shape, ...]) -> Cost:
+        """The adapter the analysis calls on every node: this layer at its one input."""
+        if len(inputs) != 1:
+            raise ConvcalcError(f"reads one tensor, not {len(inputs)}; only add, mul, concat "
+                                "and upsample read several")
+        x = inputs[0]
+        return Cost(self.out_shape(x), self.window(x), self.params(x), self.macs(x),
+                    self.other_ops(x))
+
+    def resolve(self, inputs: tuple[Shape, ...]) -> "Plan":
+        """What the node computes at these input shapes: None for the layer itself (the
+        default); the index of an input the node passes on unchanged (no row); or single-input
+        layers with path suffixes, applied in turn to the first input (rows PATH.suffix).
+        Layers that decide by shape (a residual's projection, formulas over ``in``) use it."""
+        return None
+
+
+Plan = int | tuple[tuple[str, Layer], ...] | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Merge:
+    """A layer that reads several tensors (``min_inputs`` or more); its methods take all of
+    their shapes, in the order of the node's inputs."""
+
+    kind: str
+    min_inputs: ClassVar[int] = 2
+    max_inputs: ClassVar[int] = 1 << 30
+
+    def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        raise NotImplementedError
+
+    def params(self, inputs: tuple[Shape, ...]) -> int:
+        return 0
+
+    def macs(self, inputs: tuple[Shape, ...]) -> int:
+        return 0
+
+    def other_ops(self, inputs: tuple[Shape, ...]) -> int:
+        return 0
+
+    def cost(self, inputs: tuple[Shape, ...]) -> Cost:
+        """The adapter the analysis calls on every node: this merge at all its inputs."""
+        if not self.min_inputs <= len(inputs) <= self.max_inputs:
+            wanted = (f"{self.min_inputs}" if self.min_inputs == self.max_inputs else
+                      f"{self.min_inputs} or {self.max_inputs}"
+                      if self.max_inputs == self.min_inputs + 1 else
+                      f"at least {self.min_inputs}")
+            raise ConvcalcError(f"reads {wanted} tensors, not {len(inputs)}; list them "
+                                "with 'from: [a, b]'")
+        return Cost(self.out_shape(inputs), None, self.params(inputs), self.macs(inputs),
+                    self.other_ops(inputs))
+
+    def resolve(self, inputs: tuple[Shape, ...]) -> Plan:
+        """What the node computes at these input shapes (see ``Layer.resolve``)."""
         return None
 
 
@@ -285,15 +367,21 @@ class GlobalAvgPool(Layer):
         return x.elements
 
 
-def _adaptive_lengths(n: int, out: int) -> list[int]:
-    # PyTorch's adaptive pooling: window i covers [floor(i*n/out), ceil((i+1)*n/out)).
-    return [-(-(i + 1) * n // out) - (i * n // out) for i in range(out)]
+def _adaptive_windows(n: int, out: int) -> tuple[int, int]:
+    """(sum, max) of the window lengths of PyTorch's adaptive pooling of n onto out, where
+    window i covers [floor(i*n/out), ceil((i+1)*n/out)). In closed form, so a size of 10^7
+    costs nothing: with g = gcd(n, out) the lengths sum to n + out - g, and the longest is
+    ceil((n + out - g) / out) (window i is ceil((n + r)/out) long for r = i*n mod out, whose
+    largest value is out - g)."""
+    g = math.gcd(n, out)
+    return n + out - g, -(-(n + out - g) // out)
 
 
 @dataclass(frozen=True, kw_only=True)
 class AdaptiveAvgPool(Layer):
-    """Average pooling to a fixed output size, with PyTorch's window boundaries
-    floor(i*n/out) .. ceil((i+1)*n/out); other_ops = one addition per window element."""
+    """Average or max pooling to a fixed output size (kind 'adaptive_avgpool' /
+    'adaptive_maxpool'), with PyTorch's window boundaries floor(i*n/out) .. ceil((i+1)*n/out);
+    other_ops = one addition (or comparison) per window element."""
 
     kind: str = "adaptive_avgpool"
     size: Pair
@@ -303,7 +391,7 @@ class AdaptiveAvgPool(Layer):
 
     def window(self, x: Shape) -> Window:
         h, w = x.hw
-        kernel = (max(_adaptive_lengths(h, self.size[0])), max(_adaptive_lengths(w, self.size[1])))
+        kernel = (_adaptive_windows(h, self.size[0])[1], _adaptive_windows(w, self.size[1])[1])
         return Window(kernel, (max(h // self.size[0], 1), max(w // self.size[1], 1)),
                       (0, 0, 0, 0), (1, 1), x.c)
 
@@ -313,8 +401,7 @@ class AdaptiveAvgPool(Layer):
 
     def other_ops(self, x: Shape) -> int:
         h, w = x.hw
-        rows, cols = _adaptive_lengths(h, self.size[0]), _adaptive_lengths(w, self.size[1])
-        return sum(rows) * sum(cols) * x.c
+        return _adaptive_windows(h, self.size[0])[0] * _adaptive_windows(w, self.size[1])[0] * x.c
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -424,10 +511,283 @@ class Dense(Layer):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Add:
-    """Element-wise sum of equal shapes (a residual connection); one addition per element."""
+class ConvTranspose(Layer):
+    """Transposed convolution (PyTorch's ConvTranspose2d): per axis
+    out = (n - 1)s - 2p + d(f - 1) + output_padding + 1;
+    macs = h_in * w_in * c_in * (filters / groups) * f_h * f_w (every input value times every
+    tap of its filters, as torch.utils.flop_counter counts it);
+    params = c_in * (filters / groups) * f_h * f_w (+ filters if bias)."""
+
+    kind: str = "conv_transpose"
+    filters: int
+    kernel: Pair
+    stride: Pair = (1, 1)
+    padding: Padding = 0
+    output_padding: Pair = (0, 0)
+    dilation: Pair = (1, 1)
+    groups: int = 1
+    bias: bool = True
+    scale: WidthScale = True
+
+    def __post_init__(self) -> None:
+        _positive("filters", self.filters)
+        _positive("kernel", self.kernel)
+        _positive("stride", self.stride)
+        _positive("dilation", self.dilation)
+        _positive("groups", self.groups)
+        _non_negative_padding(self.padding)
+        if self.scale not in (True, False, "up"):
+            raise ConvcalcError(f"scale {self.scale!r} must be true, false or 'up'")
+        if isinstance(self.padding, str) or (
+                isinstance(self.padding, tuple) and len(self.padding) != 2):
+            raise ConvcalcError(f"padding {self.padding!r} must be one number or [h, w]")
+        for axis in (0, 1):
+            limit = max(self.stride[axis], self.dilation[axis])
+            if not 0 <= self.output_padding[axis] < limit:
+                raise ConvcalcError(f"output_padding {self.output_padding[axis]} must be at "
+                                    f"least 0 and below the stride or dilation ({limit}), as "
+                                    "PyTorch requires")
+
+    def _pads(self) -> Pair:
+        p = self.padding
+        return (p, p) if isinstance(p, int) else (int(p[0]), int(p[1]))
+
+    def out_shape(self, x: Shape) -> Shape:
+        if x.c % self.groups or self.filters % self.groups:
+            raise ConvcalcError(f"groups={self.groups} must divide input channels {x.c} and "
+                                f"filters {self.filters} (input {x})")
+        sizes = []
+        for n, f, s, p, d, extra in zip(x.hw, self.kernel, self.stride, self._pads(),
+                                        self.dilation, self.output_padding, strict=True):
+            size = (n - 1) * s - 2 * p + d * (f - 1) + extra + 1
+            if size < 1:
+                raise ConvcalcError(f"padding {p} leaves no output ({size}) for input size {n}; "
+                                    "use less padding")
+            sizes.append(size)
+        return Shape(sizes[0], sizes[1], self.filters)
+
+    def params(self, x: Shape) -> int:
+        weights = x.c * (self.filters // self.groups) * self.kernel[0] * self.kernel[1]
+        return weights + (self.filters if self.bias else 0)
+
+    def macs(self, x: Shape) -> int:
+        self.out_shape(x)
+        return x.elements * (self.filters // self.groups) * self.kernel[0] * self.kernel[1]
+
+    def other_ops(self, x: Shape) -> int:
+        return self.out_shape(x).elements if self.bias else 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Upsample(Merge):
+    """Upsampling by ``scale`` (out = floor(n * scale), PyTorch's rule), to a ``size``, or to
+    the height and width of a second input read with 'from:' (its values are not read);
+    ``mode`` 'nearest' or 'bilinear' (align_corners false). macs = 0 (torch's flop counter
+    counts none); other_ops = 0 for nearest (a copy), 4 per output element for bilinear (one
+    weighted neighbour each)."""
+
+    kind: str = "upsample"
+    scale: FloatPair | None = None
+    size: Pair | None = None
+    mode: str = "nearest"
+    min_inputs: ClassVar[int] = 1
+    max_inputs: ClassVar[int] = 2
+
+    def __post_init__(self) -> None:
+        if self.mode not in UPSAMPLE_MODES:
+            raise ConvcalcError(f"mode '{self.mode}' must be one of {', '.join(UPSAMPLE_MODES)}")
+        if self.scale is not None and self.size is not None:
+            raise ConvcalcError("takes 'scale' or 'size', not both")
+        if self.scale is not None and not all(0 < v <= MAX_DIM for v in self.scale):
+            raise ConvcalcError(f"scale {list(self.scale)} must be above 0")
+        if self.size is not None:
+            _positive("size", self.size)
+
+    def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        x = inputs[0]
+        h, w = x.hw
+        given = [k for k, v in (("scale", self.scale), ("size", self.size)) if v is not None]
+        if len(inputs) == 2:
+            if given:
+                raise ConvcalcError(f"reads its size from a second input; drop '{given[0]}'")
+            size = inputs[1].hw
+        elif self.size is not None:
+            size = self.size
+        elif self.scale is not None:
+            size = (math.floor(h * self.scale[0]), math.floor(w * self.scale[1]))
+        else:
+            raise ConvcalcError("needs 'scale', 'size' or a second input to take the size of "
+                                "(from: [x, other])")
+        if min(size) < 1:
+            raise ConvcalcError(f"scale {self.scale} leaves no output for input {x}")
+        return Shape(size[0], size[1], x.c)
+
+    def other_ops(self, inputs: tuple[Shape, ...]) -> int:
+        return 4 * self.out_shape(inputs).elements if self.mode == "bilinear" else 0
+
+
+UPSAMPLE_MODES = ("nearest", "bilinear")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelSlice(Layer):
+    """Channels start .. stop - 1 of the input (torch's x[:, start:stop]); costs nothing. A
+    ``split`` is made of these, one per section."""
+
+    kind: str = "channel_slice"
+    start: int = 0
+    stop: int = 0
+    # Set by split: the sections as a count of equal ones (parts, index) or their total.
+    parts: int = 0
+    index: int = 0
+    total: int = 0
+
+    yaml_hidden: ClassVar = ("parts", "index", "total")
+
+    def __post_init__(self) -> None:
+        if not self.parts and not 0 <= self.start < self.stop:
+            raise ConvcalcError(f"start {self.start} and stop {self.stop} must satisfy "
+                                "0 <= start < stop")
+
+    def bounds(self, c: int) -> Pair:
+        """(start, stop) of the channels taken from an input of c channels."""
+        if self.parts:
+            if c % self.parts:
+                raise ConvcalcError(f"cannot split {c} channels into {self.parts} equal "
+                                    "sections; give the sections as a list")
+            size = c // self.parts
+            return self.index * size, (self.index + 1) * size
+        if self.total and self.total != c:
+            raise ConvcalcError(f"split sections add up to {self.total} channels, but the "
+                                f"input has {c}; make them add up to {c}")
+        if self.stop > c:
+            raise ConvcalcError(f"stop {self.stop} is past the input's {c} channels")
+        return self.start, self.stop
+
+    def out_shape(self, x: Shape) -> Shape:
+        start, stop = self.bounds(x.c)
+        return Shape(x.h, x.w, stop - start)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Split(Layer):
+    """Shorthand for channel sections side by side (torch.split along channels): ``sections``
+    is a list of channel counts, or a number of equal sections. The loader expands it into
+    ``channel_slice`` layers PATH.0, PATH.1, ..., each read with 'from:'; sections that do not
+    add up to the input channels are an error."""
+
+    kind: str = "split"
+    sections: Sections
+    parallel: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        counts = self.sections if isinstance(self.sections, tuple) else (self.sections,)
+        if not counts or any(not 1 <= v <= MAX_DIM for v in counts) or (
+                isinstance(self.sections, int) and self.sections < 2):
+            raise ConvcalcError(f"sections {self.sections!r} must be a list of channel counts "
+                                "or a number of equal sections (at least 2)")
+
+    def expand(self) -> tuple[tuple[str, Layer], ...]:
+        """The sections, with their path suffixes '0', '1', ..."""
+        if isinstance(self.sections, int):
+            return tuple((str(i), ChannelSlice(parts=self.sections, index=i))
+                         for i in range(self.sections))
+        total, start, parts = sum(self.sections), 0, []
+        for i, count in enumerate(self.sections):
+            parts.append((str(i), ChannelSlice(start=start, stop=start + count, total=total)))
+            start += count
+        return tuple(parts)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelShuffle(Layer):
+    """ShuffleNet's channel shuffle: c channels as groups x (c / groups), transposed; costs
+    nothing (it moves data)."""
+
+    kind: str = "channel_shuffle"
+    groups: int
+
+    def __post_init__(self) -> None:
+        _positive("groups", self.groups)
+
+    def out_shape(self, x: Shape) -> Shape:
+        if x.c % self.groups:
+            raise ConvcalcError(f"groups={self.groups} must divide the input's {x.c} channels")
+        return x
+
+
+@dataclass(frozen=True, kw_only=True)
+class LayerNorm(Layer):
+    """Layer normalisation over the channels of each position (ConvNeXt's LayerNorm2d):
+    params = 2 * c (scale and shift, when ``affine``); other_ops = 7 per element (mean 1,
+    variance 3, normalise 1, scale and shift 2)."""
+
+    kind: str = "layernorm"
+    eps: float = 1e-5
+    affine: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0 < self.eps < 1:
+            raise ConvcalcError(f"eps {self.eps} must be above 0 and below 1")
+
+    def params(self, x: Shape) -> int:
+        return 2 * x.c if self.affine else 0
+
+    def other_ops(self, x: Shape) -> int:
+        return 7 * x.elements
+
+
+@dataclass(frozen=True, kw_only=True)
+class LayerScale(Layer):
+    """ConvNeXt's layer scale: each channel times a learned factor; params = c;
+    other_ops = 1 per element."""
+
+    kind: str = "layer_scale"
+
+    def params(self, x: Shape) -> int:
+        return x.c
+
+    def other_ops(self, x: Shape) -> int:
+        return x.elements
+
+
+@dataclass(frozen=True, kw_only=True)
+class StochasticDepth(Layer):
+    """Stochastic depth (drop path, EfficientNet and ConvNeXt): the identity at inference."""
+
+    kind: str = "stochastic_depth"
+    p: float = 0.0
+    mode: str = "row"
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.p < 1:
+            raise ConvcalcError(f"p {self.p} must be at least 0 and below 1")
+        if self.mode not in ("row", "batch"):
+            raise ConvcalcError(f"mode '{self.mode}' must be 'row' or 'batch'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Identity(Layer):
+    """The identity (nn.Identity): a named point in the graph; costs nothing."""
+
+    kind: str = "identity"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Add(Merge):
+    """Element-wise sum of equal shapes (a residual connection); other_ops = (n - 1) additions
+    per element for n inputs. ``optional`` (the residual shortcut 'if_same') passes the first
+    input on unchanged, with no row, when the shapes differ (MobileNetV2)."""
 
     kind: str = "add"
+    optional: bool = False
+
+    yaml_hidden: ClassVar = ("optional",)
+
+    def resolve(self, inputs: tuple[Shape, ...]) -> Plan:
+        if self.optional and any(s != inputs[0] for s in inputs):
+            return 0
+        return None
 
     def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
         first = inputs[0]
@@ -444,8 +804,33 @@ class Add:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Concat:
-    """Concatenation along channels (the Inception module); costs nothing."""
+class Mul(Merge):
+    """Element-wise product (squeeze-and-excitation's gate, spatial attention): equal shapes, or
+    a 1x1xC gate or an HxWx1 map broadcast onto HxWxC, in either order;
+    other_ops = (n - 1) multiplies per output element."""
+
+    kind: str = "mul"
+
+    def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        out = max(inputs, key=lambda s: s.elements)
+        for shape in inputs:
+            if shape == out:
+                continue
+            gate = not out.is_flat and shape.h == shape.w == 1 and shape.c == out.c
+            spatial = not out.is_flat and shape.hw == out.hw and shape.c == 1
+            if not (gate or spatial):
+                raise ConvcalcError(
+                    f"cannot multiply {out} by {shape}: mul takes equal shapes, a 1x1x{out.c} "
+                    f"gate or a {'HxW' if out.is_flat else f'{out.h}x{out.w}'}x1 map")
+        return out
+
+    def other_ops(self, inputs: tuple[Shape, ...]) -> int:
+        return (len(inputs) - 1) * self.out_shape(inputs).elements
+
+
+@dataclass(frozen=True, kw_only=True)
+class Concat(Merge):
+    """Concatenation along channels (the Inception module, DenseNet); costs nothing."""
 
     kind: str = "concat"
 
@@ -457,15 +842,51 @@ class Concat:
                     f"cannot concatenate {first} and {other}: height and width differ; "
                     "give every branch the same stride and 'same' padding"
                 )
-        return Shape(first.h, first.w, sum(s.c for s in inputs))
+        channels = sum(s.c for s in inputs)
+        if channels > MAX_DIM:
+            raise ConvcalcError(f"concatenates {channels:,} channels, more than {MAX_DIM:,}")
+        return Shape(first.h, first.w, channels)
 
-    def other_ops(self, inputs: tuple[Shape, ...]) -> int:
-        return 0
+
+@dataclass(frozen=True, kw_only=True)
+class Shortcut(Merge):
+    """A residual's shortcut onto the main path's output: reads (x, main) and passes x on when
+    ``mode`` is 'auto' and the shapes agree; otherwise torchvision's downsample, a strided 1x1
+    convolution (with ``bias``) onto main's shape, then batch norm when ``norm`` (rows
+    PATH.0 and PATH.1). The loader creates it for 'shortcut: auto' and 'projection'."""
+
+    kind: str = "shortcut"
+    mode: str = "auto"
+    bias: bool = True
+    norm: bool = True
+
+    def resolve(self, inputs: tuple[Shape, ...]) -> Plan:
+        x, y = inputs
+        if self.mode == "auto" and x == y:
+            return 0
+        (h, w), (oh, ow) = x.hw, y.hw
+        stride = (-(-h // oh), -(-w // ow))
+        if ((h - 1) // stride[0] + 1, (w - 1) // stride[1] + 1) != (oh, ow):
+            raise ConvcalcError(
+                f"no strided 1x1 projection maps {x} onto {y}; write the shortcut's layers "
+                "under 'shortcut:'")
+        conv = Conv(filters=y.c, kernel=(1, 1), stride=stride, bias=self.bias)
+        return (("0", conv), ("1", BatchNorm())) if self.norm else (("0", conv),)
 
 
-Merge = Add | Concat
+@dataclass(frozen=True, kw_only=True)
+class Deferred(Layer):
+    """A layer whose settings read tensor shapes (``in.c``): ``build`` makes the layer parts
+    (path suffix, layer) from the shapes of the node's inputs, the first being its data input;
+    the loader creates it. ``kind`` is the kind it builds."""
 
-LAYER_KINDS: dict[str, type[Layer]] = {
+    build: Callable[[tuple[Shape, ...]], tuple[tuple[str, Layer], ...]]
+
+    def resolve(self, inputs: tuple[Shape, ...]) -> Plan:
+        return self.build(inputs)
+
+
+LAYER_KINDS: dict[str, type[Layer] | type[Merge]] = {
     "conv": Conv,
     "depthwise": Depthwise,
     "pointwise": Pointwise,
@@ -474,6 +895,7 @@ LAYER_KINDS: dict[str, type[Layer]] = {
     "avgpool": Pool,
     "global_avgpool": GlobalAvgPool,
     "adaptive_avgpool": AdaptiveAvgPool,
+    "adaptive_maxpool": AdaptiveAvgPool,
     "batchnorm": BatchNorm,
     **dict.fromkeys(ACTIVATION_OPS, Activation),
     "lrn": LocalResponseNorm,
@@ -481,6 +903,18 @@ LAYER_KINDS: dict[str, type[Layer]] = {
     "flatten": Flatten,
     "zeropad": ZeroPad,
     "dense": Dense,
+    "conv_transpose": ConvTranspose,
+    "upsample": Upsample,
+    "split": Split,
+    "channel_slice": ChannelSlice,
+    "channel_shuffle": ChannelShuffle,
+    "layernorm": LayerNorm,
+    "layer_scale": LayerScale,
+    "stochastic_depth": StochasticDepth,
+    "identity": Identity,
+    "add": Add,
+    "mul": Mul,
+    "concat": Concat,
 }
 
 # Names people bring from PyTorch or Keras, for "did you mean" hints.
@@ -489,11 +923,13 @@ FAMILIAR_NAMES = {
     "fc": "dense", "max_pool": "maxpool", "avg_pool": "avgpool", "gap": "global_avgpool",
     "dwconv": "depthwise", "pwconv": "pointwise", "sepconv": "separable",
     "out_channels": "filters", "kernel_size": "kernel", "out_features": "units",
-    "hard_swish": "hardswish", "swish": "silu",
+    "hard_swish": "hardswish", "swish": "silu", "convtranspose2d": "conv_transpose",
+    "deconv": "conv_transpose", "interpolate": "upsample", "layer_norm": "layernorm",
+    "ln": "layernorm", "drop_path": "stochastic_depth", "multiply": "mul", "cat": "concat",
 }
 
 
-def yaml_keys(cls: type[Layer]) -> tuple[str, ...]:
+def yaml_keys(cls: type[Layer] | type[Merge]) -> tuple[str, ...]:
     """The keys a layer kind accepts in YAML: its fields, less ``kind`` and derived ones."""
     hidden = ("kind", *getattr(cls, "yaml_hidden", ()))
     return tuple(f.name for f in fields(cls) if f.name not in hidden)

@@ -17,10 +17,12 @@ MAX_YAML_NODES = 200_000              # YAML values after aliases are expanded
 MAX_NESTING = 64                      # YAML nesting, and block calls inside block calls
 MAX_REPEAT = 10_000                   # one repeat count
 MAX_LAYERS = 200_000                  # layers after expanding blocks and repeats
+MAX_ITEMS = 1_000_000                 # list items expanded (empty groups and sides included)
 MAX_EXPRESSION_CHARS = 200            # one formula
 MAX_MAGNITUDE = 10**15                # any value a formula computes
 # Shapes: the largest height, width or channel count, given or derived.
 MAX_DIM = 10_000_000
+MAX_ELEMENTS = 10**18                 # values in one tensor (a flat vector's length included)
 # Rewrites and sweeps.
 MAX_WIDTH = 16.0
 MAX_SWEEP_CELLS = 1000
@@ -31,6 +33,7 @@ MAX_MATRIX_ELEMENTS = 1 << 22         # `conv`'s matrices (2048x2048)
 LIMITS = {
     "yaml_values": (MAX_YAML_NODES, "YAML values (after aliases are expanded)"),
     "layers": (MAX_LAYERS, "layers after expanding blocks and repeats"),
+    "items": (MAX_ITEMS, "layer items after expanding blocks and repeats (empty ones too)"),
 }
 
 

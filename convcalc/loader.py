@@ -7,28 +7,46 @@ every layer with a dotted path. YAML is read with PyYAML's safe loader only.
 """
 
 import dataclasses
+import math
 import re
 import types
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 
 import yaml
 
-from convcalc.architecture import Architecture, Branches, Leaf, Node, Residual, Side
+from convcalc import expr
+from convcalc.architecture import NETWORK_INPUT, Architecture, Node
 from convcalc.errors import ConvcalcError, suggestion
-from convcalc.expr import evaluate, is_name
-from convcalc.layers import FAMILIAR_NAMES, LAYER_KINDS, Padding, WidthScale, yaml_keys
+from convcalc.expr import is_name
+from convcalc.layers import (
+    FAMILIAR_NAMES,
+    LAYER_KINDS,
+    Add,
+    Concat,
+    Deferred,
+    FloatPair,
+    Layer,
+    Merge,
+    Padding,
+    Sections,
+    Shortcut,
+    WidthScale,
+    yaml_keys,
+)
 from convcalc.limits import MAX_FILE_BYTES, MAX_NESTING, MAX_REPEAT, Budget
 from convcalc.shapes import Pair, Shape, checked_shape, parse_shape
 
 TOP_KEYS = ("name", "description", "source", "input", "channel_divisor", "defaults", "blocks",
-            "layers")
+            "layers", "outputs", "scales")
 BODY_KEYS = ("name", "layers", "shortcut", "after")
 BLOCK_KEYS = ("args", "layers", "shortcut", "after", "branches")
 GRAPH_KINDS = ("residual", "concat", "side", "group")
 SHORTCUTS = ("auto", "identity", "projection", "if_same")
-ITEM_MODIFIERS = ("repeat", "first")
+ITEM_MODIFIERS = ("repeat", "first", "scale_repeat", "if")
+RESERVED = ("input", "in")  # 'from:' words: the network input, the enclosing block's input
 PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in
               ("null", "bool", "int", "float", "str", "timestamp", "map", "seq")}
 # Per layer class, once: the YAML keys it accepts and the type each field is read as.
@@ -202,14 +220,85 @@ def _sequence(value: Any, what: str, line: int | None) -> YList:
     return value
 
 
-class _Expander:
-    """Expands one parsed file into nodes: blocks, repeats, defaults and paths."""
+@dataclass(frozen=True)
+class _Lazy:
+    """A formula that reads a block input's shape (``in.c``): it becomes a number only at
+    analysis time, once the shape of ``source`` (the tensor ``in`` stood for where the formula
+    was written) is known. ``scope`` may hold other lazy values."""
 
-    def __init__(self, doc: YMap, file: str, budget: Budget) -> None:
+    text: str
+    scope: Mapping[str, Any]
+    source: str
+
+    def sources(self) -> set[str]:
+        """Every tensor whose shape the value needs (its own ``in`` and its lazy names')."""
+        found: set[str] = set()
+        stack = [self]
+        while stack:
+            lazy = stack.pop()
+            if expr.uses_input(lazy.text):
+                found.add(lazy.source)
+            stack += [v for k, v in lazy.scope.items()
+                      if isinstance(v, _Lazy) and k in expr.names(lazy.text)]
+        return found
+
+    def value(self, shapes: Mapping[str, Shape]) -> Any:
+        """The number the formula gives at these tensor shapes."""
+        return expr.evaluate(self.text, _concrete(self.scope, shapes, self.source))
+
+
+def _concrete(scope: Mapping[str, Any], shapes: Mapping[str, Shape],
+              source: str | None) -> dict[str, Any]:
+    """``scope`` with its lazy values computed, and ``in.c`` etc. for ``source``."""
+    out = {k: v.value(shapes) if isinstance(v, _Lazy) else v for k, v in scope.items()}
+    if source is not None and source in shapes:
+        shape = shapes[source]
+        out |= expr.input_scope(shape.c, shape.h, shape.w)
+    return out
+
+
+# A split's own path names no tensor: its sections PATH.0, PATH.1, ... do.
+_SPLIT = "\0split"
+
+
+@dataclass(frozen=True)
+class _Context:
+    """Where a sequence of items is expanded: its path ``prefix`` (also where relative 'from:'
+    names are looked up first), the tensor ``in`` stands for, the block parameters, whether it
+    is a side branch, the lines of the items it is nested in, and the set collecting the kinds
+    of the layers directly in it (a residual's projection adds batch norm when its main path
+    has one)."""
+
+    prefix: str
+    block_input: str
+    scope: Mapping[str, Any]
+    side: bool
+    lines: tuple[int, ...]
+    kinds: set[str]
+
+    def inside(self, prefix: str, block_input: str, line: int, *,
+               scope: Mapping[str, Any] | None = None, side: bool | None = None,
+               kinds: set[str] | None = None) -> "_Context":
+        """The context of a sequence nested in this one."""
+        return _Context(prefix, block_input, self.scope if scope is None else scope,
+                        self.side if side is None else side, (*self.lines, line),
+                        set() if kinds is None else kinds)
+
+
+class _Expander:
+    """Expands one parsed file into graph nodes: blocks, repeats, conditions, defaults, paths,
+    and the tensors each layer reads."""
+
+    def __init__(self, doc: YMap, file: str, budget: Budget, depth: float = 1.0) -> None:
         self.doc, self.file = doc, file
         self.budget = budget
+        self.depth_multiplier = depth
         self.calls: list[str] = []  # the chain of blocks being expanded, to catch cycles
-        self.paths: dict[str, int | None] = {}
+        self.nesting = 0  # block calls and nested sequences entered, across blocks
+        self.claims: dict[str, tuple[int, ...]] = {}  # path -> the item lines that made it
+        self.nodes: list[Node] = []
+        self.tensors: dict[str, str] = {NETWORK_INPUT: NETWORK_INPUT}  # name -> tensor path
+        self.unresolved: list[tuple[str, tuple[str, ...], ConvcalcError]] = []
 
     def architecture(self) -> Architecture:
         doc = self.doc
@@ -223,29 +312,54 @@ class _Expander:
         if type(divisor) is not int or not 1 <= divisor <= 1024:
             raise ConvcalcError(f"channel_divisor {divisor!r} must be a whole number from 1 "
                                 "to 1024", line=doc.key_lines.get("channel_divisor"))
-        layers = _sequence(doc["layers"], "'layers'", doc.key_lines["layers"])
+        layers_line = doc.key_lines["layers"]
+        layers = _sequence(doc["layers"], "'layers'", layers_line)
         text = {k: doc.get(k, "") for k in ("name", "description", "source")}
         for key, value in text.items():
             if not isinstance(value, str):
                 raise ConvcalcError(f"'{key}' must be text", line=doc.key_lines[key])
-        return Architecture(
-            name=text["name"] or Path(self.file).stem,
-            description=" ".join(text["description"].split()),
-            source=" ".join(text["source"].split()),
-            input=self._input(doc["input"], doc.key_lines["input"]),
-            layers=tuple(self._items(layers, {}, "", 0)),
-            file=self.file,
-            channel_divisor=divisor,
-        )
+        top = _Context("", NETWORK_INPUT, {}, False, (), set())
+        self._sequence(layers, top, NETWORK_INPUT, 0)
+        self._check_unresolved()
+        outputs = self._outputs(doc.get("outputs"), doc.key_lines.get("outputs"))
+        try:
+            return Architecture(
+                name=text["name"] or Path(self.file).stem,
+                description=" ".join(text["description"].split()),
+                source=" ".join(text["source"].split()),
+                input=self._input(doc["input"], doc.key_lines["input"]),
+                nodes=tuple(self.nodes),
+                file=self.file,
+                channel_divisor=divisor,
+                outputs=outputs,
+            )
+        except ConvcalcError as e:
+            raise e.located(line=doc.key_lines.get("outputs", layers_line)) from None
 
     def _input(self, value: Any, line: int) -> Shape:
         try:
             if isinstance(value, list) and len(value) == 3 and all(
                     type(v) is int for v in value):
                 return checked_shape(Shape(*value))
-            return parse_shape(str(value))
+            # 'HxW' and one size 'N' mean three channels, as --input does for an RGB image.
+            return parse_shape(str(value), channels=3)
         except ConvcalcError as e:
             raise e.located(line=line) from None
+
+    def _outputs(self, value: Any, line: int | None) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        names = value if isinstance(value, YList) else [value]
+        if not names or not all(isinstance(n, str | int) for n in names):
+            raise ConvcalcError("'outputs' must be a list of layer paths", line=line)
+        out = []
+        for name in names:
+            tensor = self.tensors.get(str(name))
+            if tensor is None or tensor == _SPLIT:
+                raise ConvcalcError(f"output '{name}' is no layer of this network"
+                                    f"{_near(str(name), self.tensors)}", line=line)
+            out.append(tensor)
+        return tuple(out)
 
     def _read_defaults(self, value: Any, line: int | None) -> dict[str, YMap]:
         defaults = _mapping(value, "'defaults'", line)
@@ -278,48 +392,66 @@ class _Expander:
                                     "'after'", line=where)
             args = _mapping(body.get("args"), f"'args' of block '{name}'", where)
             for arg in args:
-                if not is_name(arg):
-                    raise ConvcalcError(f"block argument '{arg}' must be a word",
-                                        line=args.key_lines[arg])
+                if not is_name(arg) or arg in RESERVED:
+                    raise ConvcalcError(f"block argument '{arg}' must be a word other than "
+                                        f"{' and '.join(RESERVED)}", line=args.key_lines[arg])
         return dict(blocks)
 
     # -- items -------------------------------------------------------------------------------
 
-    def _items(self, items: YList, scope: Mapping[str, Any], prefix: str,
-               first_index: int) -> list[Node]:
-        if len(self.calls) > MAX_NESTING:
-            raise ConvcalcError(f"blocks nest deeper than {MAX_NESTING} levels", line=items.line)
-        nodes: list[Node] = []
+    def _enter(self, line: int) -> None:
+        """One more level of nesting (a block call or a nested sequence), counted across
+        blocks, so that no file can exhaust the stack however its blocks call each other."""
+        self.nesting += 1
+        if self.nesting > MAX_NESTING:
+            raise ConvcalcError(f"blocks and nested layer lists go deeper than {MAX_NESTING} "
+                                "levels", line=line)
+
+    def _sequence(self, items: YList, ctx: _Context, source: str | None,
+                  first_index: int) -> str | None:
+        """Expand a list of items reading ``source``; each item reads the one before unless
+        it says 'from:'. The tensor the last item produces (None right after a split)."""
+        current = source
         for index, item in enumerate(items):
             line = items.lines[index]
-            kind, body, modifiers = self._split_item(item, line)
+            kind, body, modifiers = self._split_item(item, line, ctx.scope)
             name = body.get("name") if body is not None else None
-            if name is not None and (not isinstance(name, str) or not is_name(name)):
-                raise ConvcalcError(f"name {name!r} must be a word (letters, digits, _)",
+            if name is not None and (not isinstance(name, str) or not is_name(name)
+                                     or name in RESERVED):
+                raise ConvcalcError(f"name {name!r} must be a word (letters, digits, _) other "
+                                    f"than {' and '.join(RESERVED)}",
                                     line=body.key_lines["name"] if body else line)
-            path = f"{prefix}.{name or first_index + index}".lstrip(".")
-            if "repeat" not in modifiers:
-                if "first" in modifiers:
-                    raise ConvcalcError("'first' goes with 'repeat'", line=line)
-                nodes += self._item(kind, body, scope, path, line)
+            path = f"{ctx.prefix}.{name or first_index + index}".lstrip(".")
+            self.budget.charge("items", line=line)
+            if "if" in modifiers and not self._condition(modifiers["if"], ctx,
+                                                         modifiers.key_lines["if"]):
                 continue
-            count = self._repeat_count(modifiers["repeat"], scope, modifiers.key_lines["repeat"])
+            if "repeat" not in modifiers:
+                for key in ("first", "scale_repeat"):
+                    if key in modifiers:
+                        raise ConvcalcError(f"'{key}' goes with 'repeat'", line=line)
+                current = self._item(kind, body, ctx, path, line, current)
+                continue
+            count = self._repeat_count(modifiers, ctx.scope)
             first = _mapping(modifiers.get("first"), "'first'", line)
             for copy in range(count):
+                self.budget.charge("items", line=line)
                 merged = body
                 if copy == 0 and first:
                     merged = YMap({**(body or {}), **first})
                     merged.line = line
                     merged.key_lines = {**(body.key_lines if body else {}), **first.key_lines}
-                nodes += self._item(kind, merged, scope, f"{path}.{copy}", line)
-        return nodes
+                current = self._item(kind, merged, ctx, f"{path}.{copy}", line, current)
+        return current
 
-    def _split_item(self, item: Any, line: int) -> tuple[str, YMap | None, YMap]:
-        """(kind, its arguments, repeat/first) of one list item."""
+    def _split_item(self, item: Any, line: int,
+                    scope: Mapping[str, Any]) -> tuple[str, YMap | None, YMap]:
+        """(kind, its arguments, the modifiers) of one list item; a kind named by a block
+        argument (``act: hardswish``, then ``- act``) is replaced by the argument's value."""
         if isinstance(item, str):
             empty = YMap()
             empty.line, empty.key_lines = line, {}
-            return item, None, empty
+            return _kind_argument(item, scope, line), None, empty
         if not isinstance(item, YMap):
             raise ConvcalcError(f"a layer must be a kind such as 'relu' or a mapping such as "
                                 f"'conv: {{...}}', not {item!r}", line=line)
@@ -334,59 +466,232 @@ class _Expander:
         if body is not None and not isinstance(body, YMap):
             raise ConvcalcError(f"'{kinds[0]}' must be followed by a mapping of its settings, "
                                 f"not {body!r}", line=item.key_lines[kinds[0]])
-        return kinds[0], body, modifiers
+        return _kind_argument(kinds[0], scope, line), body, modifiers
 
-    def _repeat_count(self, value: Any, scope: Mapping[str, Any], line: int) -> int:
+    def _condition(self, value: Any, ctx: _Context, line: int) -> bool:
         try:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value in ctx.scope and isinstance(
+                    ctx.scope[value], bool):
+                return bool(ctx.scope[value])
+            if not isinstance(value, str):
+                raise ConvcalcError(f"if {value!r} must be true, false or a formula such as "
+                                    "'expansion != 1'")
+            if _lazy_sources(value, ctx.scope, ctx.block_input):
+                raise ConvcalcError(f"if '{value}' reads the input shape; 'if:' may read only "
+                                    "block arguments")
+            return expr.condition(value, ctx.scope)
+        except ConvcalcError as e:
+            raise e.located(line=line) from None
+
+    def _repeat_count(self, modifiers: YMap, scope: Mapping[str, Any]) -> int:
+        line = modifiers.key_lines["repeat"]
+        try:
+            value = modifiers["repeat"]
+            if isinstance(value, str) and _lazy_sources(value, scope, ""):
+                raise ConvcalcError(f"repeat '{value}' reads the input shape; a repeat count "
+                                    "may read only block arguments")
             count: int = _coerce(value, int, scope, "repeat")
+            scaled = modifiers.get("scale_repeat", True)
+            if not isinstance(scaled, bool):
+                raise ConvcalcError(f"scale_repeat {scaled!r} must be true or false")
         except ConvcalcError as e:
             raise e.located(line=line) from None
         if not 1 <= count <= MAX_REPEAT:
             raise ConvcalcError(f"repeat {count} must be between 1 and {MAX_REPEAT:,}", line=line)
+        if scaled and self.depth_multiplier != 1:
+            # EfficientNet's depth rule: int(math.ceil(num_layers * depth_mult)).
+            count = math.ceil(count * self.depth_multiplier)
+            if count > MAX_REPEAT:
+                raise ConvcalcError(f"repeat {count} (scaled by the depth multiplier) is more "
+                                    f"than {MAX_REPEAT:,}", line=line)
         return count
 
-    def _item(self, kind: str, body: YMap | None, scope: Mapping[str, Any], path: str,
-              line: int) -> list[Node]:
+    def _item(self, kind: str, body: YMap | None, ctx: _Context, path: str, line: int,
+              current: str | None) -> str | None:
         body = _mapping(body, f"'{kind}'", line)
+        sources = self._from(body, ctx, current, path, kind, line)
+        if kind == "concat" and "branches" in body:
+            _check_keys(body, ("name", "from", "branches"), "'concat'")
+            return self._branches(body.get("branches"), body.key_lines.get("branches", line),
+                                  ctx, path, line, self._one(sources, path, kind, line))
         if kind in LAYER_KINDS:
-            return self._leaves(kind, body, scope, path, line)
+            return self._layer(kind, body, ctx, path, line, sources, current)
         if kind in self.blocks:
-            return self._call_block(kind, body, scope, path, line)
-        if kind in ("residual", "group"):
-            _check_keys(body, BODY_KEYS if kind == "residual" else ("name", "layers"),
-                        f"'{kind}'")
-            return self._body(body, scope, path, line, f"'{kind}'",
-                              "auto" if kind == "residual" else None)
-        if kind == "concat":
-            _check_keys(body, ("name", "branches"), "'concat'")
-            return [self._branches(body.get("branches"), body.key_lines.get("branches", line),
-                                   scope, path, line)]
-        if kind == "side":
-            _check_keys(body, ("name", "layers"), "'side'")
+            out = self._call_block(kind, body, ctx, path, line,
+                                   self._one(sources, path, kind, line))
+        elif kind in ("residual", "group"):
+            _check_keys(body, ("from", *BODY_KEYS) if kind == "residual" else
+                        ("name", "from", "layers"), f"'{kind}'")
+            source = self._one(sources, path, kind, line)
+            self._enter(line)
+            out = self._body(body, ctx.inside(path, source, line, kinds=ctx.kinds), path,
+                             line, f"'{kind}'", "auto" if kind == "residual" else None, source)
+            self.nesting -= 1
+        elif kind == "side":
+            _check_keys(body, ("name", "from", "layers"), "'side'")
             layers = _sequence(body.get("layers"), "'layers' of 'side'", line)
-            return [Side(path, line, tuple(self._items(layers, scope, path, 0)))]
-        known = [*LAYER_KINDS, *self.blocks, *GRAPH_KINDS]
-        raise ConvcalcError(f"unknown layer kind or block '{kind}'"
-                            f"{suggestion(kind, known, FAMILIAR_NAMES)}", line=line)
+            source = self._one(sources, path, kind, line)
+            self._enter(line)
+            end = self._sequence(layers, ctx.inside(path, source, line, side=True), source, 0)
+            self.nesting -= 1
+            self._alias(path, end)
+            return current if "from" not in body else source
+        else:
+            known = [*LAYER_KINDS, *self.blocks, *GRAPH_KINDS]
+            raise ConvcalcError(f"unknown layer kind or block '{kind}'"
+                                f"{_near(kind, known, FAMILIAR_NAMES)}", line=line)
+        self._alias(path, out)
+        return out
 
-    def _leaves(self, kind: str, body: YMap, scope: Mapping[str, Any], path: str,
-                line: int) -> list[Node]:
+    # -- reading tensors ---------------------------------------------------------------------
+
+    def _from(self, body: YMap, ctx: _Context, current: str | None, path: str, kind: str,
+              line: int) -> list[str]:
+        """The tensors an item reads: its 'from:' list, else the current tensor."""
+        if "from" not in body:
+            if current is None:
+                raise ConvcalcError("follows a split; say which section it reads with "
+                                    "'from: NAME.0'", line=line, path=path, kind=kind)
+            return [current]
+        raw = body["from"]
+        where = body.key_lines["from"]
+        names = raw if isinstance(raw, YList) else [raw]
+        if not names or not all(isinstance(n, str | int) and not isinstance(n, bool)
+                                for n in names):
+            raise ConvcalcError(f"from {raw!r} must name a layer path, or be a list of them",
+                                line=where, path=path, kind=kind)
+        return [self._resolve(str(n), ctx, where, path, kind) for n in names]
+
+    def _resolve(self, name: str, ctx: _Context, line: int, path: str, kind: str) -> str:
+        """The tensor a 'from:' name means: 'input' (the network input), 'in' (the input of the
+        enclosing block), or a layer path looked up inside the enclosing blocks first, then
+        outward to the top."""
+        if name == "in":
+            return ctx.block_input
+        candidates = _candidates(name, ctx.prefix)
+        for candidate in candidates:
+            tensor = self.tensors.get(candidate)
+            if tensor == _SPLIT:
+                raise ConvcalcError(f"reads the split '{candidate}' itself; read one of its "
+                                    f"sections, '{candidate}.0', '{candidate}.1', ...",
+                                    line=line, path=path, kind=kind)
+            if tensor is not None:
+                return tensor
+        # Unknown so far: a later layer (an error) or no layer at all; told apart at the end.
+        error = ConvcalcError(f"reads '{name}', which is no layer before it", line=line,
+                              path=path, kind=kind)
+        self.unresolved.append((name, candidates, error))
+        return f"\0{name}"
+
+    def _check_unresolved(self) -> None:
+        for name, candidates, error in self.unresolved:
+            if any(c in self.tensors for c in candidates):
+                raise ConvcalcError(f"reads '{name}', which comes later; a layer may read only "
+                                    "layers before it (a cycle is not a network)",
+                                    line=error.line, path=error.path, kind=error.kind)
+            raise ConvcalcError(f"{error.message}{_near(name, self.tensors)}", line=error.line,
+                                path=error.path, kind=error.kind)
+
+    def _one(self, sources: list[str], path: str, kind: str, line: int) -> str:
+        if len(sources) != 1:
+            raise ConvcalcError(f"reads {len(sources)} tensors; '{kind}' reads one (list "
+                                "several only for add, mul, concat and upsample)", line=line,
+                                path=path, kind=kind)
+        return sources[0]
+
+    def _alias(self, path: str, tensor: str | None) -> None:
+        """Let 'from: PATH' of a block, group or side name the tensor it ends with."""
+        if tensor is not None and path not in self.tensors:
+            self.tensors[path] = tensor
+
+    def _emit(self, node: Node) -> str:
+        self.nodes.append(node)
+        self.tensors[node.path] = node.path
+        return node.path
+
+    def _claim(self, path: str, ctx: _Context, line: int, kind: str) -> None:
+        lines = (*ctx.lines, line)
+        if path in self.claims:
+            # Name the lines where the two expansions part: the two calls, or the two items.
+            first = self.claims[path]
+            here, there = next(((a, b) for a, b in zip(lines, first, strict=False) if a != b),
+                               (line, first[-1]))
+            raise ConvcalcError(f"the path is used twice (also on line {there}); give one of "
+                                "them another 'name'", line=here, path=path, kind=kind)
+        self.claims[path] = lines
+        self.budget.charge("layers", line=line)
+
+    # -- layers ------------------------------------------------------------------------------
+
+    def _layer(self, kind: str, body: YMap, ctx: _Context, path: str, line: int,
+               sources: list[str], current: str | None) -> str | None:
         cls = LAYER_KINDS[kind]
-        keys = YAML_KEYS[cls]
-        _check_keys(body, ("name", *keys), f"a '{kind}' layer")
-        types_ = FIELD_TYPES[cls]
-        values: dict[str, Any] = {}
+        _check_keys(body, ("name", "from", *YAML_KEYS[cls]), f"a '{kind}' layer")
+        raws: list[tuple[str, Any, int]] = []
         for source in (self.defaults.get(kind) or _mapping(None, "", line), body):
             for key, raw in source.items():
-                if key == "name":
-                    continue
-                try:
-                    values[key] = _coerce(raw, types_[key], scope, key)
-                except ConvcalcError as e:
-                    raise e.located(line=source.key_lines.get(key, line), path=path,
-                                    kind=kind) from None
+                if key not in ("name", "from"):
+                    raws.append((key, raw, source.key_lines.get(key, line)))
+        if issubclass(cls, Merge) and len(sources) == 1 and "from" in body:
+            # A merge that names one tensor combines it with the one before: add: {from: in}.
+            if current is None:
+                raise ConvcalcError("follows a split; list both tensors it reads with "
+                                    "'from: [a, b]'", line=line, path=path, kind=kind)
+            inputs = [current, *sources]
+        elif issubclass(cls, Merge):
+            inputs = sources
+        else:
+            inputs = [self._one(sources, path, kind, line)]
+        lazy = sorted(set().union(*(_lazy_sources(raw, ctx.scope, ctx.block_input)
+                                    for _, raw, _ in raws)))
+        ctx.kinds.add(kind)
+        if lazy:
+            if issubclass(cls, Merge) or getattr(cls, "parallel", False):
+                raise ConvcalcError(f"'{kind}' settings cannot read the input shape (in.c); "
+                                    "give numbers or block arguments", line=line, path=path,
+                                    kind=kind)
+            scope, block_input = ctx.scope, ctx.block_input
+
+            def build(shapes: tuple[Shape, ...]) -> tuple[tuple[str, Layer], ...]:
+                known = dict(zip(lazy, shapes[1:], strict=True))
+                values = _concrete(scope, known, block_input)
+                return _parts(self._build(kind, raws, values, path, line))
+
+            self._claim(path, ctx, line, kind)
+            return self._emit(Node(path, line, Deferred(kind=kind, build=build),
+                                   (inputs[0], *lazy), ctx.side))
+        layer = self._build(kind, raws, ctx.scope, path, line)
+        parts = _parts(layer)
+        if getattr(layer, "parallel", False):  # a split: sections side by side
+            for suffix, part in parts:
+                self._claim(f"{path}.{suffix}", ctx, line, kind)
+                self._emit(Node(f"{path}.{suffix}", line, part, (inputs[0],), ctx.side))
+            self.tensors[path] = _SPLIT
+            return None
+        tensor = None
+        for suffix, part in parts:
+            part_path = f"{path}.{suffix}" if suffix else path
+            self._claim(part_path, ctx, line, kind)
+            tensor = self._emit(Node(part_path, line, part, tuple(inputs), ctx.side))
+            inputs = [tensor]
+        self._alias(path, tensor)
+        return tensor
+
+    def _build(self, kind: str, raws: list[tuple[str, Any, int]], scope: Mapping[str, Any],
+               path: str, line: int) -> Layer | Merge:
+        """The layer of one item from its settings, located errors for bad ones."""
+        cls = LAYER_KINDS[kind]
+        types_ = FIELD_TYPES[cls]
+        values: dict[str, Any] = {}
+        for key, raw, key_line in raws:
+            try:
+                values[key] = _coerce(raw, types_[key], scope, key)
+            except ConvcalcError as e:
+                raise e.located(line=key_line, path=path, kind=kind) from None
         try:
-            layer = cls(kind=kind, **values)
+            return cls(kind=kind, **values)
         except TypeError:
             missing = [f.name for f in dataclasses.fields(cls) if f.name not in values
                        and f.default is dataclasses.MISSING and f.name != "kind"]
@@ -394,84 +699,90 @@ class _Expander:
                                 path=path, kind=kind) from None
         except ConvcalcError as e:
             raise e.located(line=line, path=path, kind=kind) from None
-        parts = layer.expand() if hasattr(layer, "expand") else (("", layer),)
-        leaves: list[Node] = []
-        for suffix, part in parts:
-            leaf_path = f"{path}.{suffix}" if suffix else path
-            self._claim(leaf_path, line, kind)
-            leaves.append(Leaf(leaf_path, line, part))
-        return leaves
 
-    def _claim(self, path: str, line: int | None, kind: str) -> None:
-        if path in self.paths:
-            raise ConvcalcError(f"the path is used twice (also on line {self.paths[path]}); "
-                                "give one of them another 'name'", line=line, path=path,
-                                kind=kind)
-        self.paths[path] = line
-        self.budget.charge("layers", line=line)
+    # -- blocks and sugar --------------------------------------------------------------------
 
-    def _call_block(self, name: str, body: YMap, scope: Mapping[str, Any], path: str,
-                    line: int) -> list[Node]:
+    def _call_block(self, name: str, body: YMap, ctx: _Context, path: str, line: int,
+                    source: str) -> str | None:
         if name in self.calls:
             chain = " -> ".join([*self.calls[self.calls.index(name):], name])
             raise ConvcalcError(f"block '{name}' uses itself ({chain})", line=line, path=path,
                                 kind=name)
         block = self.blocks[name]
         params = _mapping(block.get("args"), "", None)
-        _check_keys(body, ("name", *params), f"a call of block '{name}'")
+        _check_keys(body, ("name", "from", *params), f"a call of block '{name}'")
         args: dict[str, Any] = {}
         for key, default in params.items():
-            if key in body:
-                try:
-                    args[key] = _argument(body[key], scope)
-                except ConvcalcError as e:
-                    raise e.located(line=body.key_lines[key], path=path, kind=name) from None
-            elif default is None:
-                raise ConvcalcError(f"block '{name}' needs argument '{key}'", line=line,
-                                    path=path, kind=name)
-            else:
-                args[key] = default
+            try:
+                if key in body:
+                    args[key] = _argument(body[key], ctx.scope, ctx.block_input)
+                elif default is None:
+                    raise ConvcalcError(f"block '{name}' needs argument '{key}'", line=line)
+                else:
+                    # A default may be a formula over the arguments before it.
+                    args[key] = _argument(default, args, source)
+            except ConvcalcError as e:
+                raise e.located(line=body.key_lines.get(key, line), path=path,
+                                kind=name) from None
         self.calls.append(name)
-        try:
-            if "branches" in block:
-                return [self._branches(block["branches"], block.key_lines["branches"], args,
-                                       path, line)]
-            return self._body(block, args, path, line, f"block '{name}'", None)
-        finally:
-            self.calls.pop()
+        self._enter(line)
+        inner = ctx.inside(path, source, line, scope=args, kinds=ctx.kinds)
+        if "branches" in block:
+            out: str | None = self._branches(block["branches"], block.key_lines["branches"],
+                                             inner, path, line, source)
+        else:
+            out = self._body(block, inner, path, line, f"block '{name}'", None, source)
+        self.calls.pop()
+        self.nesting -= 1
+        return out
 
-    def _body(self, body: YMap, scope: Mapping[str, Any], path: str, line: int, what: str,
-              default_shortcut: str | None) -> list[Node]:
-        """A block's or a residual's layers; with a shortcut, a Residual plus its 'after'."""
+    def _body(self, body: YMap, ctx: _Context, path: str, line: int, what: str,
+              default_shortcut: str | None, source: str) -> str | None:
+        """A block's or a residual's layers; with a shortcut, the add (and projection) of a
+        residual, then its 'after' layers."""
         layers = _sequence(body.get("layers"), f"'layers' of {what}", body.line or line)
-        main = self._items(layers, scope, path, 0)
         shortcut = body.get("shortcut", default_shortcut)
         if shortcut is None:
             if "after" in body:
                 raise ConvcalcError(f"'after' in {what} goes with 'shortcut'", line=line)
-            return main
+            return self._sequence(layers, ctx, source, 0)
         shortcut_line = body.key_lines.get("shortcut", line)
-        if isinstance(shortcut, YList):
-            shortcut = tuple(self._items(shortcut, scope, f"{path}.downsample", 0))
-        elif shortcut not in SHORTCUTS:
+        if not isinstance(shortcut, YList) and shortcut not in SHORTCUTS:
             raise ConvcalcError(f"shortcut {shortcut!r} must be one of {', '.join(SHORTCUTS)} "
                                 "or a list of layers", line=shortcut_line, path=path)
-        conv_defaults: Mapping[str, Any] = self.defaults.get("conv", {})
-        residual = Residual(
-            path, line, tuple(main), shortcut,
-            projection_bias=bool(conv_defaults.get("bias", True)),
-            projection_norm="batchnorm" in _kinds(main),
-        )
-        for key in ("add", "downsample"):
-            self._claim(f"{path}.{key}".lstrip("."), line, "residual")
+        outer_kinds = ctx.kinds
+        main_ctx = _Context(ctx.prefix, ctx.block_input, ctx.scope, ctx.side, ctx.lines, set())
+        main = self._sequence(layers, main_ctx, source, 0)
+        if main is None:
+            raise ConvcalcError(f"the layers of {what} end with a split; end them with a "
+                                "layer that reads its sections", line=line, path=path)
+        add_path, down_path = f"{path}.add", f"{path}.downsample"
+        self._claim(add_path, ctx, line, "residual")
+        self._claim(down_path, ctx, line, "residual")
+        if isinstance(shortcut, YList):
+            skip = self._sequence(shortcut, main_ctx.inside(down_path, source, line), source, 0)
+            if skip is None:
+                raise ConvcalcError("the shortcut's layers end with a split", line=line,
+                                    path=path)
+        elif shortcut in ("identity", "if_same"):
+            skip = source
+        else:
+            conv_defaults: Mapping[str, Any] = self.defaults.get("conv", {})
+            projection = Shortcut(mode=shortcut, bias=bool(conv_defaults.get("bias", True)),
+                                  norm="batchnorm" in main_ctx.kinds)
+            skip = self._emit(Node(down_path, line, projection, (source, main), ctx.side))
+        self._emit(Node(add_path, line, Add(optional=shortcut == "if_same"), (main, skip),
+                        ctx.side))
         after = body.get("after")
         if after is None:
-            return [residual]
+            return add_path
         after = _sequence(after, f"'after' of {what}", body.key_lines["after"])
-        return [residual, *self._items(after, scope, path, len(layers))]
+        after_ctx = _Context(ctx.prefix, ctx.block_input, ctx.scope, ctx.side, ctx.lines,
+                             outer_kinds)
+        return self._sequence(after, after_ctx, add_path, len(layers))
 
-    def _branches(self, raw: Any, where: int, scope: Mapping[str, Any], path: str,
-                  line: int) -> Branches:
+    def _branches(self, raw: Any, where: int, ctx: _Context, path: str, line: int,
+                  source: str) -> str:
         """Parallel branches of layers on one input, joined by a concat at ``path.concat``."""
         if isinstance(raw, YMap):
             named = [(k, raw[k], raw.key_lines[k]) for k in raw]
@@ -482,28 +793,92 @@ class _Expander:
                                 "mapping of branch names to layer lists", line=where, path=path)
         if len(named) < 2:
             raise ConvcalcError("'concat' needs at least two branches", line=where, path=path)
-        branches = []
+        outs = []
         for name, layers, branch_line in named:
             items = _sequence(layers, f"branch '{name}'", branch_line)
-            branches.append(tuple(self._items(items, scope, f"{path}.{name}", 0)))
-        self._claim(f"{path}.concat", line, "concat")
-        return Branches(path, line, tuple(branches))
+            self._enter(branch_line)
+            out = self._sequence(items, ctx.inside(f"{path}.{name}", source, branch_line),
+                                 source, 0)
+            self.nesting -= 1
+            if out is None:
+                raise ConvcalcError(f"branch '{name}' ends with a split", line=branch_line,
+                                    path=path)
+            outs.append(out)
+        self._claim(f"{path}.concat", ctx, line, "concat")
+        return self._emit(Node(f"{path}.concat", line, Concat(), tuple(outs), ctx.side))
 
 
-def _kinds(nodes: tuple[Node, ...] | list[Node]) -> set[str]:
-    return {n.layer.kind for n in nodes if isinstance(n, Leaf)}
+def _candidates(name: str, prefix: str) -> tuple[str, ...]:
+    """Where a relative 'from:' name may live: inside the enclosing block, then each block
+    around it, then at the top."""
+    parts = prefix.split(".") if prefix else []
+    return tuple(".".join([*parts[:i], name]) for i in range(len(parts), -1, -1))
 
 
-def _argument(value: Any, scope: Mapping[str, Any]) -> Any:
-    """A block argument as the caller wrote it: names and arithmetic over the caller's own
-    parameters are evaluated here; other words ('same') are passed on as they are."""
+def _parts(layer: Layer | Merge) -> tuple[tuple[str, Any], ...]:
+    """The (path suffix, layer) parts a layer stands for: itself, or what its shorthand
+    expands to (separable -> dw, pw; split -> its sections)."""
+    expand = getattr(layer, "expand", None)
+    return expand() if expand is not None else (("", layer),)
+
+
+def _kind_argument(kind: str, scope: Mapping[str, Any], line: int) -> str:
+    """A kind written as a block argument's name stands for the argument's value."""
+    if kind in scope:
+        value = scope[kind]
+        if not isinstance(value, str) or not is_name(value):
+            raise ConvcalcError(f"'{kind}' is used as a layer kind, but the argument is "
+                                f"{value!r}, not a kind or block name", line=line)
+        return value
+    return kind
+
+
+def _near(word: str, choices: Any, familiar: Mapping[str, str] | None = None) -> str:
+    """``suggestion`` over at most a few hundred candidates, so that a hint stays instant among
+    tens of thousands of names: those difflib could accept at all (lengths within its 0.6
+    ratio), sharing the first letter first."""
+    target = (familiar or {}).get(word.lower())
+    near = [c for c in choices if c == target or (
+        not c.startswith("\0") and 2 * min(len(c), len(word)) >= 0.6 * (len(c) + len(word)))]
+    near.sort(key=lambda c: (c != target, c[:1] != word[:1]))
+    return suggestion(word, near[:500], familiar)
+
+
+def _lazy_sources(raw: Any, scope: Mapping[str, Any], block_input: str) -> set[str]:
+    """The tensors whose shapes a setting waits for: none for a plain value; for a formula
+    that reads ``in.c`` or a lazy argument, the tensors those read."""
+    if isinstance(raw, _Lazy):
+        return raw.sources()
+    if isinstance(raw, list):
+        return set().union(*(_lazy_sources(v, scope, block_input) for v in raw))
+    if not isinstance(raw, str):
+        return set()
+    if raw in scope:
+        return _lazy_sources(scope[raw], {}, block_input)
+    if is_name(raw):
+        return set()
+    found: set[str] = set()
+    for name in expr.names(raw):
+        if isinstance(scope.get(name), _Lazy):
+            found |= scope[name].sources()
+    if expr.uses_input(raw):
+        found.add(block_input)
+    return found
+
+
+def _argument(value: Any, scope: Mapping[str, Any], block_input: str) -> Any:
+    """A block argument as the caller wrote it: names and formulas over the caller's own
+    parameters are evaluated here (a formula reading ``in.c`` when the shapes are known);
+    other words ('same', 'hardswish') are passed on as they are."""
     if isinstance(value, list):
-        return [_argument(v, scope) for v in value]
+        return [_argument(v, scope, block_input) for v in value]
     if isinstance(value, str):
         if value in scope:
             return scope[value]
         if not is_name(value):
-            return evaluate(value, scope)
+            if _lazy_sources(value, scope, block_input):
+                return _Lazy(value, dict(scope), block_input)
+            return expr.evaluate(value, scope)
     return value
 
 
@@ -512,14 +887,14 @@ def _coerce(value: Any, expected: Any, scope: Mapping[str, Any], key: str) -> An
     if isinstance(value, str) and value in scope:
         return _coerce(scope[value], expected, {}, key)
     if expected is int:
-        number = evaluate(value, scope) if isinstance(value, str) else value
+        number = expr.evaluate(value, scope) if isinstance(value, str) else value
         if isinstance(number, float) and number.is_integer():
             number = int(number)
         if type(number) is not int:
             raise ConvcalcError(f"{key} {_shown(value, number)} must be a whole number")
         return number
     if expected is float:
-        number = evaluate(value, scope) if isinstance(value, str) else value
+        number = expr.evaluate(value, scope) if isinstance(value, str) else value
         if isinstance(number, bool) or not isinstance(number, int | float):
             raise ConvcalcError(f"{key} {value!r} must be a number")
         return number
@@ -547,9 +922,25 @@ def _coerce(value: Any, expected: Any, scope: Mapping[str, Any], key: str) -> An
                                 f"{suggestion(value, ['same', 'valid', *scope])}")
         return _coerce(value, int, scope, key)
     if expected == WidthScale:
-        if value not in (True, False, "up"):
+        # `is`, not `in`: 1 == True, and `scale: 1` must not pass for true.
+        if not any(value is v for v in (True, False)) and value != "up":
             raise ConvcalcError(f"scale {value!r} must be true, false or 'up'")
         return value
+    if expected is str:
+        if not isinstance(value, str):
+            raise ConvcalcError(f"{key} {value!r} must be a word")
+        return value
+    if expected == FloatPair:
+        if isinstance(value, list):
+            if len(value) != 2:
+                raise ConvcalcError(f"{key} {value!r} must be one number or [h, w]")
+            return tuple(_coerce(v, float, scope, key) for v in value)
+        number = _coerce(value, float, scope, key)
+        return number, number
+    if expected == Sections:
+        if isinstance(value, list):
+            return tuple(_coerce(v, int, scope, key) for v in value)
+        return _coerce(value, int, scope, key)
     if get_origin(expected) in (Union, types.UnionType) and type(None) in get_args(expected):
         return None if value is None else _coerce(
             value, next(t for t in get_args(expected) if t is not type(None)), scope, key)

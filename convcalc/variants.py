@@ -9,42 +9,50 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from convcalc.analysis import Report, analyze
-from convcalc.architecture import (
-    Architecture,
-    Leaf,
-    Node,
-    Residual,
-    map_leaves,
-    map_sequences,
-)
+from convcalc.architecture import Architecture, Node, chain, rename_inputs
 from convcalc.errors import ConvcalcError, suggestion
-from convcalc.layers import Activation, BatchNorm, Conv, Depthwise, Layer, Padding, Pointwise
-from convcalc.limits import MAX_SWEEP_CELLS, MAX_WIDTH
+from convcalc.expr import make_divisible
+from convcalc.layers import (
+    Activation,
+    Add,
+    BatchNorm,
+    Conv,
+    ConvTranspose,
+    Depthwise,
+    Layer,
+    Merge,
+    Padding,
+    Pointwise,
+)
+from convcalc.limits import MAX_DIM, MAX_SWEEP_CELLS, MAX_WIDTH
 from convcalc.shapes import Shape, checked_shape
 
-
-def make_divisible(value: float, divisor: int) -> int:
-    """``value`` rounded to the nearest multiple of ``divisor`` (at least ``divisor``), never
-    more than 10% below ``value``: torchvision's ``_make_divisible`` for MobileNetV2."""
-    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
-    return rounded + divisor if rounded < 0.9 * value else rounded
+__all__ = ["make_divisible"]  # re-exported: the width rule's rounding, also used in formulas
 
 
 def with_width(arch: Architecture, multiplier: float) -> Architecture:
-    """Every scaled convolution's filters times ``multiplier``, rounded by the architecture's
-    ``channel_divisor``. Depthwise layers follow their input; dense layers keep their units."""
+    """Every scaled convolution's (and transposed convolution's) filters times ``multiplier``,
+    rounded by the architecture's ``channel_divisor``. Depthwise layers, and layers whose
+    settings are formulas over ``in.c``, follow their input; dense layers keep their units;
+    split sections given as channel counts do not scale (give a number of equal sections)."""
     if not 0 < multiplier <= MAX_WIDTH:
         raise ConvcalcError(f"width {multiplier} must be above 0 and at most {MAX_WIDTH:g}")
 
-    def scale(leaf: Leaf) -> tuple[Leaf]:
-        layer = leaf.layer
-        if not isinstance(layer, Conv) or not layer.filters or layer.scale is False or (
+    def scale(node: Node) -> Node:
+        layer = node.layer
+        if not isinstance(layer, Conv | ConvTranspose) or not layer.filters or (
+                layer.scale is False) or (
                 layer.scale == "up" and multiplier <= 1):
-            return (leaf,)
+            return node
         filters = make_divisible(layer.filters * multiplier, arch.channel_divisor)
-        return (replace(leaf, layer=replace(layer, filters=filters)),)
+        if filters > MAX_DIM:
+            raise ConvcalcError(f"filters {layer.filters} x width {multiplier:g} = {filters:,} "
+                                f"is more than {MAX_DIM:,}; use a smaller --width",
+                                file=arch.file, line=node.line, path=node.path,
+                                kind=layer.kind)
+        return replace(node, layer=replace(layer, filters=filters))
 
-    return replace(arch, layers=map_leaves(arch.layers, scale), width=arch.width * multiplier)
+    return replace(arch, nodes=tuple(scale(n) for n in arch.nodes), width=arch.width * multiplier)
 
 
 def with_input(arch: Architecture, shape: Shape) -> Architecture:
@@ -76,44 +84,50 @@ def convert(arch: Architecture, to: str, include_stem: bool = False) -> Conversi
                         f"{suggestion(to, CONVERSIONS)}")
 
 
-def _is_standard(layer: Layer) -> bool:
+def _is_standard(layer: Layer | Merge) -> bool:
     """A plain, ungrouped convolution (not a depthwise or pointwise one)."""
     return type(layer) is Conv and layer.groups == 1
 
 
-def _first_conv(nodes: tuple[Node, ...]) -> Leaf | None:
-    found: list[Leaf] = []
+def _first_conv(nodes: tuple[Node, ...]) -> Node | None:
+    return next((n for n in nodes if isinstance(n.layer, Conv)), None)
 
-    def note(leaf: Leaf) -> tuple[Leaf]:
-        if not found and isinstance(leaf.layer, Conv):
-            found.append(leaf)
-        return (leaf,)
 
-    map_leaves(nodes, note)
-    return found[0] if found else None
+def _taken(arch: Architecture) -> set[str]:
+    """Every path a rewrite must not create again: the nodes' and their resolved rows'."""
+    return {n.path for n in arch.nodes}
 
 
 def to_separable(arch: Architecture, include_stem: bool = False) -> Conversion:
     """Every standard k x k convolution with k > 1 becomes depthwise k x k (same stride, padding
     and dilation, no bias) + pointwise 1x1 (the filters, bias and width rule), as
-    ``PATH.dw`` + ``PATH.pw``: the output shape is kept. The stem (the network's first
-    convolution) stays unless ``include_stem``, as MobileNet keeps its first layer full."""
-    stem = None if include_stem else _first_conv(arch.layers)
+    ``PATH.dw`` + ``PATH.pw``: the output shape is kept; layers that read PATH read PATH.pw.
+    The stem (the network's first convolution) stays unless ``include_stem``, as MobileNet
+    keeps its first layer full. A convolution whose halves' paths are taken stays as it is."""
+    stem = None if include_stem else _first_conv(arch.nodes)
     changed: dict[str, str] = {}
-
-    def split(leaf: Leaf) -> tuple[Leaf, ...]:
-        layer = leaf.layer
-        if leaf is stem or not _is_standard(layer) or not isinstance(layer, Conv) or (
-                layer.kernel == (1, 1)):
-            return (leaf,)
+    renamed: dict[str, str] = {}
+    taken = _taken(arch)
+    nodes: list[Node] = []
+    for original in arch.nodes:
+        node = rename_inputs(original, renamed)
+        layer = node.layer
+        dw_path, pw_path = f"{node.path}.dw", f"{node.path}.pw"
+        if original is stem or not _is_standard(layer) or not isinstance(layer, Conv) or (
+                layer.kernel == (1, 1)) or dw_path in taken or pw_path in taken:
+            nodes.append(node)
+            continue
         dw = Depthwise(kernel=layer.kernel, stride=layer.stride, padding=layer.padding,
                        dilation=layer.dilation, bias=False)
         pw = Pointwise(filters=layer.filters, bias=layer.bias, scale=layer.scale)
-        changed[f"{leaf.path}.dw"] = changed[f"{leaf.path}.pw"] = "conv"
-        return (Leaf(f"{leaf.path}.dw", leaf.line, dw), Leaf(f"{leaf.path}.pw", leaf.line, pw))
-
-    layers = map_leaves(arch.layers, split)
-    return Conversion(replace(arch, name=f"{arch.name} (separable)", layers=layers), changed)
+        changed[dw_path] = changed[pw_path] = "conv"
+        taken |= {dw_path, pw_path}
+        nodes += [Node(dw_path, node.line, dw, node.inputs, node.side),
+                  Node(pw_path, node.line, pw, (dw_path,), node.side)]
+        renamed[node.path] = pw_path
+    outputs = tuple(renamed.get(p, p) for p in arch.outputs)
+    return Conversion(replace(arch, name=f"{arch.name} (separable)", nodes=tuple(nodes),
+                              outputs=outputs), changed)
 
 
 # Layers that may sit between a depthwise and its pointwise and vanish with the fusion: they act
@@ -129,40 +143,56 @@ def to_standard(arch: Architecture) -> Conversion:
     Batch norm and activations between the two are dropped: in MobileNet v1 a block is
     dw-bn-relu-pw-bn-relu and the full convolution model is conv-bn-relu, so what follows the
     pointwise stays and what normalised the depthwise output goes with it. A pair with anything
-    else between them, or a pointwise given by 'expansion' or with a stride or groups, is left
-    as it is. The fused layer is named after the pair's common prefix ('b1.dw' + 'b1.pw' ->
-    'b1'), else 'DW+PW'."""
+    else between them, a layer between them that anything else reads, or a pointwise given by
+    'expansion' or with a stride or groups, is left as it is. The fused layer is named after
+    the pair's common prefix ('b1.dw' + 'b1.pw' -> 'b1'), else 'DW+PW'. One pass over the
+    nodes."""
+    nodes = arch.nodes
+    readers: dict[str, int] = {}
+    for node in nodes:
+        for source in node.inputs:
+            readers[source] = readers.get(source, 0) + 1
+    for name in arch.outputs:
+        readers[name] = readers.get(name, 0) + 1
+    taken = _taken(arch)
+
+    def only_next(i: int) -> bool:
+        """Node i is read by node i + 1 alone, as its only input."""
+        return (i + 1 < len(nodes) and readers.get(nodes[i].path) == 1
+                and nodes[i + 1].inputs == (nodes[i].path,))
+
     changed: dict[str, str] = {}
-
-    def fuse(nodes: tuple[Node, ...]) -> tuple[Node, ...]:
-        out: list[Node] = []
-        i = 0
-        while i < len(nodes):
-            node = nodes[i]
-            j = i + 1
-            while j < len(nodes) and isinstance(nodes[j], Leaf) and isinstance(
-                    nodes[j].layer, _BETWEEN):  # type: ignore[union-attr]
-                j += 1
-            pw = nodes[j] if j < len(nodes) else None
-            if (isinstance(node, Leaf) and isinstance(node.layer, Depthwise)
-                    and isinstance(pw, Leaf) and type(pw.layer) is Pointwise
-                    and pw.layer.filters and pw.layer.stride == (1, 1)
-                    and pw.layer.groups == 1):
-                dw = node.layer
-                conv = Conv(filters=pw.layer.filters, kernel=dw.kernel, stride=dw.stride,
-                            padding=dw.padding, dilation=dw.dilation, bias=pw.layer.bias,
-                            scale=pw.layer.scale)
-                path = _fused_path(node.path, pw.path)
+    renamed: dict[str, str] = {}
+    out: list[Node] = []
+    i = 0
+    while i < len(nodes):
+        node = rename_inputs(nodes[i], renamed)
+        j = i + 1
+        while (isinstance(node.layer, Depthwise) and j < len(nodes)
+               and isinstance(nodes[j].layer, _BETWEEN) and only_next(j - 1)):
+            j += 1
+        pw = nodes[j] if j < len(nodes) and only_next(j - 1) else None
+        if (isinstance(node.layer, Depthwise) and pw is not None
+                and type(pw.layer) is Pointwise and pw.layer.filters
+                and pw.layer.stride == (1, 1) and pw.layer.groups == 1
+                and pw.side == node.side):
+            dw = node.layer
+            conv = Conv(filters=pw.layer.filters, kernel=dw.kernel, stride=dw.stride,
+                        padding=dw.padding, dilation=dw.dilation, bias=pw.layer.bias,
+                        scale=pw.layer.scale)
+            path = _fused_path(node.path, pw.path)
+            if path not in taken or path in (node.path, pw.path):
                 changed[path] = "depthwise+pointwise"
-                out.append(Leaf(path, node.line, conv))
+                out.append(Node(path, node.line, conv, node.inputs, node.side))
+                renamed[pw.path] = path
+                taken.add(path)
                 i = j + 1
-            else:
-                out.append(node)
-                i += 1
-        return tuple(out)
-
-    layers = map_sequences(arch.layers, fuse)
-    return Conversion(replace(arch, name=f"{arch.name} (standard)", layers=layers), changed)
+                continue
+        out.append(node)
+        i += 1
+    outputs = tuple(renamed.get(p, p) for p in arch.outputs)
+    return Conversion(replace(arch, name=f"{arch.name} (standard)", nodes=tuple(out),
+                              outputs=outputs), changed)
 
 
 def _fused_path(dw: str, pw: str) -> str:
@@ -244,18 +274,21 @@ def compare_designs(input_: Shape, kernel: int, filters: int, *, padding: Paddin
     standard = Conv(filters=filters, kernel=f, stride=s, padding=padding, bias=bias)
     depthwise = Depthwise(kernel=f, stride=s, padding=padding, bias=False)
     designs: dict[str, tuple[Node, ...]] = {
-        "standard": (Leaf("conv", None, standard),),
-        "separable": (Leaf("dw", None, depthwise),
-                      Leaf("pw", None, Pointwise(filters=filters, bias=bias))),
+        "standard": chain([("conv", standard)]),
+        "separable": chain([("dw", depthwise), ("pw", Pointwise(filters=filters, bias=bias))]),
     }
     if bottleneck is not None:
-        designs["bottleneck"] = (Leaf("reduce", None, Pointwise(filters=bottleneck, bias=bias)),
-                                 Leaf("conv", None, standard))
+        designs["bottleneck"] = chain([("reduce", Pointwise(filters=bottleneck, bias=bias)),
+                                       ("conv", standard)])
     if expansion is not None:
-        main = (Leaf("expand", None, Pointwise(expansion=expansion, bias=bias)),
-                Leaf("dw", None, replace(depthwise, bias=bias)),
-                Leaf("project", None, Pointwise(filters=filters, bias=bias)))
-        designs["inverted-residual"] = (Residual("", None, main, "if_same", False, False),)
+        main: list[tuple[str, Layer | Merge]] = [
+            ("expand", Pointwise(expansion=expansion, bias=bias)),
+            ("dw", replace(depthwise, bias=bias)),
+            ("project", Pointwise(filters=filters, bias=bias))]
+        # MobileNetV2's shortcut: the input is added back only where the shapes agree.
+        designs["inverted-residual"] = (*chain(main),
+                                        Node("add", None, Add(optional=True),
+                                             ("project", "input")))
     return LayerComparison(input_, kernel, filters, tuple(
         Design(name, analyze(Architecture(name, "", "", input_, nodes, "")))
         for name, nodes in designs.items()))

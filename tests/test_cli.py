@@ -109,8 +109,8 @@ def test_yaml_error_names_file_line_and_layer(tmp_path: Path) -> None:
     result = run("analyze", str(bad))
     assert result.exit_code == 2
     assert result.stderr == (f"Error: {bad}:3: unknown key 'kernal' in a 'conv' layer; did you "
-                             "mean 'kernel'?; allowed: name, filters, kernel, stride, padding, "
-                             "dilation, groups, bias, scale\n")
+                             "mean 'kernel'?; allowed: name, from, filters, kernel, stride, "
+                             "padding, dilation, groups, bias, scale\n")
 
 
 def test_every_command_has_help() -> None:

@@ -5,7 +5,7 @@ import textwrap
 import pytest
 
 from convcalc.analysis import analyze
-from convcalc.architecture import Leaf, Residual
+from convcalc.architecture import Node
 from convcalc.errors import ConvcalcError
 from convcalc.layers import Conv, Depthwise, Pointwise
 from convcalc.loader import load, parse
@@ -31,8 +31,11 @@ def test_minimal_network_and_paths() -> None:
         """)
     assert net.name == "tiny"
     assert net.input == Shape(32, 32, 1)
-    assert [n.path for n in net.layers] == ["c1", "1", "2"]  # unnamed layers take their index
-    assert net.layers[0].line == 5  # type: ignore[union-attr]
+    assert [n.path for n in net.nodes] == ["c1", "1", "2"]  # unnamed layers take their index
+    assert net.nodes[0].line == 5
+    # each layer reads the one before; the first reads the network input
+    assert [n.inputs for n in net.nodes] == [("input",), ("c1",), ("1",)]
+    assert net.outputs == ("2",)
 
 
 def test_block_with_repeat_first_and_arithmetic() -> None:
@@ -156,9 +159,9 @@ def test_separable_shorthand_and_layer_objects() -> None:
         layers:
           - separable: {name: sep, filters: 5, kernel: 3, bias: false}
         """)
-    dw, pw = net.layers
-    assert isinstance(dw, Leaf) and isinstance(dw.layer, Depthwise) and dw.path == "sep.dw"
-    assert isinstance(pw, Leaf) and isinstance(pw.layer, Pointwise) and pw.path == "sep.pw"
+    dw, pw = net.nodes
+    assert isinstance(dw.layer, Depthwise) and dw.path == "sep.dw"
+    assert isinstance(pw.layer, Pointwise) and pw.path == "sep.pw" and pw.inputs == ("sep.dw",)
     assert analyze(net).totals.macs == 432 + 240
 
 
@@ -171,8 +174,10 @@ def test_explicit_shortcut_layers_and_inline_residual() -> None:
               layers: [{conv: {filters: 8, kernel: 3, padding: 1}}]
               shortcut: [{conv: {filters: 8, kernel: 1}}]
         """)
-    (node,) = net.layers
-    assert isinstance(node, Residual) and isinstance(node.shortcut, tuple)
+    # main conv, shortcut conv on the same input, and the add reading both
+    assert [(n.path, n.inputs) for n in net.nodes] == [
+        ("r.0", ("input",)), ("r.downsample.0", ("input",)),
+        ("r.add", ("r.0", "r.downsample.0"))]
     assert [r.path for r in analyze(net).rows] == ["r.0", "r.downsample.0", "r.add"]
 
 
@@ -238,7 +243,7 @@ def err(text: str) -> str:
         ("input: 8x8x3\nlayers: [relu]\nlayres: []\n",
          "bad.yaml:3: unknown key 'layres' in the architecture; did you mean 'layers'?"),
         ("layers: [relu]\n", "bad.yaml:1: needs a top-level 'input'"),
-        ("input: 8x8\nlayers: [relu]\n", "bad.yaml:1: input '8x8' must be HxWxC"),
+        ("input: 8xx8\nlayers: [relu]\n", "bad.yaml:1: input '8xx8' must be HxWxC"),
         ("", "bad.yaml: is empty"),
         ("input: [8, 8\n", "bad.yaml:2: not valid YAML"),
         ("input: 8x8x3\nlayers:\n  - relu: {name: a}\n  - relu: {name: a}\n",
@@ -339,8 +344,8 @@ def test_layer_objects_carry_their_fields() -> None:
         layers:
           - conv: {name: c, filters: 8, kernel: 3, stride: 2, padding: same, dilation: 1}
         """)
-    (leaf,) = net.layers
-    assert isinstance(leaf, Leaf)
+    (leaf,) = net.nodes
+    assert isinstance(leaf, Node)
     assert leaf.layer == Conv(filters=8, kernel=(3, 3), stride=(2, 2), padding="same")
 
 
@@ -353,3 +358,10 @@ def test_deep_nesting_is_refused_before_composing(depth: int) -> None:
                                                 r"levels|not valid YAML: exceeded maximum "
                                                 r"nesting depth)"):
             parse(text, file="deep.yaml")
+
+
+@pytest.mark.parametrize(("written", "shape"), [
+    ("64x48", Shape(64, 48, 3)), ("32", Shape(32, 32, 3)), ("8x8x1", Shape(8, 8, 1))])
+def test_input_may_leave_out_the_channels_like_the_flag(written: str, shape: Shape) -> None:
+    # As --input does: 'HxW' and one size 'N' are an RGB image (3 channels).
+    assert arch(f"input: {written}\nlayers: [relu]\n").input == shape

@@ -62,8 +62,10 @@ blocks:
 @st.composite
 def networks(draw: st.DrawFn) -> str:
     h, w, c = draw(st.integers(4, 40)), draw(st.integers(4, 40)), draw(st.integers(1, 8))
-    items = draw(st.lists(st.one_of(simple, strided, residual, branches, side, block_call),
-                          min_size=1, max_size=8))
+    # At least one layer outside side branches: a side-only network is an error (tested in
+    # test_graph.py).
+    items = [draw(simple), *draw(st.lists(st.one_of(simple, strided, residual, branches, side,
+                                                    block_call), min_size=0, max_size=7))]
     if draw(st.booleans()):
         items += ["global_avgpool", "flatten", f"{{dense: {{units: {draw(st.integers(1, 9))}}}}}"]
     return f"input: {h}x{w}x{c}\n{BLOCKS}layers:\n" + "".join(f"  - {i}\n" for i in items)
