@@ -82,6 +82,8 @@ class Report:
     include_side: bool
     rows: tuple[LayerRow, ...]
     totals: Totals
+    # The rows the network returns (NETWORK_INPUT if it returns its input unchanged).
+    outputs: tuple[int, ...] = ()
 
     def counted(self) -> tuple[LayerRow, ...]:
         """The rows the totals add up: all of them, or all but side branches."""
@@ -130,7 +132,8 @@ def analyze(arch: Architecture, *, include_side: bool = False, dtype: str = "fp3
         activation_bytes=activations * size,
     )
     return Report(arch.name, arch.description, arch.source, arch.input, arch.width, dtype,
-                  include_side, tuple(rows), totals)
+                  include_side, tuple(rows), totals,
+                  outputs=tuple(tensors[p].row for p in arch.outputs))
 
 
 def _node(node: Node, parts: list[_Tensor], rows: list[LayerRow]) -> _Tensor:

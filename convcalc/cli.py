@@ -42,14 +42,23 @@ def main() -> None:
     multiplies and memory of every layer."""
 
 
-def prepared(arch: str, input_: str | None, width: float | None) -> Architecture:
-    """An architecture loaded by name or path, at the requested resolution and width."""
-    loaded = load(arch)
+def prepared(arch: str, input_: str | None, width: float | None,
+             depth_multiplier: float | None = None) -> Architecture:
+    """An architecture loaded by name or path, at the requested resolution, width and depth."""
+    loaded = load(arch, depth=1.0 if depth_multiplier is None else depth_multiplier)
     if input_:
         loaded = with_input(loaded, parse_shape(input_, channels=loaded.input.c))
     if width is not None:
         loaded = with_width(loaded, width)
     return loaded
+
+
+def depth_multiplier_option(command: Any) -> Any:
+    """--depth-multiplier, EfficientNet's compound depth scaling (named apart from `--depth`,
+    which folds tables into blocks)."""
+    return click.option("--depth-multiplier", type=float, metavar="D",
+                        help="Scale every repeat count n to ceil(n x D) (EfficientNet's "
+                             "depth rule), e.g. 1.2.")(command)
 
 
 def conversion_options(command: Any) -> Any:
@@ -121,6 +130,7 @@ def output(report: Report, format_: str, flops: bool,
               help="Count side branches (auxiliary classifiers) in the totals.")
 @click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="fp32",
               show_default=True, help="Element type for the byte figures.")
+@depth_multiplier_option
 @conversion_options
 @click.option("--explain", is_flag=True,
               help="Print every layer's formulas with the numbers substituted, not the table.")
@@ -128,9 +138,11 @@ def output(report: Report, format_: str, flops: bool,
               "(implies --explain).")
 def analyze_command(*, arch: str, input_: str | None, width: float | None,
                     format_: str, flops: bool, include_side: bool, dtype: str, convert: str | None,
-                    include_stem: bool, explain: bool, layer: str | None) -> None:
+                    include_stem: bool, explain: bool, layer: str | None,
+                    depth_multiplier: float | None) -> None:
     """Per-layer shapes, parameters and multiplies of ARCH (a built-in name or a YAML file)."""
-    conversion = converted(prepared(arch, input_, width), convert, include_stem)
+    conversion = converted(prepared(arch, input_, width, depth_multiplier), convert,
+                           include_stem)
     report = analyze(conversion.arch, include_side=include_side, dtype=dtype)
     if explain or layer:
         explain_reports([report], format_, layer)
@@ -161,6 +173,7 @@ def parse_padding(text: str) -> int | str:
               help="One layer: add MobileNetV2's inverted residual with expansion T.")
 @click.option("--bias", is_flag=True, help="One layer: count biases in the parameters.")
 @click.option("--width", type=float, help="Networks: width multiplier on channel counts.")
+@depth_multiplier_option
 @conversion_options
 @click.option("--format", "format_", type=click.Choice(FORMATS), default="table",
               show_default=True, help="Output format.")
@@ -171,7 +184,8 @@ def compare_command(*, archs: tuple[str, ...], input_: str | None, kernel: int |
                     filters: int | None, padding: str | None, stride: int | None,
                     bottleneck: int | None, expansion: float | None, bias: bool,
                     width: float | None, convert: str | None, include_stem: bool,
-                    format_: str, dtype: str, explain: bool) -> None:
+                    format_: str, dtype: str, explain: bool,
+                    depth_multiplier: float | None) -> None:
     """Cheaper designs side by side: one layer (--input, --kernel, --filters) as a standard,
     depthwise-separable, bottleneck or inverted-residual convolution; or whole networks (ARCH
     names or files), with --convert adding each network's converted form after it."""
@@ -188,7 +202,7 @@ def compare_command(*, archs: tuple[str, ...], input_: str | None, kernel: int |
                                 "names or --input, --kernel and --filters")
         archs_ = []
         for arch in archs:
-            loaded = prepared(arch, input_, width)
+            loaded = prepared(arch, input_, width, depth_multiplier)
             archs_.append(loaded)
             if convert:
                 archs_.append(converted(loaded, convert, include_stem).arch)
@@ -198,7 +212,7 @@ def compare_command(*, archs: tuple[str, ...], input_: str | None, kernel: int |
         print_result(render_comparison(comparison, format_))
         return
     network_options = {"--width": width, "--convert": convert, "--include-stem":
-                       include_stem or None}
+                       include_stem or None, "--depth-multiplier": depth_multiplier}
     given = [name for name, value in network_options.items() if value is not None]
     if given:
         raise ConvcalcError(f"{', '.join(given)} need ARCH names; one layer takes --input, "
@@ -238,16 +252,17 @@ def parse_width(text: str) -> float:
 @click.option("--input", "inputs", metavar="N,N,...",
               help="Input sizes separated by commas (N, HxW or HxWxC): 224,192,160,128. "
               "[default: the network's own]")
+@depth_multiplier_option
 @conversion_options
 @click.option("--format", "format_", type=click.Choice(FORMATS), default="table",
               show_default=True, help="Output format.")
 def sweep_command(*, arch: str, widths: str, inputs: str | None, convert: str | None,
-                  include_stem: bool, format_: str) -> None:
+                  include_stem: bool, format_: str, depth_multiplier: float | None) -> None:
     """Multiplies and parameters of ARCH for every width multiplier and input size."""
     from convcalc.render import render_sweep
     from convcalc.variants import sweep
 
-    loaded = converted(load(arch), convert, include_stem).arch
+    loaded = converted(prepared(arch, None, None, depth_multiplier), convert, include_stem).arch
     shapes = ([parse_shape(t, channels=loaded.input.c) for t in parse_list(inputs, "input")]
               if inputs else [loaded.input])
     result = sweep(loaded, [parse_width(t) for t in parse_list(widths, "width")], shapes)
@@ -369,13 +384,15 @@ REPORT_FORMATS = ("md", "csv", "json", "html", "tex")
 @click.option("--input", "input_", metavar="HxWxC",
               help="Input size instead of the files': HxWxC, HxW or one size N (NxN).")
 @click.option("--width", type=float, help="Width multiplier on channel counts, e.g. 0.5.")
+@depth_multiplier_option
 @click.option("--side", "include_side", is_flag=True,
               help="Count side branches (auxiliary classifiers) in totals and memory.")
 @click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="fp32",
               show_default=True, help="Element type for the byte figures.")
 def report_command(*, archs: tuple[str, ...], output_: str | None, format_: str | None,
                    depth: int | None, by_type: bool, top: int, input_: str | None,
-                   width: float | None, include_side: bool, dtype: str) -> None:
+                   width: float | None, include_side: bool, dtype: str,
+                   depth_multiplier: float | None) -> None:
     """A report of one or more architectures (built-in names or YAML files) in Markdown, CSV,
     JSON, HTML or LaTeX: totals, memory (plain sum and liveness peak), cost by layer kind, the
     most expensive layers and the per-layer table; several architectures are compared first."""
@@ -390,8 +407,9 @@ def report_command(*, archs: tuple[str, ...], output_: str | None, format_: str 
             raise ConvcalcError(f"cannot tell the format of '{output_}' from its extension; "
                                 f"use one of {' '.join(EXTENSIONS)} or give --format")
         format_ = EXTENSIONS[suffix]
-    summaries = [summarize(analyze(prepared(a, input_, width), include_side=include_side,
-                                   dtype=dtype), by_type=by_type, top=top, depth=depth)
+    summaries = [summarize(analyze(prepared(a, input_, width, depth_multiplier),
+                                   include_side=include_side, dtype=dtype),
+                           by_type=by_type, top=top, depth=depth)
                  for a in archs]
     text = render_report(summaries, format_ or "md")
     if output_ is None:

@@ -59,6 +59,8 @@ FUNCTIONS = tuple(_FUNCTIONS)
 # `in` is a Python keyword, so `in.c` can only mean the block input; it is read as a name.
 _INPUT = re.compile(r"\bin\s*\.\s*([a-z_]+)")
 _INPUT_WORD = re.compile(r"\bin\b")
+# Words joined by hyphens ('thirty-two'): prose, not a subtraction of parameters.
+_WORDS = re.compile(r"[A-Za-z]+(-[A-Za-z]+)+")
 INPUT_DIMS = {"c": "in_c", "h": "in_h", "w": "in_w"}
 INPUT_NAMES = tuple(f"__{n}" for n in INPUT_DIMS.values())
 
@@ -194,6 +196,9 @@ def _lookup(name: str, text: str, scope: Mapping[str, object]) -> Value:
         if name in INPUT_NAMES:
             raise ConvcalcError(f"'{text}' reads the input's height or width, but the block "
                                 "input is a flat vector")
+        if _WORDS.fullmatch(text):
+            raise ConvcalcError(f"'{text}' is neither a number nor a formula over block "
+                                "parameters; write a number such as 32")
         hint = suggestion(name, [k for k in scope if not k.startswith("__")])
         raise ConvcalcError(f"'{text}' uses undefined parameter '{name}'{hint}")
     value = scope[name]

@@ -25,6 +25,7 @@ MAX_DIM = 10_000_000
 MAX_ELEMENTS = 10**18                 # values in one tensor (a flat vector's length included)
 # Rewrites and sweeps.
 MAX_WIDTH = 16.0
+MAX_DEPTH_MULTIPLIER = 16.0           # --depth-multiplier and a scale's depth
 MAX_SWEEP_CELLS = 1000
 # The numpy reference: the most memory one verify may need, and the multiplies it may run.
 MAX_VERIFY_BYTES = 4 << 30

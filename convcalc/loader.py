@@ -36,7 +36,14 @@ from convcalc.layers import (
     WidthScale,
     yaml_keys,
 )
-from convcalc.limits import MAX_FILE_BYTES, MAX_NESTING, MAX_REPEAT, Budget
+from convcalc.limits import (
+    MAX_DEPTH_MULTIPLIER,
+    MAX_FILE_BYTES,
+    MAX_NESTING,
+    MAX_REPEAT,
+    MAX_WIDTH,
+    Budget,
+)
 from convcalc.shapes import Pair, Shape, checked_shape, parse_shape
 
 TOP_KEYS = ("name", "description", "source", "input", "channel_divisor", "defaults", "blocks",
@@ -96,10 +103,30 @@ def locate(source: str | Path) -> Path:
                         "'convcalc list' shows the built-in ones")
 
 
-def load(source: str | Path) -> Architecture:
-    """Read an architecture from a YAML file or by built-in name ('resnet50')."""
-    path = locate(source)
-    shown = path.name if path.parent in builtin_dirs() else str(source)
+def locate_scaled(source: str | Path) -> tuple[Path, str | None]:
+    """The file and named scale for a source: 'efficientnet_b3' is efficientnet.yaml's scale
+    'b3' when no efficientnet_b3.yaml exists; 'nets/effnet.yaml:b3' names a file's scale."""
+    text = str(source)
+    base, _, scale = text.rpartition(":")
+    if not isinstance(source, Path) and Path(base).suffix in (".yaml", ".yml") and is_name(scale):
+        return Path(base), scale
+    try:
+        return locate(source), None
+    except ConvcalcError:
+        stem, _, scale = text.rpartition("_")
+        if stem and scale and len(Path(text).parts) == 1:
+            for directory in builtin_dirs():
+                if (directory / f"{stem}.yaml").is_file():
+                    return directory / f"{stem}.yaml", scale
+        raise
+
+
+def load(source: str | Path, *, depth: float = 1.0) -> Architecture:
+    """Read an architecture from a YAML file or by built-in name ('resnet50', or a named
+    scale such as 'efficientnet_b3'); ``depth`` multiplies every scaled repeat count."""
+    path, scale = locate_scaled(source)
+    shown = path.name if path.parent in builtin_dirs() else str(
+        source if scale is None else path)
     try:
         if path.is_dir():
             raise ConvcalcError("is a directory, not a YAML file", file=shown)
@@ -113,15 +140,21 @@ def load(source: str | Path) -> Architecture:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ConvcalcError("is not UTF-8 text; is it a YAML file?", file=shown) from None
-    return parse(text, file=shown)
+    return parse(text, file=shown, depth=depth, scale=scale)
 
 
-def parse(text: str, file: str = "<string>") -> Architecture:
-    """An ``Architecture`` from YAML text; ``file`` is the name used in error messages."""
+def parse(text: str, file: str = "<string>", *, depth: float = 1.0,
+          scale: str | None = None) -> Architecture:
+    """An ``Architecture`` from YAML text; ``file`` is the name used in error messages.
+    ``depth`` multiplies repeat counts (rounded up: EfficientNet's compound scaling) and
+    ``scale`` picks one of the file's named ``scales:`` (its width, depth and input)."""
+    if not 0 < depth <= MAX_DEPTH_MULTIPLIER:
+        raise ConvcalcError(f"depth multiplier {depth:g} must be above 0 and at most "
+                            f"{MAX_DEPTH_MULTIPLIER:g}")
     try:
         budget = Budget()
         doc = _read_yaml(text, budget)
-        return _Expander(doc, file, budget).architecture()
+        return _Expander(doc, file, budget, depth, scale).architecture()
     except ConvcalcError as e:
         raise e.located(file=file) from None
 
@@ -250,7 +283,9 @@ class _Lazy:
 def _concrete(scope: Mapping[str, Any], shapes: Mapping[str, Shape],
               source: str | None) -> dict[str, Any]:
     """``scope`` with its lazy values computed, and ``in.c`` etc. for ``source``."""
-    out = {k: v.value(shapes) if isinstance(v, _Lazy) else v for k, v in scope.items()}
+    # Only the lazy values whose tensors are known: the others are not read here.
+    out = {k: v.value(shapes) if isinstance(v, _Lazy) and v.sources() <= shapes.keys() else v
+           for k, v in scope.items()}
     if source is not None and source in shapes:
         shape = shapes[source]
         out |= expr.input_scope(shape.c, shape.h, shape.w)
@@ -289,10 +324,12 @@ class _Expander:
     """Expands one parsed file into graph nodes: blocks, repeats, conditions, defaults, paths,
     and the tensors each layer reads."""
 
-    def __init__(self, doc: YMap, file: str, budget: Budget, depth: float = 1.0) -> None:
+    def __init__(self, doc: YMap, file: str, budget: Budget, depth: float = 1.0,
+                 scale: str | None = None) -> None:
         self.doc, self.file = doc, file
         self.budget = budget
         self.depth_multiplier = depth
+        self.scale = scale
         self.calls: list[str] = []  # the chain of blocks being expanded, to catch cycles
         self.nesting = 0  # block calls and nested sequences entered, across blocks
         self.claims: dict[str, tuple[int, ...]] = {}  # path -> the item lines that made it
@@ -318,13 +355,15 @@ class _Expander:
         for key, value in text.items():
             if not isinstance(value, str):
                 raise ConvcalcError(f"'{key}' must be text", line=doc.key_lines[key])
+        width, shape = self._read_scale(doc.get("scales"), doc.key_lines.get("scales"))
         top = _Context("", NETWORK_INPUT, {}, False, (), set())
         self._sequence(layers, top, NETWORK_INPUT, 0)
         self._check_unresolved()
         outputs = self._outputs(doc.get("outputs"), doc.key_lines.get("outputs"))
+        name = text["name"] or Path(self.file).stem
         try:
-            return Architecture(
-                name=text["name"] or Path(self.file).stem,
+            arch = Architecture(
+                name=f"{name}_{self.scale}" if self.scale else name,
                 description=" ".join(text["description"].split()),
                 source=" ".join(text["source"].split()),
                 input=self._input(doc["input"], doc.key_lines["input"]),
@@ -335,6 +374,41 @@ class _Expander:
             )
         except ConvcalcError as e:
             raise e.located(line=doc.key_lines.get("outputs", layers_line)) from None
+        if shape is not None:
+            arch = dataclasses.replace(arch, input=shape)
+        if width != 1:
+            from convcalc.variants import with_width  # the one width rule
+
+            arch = with_width(arch, width)
+        return arch
+
+    def _read_scale(self, value: Any, line: int | None) -> tuple[float, Shape | None]:
+        """The width and input of the scale asked for (1 and None without one), after setting
+        its depth multiplier. ``scales:`` maps names to {width, depth, input}, as Ultralytics'
+        model files do; each figure defaults to the file's own."""
+        scales = _mapping(value, "'scales'", line)
+        if self.scale is None:
+            return 1.0, None
+        if self.scale not in scales:
+            raise ConvcalcError(f"has no scale '{self.scale}'{_near(self.scale, scales)}"
+                                + (f"; its scales: {', '.join(scales)}" if scales else
+                                   " (it declares no 'scales:')"), line=line)
+        where = scales.key_lines[self.scale]
+        settings = _mapping(scales[self.scale], f"scale '{self.scale}'", where)
+        _check_keys(settings, ("width", "depth", "input"), f"scale '{self.scale}'")
+        figures = {}
+        for key, limit in (("width", MAX_WIDTH), ("depth", MAX_DEPTH_MULTIPLIER)):
+            number = settings.get(key, 1.0)
+            if isinstance(number, bool) or not isinstance(number, int | float) or not (
+                    0 < number <= limit):
+                raise ConvcalcError(f"scale '{self.scale}': {key} {number!r} must be a number "
+                                    f"above 0 and at most {limit:g}",
+                                    line=settings.key_lines.get(key, where))
+            figures[key] = float(number)
+        self.depth_multiplier *= figures["depth"]
+        shape = (self._input(settings["input"], settings.key_lines["input"])
+                 if "input" in settings else None)
+        return figures["width"], shape
 
     def _input(self, value: Any, line: int) -> Shape:
         try:
@@ -517,7 +591,7 @@ class _Expander:
             return self._branches(body.get("branches"), body.key_lines.get("branches", line),
                                   ctx, path, line, self._one(sources, path, kind, line))
         if kind in LAYER_KINDS:
-            return self._layer(kind, body, ctx, path, line, sources, current)
+            return self._layer(kind, body, ctx, path, line, sources)
         if kind in self.blocks:
             out = self._call_block(kind, body, ctx, path, line,
                                    self._one(sources, path, kind, line))
@@ -626,7 +700,7 @@ class _Expander:
     # -- layers ------------------------------------------------------------------------------
 
     def _layer(self, kind: str, body: YMap, ctx: _Context, path: str, line: int,
-               sources: list[str], current: str | None) -> str | None:
+               sources: list[str]) -> str | None:
         cls = LAYER_KINDS[kind]
         _check_keys(body, ("name", "from", *YAML_KEYS[cls]), f"a '{kind}' layer")
         raws: list[tuple[str, Any, int]] = []
@@ -634,18 +708,14 @@ class _Expander:
             for key, raw in source.items():
                 if key not in ("name", "from"):
                     raws.append((key, raw, source.key_lines.get(key, line)))
-        if issubclass(cls, Merge) and len(sources) == 1 and "from" in body:
-            # A merge that names one tensor combines it with the one before: add: {from: in}.
-            if current is None:
-                raise ConvcalcError("follows a split; list both tensors it reads with "
-                                    "'from: [a, b]'", line=line, path=path, kind=kind)
-            inputs = [current, *sources]
-        elif issubclass(cls, Merge):
-            inputs = sources
-        else:
-            inputs = [self._one(sources, path, kind, line)]
-        lazy = sorted(set().union(*(_lazy_sources(raw, ctx.scope, ctx.block_input)
-                                    for _, raw, _ in raws)))
+        inputs = sources if issubclass(cls, Merge) else [self._one(sources, path, kind, line)]
+        lazy_sets = []
+        for _, raw, key_line in raws:
+            try:
+                lazy_sets.append(_lazy_sources(raw, ctx.scope, ctx.block_input))
+            except ConvcalcError as e:
+                raise e.located(line=key_line, path=path, kind=kind) from None
+        lazy = sorted(set().union(*lazy_sets))
         ctx.kinds.add(kind)
         if lazy:
             if issubclass(cls, Merge) or getattr(cls, "parallel", False):

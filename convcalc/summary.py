@@ -8,7 +8,9 @@ Peak memory convention: the counted rows run one at a time in order, nothing in 
 (a row's output, or the network input) is alive from the step that produces it (the input from
 the first step) through the step of its last consumer, so at a row's step its inputs and its
 output are alive together. A tensor no counted row reads is an output of the network and stays
-alive to the end. The peak is the largest sum of alive bytes over the steps.
+alive to the end, as do the network's declared outputs (several, in a detection or segmentation
+network), even when later rows read them too. The peak is the largest sum of alive bytes over
+the steps.
 """
 
 from collections.abc import Sequence
@@ -163,7 +165,8 @@ def memory(report: Report) -> Memory:
     # Each tensor's last step: its last reader's; a tensor nothing reads is a network output
     # and stays to the end.
     end = ({NETWORK_INPUT: 0, **dict.fromkeys(counted, last)}
-           | last_readers([report.rows[i] for i in counted]))
+           | last_readers([report.rows[i] for i in counted])
+           | dict.fromkeys(report.outputs, last))
     # A difference array over the steps: + bytes when a tensor appears, - after its last step.
     change = [0] * (len(counted) + 1)
     tensors = [(NETWORK_INPUT, 0, report.input.elements)]
