@@ -41,6 +41,33 @@ def counts(report: Report) -> tuple[int, int]:
 def rows(name: str, **kwargs: Any) -> dict[str, LayerRow]:
     return {r.path: r for r in analyze(load(name), **kwargs).rows}
 
+
+# Built-in name = torchvision's builder name = the key of the stored counts and shapes.
+ZOO = [
+    "vgg11", "vgg11_bn", "vgg19",
+    "resnext50_32x4d", "resnext101_32x8d", "wide_resnet50_2",
+    "squeezenet1_0", "squeezenet1_1",
+    "densenet121", "densenet161", "densenet169", "densenet201",
+    "mnasnet1_0",
+    "inception_v3",
+    "mobilenet_v3_small", "mobilenet_v3_large",
+    *(f"efficientnet_b{i}" for i in range(8)), "efficientnet_v2_s",
+]
+
+# The graph branch's receptive field takes a merge's largest input jump, so every
+# squeeze-and-excitation gate's global pool (jump x h) compounds into the main path until the
+# 1e15 limit refuses the network. These fail for that reason alone (with the limit lifted
+# they pass); strict, so that the fix shows here. TODO(graph): remove once fixed.
+RECEPTIVE_FIELD_BUG = pytest.mark.xfail(strict=True, reason="graph: a broadcast mul's jump")
+BLOCKED = {"efficientnet", *(f"efficientnet_b{i}" for i in range(8)), "efficientnet_v2_s"}
+
+
+def zoo(names: list[str], slow: frozenset[str] = frozenset()) -> list[Any]:
+    """pytest parameters for zoo names, with the marks above (and slow for ``slow``)."""
+    return [pytest.param(n, marks=[*([RECEPTIVE_FIELD_BUG] if n in BLOCKED else []),
+                                   *([pytest.mark.slow] if n in slow else [])]) for n in names]
+
+
 # -- language the zoo needed ------------------------------------------------------------------
 
 BRANCH_BLOCK = """
@@ -79,7 +106,7 @@ def test_a_block_of_branches_rejects_layers_and_shortcuts(extra: str, message: s
 
 # -- every file ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", builtin_names())
+@pytest.mark.parametrize("name", zoo(builtin_names()))
 def test_every_builtin_loads_analyzes_and_says_where_it_comes_from(name: str) -> None:
     arch = load(name)
     report = analyze(arch, include_side=True)
@@ -148,24 +175,40 @@ def test_googlenet_torchvision_side_branches_are_the_training_time_aux_classifie
 
 # -- the modern zoo (issue 11): torchvision exactly, at each model's own input size ----------
 
-# Built-in name = torchvision's builder name = the key of the stored counts and shapes.
-ZOO = [
-    "vgg11", "vgg11_bn", "vgg19",
-    "resnext50_32x4d", "resnext101_32x8d", "wide_resnet50_2",
-    "squeezenet1_0", "squeezenet1_1",
-    "densenet121", "densenet161", "densenet169", "densenet201",
-    "mnasnet1_0",
-    "inception_v3",
-    "mobilenet_v3_small", "mobilenet_v3_large",
-]
-
-
-@pytest.mark.parametrize("name", ZOO)
+@pytest.mark.parametrize("name", zoo(ZOO))
 def test_zoo_counts_equal_torchvision_at_its_own_input(name: str) -> None:
     arch = load(name)
     size = EXTRA[name]["input"]
     assert arch.input == Shape(size, size, 3)
     assert counts(analyze(arch)) == (EXTRA[name]["params"], EXTRA[name]["macs"])
+
+
+# torchvision's _efficientnet_conf(width_mult, depth_mult) and each model's input size.
+EFFICIENTNET_SCALING = {1: (1.0, 1.1, 240), 2: (1.1, 1.2, 260), 3: (1.2, 1.4, 300),
+                        4: (1.4, 1.8, 380), 5: (1.6, 2.2, 456), 6: (1.8, 2.6, 528),
+                        7: (2.0, 3.1, 600)}
+
+
+@RECEPTIVE_FIELD_BUG
+@pytest.mark.parametrize("b", EFFICIENTNET_SCALING)
+def test_compound_scaling_flags_turn_b0_into_b1_to_b7(b: int) -> None:
+    width, depth, size = EFFICIENTNET_SCALING[b]
+    result = CliRunner().invoke(main, [
+        "analyze", "efficientnet_b0", "--width", str(width), "--depth-multiplier", str(depth),
+        "--input", str(size), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    totals = json.loads(result.stdout)["totals"]
+    expected = EXTRA[f"efficientnet_b{b}"]
+    assert (totals["params"], totals["macs"]) == (expected["params"], expected["macs"])
+
+
+@RECEPTIVE_FIELD_BUG
+def test_efficientnet_b7_repeats_each_stage_ceil_n_times_3_1() -> None:
+    # Table 1's repeats 1, 2, 2, 3, 3, 4, 1 times 3.1, rounded up: 4, 7, 7, 10, 10, 13, 4.
+    paths = {r.path for r in analyze(load("efficientnet_b7")).rows}
+    copies = [len({p.split(".")[1] for p in paths if p.startswith(f"stage{s}.")})
+              for s in range(2, 9)]
+    assert copies == [4, 7, 7, 10, 10, 13, 4]
 
 
 def test_mnasnet0_5_is_mnasnet1_0_at_width_half() -> None:
@@ -191,12 +234,11 @@ def test_inception_v3_aux_classifier_is_a_side_branch() -> None:
 # The numpy reference runs every layer at a small input (Inception v3's auxiliary classifier
 # needs its own 299: its 5x5 pool and 5x5 conv need the 17x17 grid). Marked slow: above about
 # three seconds here, most of it drawing the random weights of the big dense layers.
-SLOW = {"vgg11", "vgg11_bn", "vgg19", "resnext50_32x4d", "resnext101_32x8d", "wide_resnet50_2",
-        "densenet161", "densenet201"}
+SLOW = frozenset({"vgg11", "vgg11_bn", "vgg19", "resnext50_32x4d", "resnext101_32x8d",
+                  "wide_resnet50_2", "densenet161", "densenet201"})
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n
-                                  for n in ZOO])
+@pytest.mark.parametrize("name", zoo(ZOO, SLOW))
 def test_zoo_verifies_against_the_numpy_reference(name: str) -> None:
     from convcalc.reference import RUNNERS, verify
 
@@ -379,7 +421,7 @@ def comparable(report: Report, torch_calls: list[list[Any]]) -> tuple[list[Any],
     return ours, theirs
 
 
-@pytest.mark.parametrize("name", ["resnet50", "mobilenet_v2", "googlenet_torchvision", *ZOO])
+@pytest.mark.parametrize("name", zoo(["resnet50", "mobilenet_v2", "googlenet_torchvision", *ZOO]))
 def test_every_layer_shape_equals_the_stored_torch_table(name: str) -> None:
     ours, theirs = comparable(analyze(load(name)), TORCH_SHAPES[name])
     assert len(ours) == len(theirs) > 25
@@ -426,7 +468,7 @@ def live_size(name: str) -> int:
     return 320 if name == "inception_v3" else 128
 
 
-@pytest.mark.parametrize("name", ZOO)
+@pytest.mark.parametrize("name", zoo(ZOO))
 def test_zoo_equals_a_live_torchvision_model(name: str) -> None:
     reference, size = _torch_reference(), live_size(name)
     theirs, calls = reference.measure(reference.ZOO[name], size)
