@@ -52,6 +52,7 @@ ZOO = [
     "inception_v3",
     "mobilenet_v3_small", "mobilenet_v3_large",
     *(f"efficientnet_b{i}" for i in range(8)), "efficientnet_v2_s",
+    "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0",
 ]
 
 # The graph branch's receptive field takes a merge's largest input jump, so every
