@@ -54,6 +54,7 @@ ZOO = [
     *(f"efficientnet_b{i}" for i in range(8)), "efficientnet_v2_s",
     "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0",
     "regnet_x_400mf", "regnet_y_400mf", "regnet_y_800mf",
+    "convnext_tiny",
 ]
 
 # The graph branch's receptive field takes a merge's largest input jump, so every
