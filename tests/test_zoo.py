@@ -55,6 +55,8 @@ ZOO = [
     "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0",
     "regnet_x_400mf", "regnet_y_400mf", "regnet_y_800mf",
     "convnext_tiny",
+    "fcn_resnet50", "deeplabv3_resnet50", "deeplabv3_mobilenet_v3_large",
+    "lraspp_mobilenet_v3_large",
 ]
 
 # The graph branch's receptive field takes a merge's largest input jump, so every
