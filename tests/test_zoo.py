@@ -420,17 +420,34 @@ def comparable(report: Report, torch_calls: list[list[Any]]) -> tuple[list[Any],
     calls, keeping only the families the model runs as modules or recorded functions
     (torchvision calls some flattens and global pools as tensor methods, which no hook sees).
     A torch class outside FAMILIES is a KeyError: a new kind of layer needs a row there."""
-    theirs = [[CLASS_FAMILY[c], shape] for _, c, shape in torch_calls]
+    theirs = [[CLASS_FAMILY[c], shape] for _, c, shape, *_ in torch_calls]
     present = {family for family, _ in theirs}
     ours = [[KIND_FAMILY[r.kind], r.output.as_list()] for r in report.rows
             if not r.side and KIND_FAMILY.get(r.kind) in present]
     return ours, theirs
 
 
+def conv_windows(report: Report, torch_calls: list[list[Any]]) -> tuple[list[Any], list[Any]]:
+    """[kh, kw, sh, sw, ph, pw, dh, dw, groups] of every torch Conv2d call and of the convcalc
+    layer in the same place (the conv family lines up one to one once the shapes agree): a
+    dilation or padding that keeps the shape and the counts shows here."""
+    conv = CLASS_FAMILY["Conv2d"]
+    rows = [r for r in report.rows if not r.side and KIND_FAMILY.get(r.kind) == conv]
+    calls = [call for call in torch_calls if CLASS_FAMILY[call[1]] == conv]
+    pairs = [(r.window, call[3]) for r, call in zip(rows, calls, strict=True) if len(call) > 3]
+    ours = [[*w.kernel, *w.stride, w.padding[0], w.padding[2], *w.dilation, w.groups]
+            for w, _ in pairs if w is not None]
+    return ours, [theirs for _, theirs in pairs]
+
+
 @pytest.mark.parametrize("name", zoo(["resnet50", "mobilenet_v2", "googlenet_torchvision", *ZOO]))
 def test_every_layer_shape_equals_the_stored_torch_table(name: str) -> None:
-    ours, theirs = comparable(analyze(load(name)), TORCH_SHAPES[name])
+    report = analyze(load(name))
+    ours, theirs = comparable(report, TORCH_SHAPES[name])
     assert len(ours) == len(theirs) > 25
+    assert ours == theirs
+    ours, theirs = conv_windows(report, TORCH_SHAPES[name])
+    assert len(ours) == len(theirs) > 5
     assert ours == theirs
 
 
@@ -438,7 +455,7 @@ def test_resnet50_paths_are_torchvision_module_names() -> None:
     # torchvision calls each block's one ReLU module three times; convcalc names relu1..relu3.
     named = {"Conv2d": {"conv"}, "BatchNorm2d": {"batchnorm"}, "MaxPool2d": {"maxpool"},
              "Linear": {"dense"}}
-    theirs = [(path, c) for path, c, _ in TORCH_SHAPES["resnet50"] if c in named]
+    theirs = [(path, c) for path, c, *_ in TORCH_SHAPES["resnet50"] if c in named]
     ours = [(r.path, c) for r in analyze(load("resnet50")).rows
             for c, kinds in named.items() if r.kind in kinds]
     assert len(ours) > 100

@@ -108,8 +108,13 @@ def measure(model: Model, size: int | None = None,
     import torch
 
     builder, kwargs, own = model
+    if builder.startswith("regnet"):
+        # RegNet's builder computes its stage widths with tensors, which need data: it is
+        # built on the CPU (small models, a fast initialization) and moved.
+        built = build(builder, kwargs).to("meta")
     with torch.device("meta"):
-        built = build(builder, kwargs)
+        if not builder.startswith("regnet"):
+            built = build(builder, kwargs)
         return counts(built, size or own, train), leaf_shapes(built, size or own)
 
 
@@ -132,7 +137,8 @@ def counts(model: Any, size: int = 224, train: bool = False) -> dict[str, int]:
 
 
 def leaf_shapes(model: Any, size: int = 224) -> list[list[Any]]:
-    """[module path, class name, output shape] of every leaf module call, in call order, and
+    """[module path, class name, output shape] of every leaf module call, in call order (and,
+    for a Conv2d, its [kh, kw, sh, sw, ph, pw, dh, dw, groups]), and
     of the FUNCTIONS called outside a leaf module (path ``PARENT:F.name``); shapes are
     [h, w, c] for images and [n] for flat vectors, as convcalc writes them. Permute modules
     (ConvNeXt's channels-last MLP) only change the layout, so they are not recorded, and the
@@ -151,6 +157,14 @@ def leaf_shapes(model: Any, size: int = 224) -> list[list[Any]]:
             return [shape[1], shape[2], shape[0]]
         return shape
 
+    def window(module: Any) -> list[list[int]]:
+        # A convolution's geometry, which no count or shape shows when it changes only the
+        # dilation (DeepLab's atrous convs): [kh, kw, sh, sw, ph, pw, dh, dw, groups].
+        if not isinstance(module, torch.nn.Conv2d):
+            return []
+        return [[*module.kernel_size, *module.stride, *module.padding, *module.dilation,
+                 module.groups]]
+
     def enter(name: str) -> Any:
         def push(module: Any, inputs: Any) -> None:
             stack.append(name)
@@ -162,7 +176,7 @@ def leaf_shapes(model: Any, size: int = 224) -> list[list[Any]]:
             if type(module).__name__ == "Permute":
                 channels_last[0] = list(module.dims) == [0, 2, 3, 1]
             elif module in leaves:
-                calls.append([name, type(module).__name__, as_hwc(out)])
+                calls.append([name, type(module).__name__, as_hwc(out), *window(module)])
         return record
 
     class Functions(TorchFunctionMode):
@@ -205,9 +219,9 @@ def main() -> None:
     }
     shapes = {
         "about": f"Made by tests/data/make_torch_reference.py ({versions}): "
-                 "[module, class, output [h, w, c] or [n]] per leaf module call (and per "
-                 "pooling or ReLU function called outside one), eval mode, one image at the "
-                 "model's own input size.",
+                 "[module, class, output [h, w, c] or [n], and for Conv2d [kh, kw, sh, sw, ph, "
+                 "pw, dh, dw, groups]] per leaf module call (and per pooling or ReLU function "
+                 "called outside one), eval mode, one image at the model's own input size.",
         "models": {name: measure(model)[1] for name, model in SHAPES.items()},
     }
     (HERE / "torchvision_extra_counts.json").write_text(
