@@ -387,6 +387,50 @@ def test_mobilenet_v1_matches_the_papers_tables(width: float, size: int, macs_mi
     assert round(report.totals.params / 1e6, 1) == params_millions
 
 
+# Ronneberger et al. 2015, Figure 1: the size and channels printed at every arrow (the map
+# after each layer), top-left to bottom to top-right.
+UNET_FIGURE_1 = {
+    "enc1.conv1": (570, 64), "enc1.conv2": (568, 64), "pool1": (284, 64),
+    "enc2.conv1": (282, 128), "enc2.conv2": (280, 128), "pool2": (140, 128),
+    "enc3.conv1": (138, 256), "enc3.conv2": (136, 256), "pool3": (68, 256),
+    "enc4.conv1": (66, 512), "enc4.conv2": (64, 512), "pool4": (32, 512),
+    "bottom.conv1": (30, 1024), "bottom.conv2": (28, 1024),
+    "up4": (56, 512), "crop4": (56, 512), "cat4": (56, 1024),
+    "dec4.conv1": (54, 512), "dec4.conv2": (52, 512),
+    "up3": (104, 256), "crop3": (104, 256), "cat3": (104, 512),
+    "dec3.conv1": (102, 256), "dec3.conv2": (100, 256),
+    "up2": (200, 128), "crop2": (200, 128), "cat2": (200, 256),
+    "dec2.conv1": (198, 128), "dec2.conv2": (196, 128),
+    "up1": (392, 64), "crop1": (392, 64), "cat1": (392, 128),
+    "dec1.conv1": (390, 64), "dec1.conv2": (388, 64),
+    "head": (388, 2),
+}
+
+
+def test_unet_follows_figure_1_shape_by_shape() -> None:
+    by_path = rows("unet")
+    assert load("unet").input == Shape(572, 572, 1)
+    assert {p: (by_path[p].output.h, by_path[p].output.c) for p in UNET_FIGURE_1} == UNET_FIGURE_1
+    assert all(by_path[p].output.w == by_path[p].output.h for p in UNET_FIGURE_1)
+
+
+def test_unet_params_and_macs_by_hand() -> None:
+    report = analyze(load("unet"))
+    # 3x3 convs with bias (c_in, c_out, output size), then the 2x2 up-convs (c_in -> c_in / 2,
+    # with bias, input size: torch's h_in * w_in * c_in * c_out * 4) and the 1x1 head.
+    convs = [(1, 64, 570), (64, 64, 568), (64, 128, 282), (128, 128, 280), (128, 256, 138),
+             (256, 256, 136), (256, 512, 66), (512, 512, 64), (512, 1024, 30),
+             (1024, 1024, 28), (1024, 512, 54), (512, 512, 52), (512, 256, 102),
+             (256, 256, 100), (256, 128, 198), (128, 128, 196), (128, 64, 390), (64, 64, 388)]
+    ups = [(1024, 28), (512, 52), (256, 100), (128, 196)]
+    params = (sum(9 * i * o + o for i, o, _ in convs)
+              + sum(4 * c * c // 2 + c // 2 for c, _ in ups) + 64 * 2 + 2)
+    macs = (sum(n * n * o * 9 * i for i, o, n in convs)
+            + sum(n * n * c * c // 2 * 4 for c, n in ups) + 388 * 388 * 2 * 64)
+    assert report.totals.params == params == 31_030_658
+    assert report.totals.macs == macs
+
+
 # -- per-layer shapes against PyTorch -------------------------------------------------------------
 
 # torch module classes and the convcalc kinds that compute them, one family per row. Conv2d
