@@ -48,7 +48,7 @@ ZOO = [
     "resnext50_32x4d", "resnext101_32x8d", "wide_resnet50_2",
     "squeezenet1_0", "squeezenet1_1",
     "densenet121", "densenet161", "densenet169", "densenet201",
-    "mnasnet1_0",
+    "mnasnet0_5", "mnasnet1_0",
     "inception_v3",
     "mobilenet_v3_small", "mobilenet_v3_large",
     *(f"efficientnet_b{i}" for i in range(8)), "efficientnet_v2_s",
