@@ -9,6 +9,7 @@ torch.utils.flop_counter total // 2, on the meta device (shapes only, the same c
 """
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,11 @@ def runs(reference: Any) -> dict[tuple[str, float, bool], tuple[Any, bool]]:
     return table
 
 
+def natural(run: tuple[str, float, bool]) -> tuple[Any, ...]:
+    """Sort key: resnet18 before resnet101, then width and side."""
+    return ([int(t) if t.isdigit() else t for t in re.split(r"(\d+)", run[0])], *run[1:])
+
+
 def main() -> None:
     """Print the table, one row per run; 'NO' marks a difference."""
     reference = torch_reference()
@@ -57,9 +63,8 @@ def main() -> None:
     print("| architecture | width | side | convcalc params | torchvision params "
           "| convcalc MACs | torchvision MACs | equal |")
     print("| --- | --- | --- | ---: | ---: | ---: | ---: | --- |")
-    order = {name: i for i, name in enumerate(builtin_names())}     # resnet18 before resnet101
     every = {*((n, 1.0, False) for n in builtin_names()), *table}
-    for name, width, side in sorted(every, key=lambda run: (order[run[0]], *run[1:])):
+    for name, width, side in sorted(every, key=natural):
         arch = with_width(load(name), width) if width != 1.0 else load(name)
         totals = analyze(arch, include_side=side).totals
         if (name, width, side) in table:

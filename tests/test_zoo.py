@@ -121,6 +121,16 @@ def test_every_builtin_loads_analyzes_and_says_where_it_comes_from(name: str) ->
     assert report.totals.params > 0 and report.totals.macs > 0
 
 
+def test_every_name_of_the_modern_zoo_loads_under_torchvisions_name() -> None:
+    # Issue 11's list; EfficientNet's b0..b7 are the named scales of efficientnet.yaml.
+    names = ["unet", *ZOO]
+    assert len(names) == len(set(names)) == 39
+    assert [load(n).name for n in names] == names
+    assert set(ZOO) == set(EXTRA) - {"resnet101", "resnet152", "mobilenet_v2_width0.5",
+                                     "mobilenet_v2_width1.4", "googlenet_aux_train",
+                                     "inception_v3_aux_train"}
+
+
 def test_the_zoo_has_every_architecture_of_issue_3() -> None:
     assert set(builtin_names()) >= {
         "lenet5", "alexnet", "vgg16", "resnet18", "resnet34", "resnet50", "resnet101",
