@@ -47,6 +47,7 @@ def runs(reference: Any) -> dict[tuple[str, float, bool], tuple[Any, bool]]:
         ("googlenet_torchvision", 1.0, True): counted["googlenet_aux_train"],
         ("inception_v3", 1.0, True): counted["inception_v3_aux_train"],
         ("mnasnet1_0", 0.5, False): counted["mnasnet0_5"],
+        ("efficientnet", 1.0, False): counted["efficientnet_b0"],   # the file: its B0
     })
     return table
 
