@@ -248,18 +248,20 @@ def test_inception_v3_aux_classifier_is_a_side_branch() -> None:
 
 
 # The numpy reference runs every layer at a small input (Inception v3's auxiliary classifier
-# needs its own 299: its 5x5 pool and 5x5 conv need the 17x17 grid). Marked slow: above about
-# three seconds here, most of it drawing the random weights of the big dense layers.
+# needs its own 299: its 5x5 pool and 5x5 conv need the 17x17 grid; 188 is the smallest U-Net
+# input, to a 4x4 output). Marked slow: above about three seconds here, most of it drawing the
+# random weights of the big dense layers.
 SLOW = frozenset({"vgg11", "vgg11_bn", "vgg19", "resnext50_32x4d", "resnext101_32x8d",
                   "wide_resnet50_2", "densenet161", "densenet201"})
 
 
-@pytest.mark.parametrize("name", zoo(ZOO, SLOW))
+@pytest.mark.parametrize("name", zoo([*ZOO, "unet"], SLOW))
 def test_zoo_verifies_against_the_numpy_reference(name: str) -> None:
     from convcalc.reference import RUNNERS, verify
 
-    size = 299 if name == "inception_v3" else 64
-    report = analyze(with_input(load(name), Shape(size, size, 3)), include_side=True)
+    size = {"inception_v3": 299, "unet": 188}.get(name, 64)
+    channels = load(name).input.c
+    report = analyze(with_input(load(name), Shape(size, size, channels)), include_side=True)
     missing = sorted({r.kind for r in report.rows} - set(RUNNERS))
     if missing:     # the reference branch adds the graph branch's kernels
         pytest.skip(f"the numpy reference has no kernel for {', '.join(missing)} yet")
