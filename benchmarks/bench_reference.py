@@ -1,8 +1,8 @@
 """Throughput of the numpy reference against numpy's own GEMM and PyTorch (when importable),
 and ``convcalc verify resnet50`` end to end. Prints ratios; times nothing in the test suite.
 
-    python benchmarks/bench_reference.py              # reference and GEMM
-    /work/tvenv/bin/python benchmarks/bench_reference.py   # also torch
+    python benchmarks/bench_reference.py    # reference, GEMM and verify's budget
+    PYTHON_WITH_TORCH benchmarks/bench_reference.py   # also torch
 """
 
 import os
@@ -18,6 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from convcalc.reference import conv2d
+from convcalc.reference.kernels import conv_transpose2d, upsample
 
 # (name, h, c_in, filters, kernel, stride, padding, groups)
 SHAPES = [
@@ -126,13 +127,110 @@ def print_convolutions(gemm: float, repeat: int = 20, statistic: Statistic = min
         print(line)
 
 
+# (name, h, c_in, filters, kernel, stride, padding, output_padding)
+TRANSPOSED = [
+    ("28x28x512->256 2x2/2 (U-Net up)", 28, 512, 256, 2, 2, 0, 0),
+    ("14x14x256->128 4x4/2 p1 (FCN)", 14, 256, 128, 4, 2, 1, 0),
+    ("56x56x64->64 3x3/2 p1 op1", 56, 64, 64, 3, 2, 1, 1),
+]
+# (name, h, c, output size, mode)
+RESAMPLED = [
+    ("bilinear 28x28x256 -> 56x56", 28, 256, 56, "bilinear"),
+    ("bilinear 33x33x256 -> 257x257 (DeepLab)", 33, 256, 257, "bilinear"),
+    ("nearest 28x28x256 -> 56x56 (FPN)", 28, 256, 56, "nearest"),
+]
+
+
+def new_kinds(repeat: int = 20, statistic: Statistic = min
+              ) -> list[tuple[str, float, Callable[[Any], float]]]:
+    """Per shape of the graph language's kernels: name, the reference's seconds, and a function
+    timing torch's on the same data."""
+    rng = np.random.default_rng(0)
+    results = []
+    for name, h, c, f, k, s, p, op in TRANSPOSED:
+        x = rng.standard_normal((h, h, c), dtype=np.float32)
+        w = rng.standard_normal((k, k, c, f), dtype=np.float32)
+        options = {"stride": (s, s), "padding": (p, p), "output_padding": (op, op)}
+        ours = best(partial(conv_transpose2d, x, w, None, **options), repeat, statistic)
+
+        def torch_transposed(torch: Any, *, x: Any = x, w: Any = w, s: int = s, p: int = p,
+                             op: int = op) -> float:
+            xt = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)[None]))
+            wt = torch.from_numpy(np.ascontiguousarray(w.transpose(2, 3, 0, 1)))
+            with torch.no_grad():
+                return best(partial(torch.nn.functional.conv_transpose2d, xt, wt, stride=s,
+                                    padding=p, output_padding=op), repeat, statistic)
+
+        results.append((name, ours, torch_transposed))
+    for name, h, c, size, mode in RESAMPLED:
+        x = rng.standard_normal((h, h, c), dtype=np.float32)
+        ours = best(partial(upsample, x, (size, size), mode), repeat, statistic)
+
+        def torch_resampled(torch: Any, *, x: Any = x, size: int = size, mode: str = mode
+                            ) -> float:
+            xt = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)[None]))
+            extra = {"align_corners": False} if mode == "bilinear" else {}
+            with torch.no_grad():
+                return best(partial(torch.nn.functional.interpolate, xt, size=(size, size),
+                                    mode=mode, **extra), repeat, statistic)
+
+        results.append((name, ours, torch_resampled))
+    return results
+
+
+def print_new_kinds(repeat: int = 20, statistic: Statistic = min) -> None:
+    """The transposed-convolution and upsampling kernels' milliseconds beside torch's (when
+    importable); numpy runs first, as in ``print_convolutions``."""
+    results = new_kinds(repeat, statistic)
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    print(f"{'reference kernel':40} {'ms':>8}" + (f" {'torch ms':>9} {'x torch':>8}" if torch
+                                                  else "   (torch not importable)"))
+    for name, ours, torch_seconds in results:
+        line = f"{name:40} {ours * 1e3:8.2f}"
+        if torch is not None:
+            theirs = torch_seconds(torch)
+            line += f" {theirs * 1e3:9.2f} {ours / theirs:8.1f}"
+        print(line)
+
+
+def budget_rows(names: tuple[str, ...] = ("resnet18", "resnet50", "mobilenet_v2", "vgg16")
+                ) -> list[tuple[str, float, float, float, float]]:
+    """Per zoo network at 224: GMACs, verify's estimated peak (MiB), the measured peak RSS of a
+    fresh ``convcalc verify`` (MiB) and its wall seconds."""
+    import convcalc
+    from convcalc.reference import budget
+
+    rows = []
+    for name in names:
+        report = convcalc.analyze(convcalc.load(name), include_side=True)
+        estimated = budget.estimate(report, 4).peak_bytes / 2**20
+        wall, peak = measured([sys.executable, "-m", "convcalc", "verify", name])
+        rows.append((name, report.totals.macs / 1e9, estimated, peak, wall))
+    return rows
+
+
+def print_budget() -> None:
+    """verify's memory estimate against the measured peak, and its seconds per GMAC (what
+    MAX_VERIFY_MACS is sized by)."""
+    print(f"{'verify at 224':14} {'GMACs':>6} {'estimate MiB':>13} {'peak RSS MiB':>13} "
+          f"{'wall s':>7} {'s / GMAC':>9}")
+    for name, gmacs, estimated, peak, wall in budget_rows():
+        print(f"{name:14} {gmacs:6.2f} {estimated:13.0f} {peak:13.0f} {wall:7.2f} "
+              f"{wall / gmacs:9.3f}")
+
+
 def main() -> None:
     wall, peak = verify_resnet50()
     print(f"convcalc verify resnet50 (224x224): {wall:.2f} s end to end, peak RSS {peak:.0f} MiB")
+    print_budget()
     gemm = gemm_gflops()
     print(f"numpy {np.__version__} float32 GEMM 2048^3: {gemm:.0f} GFLOP/s "
           "(GFLOP/s = 2 x MACs / s)")
     print_convolutions(gemm)
+    print_new_kinds()
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 compared across days: start-up, analysis growth, reference convolution speed, verify.
 
     python benchmarks/run.py [--runs N] [--quick]
-    /work/tvenv/bin/python benchmarks/run.py          # adds the torch column
+    PYTHON_WITH_TORCH benchmarks/run.py   # adds the torch column
 
 --quick: 3 runs per figure and only 100 / 1,000 generated layers, for a smoke test.
 """
@@ -47,10 +47,15 @@ def main() -> None:
     peak = statistics.median(p for _, p in verify)
     print(f"\nconvcalc verify resnet50 (224x224): {wall:.2f} s ({wall / floor:.0f}x python), "
           f"peak RSS {peak:.0f} MiB")
+    if not args.quick:
+        print()
+        bench_reference.print_budget()
 
     gemm = bench_reference.gemm_gflops(runs, statistics.median)
     print(f"\nnumpy float32 GEMM 2048^3: {gemm:.0f} GFLOP/s (GFLOP/s = 2 x MACs / s)")
     bench_reference.print_convolutions(gemm, max(runs, 10), statistics.median)
+    print()
+    bench_reference.print_new_kinds(max(runs, 10), statistics.median)
 
 
 if __name__ == "__main__":

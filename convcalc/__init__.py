@@ -3,16 +3,20 @@
     import convcalc
     report = convcalc.analyze(convcalc.load("resnet50"))
     report.totals.macs   # 4089184256
+    print(report)        # the per-layer table; a notebook shows it as HTML
+    print(convcalc.table("resnet50", input=160, depth=1))   # load + analyze + render
 
 The numpy reference (``convcalc.reference.verify``) is imported on its own, so that importing
 convcalc never imports numpy.
 """
 
 from convcalc.analysis import LayerRow, Report, Totals, analyze
-from convcalc.architecture import Architecture
+from convcalc.architecture import Architecture, Node
 from convcalc.errors import ConvcalcError
 from convcalc.explain import explain
+from convcalc.expr import make_divisible
 from convcalc.loader import builtin_names, load, parse
+from convcalc.quick import table
 from convcalc.shapes import Shape, output_size
 from convcalc.summary import Summary, summarize
 from convcalc.variants import (
@@ -22,7 +26,6 @@ from convcalc.variants import (
     compare,
     compare_designs,
     convert,
-    make_divisible,
     sweep,
     with_input,
     with_width,
@@ -34,6 +37,7 @@ __all__ = [
     "ConvcalcError",
     "LayerComparison",
     "LayerRow",
+    "Node",
     "Report",
     "Shape",
     "Summary",
@@ -51,6 +55,7 @@ __all__ = [
     "parse",
     "summarize",
     "sweep",
+    "table",
     "with_input",
     "with_width",
 ]

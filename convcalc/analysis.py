@@ -9,6 +9,7 @@ node whose layer resolves by shape (a residual's projection) adds zero, one or s
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from convcalc.architecture import NETWORK_INPUT as GRAPH_INPUT
 from convcalc.architecture import Architecture, Node
@@ -16,6 +17,9 @@ from convcalc.errors import ConvcalcError
 from convcalc.layers import Layer, Merge, Window
 from convcalc.limits import MAX_ELEMENTS, MAX_MAGNITUDE
 from convcalc.shapes import Pair, Shape, checked_shape
+
+if TYPE_CHECKING:
+    from convcalc.render import Grid
 
 NETWORK_INPUT = -1
 DTYPE_BYTES = {"fp64": 8, "fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
@@ -88,6 +92,29 @@ class Report:
     def counted(self) -> tuple[LayerRow, ...]:
         """The rows the totals add up: all of them, or all but side branches."""
         return tuple(r for r in self.rows if self.include_side or not r.side)
+
+    # How a report shows itself: thin delegations to the renderers, imported when used.
+    def __str__(self) -> str:
+        """The per-layer table with every column, its totals and the exact totals."""
+        from convcalc.render import render_table
+
+        return str(render_table(self))
+
+    def __rich__(self) -> "Grid":
+        """The table for rich, laid out to the console's width."""
+        from convcalc.render import render_table
+
+        return render_table(self)
+
+    def _repr_markdown_(self) -> str:
+        from convcalc.render import render_markdown
+
+        return render_markdown(self)
+
+    def _repr_html_(self) -> str:
+        from convcalc.report_formats import render_html_table
+
+        return render_html_table(self)
 
 
 @dataclass(frozen=True)
@@ -187,8 +214,12 @@ def _grow_receptive_field(parts: list[_Tensor], out: Shape, window: Window | Non
     """Receptive field and jump after a layer: r += d(f - 1) * jump, jump *= stride; a layer
     that flattens a spatial input sees all of it; a merge sees the widest of its inputs."""
     if len(parts) > 1:
+        # A merge sees what each input sees (a squeeze-and-excitation gate makes it the whole
+        # image); its positions step like those of the inputs of its own size, not like a
+        # broadcast 1x1 gate's.
         rf = (max(p.receptive_field[0] for p in parts), max(p.receptive_field[1] for p in parts))
-        jump = (max(p.jump[0] for p in parts), max(p.jump[1] for p in parts))
+        aligned = [p for p in parts if (p.shape.h, p.shape.w) == (out.h, out.w)] or parts[:1]
+        jump = (max(p.jump[0] for p in aligned), max(p.jump[1] for p in aligned))
         return rf, jump
     x = parts[0]
     (rh, rw), (jh, jw) = x.receptive_field, x.jump

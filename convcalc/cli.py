@@ -1,6 +1,12 @@
 """The ``convcalc`` command: each command parses its options, makes one library call and
 renders the result. ``ConvcalcError`` becomes a one-line message and exit status 2 here, once."""
 
+import contextlib
+import errno
+import gc
+import io
+import os
+import shutil
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -12,11 +18,40 @@ if TYPE_CHECKING:
 from convcalc.analysis import DTYPE_BYTES, Report, analyze
 from convcalc.architecture import Architecture
 from convcalc.errors import ConvcalcError
-from convcalc.loader import builtin_names, load
+from convcalc.loader import builtin_names, load, locate
 from convcalc.shapes import parse_shape
 from convcalc.variants import CONVERSIONS, Conversion, convert, with_input, with_width
+from convcalc.vocabulary import canonical, spellings
 
 FORMATS = ("table", "json", "markdown", "csv")
+
+
+class Names(click.Choice):  # type: ignore[type-arg]
+    """A choice that takes every spelling of its names (``vocabulary``: md or markdown, fp16
+    or float16) and passes on the command's own name for it."""
+
+    def __init__(self, names: "tuple[str, ...] | list[str]") -> None:
+        self.names = tuple(names)
+        super().__init__(spellings(self.names), case_sensitive=False)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return canonical(str(super().convert(value, param, ctx)), self.names)
+
+
+DTYPES = Names(list(DTYPE_BYTES))
+
+
+def columns_option(command: Any) -> Any:
+    """--columns, shared by every command that prints a table."""
+    return click.option("--columns", metavar="ID,ID,...",
+                        help="Show these columns, in this order (ids as in the hint under a "
+                        "narrowed table, e.g. name,macs,params). Without it, a table fits the "
+                        "terminal and says what it left out.")(command)
+
+
+def examples(*lines: str) -> str:
+    """An epilog of example command lines, kept as written by click's help formatter."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
 
 
 class BadInput(click.ClickException):
@@ -26,20 +61,64 @@ class BadInput(click.ClickException):
 
 
 class _Commands(click.Group):
-    """The error boundary: every command's ConvcalcError ends as a BadInput."""
+    """The error boundary: every command's ConvcalcError ends as a BadInput, and so does a
+    standard output that cannot be written (a full disk, ``> /dev/full``)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            finally:
+                # Flushed inside the boundary, so a write that fails is reported below and not
+                # as "Exception ignored" when the interpreter exits.
+                sys.stdout.flush()
         except ConvcalcError as e:
             raise BadInput(str(e)) from None
+        except OSError as e:
+            # Files are read by convcalc.inputs and written by convcalc.output, which raise
+            # ConvcalcError; an OSError without a file name is a failed write to stdout. EPIPE
+            # (the reader has gone, as with `| head`) is left to click, which ends quietly.
+            if e.filename is not None or e.errno == errno.EPIPE:
+                raise
+            _discard_stdout()
+            raise BadInput(f"cannot write the output: {e.strerror or e}") from None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list with each command's first sentence whole (click would cut it to
+        the width with '...'); the formatter wraps it instead."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                text = command.short_help or (command.help or "").split("\n\n")[0]
+                first = " ".join(text.split()).split(". ")[0].rstrip(".") + "."
+                rows.append((name, first))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
-@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so what is still buffered does not fail again at exit."""
+    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog=examples("convcalc analyze resnet50", "convcalc list",
+                             "convcalc COMMAND --help    (each command's options and examples)")
+             + "\n\n\b\nShell completion (bash; zsh_source and fish_source likewise):\n"
+             "  eval \"$(_CONVCALC_COMPLETE=bash_source convcalc)\"")
 @click.version_option(package_name="convcalc")
 def main() -> None:
     """What a convolutional network costs before you train it: the output shape, parameters,
     multiplies and memory of every layer."""
+    # One command is one short pass that builds many small records and no reference cycles;
+    # the cyclic collector's repeated scans of them cost a third of the time of a
+    # 200,000-layer table. Reference counting still frees everything as usual.
+    gc.disable()
 
 
 def prepared(arch: str, input_: str | None, width: float | None,
@@ -91,9 +170,18 @@ def explain_reports(reports: list[Report], format_: str, layer: str | None) -> N
         click.echo(f"== {report.name} ==\n" + explain(report, layer))
 
 
-def print_result(result: Any) -> None:
-    """Echo a rendered string, or print a rich renderable: at the terminal's width, or wide
-    enough for any table when piped (so a file gets whole lines, without colour codes)."""
+def print_result(result: Any, columns: str | None = None) -> None:
+    """Echo a rendered string; lay out a text table (``render.Grid``) to the terminal's width,
+    or whole and plain when piped; print any other rich renderable at the terminal's width, or
+    wide enough for any table when piped (so a file gets whole lines, without colour codes).
+    ``columns`` is --columns: ids separated by commas."""
+    from convcalc.render import Grid
+
+    if isinstance(result, Grid):
+        tty = sys.stdout.isatty()
+        chosen = parse_list(columns, "--columns") if columns else None
+        width = shutil.get_terminal_size().columns if tty else None
+        result = result.text(width, chosen, styled=tty)
     if isinstance(result, str):
         click.echo(result, nl=not result.endswith("\n"))
         return
@@ -103,7 +191,7 @@ def print_result(result: Any) -> None:
 
 
 def output(report: Report, format_: str, flops: bool,
-           changed: "render.Changed | None" = None) -> None:
+           changed: "render.Changed | None" = None, columns: str | None = None) -> None:
     """Print a report in one of FORMATS; rich is imported only for the table. ``changed``
     marks the layers a conversion created."""
     from convcalc import render
@@ -115,20 +203,27 @@ def output(report: Report, format_: str, flops: bool,
     elif format_ == "markdown":
         click.echo(render.render_markdown(report, flops, changed), nl=False)
     else:
-        print_result(render.render_table(report, flops, changed))
+        print_result(render.render_table(report, flops, changed), columns)
 
 
-@main.command("analyze")
+@main.command("analyze", epilog=examples(
+    "convcalc analyze resnet50",
+    "convcalc analyze mobilenet_v1 --input 160 --width 0.5 --depth 1",
+    "convcalc analyze my_net.yaml --format json > my_net.json"))
 @click.argument("arch")
 @click.option("--input", "input_", metavar="HxWxC",
               help="Input size instead of the file's: HxWxC, HxW or one size N (NxN).")
 @click.option("--width", type=float, help="Width multiplier on channel counts, e.g. 0.5.")
-@click.option("--format", "format_", type=click.Choice(FORMATS), default="table",
+@click.option("--format", "format_", type=Names(FORMATS), default="table",
               show_default=True, help="Output format.")
+@click.option("--depth", type=click.IntRange(min=1), metavar="N",
+              help="Fold the layers into blocks of up to N path components (layer1, "
+              "layer1.0, ...), each with the sums of its layers.")
+@columns_option
 @click.option("--flops", is_flag=True, help="Add a FLOPs column (2 x MACs).")
 @click.option("--side", "include_side", is_flag=True,
               help="Count side branches (auxiliary classifiers) in the totals.")
-@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="fp32",
+@click.option("--dtype", type=DTYPES, default="fp32",
               show_default=True, help="Element type for the byte figures.")
 @depth_multiplier_option
 @conversion_options
@@ -137,17 +232,31 @@ def output(report: Report, format_: str, flops: bool,
 @click.option("--layer", help="Explain only this layer (a path) and the layers under it "
               "(implies --explain).")
 def analyze_command(*, arch: str, input_: str | None, width: float | None,
-                    format_: str, flops: bool, include_side: bool, dtype: str, convert: str | None,
+                    format_: str, depth: int | None, columns: str | None, flops: bool,
+                    include_side: bool, dtype: str, convert: str | None,
                     include_stem: bool, explain: bool, layer: str | None,
                     depth_multiplier: float | None) -> None:
-    """Per-layer shapes, parameters and multiplies of ARCH (a built-in name or a YAML file)."""
+    """Per-layer shapes, parameters and multiplies of ARCH (a built-in name or a YAML file).
+
+    The table fits the terminal: on a narrow one it leaves out the least important columns
+    and says which; piped, it prints every column."""
     conversion = converted(prepared(arch, input_, width, depth_multiplier), convert,
                            include_stem)
     report = analyze(conversion.arch, include_side=include_side, dtype=dtype)
     if explain or layer:
         explain_reports([report], format_, layer)
+    elif depth is not None:
+        folded(report, depth, format_, columns)
     else:
-        output(report, format_, flops, conversion.changed if convert else None)
+        output(report, format_, flops, conversion.changed if convert else None, columns)
+
+
+def folded(report: Report, depth: int, format_: str, columns: str | None) -> None:
+    """Print --depth's table: the rows folded into blocks (``summary.fold``) with their sums."""
+    from convcalc.render import render_blocks
+    from convcalc.summary import fold
+
+    print_result(render_blocks(report, fold(report, depth), depth, format_), columns)
 
 
 def parse_padding(text: str) -> int | str:
@@ -159,7 +268,9 @@ def parse_padding(text: str) -> int | str:
     raise ConvcalcError(f"padding '{text}' must be 'same', 'valid' or a number")
 
 
-@main.command("compare")
+@main.command("compare", epilog=examples(
+    "convcalc compare --input 28x28x192 --kernel 5 --filters 32 --bottleneck 16",
+    "convcalc compare mobilenet_v1 resnet50 --convert standard"))
 @click.argument("archs", nargs=-1, metavar="[ARCH]...")
 @click.option("--input", "input_", metavar="HxWxC",
               help="One layer's input (with --kernel and --filters), or the networks' input size.")
@@ -175,16 +286,17 @@ def parse_padding(text: str) -> int | str:
 @click.option("--width", type=float, help="Networks: width multiplier on channel counts.")
 @depth_multiplier_option
 @conversion_options
-@click.option("--format", "format_", type=click.Choice(FORMATS), default="table",
+@click.option("--format", "format_", type=Names(FORMATS), default="table",
               show_default=True, help="Output format.")
-@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="fp32",
+@columns_option
+@click.option("--dtype", type=DTYPES, default="fp32",
               show_default=True, help="Element type for the activation memory.")
 @click.option("--explain", is_flag=True, help="Also print every layer's formulas.")
 def compare_command(*, archs: tuple[str, ...], input_: str | None, kernel: int | None,
                     filters: int | None, padding: str | None, stride: int | None,
                     bottleneck: int | None, expansion: float | None, bias: bool,
                     width: float | None, convert: str | None, include_stem: bool,
-                    format_: str, dtype: str, explain: bool,
+                    format_: str, columns: str | None, dtype: str, explain: bool,
                     depth_multiplier: float | None) -> None:
     """Cheaper designs side by side: one layer (--input, --kernel, --filters) as a standard,
     depthwise-separable, bottleneck or inverted-residual convolution; or whole networks (ARCH
@@ -198,7 +310,9 @@ def compare_command(*, archs: tuple[str, ...], input_: str | None, kernel: int |
     if archs:
         given = [name for name, value in layer_options.items() if value is not None]
         if given:
-            raise ConvcalcError(f"{', '.join(given)} describe one layer; give either ARCH "
+            raise ConvcalcError(f"{', '.join(given)} "
+                                f"{'describes' if len(given) == 1 else 'describe'} one layer; "
+                                "give either ARCH "
                                 "names or --input, --kernel and --filters")
         archs_ = []
         for arch in archs:
@@ -209,24 +323,30 @@ def compare_command(*, archs: tuple[str, ...], input_: str | None, kernel: int |
         comparison = compare(archs_, dtype=dtype)
         if explain:
             explain_reports(list(comparison.reports), format_, None)
-        print_result(render_comparison(comparison, format_))
+        print_result(render_comparison(comparison, format_), columns)
         return
     network_options = {"--width": width, "--convert": convert, "--include-stem":
                        include_stem or None, "--depth-multiplier": depth_multiplier}
     given = [name for name, value in network_options.items() if value is not None]
     if given:
-        raise ConvcalcError(f"{', '.join(given)} need ARCH names; one layer takes --input, "
+        raise ConvcalcError(f"{', '.join(given)} {'needs' if len(given) == 1 else 'need'} "
+                            "ARCH names; one layer takes --input, "
                             "--kernel, --filters and its own options")
-    if input_ is None or kernel is None or filters is None:
+    missing = [name for name, value in (("--input", input_), ("--kernel", kernel),
+                                        ("--filters", filters)) if value is None]
+    if len(missing) == 3:
         raise ConvcalcError("compare needs ARCH names, or --input, --kernel and --filters "
                             "for one layer, e.g. --input 28x28x192 --kernel 5 --filters 32")
+    if missing or input_ is None or kernel is None or filters is None:
+        raise ConvcalcError(f"one layer needs {' and '.join(missing)} too, e.g. --input "
+                            "28x28x192 --kernel 5 --filters 32")
     designs = compare_designs(parse_shape(input_), kernel, filters,
                               padding=parse_padding("same" if padding is None else padding),
                               stride=1 if stride is None else stride,
                               bottleneck=bottleneck, expansion=expansion, bias=bias)
     if explain:
         explain_reports([d.report for d in designs.designs], format_, None)
-    print_result(render_designs(designs, format_))
+    print_result(render_designs(designs, format_), columns)
 
 
 def parse_list(text: str, what: str) -> list[str]:
@@ -245,7 +365,9 @@ def parse_width(text: str) -> float:
         raise ConvcalcError(f"width '{text}' must be a number such as 0.75") from None
 
 
-@main.command("sweep")
+@main.command("sweep", epilog=examples(
+    "convcalc sweep mobilenet_v1 --width 1,0.75,0.5,0.25 --input 224,192,160,128",
+    "convcalc sweep mobilenet_v1 --width 1,0.5 --input 224,128 --chart tradeoff.svg"))
 @click.argument("arch")
 @click.option("--width", "widths", default="1", show_default=True, metavar="A,A,...",
               help="Width multipliers, separated by commas: 1,0.75,0.5,0.25.")
@@ -254,10 +376,12 @@ def parse_width(text: str) -> float:
               "[default: the network's own]")
 @depth_multiplier_option
 @conversion_options
-@click.option("--format", "format_", type=click.Choice(FORMATS), default="table",
+@click.option("--format", "format_", type=Names(FORMATS), default="table",
               show_default=True, help="Output format.")
+@columns_option
 def sweep_command(*, arch: str, widths: str, inputs: str | None, convert: str | None,
-                  include_stem: bool, format_: str, depth_multiplier: float | None) -> None:
+                  include_stem: bool, format_: str, columns: str | None,
+                  depth_multiplier: float | None) -> None:
     """Multiplies and parameters of ARCH for every width multiplier and input size."""
     from convcalc.render import render_sweep
     from convcalc.variants import sweep
@@ -266,13 +390,15 @@ def sweep_command(*, arch: str, widths: str, inputs: str | None, convert: str | 
     shapes = ([parse_shape(t, channels=loaded.input.c) for t in parse_list(inputs, "input")]
               if inputs else [loaded.input])
     result = sweep(loaded, [parse_width(t) for t in parse_list(widths, "width")], shapes)
-    print_result(render_sweep(result, format_))
+    print_result(render_sweep(result, format_), columns)
 
 
-@main.command("list")
+@main.command("list", epilog=examples("convcalc list", "convcalc list --filter efficientnet",
+                                      "convcalc list --columns name,params,macs,source"))
 @click.option("--filter", "filter_", metavar="TEXT",
               help="Only the architectures whose name contains TEXT, e.g. efficientnet.")
-def list_command(*, filter_: str | None) -> None:
+@columns_option
+def list_command(*, filter_: str | None, columns: str | None) -> None:
     """The built-in architectures, grouped by family, with their source and headline numbers."""
     from convcalc.render import render_catalogue
 
@@ -281,20 +407,24 @@ def list_command(*, filter_: str | None) -> None:
         raise ConvcalcError(f"no built-in architecture name contains '{filter_}'; "
                             "'convcalc list' shows them all")
     archs = [load(name) for name in names]
-    print_result(render_catalogue([(arch, analyze(arch).totals) for arch in archs]))
+    print_result(render_catalogue([(arch, analyze(arch).totals) for arch in archs]), columns)
 
 
-@main.command("verify")
+@main.command("verify", epilog=examples("convcalc verify resnet50 --input 64",
+                                        "convcalc verify my_net.yaml --dtype fp64 --seed 1"))
 @click.argument("arch")
 @click.option("--input", "input_", metavar="HxWxC",
               help="Input size instead of the file's: HxWxC, HxW or one size N (NxN).")
 @click.option("--width", type=float, help="Width multiplier on channel counts, e.g. 0.5.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the random input and weights.")
-@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32",
-              show_default=True, help="Element type the reference computes in.")
+@click.option("--dtype", type=DTYPES, default="fp32", show_default=True,
+              help="The network's element type, as on analyze. The numpy reference computes in "
+              "float64 for fp64 and in float32 for every other type; shapes and multiply counts "
+              "do not depend on it.")
+@columns_option
 def verify_command(*, arch: str, input_: str | None, width: float | None, seed: int,
-                   dtype: str) -> None:
+                   dtype: str, columns: str | None) -> None:
     """Run ARCH through the numpy reference and check every layer's output shape and MACs
     against the analysis. Exit status 0 when all match, 1 when any differs."""
     from rich.console import Console
@@ -303,20 +433,26 @@ def verify_command(*, arch: str, input_: str | None, width: float | None, seed: 
     from convcalc import reference
     from convcalc.render import render_checks
 
-    report = analyze(prepared(arch, input_, width), include_side=True)
+    architecture = prepared(arch, input_, width)
+    report = analyze(architecture, include_side=True, dtype=dtype)
     err = Console(stderr=True)
     with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task(report.name, total=len(report.rows))
-        checks = reference.verify(report, seed=seed, dtype=dtype,
-                                  progress=lambda i, row: bar.update(task, completed=i,
-                                                                     description=row.path))
-    print_result(render_checks(checks))
+        try:
+            checks = reference.verify(report, seed=seed,
+                                      dtype="float64" if dtype == "fp64" else "float32",
+                                      progress=lambda i, row: bar.update(task, completed=i,
+                                                                         description=row.path))
+        except ConvcalcError as e:  # a refusal names its layer; add the file
+            raise e.located(file=architecture.file) from None
+    print_result(render_checks(checks), columns)
     if not all(c.ok for c in checks):
         sys.exit(1)
 
 
-@main.command("conv")
-@click.argument("input_", metavar="INPUT", required=False)
+@main.command("conv", epilog=examples("convcalc conv --example step --filter vertical",
+                                      "convcalc conv image.csv --filter sobel-x --padding same"))
+@click.argument("input_", metavar="[INPUT]", required=False)
 @click.option("--example", type=click.Choice(["step"]),
               help="A built-in image instead of INPUT: 'step' is the lecture's 6x6 edge.")
 @click.option("--filter", "filter_", default="vertical", show_default=True,
@@ -360,19 +496,22 @@ def conv_command(*, input_: str | None, example: str | None, filter_: str, paddi
             np.save(buffer, run.output)
         else:
             np.savetxt(buffer, run.output, delimiter=",", fmt="%.10g")
-        write_atomically(output_path, buffer.getvalue())
+        write_atomically(output_path, buffer.getvalue(),
+                         inputs=[p for p in (input_, filter_) if p and p not in FILTERS])
     print_result(render_filter_run(run, filter_))
 
 
 REPORT_FORMATS = ("md", "csv", "json", "html", "tex")
 
 
-@main.command("report")
+@main.command("report", epilog=examples("convcalc report resnet50 -o resnet50.html",
+                                        "convcalc report mobilenet_v1 resnet50 --depth 1 "
+                                        "--format md"))
 @click.argument("archs", nargs=-1, required=True, metavar="ARCH [ARCH ...]")
 @click.option("-o", "--output", "output_", type=click.Path(dir_okay=False),
               help="Write to this file (atomically) instead of stdout; its extension picks "
                    "the format: .md .csv .json .html .tex.")
-@click.option("--format", "format_", type=click.Choice(REPORT_FORMATS),
+@click.option("--format", "format_", type=Names(REPORT_FORMATS),
               help="Output format; default: from -o's extension, else md.")
 @click.option("--depth", type=click.IntRange(min=1), metavar="N",
               help="Fold the layers into blocks of N path components, with subtotals.")
@@ -387,7 +526,7 @@ REPORT_FORMATS = ("md", "csv", "json", "html", "tex")
 @depth_multiplier_option
 @click.option("--side", "include_side", is_flag=True,
               help="Count side branches (auxiliary classifiers) in totals and memory.")
-@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="fp32",
+@click.option("--dtype", type=DTYPES, default="fp32",
               show_default=True, help="Element type for the byte figures.")
 def report_command(*, archs: tuple[str, ...], output_: str | None, format_: str | None,
                    depth: int | None, by_type: bool, top: int, input_: str | None,
@@ -417,4 +556,4 @@ def report_command(*, archs: tuple[str, ...], output_: str | None, format_: str 
     else:
         from convcalc.output import write_atomically
 
-        write_atomically(output_, text)
+        write_atomically(output_, text, inputs=[locate(a) for a in archs])

@@ -50,7 +50,25 @@ class ConvcalcError(Exception):
             where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
         if self.path:
             where += f"layer '{self.path}'" + (f" ({self.kind})" if self.kind else "") + ": "
-        return where + self.message
+        return one_line(where + self.message)
+
+
+# A message quotes the user's values; one that quotes a whole file is cut in its middle, so
+# that the location at its start and the fix at its end survive.
+MAX_MESSAGE_CHARS = 2000
+
+
+def one_line(text: str) -> str:
+    """``text`` safe to print as one line on a terminal: every character that is not printable
+    (newline, tab, ESC and the other controls, bidirectional overrides, lone surrogates from
+    undecodable file names) as its Python escape (``\\n``, ``\\x1b``, ``\\u202e``), and the
+    middle of a text longer than MAX_MESSAGE_CHARS left out."""
+    if len(text) > MAX_MESSAGE_CHARS:
+        half = MAX_MESSAGE_CHARS // 2
+        text = f"{text[:half]} [... {len(text) - 2 * half:,} characters ...] {text[-half:]}"
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 

@@ -9,7 +9,17 @@ counted. Plain text, one indented block per layer.
 
 from convcalc.analysis import LayerRow, Report
 from convcalc.errors import ConvcalcError, suggestion
-from convcalc.layers import BatchNorm, Conv, Dense, GlobalAvgPool, Pool, Window
+from convcalc.layers import (
+    BatchNorm,
+    Conv,
+    ConvTranspose,
+    Dense,
+    GlobalAvgPool,
+    Merge,
+    Pool,
+    Upsample,
+    Window,
+)
 from convcalc.shapes import output_size
 
 
@@ -53,12 +63,51 @@ def explain_row(row: LayerRow) -> str:
         lines.append(f"params = inputs·units + bias = {n}·{units} + "
                      f"{units if layer.bias else 0} bias = {row.params:,}")
         lines.append(f"macs = inputs·units = {n}·{units} = {row.macs:,}")
+    elif isinstance(layer, ConvTranspose):
+        lines += _transposed_lines(row, layer)
+    elif isinstance(layer, Upsample):
+        lines.append(_upsample_line(row, layer))
+        lines.append(f"no params or macs; other ops = {row.other_ops:,} ({layer.mode})")
+    elif isinstance(layer, Merge):
+        shapes = " and ".join(str(s) for s in row.input_shapes)
+        lines.append(f"{layer.kind} of {shapes}: no params or macs; other ops = "
+                     f"{row.other_ops:,}")
     elif isinstance(layer, BatchNorm):
         lines.append(f"params = 2·c (scale and shift) = 2·{row.input.c} = {row.params:,}; "
                      f"other ops = 2 per element = 2·{row.input.elements} = {row.other_ops:,}")
     else:
         lines.append(f"{row.params:,} params, {row.macs:,} macs, {row.other_ops:,} other ops")
     return "\n  ".join(lines)
+
+
+def _transposed_lines(row: LayerRow, layer: ConvTranspose) -> list[str]:
+    """out = (n − 1)·s − 2p + d·(f − 1) + output_padding + 1 per axis, then the counts."""
+    lines = []
+    pads = layer.padding if isinstance(layer.padding, tuple) else (layer.padding,) * 2
+    for name, i in (("h", 0), ("w", 1)):
+        n, out = row.input.hw[i], row.output.hw[i]
+        f, s, d, extra = (layer.kernel[i], layer.stride[i], layer.dilation[i],
+                          layer.output_padding[i])
+        lines.append(f"output {name}: ({n} − 1)·{s} − 2·{pads[i]} + {d}·({f} − 1) + {extra} + 1 "
+                     f"= {out}")
+    kh, kw = layer.kernel
+    per_group = layer.filters // layer.groups
+    lines.append(f"params = c_in·(filters/groups)·f·f + bias = {row.input.c}·{per_group}·{kh}·"
+                 f"{kw} + {layer.filters if layer.bias else 0} bias = {row.params:,}")
+    h, w = row.input.hw
+    lines.append(f"macs = inputs × (filters/groups)·f·f = {h}·{w}·{row.input.c} × "
+                 f"{per_group}·{kh}·{kw} = {row.macs:,}")
+    return lines
+
+
+def _upsample_line(row: LayerRow, layer: Upsample) -> str:
+    """Where an upsampled size comes from."""
+    if len(row.input_shapes) == 2:
+        return f"output {row.output.h}x{row.output.w}: the size of its second input"
+    if layer.scale is not None:
+        (h, w), (sh, sw) = row.input.hw, layer.scale
+        return f"output: ⌊{h}·{sh:g}⌋ x ⌊{w}·{sw:g}⌋ = {row.output.h}x{row.output.w}"
+    return f"output {row.output.h}x{row.output.w}: its 'size'"
 
 
 def _dims(row: LayerRow) -> str:

@@ -14,10 +14,11 @@ MAX_FILE_BYTES = 5 * 1024 * 1024      # an architecture file
 MAX_TEXT_BYTES = 4 << 20              # a text matrix for `conv`
 # Parsing and expanding.
 MAX_YAML_NODES = 200_000              # YAML values after aliases are expanded
+MAX_NUMBER_CHARS = 100                # one number written in a file (Python refuses 4,300 digits)
 MAX_NESTING = 64                      # YAML nesting, and block calls inside block calls
 MAX_REPEAT = 10_000                   # one repeat count
 MAX_LAYERS = 200_000                  # layers after expanding blocks and repeats
-MAX_ITEMS = 1_000_000                 # list items expanded (empty groups and sides included)
+MAX_ITEMS = 400_000                   # list items expanded (empty groups and sides included)
 MAX_EXPRESSION_CHARS = 200            # one formula
 MAX_MAGNITUDE = 10**15                # any value a formula computes
 # Shapes: the largest height, width or channel count, given or derived.
@@ -27,8 +28,13 @@ MAX_ELEMENTS = 10**18                 # values in one tensor (a flat vector's le
 MAX_WIDTH = 16.0
 MAX_DEPTH_MULTIPLIER = 16.0           # --depth-multiplier and a scale's depth
 MAX_SWEEP_CELLS = 1000
-# The numpy reference: the most memory one verify may need, and the multiplies it may run.
+# The numpy reference: the most memory one verify may need (tensors alive, weights and working
+# memory at its peak layer), the multiplies and other operations it may run (each about 10 s on
+# 2 cores: resnet50 at 224 is 4.1 GMACs, vgg16 15.5), and the largest chunk one layer builds.
 MAX_VERIFY_BYTES = 4 << 30
+MAX_VERIFY_MACS = 20 * 10**9
+MAX_VERIFY_OTHER_OPS = 1 * 10**9
+VERIFY_CHUNK_BYTES = 256 << 20
 MAX_MATRIX_ELEMENTS = 1 << 22         # `conv`'s matrices (2048x2048)
 
 LIMITS = {

@@ -21,6 +21,7 @@ from convcalc import expr
 from convcalc.architecture import NETWORK_INPUT, Architecture, Node
 from convcalc.errors import ConvcalcError, suggestion
 from convcalc.expr import is_name
+from convcalc.inputs import read_input
 from convcalc.layers import (
     FAMILIAR_NAMES,
     LAYER_KINDS,
@@ -40,6 +41,7 @@ from convcalc.limits import (
     MAX_DEPTH_MULTIPLIER,
     MAX_FILE_BYTES,
     MAX_NESTING,
+    MAX_NUMBER_CHARS,
     MAX_REPEAT,
     MAX_WIDTH,
     Budget,
@@ -93,11 +95,14 @@ def builtin_names() -> list[str]:
 def locate(source: str | Path) -> Path:
     """The file for a path, or for the name of a built-in architecture."""
     path = Path(source)
-    if path.suffix in (".yaml", ".yml") or path.exists() or len(path.parts) > 1:
-        return path
-    for directory in builtin_dirs():
-        if (directory / f"{source}.yaml").is_file():
-            return directory / f"{source}.yaml"
+    try:
+        if path.suffix in (".yaml", ".yml") or path.exists() or len(path.parts) > 1:
+            return path
+        for directory in builtin_dirs():
+            if (directory / f"{source}.yaml").is_file():
+                return directory / f"{source}.yaml"
+    except OSError as e:  # a name longer than the file system allows: Path.exists raises
+        raise ConvcalcError(f"cannot read: {e.strerror or e}", file=str(source)) from None
     hint = suggestion(str(source), builtin_names())
     raise ConvcalcError(f"no file and no built-in architecture named '{source}'{hint}; "
                         "'convcalc list' shows the built-in ones")
@@ -127,15 +132,7 @@ def load(source: str | Path, *, depth: float = 1.0) -> Architecture:
     path, scale = locate_scaled(source)
     shown = path.name if path.parent in builtin_dirs() else str(
         source if scale is None else path)
-    try:
-        if path.is_dir():
-            raise ConvcalcError("is a directory, not a YAML file", file=shown)
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ConvcalcError(f"is {path.stat().st_size:,} bytes; architecture files are "
-                                f"limited to {MAX_FILE_BYTES:,}", file=shown)
-        data = path.read_bytes()
-    except OSError as e:
-        raise ConvcalcError(f"cannot read: {e.strerror or e}", file=shown) from None
+    data = read_input(path, MAX_FILE_BYTES, "architecture files", shown=shown)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -162,68 +159,176 @@ def parse(text: str, file: str = "<string>", *, depth: float = 1.0,
 def _read_yaml(text: str, budget: Budget) -> YMap:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        _check_nesting(text, loader)
+        _check_nesting(text, loader, budget)
         root = yaml.compose(text, Loader=loader)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
-        raise ConvcalcError(f"not valid YAML: {e.problem or e.context}",
+        problem = e.problem or e.context or ""
+        raise ConvcalcError(f"not valid YAML: {problem}{_yaml_hint(text, mark, problem)}",
                             line=mark.line + 1 if mark else None) from None
     except yaml.reader.ReaderError as e:
         raise ConvcalcError(f"not valid YAML: {e.reason}; is it a YAML file?",
                             line=text.count("\n", 0, e.position) + 1) from None
     if root is None:
         raise ConvcalcError("is empty; an architecture needs 'input' and 'layers'")
-    doc = _to_python(root, yaml.constructor.SafeConstructor(), budget, 0)
+    doc = _to_python(root, 0)
     if not isinstance(doc, YMap):
         raise ConvcalcError("must be a mapping with 'input' and 'layers' at the top", line=1)
     return doc
 
 
-def _check_nesting(text: str, loader: Any) -> None:
-    """Refuse deep nesting from the event stream, before libyaml's recursive composer (which
-    crashes the process on some 100,000 levels) ever sees it."""
+def _yaml_hint(text: str, mark: Any, problem: str) -> str:
+    """What to do about a YAML syntax error: most in hand-written files come from a tab or a
+    misaligned line, which PyYAML reports in its own terms."""
+    if mark is None:
+        return ""
+    lines = text.splitlines()
+    for number in (mark.line - 1, mark.line):  # libyaml marks a tab's line or the next one
+        line = lines[number] if 0 <= number < len(lines) else ""
+        if "\t" in line[:len(line) - len(line.lstrip())]:
+            return "; YAML does not allow tabs for indentation: use spaces"
+    if problem.startswith(("did not find expected key", "did not find expected '-'",
+                           "expected <block end>")):
+        return "; check the indentation: the items of one list or mapping start in one column"
+    if problem.startswith("mapping values are not allowed"):
+        return ("; is the line indented further than the one before, or does a value contain "
+                "': '? (quote such a value)")
+    return ""
+
+
+def _check_nesting(text: str, loader: Any, budget: Budget) -> None:
+    """Refuse deep nesting and too many values from the event stream, before anything is built.
+
+    libyaml's recursive composer crashes the process on some 100,000 levels, and composing
+    millions of values costs seconds and gigabytes, so both limits are checked here, on events
+    that are read one at a time: every value is charged to the budget, an alias as many as its
+    anchor's whole subtree (so an alias bomb stops at its first expensive alias)."""
     depth = 0
+    sizes: dict[str, int] = {}  # anchor -> values in the subtree it names
+    open_: list[tuple[str | None, int]] = []  # enclosing collections: (anchor, count at start)
+    count = 0
     for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            depth -= 1
+            anchor, start = open_.pop()
+            if anchor is not None:
+                sizes[anchor] = count - start
+            continue
         if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
             depth += 1
             if depth > MAX_NESTING:
                 mark = event.start_mark
                 raise ConvcalcError(f"is nested deeper than {MAX_NESTING} levels",
                                     line=mark.line + 1 if mark else None)
-        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
-            depth -= 1
+            open_.append((event.anchor, count))
+            amount = 1
+        elif isinstance(event, yaml.ScalarEvent):
+            amount = 1
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+        elif isinstance(event, yaml.AliasEvent):
+            # An anchor still open (a recursive alias) counts once; its depth stops it later.
+            amount = sizes.get(event.anchor or "", 1)
+        else:
+            continue
+        count += amount
+        mark = event.start_mark
+        budget.charge("yaml_values", amount, line=mark.line + 1 if mark else None)
 
 
-def _to_python(node: yaml.Node, constructor: Any, budget: Budget, depth: int) -> Any:
-    """Plain Python values from a composed YAML node, with lines; aliases count every use."""
+YAML_TAG = "tag:yaml.org,2002:"
+# YAML 1.1's pattern for each implicit type, as PyYAML resolves plain values: a value with an
+# explicit tag (`!!int abc`) must match its type's pattern like an untagged one.
+TAG_PATTERNS = {tag: pattern for resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers
+                .values() for tag, pattern in resolvers}
+NODE_SHAPES: dict[type, tuple[str, str]] = {yaml.MappingNode: ("map", "mapping"),
+                                            yaml.SequenceNode: ("seq", "list")}
+BOOLEANS = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
+# Keys whose values are prose: a date written there ("name: 2001-12-14") is the text it is.
+TEXT_KEYS = ("name", "description", "source")
+
+
+def _to_python(node: yaml.Node, depth: int, key: str | None = None) -> Any:
+    """Plain Python values from a composed YAML node, with lines; ``key`` is the mapping key
+    the node is the value of. The budget was charged by ``_check_nesting``."""
     line = node.start_mark.line + 1
-    budget.charge("yaml_values", line=line)
     if depth > MAX_NESTING:
         raise ConvcalcError(f"is nested deeper than {MAX_NESTING} levels", line=line)
     if node.tag not in PLAIN_TAGS:
         raise ConvcalcError(f"YAML tag '{node.tag}' is not allowed; write plain values",
                             line=line)
+    tag = node.tag.removeprefix(YAML_TAG)
+    shape = NODE_SHAPES.get(type(node), ("", "value"))
+    if shape[0] != tag and (shape[0] or tag in ("map", "seq")):  # `!!map [1]`, `!!str {a: 1}`
+        raise ConvcalcError(f"YAML tag '!!{tag}' cannot mark a {shape[1]}; drop the tag",
+                            line=line)
     if isinstance(node, yaml.MappingNode):
         mapping = YMap()
         mapping.line, mapping.key_lines = line, {}
         for key_node, value_node in node.value:
-            key = _to_python(key_node, constructor, budget, depth + 1)
+            name = _to_python(key_node, depth + 1)
             key_line = key_node.start_mark.line + 1
-            if not isinstance(key, str):
-                raise ConvcalcError(f"key {key!r} must be a word", line=key_line)
-            if key in mapping:
-                raise ConvcalcError(f"key '{key}' appears twice in one mapping", line=key_line)
-            mapping[key] = _to_python(value_node, constructor, budget, depth + 1)
-            mapping.key_lines[key] = key_line
+            if not isinstance(name, str):
+                raise ConvcalcError(f"key {name!r} must be a word", line=key_line)
+            if name in mapping:
+                raise ConvcalcError(f"key '{name}' appears twice in one mapping", line=key_line)
+            mapping[name] = _to_python(value_node, depth + 1, name)
+            mapping.key_lines[name] = key_line
         return mapping
     if isinstance(node, yaml.SequenceNode):
-        items = YList(_to_python(v, constructor, budget, depth + 1) for v in node.value)
+        items = YList(_to_python(v, depth + 1) for v in node.value)
         items.line, items.lines = line, [v.start_mark.line + 1 for v in node.value]
         return items
     try:
-        return constructor.construct_object(node)
-    except yaml.MarkedYAMLError as e:
-        raise ConvcalcError(f"bad value: {e.problem}", line=line) from None
+        return _scalar(tag, node.value, key)
+    except ConvcalcError as e:
+        raise e.located(line=line) from None
+
+
+def _scalar(tag: str, text: str, key: str | None) -> Any:
+    """The value of one YAML scalar, read by its (implicit or explicit) tag.
+
+    PyYAML's own constructor raises ValueError, KeyError or AttributeError on a tag whose text
+    does not fit (`!!int abc`, `!!bool maybe`), on invalid dates (2001-13-45) and on integers
+    past Python's 4,300 digits; this reads the same YAML 1.1 forms and refuses the rest."""
+    if tag == "str":
+        return text
+    shown = repr(text) if len(text) <= 40 else repr(text[:40]) + "..."
+    what = {"null": "null", "bool": "true or false", "int": "a whole number",
+            "float": "a number", "timestamp": "a date"}[tag]
+    # YAML 1.1 writes floats with a dot, but `!!float 8` is 8.0, so floats are checked by
+    # reading them; the other types by the pattern an untagged value would have to match.
+    pattern = TAG_PATTERNS[YAML_TAG + tag] if tag != "float" else None
+    if pattern is not None and not pattern.match(text):
+        raise ConvcalcError(f"{shown} is tagged '!!{tag}' but is not {what}")
+    if tag == "null":
+        return None
+    if tag == "bool":
+        return BOOLEANS[text.lower()]
+    if tag == "timestamp":
+        if key in TEXT_KEYS:
+            return text
+        raise ConvcalcError(f"{shown} is a date to YAML, and no setting takes a date; "
+                            "write a number")
+    if ":" in text:  # YAML 1.1's base 60: 1:30 is 90
+        raise ConvcalcError(f"{shown} is a base-60 number to YAML 1.1 (1:30 reads as 90); "
+                            "write the number itself, or quote it if it is text")
+    if len(text) > MAX_NUMBER_CHARS:
+        raise ConvcalcError(f"a number of {len(text):,} characters; numbers are limited to "
+                            f"{MAX_NUMBER_CHARS}")
+    digits = text.replace("_", "").lower()
+    sign = -1 if digits.startswith("-") else 1
+    digits = digits.removeprefix("-") if sign < 0 else digits.removeprefix("+")
+    try:
+        if digits.startswith(("-", "+")):
+            raise ValueError("a second sign")
+        if tag == "float":
+            return sign * float({".inf": "inf", ".nan": "nan"}.get(digits, digits))
+        if digits.startswith(("0b", "0x")):
+            return sign * int(digits[2:], 2 if digits[1] == "b" else 16)
+        return sign * int(digits, 8 if digits.startswith("0") and digits != "0" else 10)
+    except ValueError:  # `!!float abc`, or only underscores after 0x or 0b
+        raise ConvcalcError(f"{shown} is tagged '!!{tag}' but is not {what}") from None
 
 
 def _check_keys(mapping: YMap, allowed: tuple[str, ...], what: str) -> None:
@@ -496,7 +601,7 @@ class _Expander:
                                     f"than {' and '.join(RESERVED)}",
                                     line=body.key_lines["name"] if body else line)
             path = f"{ctx.prefix}.{name or first_index + index}".lstrip(".")
-            self.budget.charge("items", line=line)
+            self.budget.charge("items", line=line)  # skipped or empty ones too
             if "if" in modifiers and not self._condition(modifiers["if"], ctx,
                                                          modifiers.key_lines["if"]):
                 continue
@@ -509,7 +614,8 @@ class _Expander:
             count = self._repeat_count(modifiers, ctx.scope)
             first = _mapping(modifiers.get("first"), "'first'", line)
             for copy in range(count):
-                self.budget.charge("items", line=line)
+                if copy:
+                    self.budget.charge("items", line=line)
                 merged = body
                 if copy == 0 and first:
                     merged = YMap({**(body or {}), **first})
@@ -611,7 +717,7 @@ class _Expander:
             end = self._sequence(layers, ctx.inside(path, source, line, side=True), source, 0)
             self.nesting -= 1
             self._alias(path, end)
-            return current if "from" not in body else source
+            return current  # the main path goes on from where it was
         else:
             known = [*LAYER_KINDS, *self.blocks, *GRAPH_KINDS]
             raise ConvcalcError(f"unknown layer kind or block '{kind}'"
@@ -709,13 +815,13 @@ class _Expander:
                 if key not in ("name", "from"):
                     raws.append((key, raw, source.key_lines.get(key, line)))
         inputs = sources if issubclass(cls, Merge) else [self._one(sources, path, kind, line)]
-        lazy_sets = []
+        found: set[str] = set()
         for _, raw, key_line in raws:
             try:
-                lazy_sets.append(_lazy_sources(raw, ctx.scope, ctx.block_input))
+                found |= _lazy_sources(raw, ctx.scope, ctx.block_input)
             except ConvcalcError as e:
                 raise e.located(line=key_line, path=path, kind=kind) from None
-        lazy = sorted(set().union(*lazy_sets))
+        lazy = sorted(found)
         ctx.kinds.add(kind)
         if lazy:
             if issubclass(cls, Merge) or getattr(cls, "parallel", False):

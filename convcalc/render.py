@@ -5,22 +5,27 @@ CSV) carry exact integers; the terminal table uses K/M/G. rich is imported only 
 """
 
 import csv
+import difflib
 import io
 import json
 import re
-from collections.abc import Mapping, Sequence
+import textwrap
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from convcalc.analysis import NETWORK_INPUT, LayerRow, Report, Totals
+from convcalc.errors import ConvcalcError
 from convcalc.layers import Conv, Window
 
 if TYPE_CHECKING:
-    from rich.console import Group
+    from rich.console import Console, ConsoleOptions, Group, RenderResult
     from rich.table import Table
 
     from convcalc.architecture import Architecture
     from convcalc.reference import Check, FilterRun
+    from convcalc.summary import Block
     from convcalc.variants import Comparison, LayerComparison, Sweep
 
 # Layers a conversion created, by path, with what they replaced ('conv', 'depthwise+pointwise').
@@ -137,32 +142,331 @@ def _totals_label(report: Report) -> str:
     return "total" + (" (side excluded)" if has_side and not report.include_side else "")
 
 
-def render_table(report: Report, flops: bool = False,
-                 changed: Changed | None = None) -> "Group":
-    """A rich table with human units and a totals row, then the exact totals on one line."""
-    from rich import box
-    from rich.console import Group
-    from rich.table import Table
+# -- text tables laid out to a width -----------------------------------------------------------
+#
+# Tables are drawn here as plain text rather than by rich: one pass over the cells, so a
+# 200,000-row table prints in seconds, the same characters on a terminal and in a pipe, and the
+# choice of columns for a narrow terminal is ours (never an ellipsis inside a number or a name).
 
-    table = Table(
-        title=f"{report.name} — input {report.input}"
-        + (f", width {report.width:g}" if report.width != 1 else ""),
-        box=box.SIMPLE_HEAD,
-    )
+GAP = 2
+WRAP_MIN = 12
+STYLES = {"bold": "1", "dim": "2", "red": "31", "green": "32"}
+CLI_HINT = "--columns"  # how a hidden column is asked for; the Python API says "columns"
+
+
+@dataclass(frozen=True)
+class Col:
+    """One column of a text table: ``id`` (what ``--columns`` takes), the title, numbers
+    aligned right, and ``wrap`` for prose that may wrap at spaces (never inside a word)."""
+
+    id: str
+    title: str
+    right: bool = False
+    wrap: bool = False
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A table before layout. ``columns`` in display order; ``priority`` lists column ids
+    most important first (what stays on a narrow terminal; unlisted ones go first); one text
+    cell per column in each row; ``styles`` per row ('', 'bold', 'dim', 'red', 'green');
+    ``rules`` row indices drawn after a rule; ``kinds`` the ids of columns of layer kinds,
+    abbreviated (``KIND_SHORT``) when the table is narrowed. ``str()`` is the whole table."""
+
+    title: str
+    columns: tuple[Col, ...]
+    rows: Sequence[Sequence[str]]
+    priority: tuple[str, ...] = ()
+    styles: Sequence[str] = ()
+    rules: frozenset[int] = frozenset()
+    caption: str = ""
+    kinds: frozenset[str] = frozenset()
+
+    @property
+    def ids(self) -> list[str]:
+        """The column ids, in display order."""
+        return [c.id for c in self.columns]
+
+    def text(self, width: int | None = None, columns: Sequence[str] | None = None,
+             styled: bool = False, hint: str = CLI_HINT) -> str:
+        """The table as lines of at most ``width`` characters where possible (None: every
+        column at its full width). Narrowed, it abbreviates kinds, wraps titles and prose and
+        leaves out the least important columns, saying which and how to show them (``hint``
+        names the option: '--columns' or the Python argument). ``columns`` picks columns by
+        id, in that order. ``styled`` adds ANSI bold/dim/colour; lines never end in spaces."""
+        return _layout(self, width, columns, styled, hint)
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def __rich_console__(self, console: "Console", options: "ConsoleOptions") -> "RenderResult":
+        from rich.text import Text
+
+        yield Text.from_ansi(self.text(options.max_width, styled=True, hint="columns"),
+                             no_wrap=True)
+
+
+def abbreviate_kind(text: str) -> str:
+    """'batchnorm' -> 'bn', 'depthwise (from conv)' -> 'dw (from conv)': every kind name in the
+    text shortened by ``KIND_SHORT``."""
+    return re.sub(r"[a-z_0-9]+", lambda m: KIND_SHORT.get(m.group(), m.group()), text)
+
+
+def _pieces(text: str) -> list[str]:
+    """A title's break points: after spaces and slashes ('Kernel/', 'stride')."""
+    return [p for p in re.split(r"(?<=[ /])", text) if p.strip()]
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Text broken at spaces (for titles also after '/') into lines of at most ``width``
+    characters where the words allow; words are never cut."""
+    lines: list[str] = []
+    for piece in _pieces(text):
+        if lines and len(lines[-1]) + len(piece.rstrip()) <= width:
+            lines[-1] += piece
+        else:
+            if lines:
+                lines[-1] = lines[-1].rstrip()
+            lines.append(piece)
+    return [line.rstrip() for line in lines] or [""]
+
+
+def _longest_word(texts: "Iterable[str]") -> int:
+    return max((len(p.rstrip()) for t in texts for p in _pieces(t)), default=0)
+
+
+def _check_columns(grid: Grid, chosen: Sequence[str]) -> list[int]:
+    ids = grid.ids
+    for name in chosen:
+        if name not in ids:
+            close = difflib.get_close_matches(name, ids, n=1)
+            raise ConvcalcError(f"column '{name}' is not one of {','.join(ids)}"
+                                + (f"; did you mean '{close[0]}'?" if close else ""))
+    return [ids.index(name) for name in chosen]
+
+
+def _layout(grid: Grid, width: int | None, chosen: Sequence[str] | None, styled: bool,
+            hint: str) -> str:
+    order = _check_columns(grid, chosen) if chosen else list(range(len(grid.columns)))
+    rows = grid.rows
+    cols = grid.columns
+    cells: list[tuple[str, ...]] = (list(zip(*rows, strict=True)) if rows
+                                    else [() for _ in cols])
+    full = [max(len(c.title), max(map(len, cells[i]), default=0)) for i, c in enumerate(cols)]
+    notes: list[str] = []
+    hidden: list[str] = []
+    narrow = width is not None and sum(full[i] for i in order) + GAP * (len(order) - 1) > width
+    widths = full
+    if narrow and width is not None:
+        kinds = [i for i, c in enumerate(cols) if c.id in grid.kinds and i in order]
+        if kinds:
+            short = {text: abbreviate_kind(text) for i in kinds for text in set(cells[i])}
+            used = sorted({f"{KIND_SHORT[w]} = {w}" for text, s in short.items() if s != text
+                           for w in re.findall(r"[a-z_0-9]+", text) if w in KIND_SHORT})
+            if used:
+                notes.append("kinds shortened: " + ", ".join(used))
+            for i in kinds:
+                cells[i] = tuple(short[text] for text in cells[i])
+        need = [max(_longest_word([c.title]), max(map(len, cells[i]), default=0))
+                if not c.wrap else max(min(WRAP_MIN, full[i]), _longest_word(cells[i]))
+                for i, c in enumerate(cols)]
+        if not chosen:
+            rank = {id_: r for r, id_ in enumerate(grid.priority)}
+            by_priority = sorted(order, key=lambda i: (rank.get(cols[i].id, len(rank)), i))
+            kept: list[int] = []
+            used_width = 0
+            for i in by_priority:
+                extra = need[i] + (GAP if kept else 0)
+                if not kept or used_width + extra <= width:
+                    kept.append(i)
+                    used_width += extra
+            hidden = [cols[i].id for i in order if i not in kept]
+            order = [i for i in order if i in kept]
+        widths = list(need)
+        spare = width - sum(widths[i] for i in order) - GAP * (len(order) - 1)
+        for i in order:  # prose columns take the room that is left, up to their full width
+            if cols[i].wrap and spare > 0:
+                grow = min(spare, full[i] - widths[i])
+                widths[i] += grow
+                spare -= grow
+    total = sum(widths[i] for i in order) + GAP * (len(order) - 1)
+
+    def style(line: str, name: str) -> str:
+        line = line.rstrip()
+        return f"\x1b[{STYLES[name]}m{line}\x1b[0m" if styled and name and line else line
+
+    def block(texts: Sequence[str], name: str, titles: bool = False) -> list[str]:
+        split = [_wrap(t, widths[i]) if narrow and (titles or cols[i].wrap)
+                 else [t] for i, t in zip(order, texts, strict=True)]
+        height = max(map(len, split))
+        out = []
+        for k in range(height):
+            parts = []
+            for i, lines in zip(order, split, strict=True):
+                text = lines[k] if k < len(lines) else ""
+                parts.append(text.rjust(widths[i]) if cols[i].right else text.ljust(widths[i]))
+            out.append(style((" " * GAP).join(parts), name))
+        return out
+
+    rule = style("─" * total, "dim")
+    lines = [grid.title.center(total).rstrip()] if grid.title else []
+    lines += block([cols[i].title for i in order], "bold", titles=True)
+    lines.append(rule)
+    styles = grid.styles or [""] * len(rows)
+    wrapped = narrow and any(cols[i].wrap for i in order)
+    # One format string for every row: str.format pads all cells in one call.
+    line = (" " * GAP).join(f"{{{i}:{'>' if cols[i].right else '<'}{widths[i]}}}" for i in order)
+    changed = narrow and any(cols[i].id in grid.kinds for i in order)
+    for index, row in enumerate(zip(*cells, strict=True) if changed else rows):
+        if index in grid.rules:
+            lines.append(rule)
+        name = styles[index]
+        if wrapped:
+            lines += block([row[i] for i in order], name)
+        elif name:
+            lines.append(style(line.format(*row), name))
+        else:
+            lines.append(line.format(*row).rstrip())
+    if hidden:
+        example = [cols[order[0]].id, *hidden[:2]]
+        how = (f"--columns {','.join(example)}" if hint == CLI_HINT else f"{hint}={example!r}")
+        notes.append(f"hidden to fit {width} columns: {', '.join(hidden)}; show them with "
+                     f"{how} or a wider {'terminal' if hint == CLI_HINT else 'console'}")
+    if grid.caption or notes:
+        lines.append("")
+    for text in ([grid.caption] if grid.caption else []) + notes:
+        lines += (textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)
+                  if width else [text])
+    return "\n".join(lines) + "\n"
+
+
+def input_text(report: Report, row: LayerRow) -> str:
+    """What a row reads: its input shape, or for a merge every input: '56x56x256 x2' (with a
+    multiplication sign) for
+    equal shapes, '28x28x(64+128+32+32)' for a concat of equal sizes, else shapes joined
+    by ' + ' (a count for very many)."""
+    if len(row.inputs) < 2:
+        return str(row.input)
+    shapes = [report.input if i == NETWORK_INPUT else report.rows[i].output for i in row.inputs]
+    if all(s == shapes[0] for s in shapes):
+        return f"{shapes[0]} \N{MULTIPLICATION SIGN}{len(shapes):,}"
+    if len(shapes) > MAX_LISTED_INPUTS:
+        return f"{len(shapes):,} inputs"
+    if all(not s.is_flat and s.hw == shapes[0].hw for s in shapes):
+        h, w = shapes[0].hw
+        return f"{h}x{w}x(" + "+".join(str(s.c) for s in shapes) + ")"
+    return " + ".join(map(str, shapes))
+
+
+MAX_LISTED_INPUTS = 8
+
+# Which columns stay when the terminal is narrow, most important first: the names a user types
+# and the headline numbers, then shapes, then the rest. A new column goes where it belongs here;
+# columns not listed are dropped first.
+PRIORITY: tuple[Column, ...] = (
+    Column.NAME, Column.MACS, Column.PARAMS, Column.OUTPUT, Column.KIND, Column.WINDOW,
+    Column.FLOPS, Column.ACTIVATIONS, Column.INPUT, Column.OTHER_OPS, Column.RECEPTIVE_FIELD,
+)
+
+# Kind names shortened in a table narrowed to fit, the same in every table.
+KIND_SHORT = {
+    "batchnorm": "bn", "global_avgpool": "gavgpool", "adaptive_avgpool": "aavgpool",
+    "depthwise": "dw", "pointwise": "pw", "separable": "sep", "leaky_relu": "lrelu",
+    "hardswish": "hswish", "hardsigmoid": "hsigmoid", "dropout": "drop", "flatten": "flat",
+    "zeropad": "pad", "concat": "cat",
+}
+
+
+def _memo(function: "Callable[[Any], str]") -> "Callable[[Any], str]":
+    """``function`` remembering its answers for one table: layers repeat their shapes,
+    windows and counts, and a 200,000-row table asks for each many times."""
+    seen: dict[Any, str] = {}
+
+    def cached(value: Any) -> str:
+        text = seen.get(value)
+        if text is None:
+            text = seen[value] = function(value)
+        return text
+    return cached
+
+
+def _column_texts(report: Report, column: Column, changed: Changed | None) -> list[str]:
+    """One column of the terminal table, every row at once (the fast path for big tables)."""
+    rows = report.rows
+    if column is Column.INPUT:
+        shape = _memo(str)
+        return [input_text(report, r) if len(r.inputs) > 1 else shape(r.input) for r in rows]
+    if column is Column.OUTPUT:
+        shape = _memo(str)
+        return [shape(r.output) for r in rows]
+    if column is Column.NAME:
+        return [r.path for r in rows]
+    if column is Column.WINDOW:
+        text = _memo(lambda key: window_text(key[0], groups=key[1]))
+        return [text((r.window, isinstance(r.layer, Conv))) if r.window else "" for r in rows]
+    if column in (Column.KIND, Column.RECEPTIVE_FIELD):
+        return [str(cell(r, column, changed)) for r in rows]
+    number = _memo(human)
+    return [number(getattr(r, column.value)) for r in rows]
+
+
+def render_table(report: Report, flops: bool = False,
+                 changed: Changed | None = None) -> "Grid":
+    """The per-layer table with human units and a totals row, the exact totals as its
+    caption; laid out to a width when printed (``Grid.text``)."""
     shown = columns(flops)
-    for column in shown:
-        table.add_column(TITLES[column], justify="right" if column in NUMERIC else "left",
-                         no_wrap=column in (Column.NAME, Column.INPUT, Column.OUTPUT))
-    for row in report.rows:
-        values = [cell(row, c, changed) for c in shown]
-        table.add_row(*(human(v) if isinstance(v, int) else v for v in values),
-                      style="dim" if row.side else None)
-    table.add_section()
-    table.add_row(*(
-        human(_total(report, c)) if c in TOTALLED else (_totals_label(report)
-                                                         if c is Column.NAME else "")
-        for c in shown), style="bold")
-    return Group(table, _caption(report))
+    rows = list(zip(*(_column_texts(report, c, changed) for c in shown), strict=True))
+    rows.append(tuple(human(_total(report, c)) if c in TOTALLED else (
+        _totals_label(report) if c is Column.NAME else "") for c in shown))
+    styles = ["dim" if r.side else "" for r in report.rows] if any(
+        r.side for r in report.rows) else [""] * len(report.rows)
+    return Grid(
+        title=_table_title(report),
+        columns=tuple(Col(c.value, TITLES[c], right=c in NUMERIC) for c in shown),
+        rows=rows, priority=tuple(c.value for c in PRIORITY), styles=[*styles, "bold"],
+        rules=frozenset([len(report.rows)]), caption=_caption(report),
+        kinds=frozenset([Column.KIND.value]))
+
+
+def _table_title(report: Report) -> str:
+    return (f"{report.name} — input {report.input}"
+            + (f", width {report.width:g}" if report.width != 1 else ""))
+
+
+BLOCK_COLUMNS = (Col("name", "Block"), Col("kind", "Kind"), Col("layers", "Layers", right=True),
+                 Col("params", "Params", right=True), Col("macs", "MACs", right=True),
+                 Col("activations", "Activations", right=True))
+
+
+def render_blocks(report: Report, blocks: "Sequence[Block]", depth: int,
+                  format_: str = "table") -> "str | Grid":
+    """The table folded into blocks (``summary.fold``): each block indented by its level,
+    with its layer count and the sums of its rows, then the totals. The table uses K/M/G;
+    markdown and CSV exact integers; JSON is the analyze contract plus ``depth`` and
+    ``blocks``."""
+    t = report.totals
+    if format_ == "json":
+        data = report_dict(report) | {"depth": depth, "blocks": [
+            {"name": b.path, "level": b.level, "kind": b.kind, "layers": b.layers,
+             "params": b.params, "macs": b.macs, "activations": b.activations}
+            for b in blocks]}
+        return json.dumps(data, indent=1)
+    rows: Cells = [[" " * 2 * (b.level - 1) + b.path, b.kind, b.layers, b.params, b.macs,
+                    b.activations] for b in blocks]
+    rows.append([_totals_label(report), "", len(report.counted()), t.params, t.macs,
+                 t.activations])
+    title = f"{_table_title(report)}, folded to depth {depth}"
+    if format_ != "table":
+        return render_grid(title, BLOCK_COLUMNS, rows, format_)
+    return Grid(
+        title=title, columns=BLOCK_COLUMNS,
+        rows=[[human(v) if isinstance(v, int) and c.id != "layers" else
+               f"{v:,}" if isinstance(v, int) else v for c, v in zip(BLOCK_COLUMNS, row,
+                                                                        strict=True)]
+              for row in rows],
+        priority=("name", "macs", "params", "layers", "kind", "activations"),
+        styles=[""] * len(blocks) + ["bold"], rules=frozenset([len(blocks)]),
+        caption=_caption(report), kinds=frozenset(["kind"]))
 
 
 def _caption(report: Report) -> str:
@@ -172,11 +476,8 @@ def _caption(report: Report) -> str:
             f"activations {t.activations:,} elements ({human_bytes(t.activation_bytes)})")
 
 
-def report_dict(report: Report, changed: Changed | None = None) -> dict[str, Any]:
-    """The JSON form of a report: the stable contract scripts rely on. After a conversion, the
-    layers it created carry ``converted_from``."""
+def _layer_entries(report: Report, changed: Changed | None) -> "Iterable[dict[str, Any]]":
     names = [r.path for r in report.rows]
-    layers = []
     for row in report.rows:
         entry: dict[str, Any] = {
             "name": row.path,
@@ -196,14 +497,20 @@ def report_dict(report: Report, changed: Changed | None = None) -> dict[str, Any
         if changed and row.path in changed:
             entry["converted_from"] = changed[row.path]
         if row.window is not None:
-            entry |= {
-                "kernel": list(row.window.kernel),
-                "stride": list(row.window.stride),
-                "padding": list(row.window.padding),
-                "dilation": list(row.window.dilation),
-                "groups": row.window.groups,
-            }
-        layers.append(entry)
+            window = row.window
+            entry["kernel"] = list(window.kernel)
+            entry["stride"] = list(window.stride)
+            entry["padding"] = list(window.padding)
+            entry["dilation"] = list(window.dilation)
+            entry["groups"] = window.groups
+        yield entry
+
+
+def report_dict(report: Report, changed: Changed | None = None,
+                layers: bool = True) -> dict[str, Any]:
+    """The JSON form of a report: the stable contract scripts rely on. After a conversion, the
+    layers it created carry ``converted_from``. ``layers=False`` leaves the layer list empty
+    (``render_json`` streams it)."""
     t = report.totals
     return {
         "name": report.name,
@@ -213,7 +520,7 @@ def report_dict(report: Report, changed: Changed | None = None) -> dict[str, Any
         "width": report.width,
         "dtype": report.dtype,
         "include_side": report.include_side,
-        "layers": layers,
+        "layers": list(_layer_entries(report, changed)) if layers else [],
         "totals": {
             "params": t.params, "macs": t.macs, "flops": t.flops, "other_ops": t.other_ops,
             "activations": t.activations, "param_bytes": t.param_bytes,
@@ -224,14 +531,15 @@ def report_dict(report: Report, changed: Changed | None = None) -> dict[str, Any
 
 def render_json(report: Report, changed: Changed | None = None) -> str:
     """One JSON object (see ``report_dict``), one layer per line: readable, and fast because
-    only json's C encoder (no indent) is used."""
+    only json's C encoder (no indent) is used and each layer is encoded as it is made."""
+    encode = json.JSONEncoder(check_circular=False, allow_nan=False).encode
     items = []
-    for key, value in report_dict(report, changed).items():
+    for key, value in report_dict(report, changed, layers=False).items():
         if key == "layers":
-            rows = ",\n".join(f"    {json.dumps(layer)}" for layer in value)
+            rows = ",\n".join("    " + encode(e) for e in _layer_entries(report, changed))
             items.append(f'  "layers": [\n{rows}\n  ]' if rows else '  "layers": []')
         else:
-            items.append(f"  {json.dumps(key)}: {json.dumps(value)}")
+            items.append(f"  {json.dumps(key)}: {json.dumps(value, allow_nan=False)}")
     return "{\n" + ",\n".join(items) + "\n}"
 
 
@@ -278,39 +586,34 @@ def render_markdown(report: Report, flops: bool = False, changed: Changed | None
 Cells = list[list[str | int]]
 
 
-def render_grid(title: str, headers: list[str], rows: Cells, format_: str,
-                caption: str = "") -> "str | Table":
-    """Rows of text and exact integers as a rich table, GitHub markdown or CSV (the caption is
-    left out of CSV, whose first row is the headers)."""
+def render_grid(title: str, headers: Sequence[Col], rows: Cells, format_: str,
+               caption: str = "", priority: tuple[str, ...] = ()) -> "str | Grid":
+    """Rows of text and exact integers as a text table (``Grid``), GitHub markdown or CSV
+    (the caption is left out of CSV, whose first row is the titles)."""
+    titles = [h.title for h in headers]
     if format_ == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(headers)
+        writer.writerow(titles)
         writer.writerows(rows)
         return out.getvalue()
     numeric = [bool(rows) and all(isinstance(r[i], int) for r in rows)
                for i in range(len(headers))]
     if format_ == "markdown":
         lines = [f"**{markdown_escape(title)}**", "",
-                 "| " + " | ".join(headers) + " |",
+                 "| " + " | ".join(titles) + " |",
                  "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
         lines += ["| " + " | ".join(f"{v:,}" if isinstance(v, int) else markdown_escape(v)
                                     for v in row) + " |" for row in rows]
         return "\n".join([*lines, *(["", markdown_escape(caption)] if caption else [])]) + "\n"
-    from rich import box
-    from rich.table import Table
-
-    table = Table(title=title, caption=caption or None, box=box.SIMPLE_HEAD,
-                  caption_justify="left")
-    for header, is_number in zip(headers, numeric, strict=True):
-        table.add_column(header, justify="right" if is_number else "left")
-    for row in rows:
-        table.add_row(*(f"{v:,}" if isinstance(v, int) else v for v in row))
-    return table
+    return Grid(title=title, caption=caption, priority=priority,
+                columns=tuple(Col(h.id, h.title, right=h.right or n, wrap=h.wrap)
+                              for h, n in zip(headers, numeric, strict=True)),
+                rows=[[f"{v:,}" if isinstance(v, int) else v for v in row] for row in rows])
 
 
-def _ratio(value: float) -> str:
-    return f"{value:.4g}"
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4g}"
 
 
 def closed_form_text(comparison: "LayerComparison") -> str:
@@ -344,11 +647,11 @@ def designs_dict(comparison: "LayerComparison") -> dict[str, Any]:
     }
 
 
-def render_designs(comparison: "LayerComparison", format_: str) -> "str | Table":
+def render_designs(comparison: "LayerComparison", format_: str) -> "str | Grid":
     """One row per design of a layer: output, params, multiplies and their parts, other ops
     (the inverted residual's skip adds), and the multiplies over the standard convolution's."""
     if format_ == "json":
-        return json.dumps(designs_dict(comparison), indent=2)
+        return json.dumps(designs_dict(comparison), indent=2, allow_nan=False)
     rows: Cells = []
     for d in comparison.designs:
         t = d.report.totals
@@ -357,9 +660,12 @@ def render_designs(comparison: "LayerComparison", format_: str) -> "str | Table"
                      _ratio(comparison.ratio(d))])
     title = (f"{comparison.kernel}x{comparison.kernel} convolution, {comparison.filters} "
              f"filters, on {comparison.input}")
-    return render_grid(title, ["Design", "Output", "Params", "MACs", "MAC parts",
-                               "Other ops", "MACs / standard"],
-                       rows, format_, closed_form_text(comparison))
+    headers = [Col("design", "Design"), Col("output", "Output"), Col("params", "Params"),
+               Col("macs", "MACs"), Col("mac_parts", "MAC parts", wrap=True),
+               Col("other_ops", "Other ops"), Col("ratio", "MACs / standard", right=True)]
+    return render_grid(title, headers, rows, format_, closed_form_text(comparison),
+                       priority=("design", "macs", "params", "ratio", "output", "other_ops",
+                                 "mac_parts"))
 
 
 def comparison_dict(comparison: "Comparison") -> dict[str, Any]:
@@ -377,10 +683,10 @@ def comparison_dict(comparison: "Comparison") -> dict[str, Any]:
     } for i, r in enumerate(comparison.reports)]}
 
 
-def render_comparison(comparison: "Comparison", format_: str) -> "str | Table":
+def render_comparison(comparison: "Comparison", format_: str) -> "str | Grid":
     """One row per network: totals and the ratios of params and multiplies to the first."""
     if format_ == "json":
-        return json.dumps(comparison_dict(comparison), indent=2)
+        return json.dumps(comparison_dict(comparison), indent=2, allow_nan=False)
     rows: Cells = []
     for i, r in enumerate(comparison.reports):
         t = r.totals
@@ -388,41 +694,48 @@ def render_comparison(comparison: "Comparison", format_: str) -> "str | Table":
                      t.params, t.macs, t.activations, human_bytes(t.activation_bytes),
                      _ratio(comparison.ratio(i, "params")), _ratio(comparison.ratio(i, "macs"))])
     dtype = comparison.reports[0].dtype
-    return render_grid("networks side by side (ratios to the first)",
-                       ["Network", "Input", "Params", "MACs", "Activations",
-                        f"Activation memory ({dtype})", "Params / first", "MACs / first"],
-                       rows, format_)
+    headers = [Col("network", "Network"), Col("input", "Input"), Col("params", "Params"),
+               Col("macs", "MACs"), Col("activations", "Activations"),
+               Col("activation_memory", f"Activation memory ({dtype})", right=True),
+               Col("params_ratio", "Params / first", right=True),
+               Col("macs_ratio", "MACs / first", right=True)]
+    return render_grid("networks side by side (ratios to the first)", headers, rows, format_,
+                       priority=("network", "params", "macs", "params_ratio", "macs_ratio",
+                                 "input", "activation_memory", "activations"))
 
 
-def render_sweep(result: "Sweep", format_: str) -> "str | Table":
+def render_sweep(result: "Sweep", format_: str) -> "str | Grid":
     """One row per (width, input) combination with its multiplies and parameters."""
     if format_ == "json":
         return json.dumps({"name": result.name, "cells": [
             {"width": c.width, "input": c.input.as_list(), "macs": c.macs, "params": c.params}
-            for c in result.cells]}, indent=2)
+            for c in result.cells]}, indent=2, allow_nan=False)
     rows: Cells = [[f"{c.width:g}", str(c.input), c.macs, c.params] for c in result.cells]
-    return render_grid(f"{result.name}: width x resolution", ["Width", "Input", "MACs",
-                                                              "Params"], rows, format_)
+    headers = [Col("width", "Width", right=True), Col("input", "Input"), Col("macs", "MACs"),
+               Col("params", "Params")]
+    return render_grid(f"{result.name}: width x resolution", headers, rows, format_)
 
 
 # ---------------------------------------------------------------- verify and conv
 
 
-def render_checks(checks: "Sequence[Check]") -> "Table":
+def render_checks(checks: "Sequence[Check]") -> "Grid":
     """``convcalc verify``'s table: each layer's ✓/✗, with both numbers where they differ."""
-    from rich.table import Table
-
-    table = Table("", "Layer", "Kind", "Shape", "MACs", show_edge=False)
+    rows = []
     for c in checks:
         shape = (str(c.engine_shape) if c.engine_shape == c.reference_shape
                  else f"engine {c.engine_shape} ≠ reference {c.reference_shape}")
         macs = (f"{c.engine_macs:,}" if c.engine_macs == c.reference_macs
                 else f"engine {c.engine_macs:,} ≠ reference {c.reference_macs:,}")
-        table.add_row("[green]✓[/]" if c.ok else "[red]✗[/]", c.path, c.kind, shape, macs)
+        rows.append(["✓" if c.ok else "✗", c.path, c.kind, shape, macs])
     bad = sum(not c.ok for c in checks)
-    table.caption = (f"all {len(checks)} layers match" if not bad
-                     else f"{bad} of {len(checks)} layers differ")
-    return table
+    return Grid(
+        title="", rows=rows, styles=["" if c.ok else "red" for c in checks],
+        columns=(Col("ok", ""), Col("name", "Layer"), Col("kind", "Kind"),
+                 Col("shape", "Shape", wrap=True), Col("macs", "MACs", wrap=True)),
+        priority=("ok", "name", "macs", "shape", "kind"), kinds=frozenset(["kind"]),
+        caption=(f"all {len(checks)} layers match" if not bad
+                 else f"{bad} of {len(checks)} layers differ"))
 
 
 def render_matrix(title: str, matrix: "Sequence[Sequence[float]]") -> "Table":
@@ -488,18 +801,22 @@ def family(name: str) -> str:
     return re.sub(r"(v?\d.*)$", "", name.split("_", maxsplit=1)[0]) or name
 
 
-def render_catalogue(entries: "Sequence[tuple[Architecture, Totals]]") -> "Table":
-    """``convcalc list``: each architecture's name, input, headline numbers and source, a
-    section per family (in the order the families first appear)."""
-    from rich.table import Table
-
-    table = Table("Name", "Input", "Params", "MACs", "Description", "Source")
+def render_catalogue(entries: "Sequence[tuple[Architecture, Totals]]") -> "Grid":
+    """``convcalc list``: each architecture's name, input, headline numbers and source, the
+    families together (in the order they first appear), a rule between families."""
     families: dict[str, list[tuple[Architecture, Totals]]] = {}
     for arch, totals in entries:
         families.setdefault(family(arch.name), []).append((arch, totals))
+    grouped = [entry for members in families.values() for entry in members]
+    rows = [[arch.name, str(arch.input), human(totals.params), human(totals.macs),
+             arch.description, arch.source] for arch, totals in grouped]
+    starts = [0]
     for members in families.values():
-        for arch, totals in members:
-            table.add_row(arch.name, str(arch.input), human(totals.params), human(totals.macs),
-                          arch.description, arch.source)
-        table.add_section()
-    return table
+        starts.append(starts[-1] + len(members))
+    return Grid(
+        title="", rows=rows,
+        columns=(Col("name", "Name"), Col("input", "Input"), Col("params", "Params", right=True),
+                 Col("macs", "MACs", right=True), Col("description", "Description", wrap=True),
+                 Col("source", "Source", wrap=True)),
+        priority=("name", "macs", "params", "input", "description", "source"),
+        rules=frozenset(starts[1:-1]))

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from convcalc.analysis import DTYPE_BYTES, LayerRow
+from convcalc.analysis import DTYPE_BYTES, LayerRow, Report
 from convcalc.render import TITLES, Column, cell, human, human_bytes, markdown_escape, report_dict
-from convcalc.summary import COMPARED, Summary, compare_totals, share
+from convcalc.summary import COMPARED, Summary, compare_totals, share, summarize
 
 SCHEMA = 1
 TIMES = "\N{MULTIPLICATION SIGN}"
@@ -284,7 +284,8 @@ def render_report_json(summaries: Sequence[Summary]) -> str:
     comparison = [{"name": c.name, **{k: getattr(c, k) for k in COMPARED},
                    "ratios": c.ratios} for c in compare_totals(summaries)]
     return json.dumps({"schema": SCHEMA, "comparison": comparison,
-                       "reports": [summary_dict(s) for s in summaries]}, indent=2) + "\n"
+                       "reports": [summary_dict(s) for s in summaries]}, indent=2,
+                      allow_nan=False) + "\n"
 
 
 # -- HTML ----------------------------------------------------------------------------------------
@@ -411,6 +412,23 @@ def render_report_html(summaries: Sequence[Summary]) -> str:
                 lines += _charts(summary)
         lines.append("</section>")
     return "\n".join([*lines, "</body>", "</html>", ""])
+
+
+NOTEBOOK_STYLE = (".convcalc td.num, .convcalc th.num { text-align: right; } "
+                  ".convcalc td, .convcalc th { white-space: nowrap; } "
+                  ".convcalc tr.dim td { opacity: .6; }")
+
+
+def render_html_table(report: Report) -> str:
+    """A report as an HTML fragment for a notebook (``Report._repr_html_``): its name, the
+    headline figures, totals, memory and the per-layer table, styled within its own element."""
+    summary = summarize(report, by_type=False, top=0)
+    lines = [f'<div class="convcalc"><style>{NOTEBOOK_STYLE}</style>',
+             f"<h4>{_esc(report.name)} — input {report.input}</h4>",
+             f"<p>{_esc(headline(summary))}.</p>"]
+    for section in sections(summary):
+        lines += _html_table(section)
+    return "\n".join([*lines, "</div>"])
 
 
 # -- LaTeX ---------------------------------------------------------------------------------------

@@ -161,14 +161,14 @@ def memory(report: Report) -> Memory:
     size = DTYPE_BYTES[report.dtype]
     counted = [i for i, r in enumerate(report.rows) if report.include_side or not r.side]
     step = {row: position for position, row in enumerate(counted)}
-    last = len(counted) - 1
+    steps = max(len(counted), 1)  # a network without layers still holds its input
     # Each tensor's last step: its last reader's; a tensor nothing reads is a network output
     # and stays to the end.
-    end = ({NETWORK_INPUT: 0, **dict.fromkeys(counted, last)}
+    end = ({NETWORK_INPUT: 0, **dict.fromkeys(counted, steps - 1)}
            | last_readers([report.rows[i] for i in counted])
-           | dict.fromkeys(report.outputs, last))
+           | dict.fromkeys(report.outputs, steps - 1))
     # A difference array over the steps: + bytes when a tensor appears, - after its last step.
-    change = [0] * (len(counted) + 1)
+    change = [0] * (steps + 1)
     tensors = [(NETWORK_INPUT, 0, report.input.elements)]
     tensors += [(row, step[row], report.rows[row].activations) for row in counted]
     for tensor, start, elements in tensors:

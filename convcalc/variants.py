@@ -27,8 +27,6 @@ from convcalc.layers import (
 from convcalc.limits import MAX_DIM, MAX_SWEEP_CELLS, MAX_WIDTH
 from convcalc.shapes import Shape, checked_shape
 
-__all__ = ["make_divisible"]  # re-exported: the width rule's rounding, also used in formulas
-
 
 def with_width(arch: Architecture, multiplier: float) -> Architecture:
     """Every scaled convolution's (and transposed convolution's) filters times ``multiplier``,
@@ -103,7 +101,8 @@ def to_separable(arch: Architecture, include_stem: bool = False) -> Conversion:
     and dilation, no bias) + pointwise 1x1 (the filters, bias and width rule), as
     ``PATH.dw`` + ``PATH.pw``: the output shape is kept; layers that read PATH read PATH.pw.
     The stem (the network's first convolution) stays unless ``include_stem``, as MobileNet
-    keeps its first layer full. A convolution whose halves' paths are taken stays as it is."""
+    keeps its first layer full. A convolution whose halves' paths are taken stays as it is, and
+    so does one sized by formulas over ``in.c`` (it is only built at analysis time)."""
     stem = None if include_stem else _first_conv(arch.nodes)
     changed: dict[str, str] = {}
     renamed: dict[str, str] = {}
@@ -211,11 +210,12 @@ class Comparison:
 
     reports: tuple[Report, ...]
 
-    def ratio(self, index: int, quantity: str) -> float:
-        """reports[index]'s total ``quantity`` ('params', 'macs', ...) over the first's."""
+    def ratio(self, index: int, quantity: str) -> float | None:
+        """reports[index]'s total ``quantity`` ('params', 'macs', ...) over the first's; None
+        where the first's is zero (JSON has no NaN)."""
         first: int = getattr(self.reports[0].totals, quantity)
         value: int = getattr(self.reports[index].totals, quantity)
-        return value / first if first else float("nan")
+        return value / first if first else None
 
 
 def compare(archs: Sequence[Architecture], dtype: str = "fp32") -> Comparison:

@@ -8,9 +8,10 @@ from hypothesis import strategies as st
 
 from convcalc.analysis import NETWORK_INPUT, analyze
 from convcalc.errors import ConvcalcError
+from convcalc.expr import make_divisible
 from convcalc.loader import load, parse
 from convcalc.shapes import Shape
-from convcalc.variants import make_divisible, with_input, with_width
+from convcalc.variants import with_input, with_width
 
 LENET = """
 name: lenet

@@ -162,7 +162,7 @@ def test_verify_refuses_an_input_too_large_to_run() -> None:
     # lenet5's c1 at 1,000,000 x 1,000,000 makes 999,996^2 x 6 float32 values: 22 TiB alone.
     # This was numpy's allocation error as a traceback.
     assert_refused(invoke("verify", "lenet5", "--input", "1000000"),
-                   "999996x999996x6 output); verify is capped at 4 GiB: use a smaller --input")
+                   "of weights); it is capped at 4.0 GiB: use a smaller --input")
 
 
 # ---------------------------------------------------------------- bad option values
@@ -204,12 +204,12 @@ BAD_OPTIONS: list[tuple[tuple[str, ...], str]] = [
     # Pointwise takes 0 to mean 'not given', so these two say less than they could.
     ((*ONE_LAYER, "--expansion", "0"), "expansion 0 must be above 0"),
     ((*ONE_LAYER, "--bottleneck", "0"), "bottleneck 0 must be at least 1 channel"),
-    ((*ONE_LAYER, "--width", "0.5"), "--width need ARCH names"),
+    ((*ONE_LAYER, "--width", "0.5"), "--width needs ARCH names"),
     (("compare", "--input", "0x0x0", "--kernel", "3", "--filters", "4"), "height 0 must be"),
     (("compare", "--input", "28x28", "--kernel", "3", "--filters", "4"),
      "input '28x28' must be HxWxC"),
     (("compare",), "compare needs ARCH names, or --input, --kernel and --filters"),
-    (("compare", *NET, "--kernel", "3"), "--kernel describe one layer"),
+    (("compare", *NET, "--kernel", "3"), "--kernel describes one layer"),
     (("compare", *NET, "--width", "nan"), "width nan must be above 0"),
     (("compare", *NET, "--input", "10x"), "input '10x' must be HxWxC"),
     (("sweep", *NET, "--width", "nan"), "width nan must be above 0"),
@@ -224,7 +224,7 @@ BAD_OPTIONS: list[tuple[tuple[str, ...], str]] = [
     (("verify", *NET, "--input", "99999999x9x9"), "height 99999999 must be between 1 and"),
     (("verify", *NET, "--input", "2"), "lenet5.yaml"),  # too small for its kernels
     (("verify", *NET, "--seed", "x"), "'x' is not a valid integer"),
-    (("verify", *NET, "--dtype", "fp8"), "'fp8' is not one of 'float32', 'float64'"),
+    (("verify", *NET, "--dtype", "fp8"), "'fp8' is not one of 'fp64', 'float64', 'fp32'"),
     (("conv", "--example", "step", "--stride", "0"), "0 is not in the range 1<=x<=10000"),
     (("conv", "--example", "step", "--stride", "-2"), "-2 is not in the range"),
     (("conv", "--example", "step", "--padding", "bogus"), "padding 'bogus' must be"),

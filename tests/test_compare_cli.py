@@ -129,10 +129,14 @@ def test_sweep_csv_and_convert():
 @pytest.mark.parametrize(("args", "message"), [
     (["compare", "--input", "6x6x3", "--kernel", "3", "--filters", "5", "--padding", "wide"],
      "padding 'wide' must be 'same', 'valid' or a number"),
-    (["compare", "--input", "6x6x3", "--kernel", "3"], "compare needs ARCH names, or --input"),
-    (["compare", "resnet50", "--kernel", "3"], "--kernel describe one layer"),
+    (["compare", "--input", "6x6x3", "--kernel", "3"], "one layer needs --filters too"),
+    (["compare", "--filters", "3"], "one layer needs --input and --kernel too"),
+    (["compare"], "compare needs ARCH names, or --input"),
+    (["compare", "resnet50", "--kernel", "3"], "--kernel describes one layer"),
+    (["compare", "resnet50", "--kernel", "3", "--stride", "2"],
+     "--kernel, --stride describe one layer"),
     (["compare", "--input", "6x6x3", "--kernel", "3", "--filters", "5", "--convert",
-      "standard"], "--convert need ARCH names"),
+      "standard"], "--convert needs ARCH names"),
     (["compare", "--input", "6x6", "--kernel", "3", "--filters", "5"], "must be HxWxC"),
     (["compare", "--input", "4x4x3", "--kernel", "7", "--filters", "5", "--padding", "valid"],
      "larger than the padded input"),
@@ -142,7 +146,8 @@ def test_sweep_csv_and_convert():
     (["sweep", "resnet50", "--width", "1,half"], "width 'half' must be a number"),
     (["sweep", "resnet50", "--input", "224,,160"], "must be values separated by commas"),
     (["sweep", "resnet50", "--width", "0"], "width 0.0 must be above 0"),
-], ids=["padding", "missing-filters", "arch-and-kernel", "layer-and-convert", "input",
+], ids=["padding", "missing-filters", "missing-input-kernel", "nothing", "arch-and-kernel",
+        "arch-and-two", "layer-and-convert", "input",
         "kernel-too-large", "explain-json", "unknown-layer", "stem-alone", "width", "input-list",
         "zero-width"])
 def test_bad_input_is_one_line_and_exit_2(args, message):

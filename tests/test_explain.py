@@ -4,6 +4,7 @@
 the number printed after it (the arithmetic is done here, independently of the engine)."""
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -79,9 +80,11 @@ def _evaluate(expression: str) -> int:
     return value
 
 
-@pytest.mark.parametrize("source", ["resnet50", "mobilenet_v1", "pool_dense"])
+@pytest.mark.parametrize("source", ["resnet50", "mobilenet_v1", "pool_dense", "graph_unet"])
 def test_every_printed_sum_is_right(source):
-    arch = parse(POOL_DENSE) if source == "pool_dense" else load(source)
+    arch = (parse(POOL_DENSE) if source == "pool_dense" else
+            load(Path(__file__).parent / "data" / "graph_unet.yaml") if source == "graph_unet"
+            else load(source))
     checked = 0
     for line in explain(analyze(arch)).splitlines():
         for clause in line.split(";"):
@@ -93,3 +96,13 @@ def test_every_printed_sum_is_right(source):
             assert _evaluate(expression) == value, clause
             checked += 1
     assert checked >= 8
+
+
+def test_merges_and_upsampling_are_explained():
+    text = explain(analyze(load(Path(__file__).parent / "data" / "graph_fpn.yaml")))
+    # p3 = lat3 + up4 on 8x8x16: one addition per element
+    assert "p3 (add): 8x8x16 -> 8x8x16\n  add of 8x8x16 and 8x8x16: no params or macs; " \
+           "other ops = 1,024" in text
+    assert "up4 (upsample): 4x4x16 -> 8x8x16\n  output: ⌊4·2⌋ x ⌊4·2⌋ = 8x8" in text
+    assert "up3 (upsample): 8x8x16 -> 16x16x16\n  output 16x16: the size of its second input" \
+        in text

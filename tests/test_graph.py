@@ -55,6 +55,11 @@ def test_squeeze_and_excitation_with_mul_and_from() -> None:
     assert report.rows[scale.inputs[0]].path == "stem"
     assert report.rows[scale.inputs[1]].path == "se.gate"
     assert report.rows[by["head"].inputs[0]].path == "se.scale"
+    # receptive field: stem 3x3 sees 3 pixels (jump 1); the pool sees all: 3 + (8 - 1)*1 = 10
+    # with jump 8. The gated tensor sees what the gate saw, but its positions still step by 1
+    # (a broadcast 1x1 gate does not set the jump).
+    assert by["se.pool"].receptive_field == (10, 10) and by["se.pool"].jump == (8, 8)
+    assert by["se.scale"].receptive_field == (10, 10) and by["se.scale"].jump == (1, 1)
 
 
 def test_two_level_unet_with_conv_transpose_and_concat_long_skips() -> None:
@@ -564,3 +569,62 @@ def test_ten_thousand_nested_paths_walk_without_recursion() -> None:
     blocks = "".join(f"  b{i}:\n    layers: [{{b{i + 1}: {{}}}}]\n" for i in range(60))
     deep = f"input: 4x4x2\nblocks:\n{blocks}  b60:\n    layers: [relu]\nlayers: [b0]\n"
     assert [r.path for r in analyze(net(deep)).rows] == ["0" + ".0" * 61]
+
+
+def test_the_readme_mbconv_block() -> None:
+    # The block of the README's YAML reference, on 32x32x16. Block a: t = 1 (no expansion),
+    # 3x3 stride 1, SE squeeze max(1, 16 // 4) = 4, residual add (shapes agree).
+    # b: expand 16 -> make_divisible(96, 8) = 96: 16*96 = 1,536 params, 32*32*96*16 macs;
+    # depthwise 5x5 stride 2 'same' on 32 -> 16: 25*96 = 2,400 params, 16*16*96*25 macs;
+    # SE squeeze max(1, 16 // 4) = 4 (the block input's channels, not the expanded ones):
+    # 96*4 + 4 = 388 and 4*96 + 96 = 480 params; project 96 -> 24: 2,304 params.
+    by = {r.path: r for r in analyze(load(DATA / "graph_mbconv.yaml")).rows}
+    assert "a.expand" not in by and "a.add" in by and "b.add" not in by
+    assert by["a.se.1"].params == 16 * 4 + 4 and by["a.se.3"].params == 4 * 16 + 16
+    assert by["b.expand"].params == 1536 and by["b.expand"].macs == 32 * 32 * 96 * 16
+    assert by["b.dw"].params == 2400 and by["b.dw"].macs == 16 * 16 * 96 * 25
+    assert (by["b.se.1"].params, by["b.se.3"].params) == (388, 480)
+    assert by["b.project"].params == 2304 and by["b.se.5"].output == Shape(16, 16, 96)
+    assert by["b.expand_act"].kind == "silu"
+
+
+@pytest.mark.parametrize("name", ["graph_se", "graph_unet", "graph_fpn", "graph_mbconv"])
+def test_verify_runs_the_graphs_in_the_numpy_reference(name: str) -> None:
+    from convcalc.reference import RUNNERS, verify
+
+    report = analyze(load(DATA / f"{name}.yaml"))
+    missing = {r.kind for r in report.rows} - set(RUNNERS)
+    if missing:  # the reference branch adds these kernels
+        pytest.skip(f"no numpy kernel yet for {', '.join(sorted(missing))}")
+    checks = verify(report, seed=0)
+    assert [(c.path, c.reference_shape, c.reference_macs) for c in checks] == [
+        (r.path, r.output, r.macs) for r in report.rows]
+
+
+def test_a_side_branch_reading_another_tensor_leaves_the_main_path_alone() -> None:
+    by = rows("""
+        input: 8x8x2
+        layers:
+          - conv: {name: a, filters: 4, kernel: 3, padding: 1}
+          - conv: {name: b, filters: 6, kernel: 1}
+          - side: {name: aux, from: a, layers: [global_avgpool, flatten, {dense: {units: 3}}]}
+          - relu: {name: r}
+        """)
+    assert by["aux.0"].input == Shape(8, 8, 4)  # type: ignore[attr-defined]  # read from a
+    assert by["aux.2"].side  # type: ignore[attr-defined]
+    assert by["r"].input == Shape(8, 8, 6)  # type: ignore[attr-defined]  # continues from b
+
+
+def test_from_under_first_reads_only_in_the_first_copy() -> None:
+    arch = net("""
+        input: 4x4x2
+        layers:
+          - conv: {name: stem, filters: 3, kernel: 1}
+          - conv: {name: other, from: input, filters: 3, kernel: 1}
+          - repeat: 3
+            first: {from: stem}
+            relu: {name: r}
+          - add: {from: [r.2, other]}
+        """)
+    assert [n.inputs for n in arch.nodes if n.path.startswith("r.")] == [
+        ("stem",), ("r.0",), ("r.1",)]

@@ -157,3 +157,113 @@ def test_invalid_fields_are_rejected(make: object, message: str) -> None:
 def test_every_kind_has_a_docstring() -> None:
     for kind, cls in LAYER_KINDS.items():
         assert cls.__doc__ and cls.__doc__.strip(), kind
+
+
+# -- the graph kinds ---------------------------------------------------------------------------
+
+
+def test_conv_transpose_by_hand() -> None:
+    from convcalc.layers import ConvTranspose
+
+    up = ConvTranspose(filters=8, kernel=(4, 4), stride=(2, 2), padding=1, bias=True)
+    x = Shape(16, 16, 24)
+    # (16 - 1)*2 - 2*1 + 1*(4 - 1) + 0 + 1 = 32
+    assert up.out_shape(x) == Shape(32, 32, 8)
+    assert up.params(x) == 24 * 8 * 4 * 4 + 8 == 3080
+    # every input value times every tap of its filters: 16*16*24 * 8 * 16
+    assert up.macs(x) == 16 * 16 * 24 * 8 * 16 == 786_432
+    assert up.other_ops(x) == 32 * 32 * 8  # the bias
+    grouped = ConvTranspose(filters=6, kernel=(3, 3), stride=(2, 2), padding=1,
+                            output_padding=(1, 1), groups=2, bias=False)
+    # (7 - 1)*2 - 2 + 2 + 1 + 1 = 14; params 8 * (6/2) * 9 = 216
+    assert grouped.out_shape(Shape(7, 7, 8)) == Shape(14, 14, 6)
+    assert grouped.params(Shape(7, 7, 8)) == 216
+    with pytest.raises(ConvcalcError, match=r"output_padding 2 must be at least 0 and below"):
+        ConvTranspose(filters=4, kernel=(3, 3), stride=(2, 2), output_padding=(2, 2))
+    with pytest.raises(ConvcalcError, match=r"padding 5 leaves no output"):
+        ConvTranspose(filters=4, kernel=(1, 1), padding=5).out_shape(Shape(3, 3, 1))
+
+
+def test_upsample_by_hand() -> None:
+    from convcalc.layers import Upsample
+
+    x = Shape(7, 5, 3)
+    assert Upsample(scale=(2.0, 2.0)).cost((x,)).output == Shape(14, 10, 3)
+    # floor(7 * 1.5) = 10, floor(5 * 1.5) = 7
+    assert Upsample(scale=(1.5, 1.5)).cost((x,)).output == Shape(10, 7, 3)
+    assert Upsample(size=(9, 4)).cost((x,)).output == Shape(9, 4, 3)
+    # the size of a second input; its channels do not matter
+    bilinear = Upsample(mode="bilinear").cost((x, Shape(28, 20, 64)))
+    assert bilinear.output == Shape(28, 20, 3)
+    assert bilinear.other_ops == 4 * 28 * 20 * 3 and bilinear.macs == 0
+    assert Upsample(scale=(2.0, 2.0)).cost((x,)).other_ops == 0  # nearest copies
+    for bad, message in ((Upsample(), "needs 'scale', 'size' or a second input"),
+                         (Upsample(size=(2, 2)), "reads its size from a second input; drop")):
+        with pytest.raises(ConvcalcError, match=message):
+            bad.cost((x, x) if bad.size else (x,))
+    with pytest.raises(ConvcalcError, match=r"mode 'cubic' must be one of nearest, bilinear"):
+        Upsample(scale=(2.0, 2.0), mode="cubic")
+
+
+def test_split_and_channel_slices_by_hand() -> None:
+    from convcalc.layers import ChannelSlice, Split
+
+    x = Shape(8, 8, 24)
+    halves = [layer for _, layer in Split(sections=2).expand()]
+    assert [h.out_shape(x) for h in halves] == [Shape(8, 8, 12)] * 2
+    assert [h.bounds(24) for h in halves] == [(0, 12), (12, 24)]
+    parts = [layer for _, layer in Split(sections=(4, 8, 12)).expand()]
+    assert [p.bounds(24) for p in parts] == [(0, 4), (4, 12), (12, 24)]  # type: ignore[attr-defined]
+    with pytest.raises(ConvcalcError, match=r"split sections add up to 24 channels, but the "
+                                            r"input has 25; make them add up to 25"):
+        parts[0].out_shape(Shape(8, 8, 25))
+    assert ChannelSlice(start=3, stop=5).out_shape(x) == Shape(8, 8, 2)
+    with pytest.raises(ConvcalcError, match=r"stop 30 is past the input's 24 channels"):
+        ChannelSlice(start=3, stop=30).out_shape(x)
+    with pytest.raises(ConvcalcError, match=r"sections 1 must be a list"):
+        Split(sections=1)
+
+
+def test_shuffle_norms_scale_and_free_kinds_by_hand() -> None:
+    from convcalc.layers import (
+        ChannelShuffle,
+        Identity,
+        LayerNorm,
+        LayerScale,
+        StochasticDepth,
+    )
+
+    x = Shape(14, 14, 96)
+    assert ChannelShuffle(groups=2).out_shape(x) == x
+    with pytest.raises(ConvcalcError, match=r"groups=5 must divide the input's 96 channels"):
+        ChannelShuffle(groups=5).out_shape(x)
+    assert LayerNorm().params(x) == 2 * 96 and LayerNorm(affine=False).params(x) == 0
+    assert LayerNorm().other_ops(x) == 7 * 14 * 14 * 96
+    assert LayerScale().params(x) == 96 and LayerScale().other_ops(x) == 14 * 14 * 96
+    for free in (StochasticDepth(p=0.2), Identity()):
+        assert free.cost((x,)).output == x
+        assert (free.params(x), free.macs(x), free.other_ops(x)) == (0, 0, 0)
+    with pytest.raises(ConvcalcError, match=r"mode 'col' must be 'row' or 'batch'"):
+        StochasticDepth(mode="col")
+
+
+def test_adaptive_pooling_is_closed_form_and_agrees_with_the_windows() -> None:
+    # The closed form against the windows listed one by one ([floor(i*n/o), ceil((i+1)*n/o))).
+    from convcalc.layers import _adaptive_windows
+
+    for n in range(1, 40):
+        for o in range(1, 40):
+            lengths = [-(-(i + 1) * n // o) - (i * n // o) for i in range(o)]
+            assert _adaptive_windows(n, o) == (sum(lengths), max(lengths)), (n, o)
+    # 10^7 -> 9,999,999: n + o - gcd = 19,999,998 additions, at once
+    big = AdaptiveAvgPool(size=(9_999_999, 1))
+    assert big.other_ops(Shape(10_000_000, 1, 1)) == 19_999_998
+
+
+def test_merges_read_several_inputs_and_layers_one() -> None:
+    from convcalc.layers import Merge, Mul
+
+    assert issubclass(Add, Merge) and issubclass(Mul, Merge) and issubclass(Concat, Merge)
+    with pytest.raises(ConvcalcError, match=r"reads one tensor, not 2"):
+        Conv(filters=2, kernel=(1, 1)).cost((Shape(4, 4, 1), Shape(4, 4, 1)))
+    assert Add().cost((Shape(4, 4, 2),) * 3).other_ops == 2 * 32

@@ -118,3 +118,99 @@ def test_reference_agrees_with_the_engine_on_small_random_networks(text: str, h:
     assert [check.path for check in checks] == [r.path for r in report.rows]
     assert [(k.path, k.reference_shape, k.reference_macs) for k in checks] == [
         (k.path, k.engine_shape, k.engine_macs) for k in checks]
+
+
+# -- graphs: layers reading any earlier layers -------------------------------------------------
+
+
+@st.composite
+def graphs(draw: st.DrawFn) -> str:
+    """A random graph whose named tensors all have c channels at the input's size, so any two
+    can be added, multiplied or concatenated (a concat is projected back to c); the outputs
+    are exactly the tensors nothing reads, so every layer counts."""
+    h, w, c = draw(st.integers(3, 12)), draw(st.integers(3, 12)), draw(st.integers(1, 6))
+    names = ["input"]
+    lines = []
+    read: set[str] = set()
+    for i in range(draw(st.integers(1, 12))):
+        name = f"n{i}"
+        a, b = (draw(st.sampled_from(names)) for _ in range(2))
+        kind = draw(st.sampled_from(["conv", "relu", "add", "mul", "concat", "gate"]))
+        if kind == "conv":
+            k = draw(st.sampled_from([1, 3]))
+            lines.append(f"  - conv: {{name: {name}, from: {a}, filters: {c}, kernel: {k}, "
+                         "padding: same}")
+            read.add(a)
+        elif kind == "relu":
+            lines.append(f"  - relu: {{name: {name}, from: {a}}}")
+            read.add(a)
+        elif kind in ("add", "mul"):
+            lines.append(f"  - {kind}: {{name: {name}, from: [{a}, {b}]}}")
+            read |= {a, b}
+        elif kind == "concat":
+            lines.append(f"  - concat: {{name: {name}_cat, from: [{a}, {b}]}}")
+            lines.append(f"  - pointwise: {{name: {name}, filters: {c}}}")
+            read |= {a, b}
+        else:  # a squeeze-and-excitation gate on a
+            lines += [f"  - global_avgpool: {{name: {name}_pool, from: {a}}}",
+                      f"  - conv: {{name: {name}_fc, filters: {c}, kernel: 1}}",
+                      f"  - sigmoid: {{name: {name}_gate}}",
+                      f"  - mul: {{name: {name}, from: [{a}, {name}_gate]}}"]
+            read.add(a)
+        names.append(name)
+    outputs = [n for n in names[1:] if n not in read]
+    return (f"input: {h}x{w}x{c}\nlayers:\n" + "\n".join(lines)
+            + f"\noutputs: [{', '.join(outputs)}]\n")
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=graphs())
+def test_random_graphs_count_what_the_outputs_depend_on(text: str) -> None:
+    from convcalc.summary import memory
+
+    arch = parse(text)
+    report = analyze(arch)
+    for field in ("params", "macs", "other_ops", "activations"):
+        assert getattr(report.totals, field) == sum(getattr(r, field) for r in report.rows)
+    # the rows are a dataflow list: every input made before it is read, with its shape
+    for index, row in enumerate(report.rows):
+        assert all(source < index for source in row.inputs)
+        assert row.input_shapes == tuple(
+            report.rows[s].output if s >= 0 else report.input for s in row.inputs)
+    # every row is something an output depends on
+    needed = set(report.outputs)
+    for index in range(len(report.rows) - 1, -1, -1):
+        if index in needed:
+            needed |= set(report.rows[index].inputs)
+    assert needed >= set(range(len(report.rows)))
+    # the liveness peak holds at least one step's inputs and output, at most everything
+    mem = memory(report)
+    step = max(4 * (sum({s: (report.rows[s].activations if s >= 0 else report.input.elements)
+                         for s in r.inputs}.values()) + r.activations) for r in report.rows)
+    assert step <= mem.peak_bytes <= 4 * (report.input.elements + report.totals.activations)
+
+
+@settings(max_examples=100, deadline=None)
+@given(text=graphs())
+def test_conversions_keep_the_shapes_of_graph_outputs(text: str) -> None:
+    arch = parse(text)
+    original = analyze(arch)
+    split = to_separable(arch, include_stem=True).arch
+    converted = analyze(split)
+    assert [converted.rows[i].output for i in converted.outputs] == [
+        original.rows[i].output for i in original.outputs]
+    # the only 3x3 convolutions are standard ones, so back to standard restores the costs
+    if not any(r.kind in ("depthwise",) for r in original.rows):
+        back = analyze(to_standard(split).arch).totals
+        assert (back.params, back.macs) == (original.totals.params, original.totals.macs)
+
+
+@settings(max_examples=20, deadline=None)
+@given(text=graphs())
+def test_reference_agrees_with_the_engine_on_random_graphs(text: str) -> None:
+    from convcalc.reference import verify
+
+    report = analyze(parse(text))
+    checks = verify(report, seed=0)
+    assert [(k.path, k.reference_shape, k.reference_macs) for k in checks] == [
+        (r.path, r.output, r.macs) for r in report.rows]

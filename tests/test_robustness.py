@@ -106,7 +106,8 @@ def _alias_bomb() -> str:
 HOSTILE = {
     "empty.yaml": ("", "empty.yaml: is empty"),
     "garbage.yaml": (os.urandom(4096).decode("latin-1"), "garbage.yaml"),
-    "bomb.yaml": (_alias_bomb(), "bomb.yaml:1: has more than 200,000 YAML values"),
+    # Line 6 holds a5, the first alias to cross the limit (a_k holds 11 x 10^k values).
+    "bomb.yaml": (_alias_bomb(), "bomb.yaml:6: has more than 200,000 YAML values"),
     "deep.yaml": ("[" * 200_000 + "]" * 200_000, "deep.yaml:1: "),
     "list.yaml": ("- 1\n- 2\n", "list.yaml:1: must be a mapping"),
     "python.yaml": ("!!python/object/apply:os.system ['echo pwned']\n",
@@ -167,10 +168,14 @@ def test_read_errors_become_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyP
     net = tmp_path / "net.yaml"
     net.write_text("input: 8x8x3\nlayers: [relu]\n")
 
-    def refuse(self: Path) -> bytes:
-        raise PermissionError(13, "Permission denied", str(self))
+    real_open = os.open
 
-    monkeypatch.setattr(Path, "read_bytes", refuse)
+    def refuse(path: Any, *args: Any, **kwargs: Any) -> int:
+        if str(path) == str(net):  # as if unreadable, which root cannot make a file
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refuse)
     result = CliRunner().invoke(main, ["analyze", str(net)])
     assert result.exit_code == 2
     assert result.stderr == f"Error: {net}: cannot read: Permission denied\n"

@@ -59,19 +59,9 @@ ZOO = [
     "lraspp_mobilenet_v3_large",
 ]
 
-# The graph branch's receptive field takes a merge's largest input jump, so every
-# squeeze-and-excitation gate's global pool (jump x h) compounds into the main path until the
-# 1e15 limit refuses the network. These fail for that reason alone (with the limit lifted
-# they pass); strict, so that the fix shows here. TODO(graph): remove once fixed.
-RECEPTIVE_FIELD_BUG = pytest.mark.xfail(strict=True, reason="graph: a broadcast mul's jump")
-BLOCKED = {"efficientnet", *(f"efficientnet_b{i}" for i in range(8)), "efficientnet_v2_s",
-           "regnet_y_400mf", "regnet_y_800mf"}
-
-
 def zoo(names: list[str], slow: frozenset[str] = frozenset()) -> list[Any]:
-    """pytest parameters for zoo names, with the marks above (and slow for ``slow``)."""
-    return [pytest.param(n, marks=[*([RECEPTIVE_FIELD_BUG] if n in BLOCKED else []),
-                                   *([pytest.mark.slow] if n in slow else [])]) for n in names]
+    """pytest parameters for zoo names, marked slow where ``slow`` says so."""
+    return [pytest.param(n, marks=[pytest.mark.slow] if n in slow else []) for n in names]
 
 
 # -- language the zoo needed ------------------------------------------------------------------
@@ -205,7 +195,6 @@ EFFICIENTNET_SCALING = {1: (1.0, 1.1, 240), 2: (1.1, 1.2, 260), 3: (1.2, 1.4, 30
                         7: (2.0, 3.1, 600)}
 
 
-@RECEPTIVE_FIELD_BUG
 @pytest.mark.parametrize("b", EFFICIENTNET_SCALING)
 def test_compound_scaling_flags_turn_b0_into_b1_to_b7(b: int) -> None:
     width, depth, size = EFFICIENTNET_SCALING[b]
@@ -218,7 +207,6 @@ def test_compound_scaling_flags_turn_b0_into_b1_to_b7(b: int) -> None:
     assert (totals["params"], totals["macs"]) == (expected["params"], expected["macs"])
 
 
-@RECEPTIVE_FIELD_BUG
 def test_efficientnet_b7_repeats_each_stage_ceil_n_times_3_1() -> None:
     # Table 1's repeats 1, 2, 2, 3, 3, 4, 1 times 3.1, rounded up: 4, 7, 7, 10, 10, 13, 4.
     paths = {r.path for r in analyze(load("efficientnet_b7")).rows}

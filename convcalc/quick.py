@@ -1,0 +1,52 @@
+"""One call from a name to a printed table: ``convcalc.table("resnet50", input=160)`` loads,
+analyzes and renders, with the options of ``convcalc analyze``."""
+
+from collections.abc import Sequence
+
+from convcalc.analysis import DTYPE_BYTES, analyze
+from convcalc.architecture import Architecture
+from convcalc.loader import load
+from convcalc.shapes import Shape, parse_shape
+from convcalc.variants import with_input, with_width
+from convcalc.vocabulary import canonical
+
+TABLE_FORMATS = ("table", "markdown", "csv", "json")
+
+
+def table(arch: str | Architecture, *, input: int | str | Shape | None = None,
+          width: float | None = None, side: bool = False, dtype: str = "fp32",
+          depth: int | None = None, flops: bool = False, format: str = "table",
+          columns: Sequence[str] | None = None, line_width: int | None = None) -> str:
+    """The text ``convcalc analyze`` prints for ``arch`` (a built-in name, a YAML path or an
+    ``Architecture``): at ``input`` (160, '160x120' or a Shape) and ``width``, side branches
+    counted when ``side``, bytes at ``dtype`` (fp32/float32, fp16/float16, bf16, int8),
+    folded to ``depth``; ``format`` is table, markdown (md), csv or json. The table has every
+    column unless ``columns`` picks some or ``line_width`` asks it to fit that many characters.
+    """
+    from convcalc import render
+    from convcalc.summary import fold
+
+    loaded = load(arch) if isinstance(arch, str) else arch
+    if input is not None:
+        shape = input if isinstance(input, Shape) else parse_shape(str(input),
+                                                                  channels=loaded.input.c)
+        loaded = with_input(loaded, shape)
+    if width is not None:
+        loaded = with_width(loaded, width)
+    format_ = canonical(format, TABLE_FORMATS, "format")
+    report = analyze(loaded, include_side=side, dtype=canonical(dtype, list(DTYPE_BYTES),
+                                                                  "dtype"))
+    result: str | render.Grid
+    if depth is not None:
+        result = render.render_blocks(report, fold(report, depth), depth, format_)
+    elif format_ == "json":
+        result = render.render_json(report) + "\n"
+    elif format_ == "csv":
+        result = render.render_csv(report, flops)
+    elif format_ == "markdown":
+        result = render.render_markdown(report, flops)
+    else:
+        result = render.render_table(report, flops)
+    if isinstance(result, render.Grid):
+        return result.text(line_width, columns, hint="columns")
+    return result

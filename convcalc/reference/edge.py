@@ -1,0 +1,110 @@
+"""The lecture's edge-detection demo behind ``convcalc conv``: read a small matrix, run one
+filter over it with the reference convolution."""
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from convcalc.errors import ConvcalcError
+from convcalc.filters import CHANNELS
+from convcalc.limits import MAX_MATRIX_ELEMENTS, MAX_TEXT_BYTES
+from convcalc.reference.kernels import Array, conv2d
+from convcalc.shapes import Pads, output_size, resolve_padding
+
+# `conv` is for looking at small matrices: its images, padded images and outputs are limited to
+# MAX_MATRIX_ELEMENTS (32 MiB as float64), and text matrices to MAX_TEXT_BYTES, whose parsing
+# into Python lists takes about 50 bytes of memory per byte of text.
+
+def _check_elements(what: str, shape: tuple[int, ...]) -> None:
+    elements = 1
+    for n in shape:
+        elements *= n
+    if elements > MAX_MATRIX_ELEMENTS:
+        raise ConvcalcError(f"{what} has {elements:,} elements "
+                            f"({'x'.join(map(str, shape))}, {elements * 8 / 2**20:,.0f} MiB); "
+                            f"conv takes at most {MAX_MATRIX_ELEMENTS:,} (2048x2048): crop or "
+                            "downscale it, or use less padding")
+
+
+def read_matrix(path: str) -> Array:
+    """A matrix from a .npy file (h x w, or h x w x c) or a CSV / whitespace-separated text
+    file (h x w), within MAX_MATRIX_ELEMENTS and MAX_TEXT_BYTES."""
+    try:
+        if path.endswith(".npy"):
+            # The header first (a memory map reads nothing else), so a huge file is refused
+            # before it is loaded.
+            _check_elements(f"{path}:", np.load(path, mmap_mode="r", allow_pickle=False).shape)
+            a = np.load(path, allow_pickle=False)
+        else:
+            size = os.stat(path).st_size
+            if size > MAX_TEXT_BYTES:
+                raise ConvcalcError(f"{path}: is {size:,} bytes; text matrices are limited to "
+                                    f"{MAX_TEXT_BYTES:,}: save a larger one as .npy")
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            lines = [ln.replace(",", " ").split() for ln in text.splitlines() if ln.strip()]
+            if not lines or len({len(ln) for ln in lines}) != 1:
+                raise ConvcalcError(f"{path}: needs rows of equally many numbers")
+            a = np.array(lines, dtype=np.float64)
+    except OSError as e:
+        raise ConvcalcError(f"{path}: cannot read: {e.strerror or e}") from None
+    except ValueError as e:
+        raise ConvcalcError(f"{path}: not a matrix of numbers: {e}") from None
+    if a.ndim not in (2, 3) or 0 in a.shape or not np.issubdtype(a.dtype, np.number):
+        raise ConvcalcError(f"{path}: needs an h x w (or h x w x c) matrix of numbers, "
+                            f"not shape {a.shape}")
+    matrix: Array = a.astype(np.float64)
+    return matrix
+
+
+def filter2d(image: Array, kernel: Array, padding: Pads, stride: int,
+             channels: tuple[int, ...]) -> Array:
+    """The lecture's edge detection: image (h, w, c) convolved with one filter whose slices on
+    ``channels`` are ``kernel`` and on the other channels zero; an h_out x w_out matrix."""
+    h, w, c = image.shape
+    top, bottom, left, right = padding
+    _check_elements("the padded input", (h + top + bottom, w + left + right, c))
+    weight = np.zeros((*kernel.shape, image.shape[2], 1))
+    weight[:, :, list(channels), 0] = kernel[:, :, None]
+    out, _ = conv2d(image, weight, None, stride=(stride, stride), padding=padding)
+    return out[:, :, 0]
+
+
+@dataclass(frozen=True)
+class FilterRun:
+    """One run of ``convcalc conv``: the image (h x w x c), the filter, the channels it reads,
+    the resolved padding and stride, and the output matrix."""
+
+    image: Array
+    kernel: Array
+    channels: tuple[int, ...]
+    padding: Pads
+    stride: int
+    output: Array
+
+
+def edge_filter(image: Array, kernel: Array, *, padding: int | str = "valid", stride: int = 1,
+                channel: str = "all", rgb: bool = False) -> FilterRun:
+    """``kernel`` run over ``image`` (h x w, or h x w x c) as in the lecture: on every channel,
+    or on one of an RGB image's with the other channels' filter slices zero. ``rgb`` makes a
+    one-channel image three equal channels."""
+    if image.ndim == 2:
+        image = image[:, :, None]
+    if rgb and image.shape[2] == 1:
+        image = np.repeat(image, 3, axis=2)
+    if kernel.ndim != 2:
+        raise ConvcalcError(f"the filter needs an f x f matrix, not shape {kernel.shape}")
+    if channel == "all":
+        channels = tuple(range(image.shape[2]))
+    elif image.shape[2] == 3 and channel in CHANNELS:
+        channels = (CHANNELS[channel],)
+    else:
+        raise ConvcalcError(f"--channel {channel} needs a 3-channel input (or --rgb); the input "
+                            f"has {image.shape[2]}")
+    pads = resolve_padding(padding, image.shape[:2], kernel.shape, (stride, stride), (1, 1))
+    # Refuses, with the lecture's formula, a filter larger than the padded image.
+    output_size(image.shape[0], kernel.shape[0], stride, pads[0], pads[1])
+    output_size(image.shape[1], kernel.shape[1], stride, pads[2], pads[3])
+    return FilterRun(image, kernel, channels, pads, stride,
+                     filter2d(image, kernel, pads, stride, channels))

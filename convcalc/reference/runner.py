@@ -1,0 +1,241 @@
+"""``verify``: run a report's rows on real arrays and compare the shapes produced and the
+multiplies performed with the engine's numbers.
+
+Each runner returns ``(array, macs)`` from the kernels; the output shape is read from the array
+produced, never from the engine. Flatten keeps h, w, c order (PyTorch flattens c, h, w); with
+random weights only the length matters.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from convcalc.analysis import NETWORK_INPUT, LayerRow, Report, last_readers
+from convcalc.errors import ConvcalcError
+from convcalc.layers import (
+    Activation,
+    AdaptiveAvgPool,
+    Conv,
+    Dense,
+    LocalResponseNorm,
+    Pool,
+    ZeroPad,
+)
+from convcalc.reference import budget
+from convcalc.reference.kernels import (
+    ACTIVATIONS,
+    Array,
+    adaptive_avg_pool2d,
+    conv2d,
+    local_response_norm,
+    pad,
+    pool2d,
+)
+from convcalc.shapes import Shape, resolve_padding
+
+DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One row of a report run through the reference: the engine's and the reference's output
+    shape and multiplies."""
+
+    path: str
+    kind: str
+    line: int | None
+    engine_shape: Shape
+    reference_shape: Shape
+    engine_macs: int
+    reference_macs: int
+
+    @property
+    def ok(self) -> bool:
+        return (self.engine_shape == self.reference_shape
+                and self.engine_macs == self.reference_macs)
+
+
+def shape_of(a: Array) -> Shape:
+    """The ``Shape`` an array has: (h, w, c), or a flat vector."""
+    if a.ndim == 1:
+        return Shape.flat(a.shape[0])
+    h, w, c = a.shape
+    return Shape(h, w, c)
+
+
+class _Weights:
+    """Seeded random parameters, scaled by 1/sqrt(fan-in) so activations stay near 1."""
+
+    def __init__(self, seed: int, dtype: type) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.dtype = dtype
+
+    def normal(self, shape: tuple[int, ...], fan_in: int) -> Array:
+        a = self.rng.standard_normal(shape, dtype=self.dtype)
+        a *= 1 / np.sqrt(max(fan_in, 1))
+        return a
+
+
+Run = Callable[[LayerRow, list[Array], _Weights], tuple[Array, int]]
+
+
+def _run_conv(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    x = xs[0]
+    assert isinstance(row.layer, Conv) and row.window is not None
+    conv = row.layer.as_conv(shape_of(x))
+    groups = conv.groups
+    kh, kw = conv.kernel
+    cg = x.shape[2] // groups
+    w = weights.normal((kh, kw, cg, conv.filters), kh * kw * cg)
+    b = weights.normal((conv.filters,), 1) if conv.bias else None
+    return conv2d(x, w, b, stride=conv.stride, padding=row.window.padding,
+                  dilation=conv.dilation, groups=groups)
+
+
+def _run_pool(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    assert isinstance(row.layer, Pool) and row.window is not None
+    w = row.window
+    mode = "max" if row.kind == "maxpool" else "avg"
+    return pool2d(xs[0], w.kernel, w.stride, w.padding, ceil_mode=row.layer.ceil_mode,
+                  mode=mode), 0
+
+
+def _run_adaptive(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    assert isinstance(row.layer, AdaptiveAvgPool)
+    return adaptive_avg_pool2d(xs[0], row.layer.size), 0
+
+
+def _run_global_avgpool(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    return xs[0].mean(axis=(0, 1), keepdims=True, dtype=np.float64).astype(xs[0].dtype), 0
+
+
+def _run_batchnorm(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    # Inference batch norm folded into one scale and shift per channel.
+    c = xs[0].shape[-1]
+    scale = 1 + 0.1 * weights.normal((c,), 1)
+    shift = 0.1 * weights.normal((c,), 1)
+    return xs[0] * scale + shift, 0
+
+
+def _run_activation(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    assert isinstance(row.layer, Activation)
+    return ACTIVATIONS[row.kind](xs[0]).astype(xs[0].dtype, copy=False), 0
+
+
+def _run_lrn(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    layer = row.layer
+    assert isinstance(layer, LocalResponseNorm)
+    return local_response_norm(xs[0], layer.size, layer.alpha, layer.beta, layer.k), 0
+
+
+def _run_identity(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    return xs[0], 0  # dropout at inference
+
+
+def _run_flatten(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    return xs[0].reshape(-1), 0
+
+
+def _run_zeropad(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    assert isinstance(row.layer, ZeroPad)
+    hw = xs[0].shape[:2]
+    return pad(xs[0], resolve_padding(row.layer.padding, hw, (1, 1), (1, 1), (1, 1))), 0
+
+
+def _run_dense(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    assert isinstance(row.layer, Dense)
+    x = xs[0]
+    if x.ndim != 1:
+        raise ConvcalcError(f"dense needs a flat vector but gets {shape_of(x)}")
+    w = weights.normal((x.shape[0], row.layer.units), x.shape[0])
+    out = x @ w
+    if row.layer.bias:
+        out += weights.normal((row.layer.units,), 1)
+    return out, x.shape[0] * w.shape[1]
+
+
+def _run_add(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    out = xs[0] + xs[1]
+    for other in xs[2:]:
+        out += other
+    return out, 0
+
+
+def _run_mul(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    # numpy broadcasting spreads a 1x1xC gate or an HxWx1 map over HxWxC, in either order.
+    out = xs[0] * xs[1]
+    for other in xs[2:]:
+        out = out * other
+    return out, 0
+
+
+def _run_concat(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    return np.concatenate(xs, axis=-1), 0
+
+
+# One entry per kind in layers.LAYER_KINDS (less 'separable', which the loader expands into
+# depthwise + pointwise) and the two merges; a kind missing here is an error, never a pass.
+RUNNERS: dict[str, Run] = {
+    "conv": _run_conv,
+    "depthwise": _run_conv,
+    "pointwise": _run_conv,
+    "maxpool": _run_pool,
+    "avgpool": _run_pool,
+    "global_avgpool": _run_global_avgpool,
+    "adaptive_avgpool": _run_adaptive,
+    "batchnorm": _run_batchnorm,
+    **dict.fromkeys(ACTIVATIONS, _run_activation),
+    "lrn": _run_lrn,
+    "dropout": _run_identity,
+    "flatten": _run_flatten,
+    "zeropad": _run_zeropad,
+    "dense": _run_dense,
+    "add": _run_add,
+    "mul": _run_mul,
+    "concat": _run_concat,
+}
+
+
+def run_row(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    """One row through the reference: (output, macs)."""
+    runner = RUNNERS.get(row.kind)
+    if runner is None:
+        raise ConvcalcError(f"the numpy reference has no implementation of '{row.kind}'",
+                            line=row.line, path=row.path, kind=row.kind)
+    return runner(row, xs, weights)
+
+
+def verify(report: Report, seed: int = 0, dtype: str = "float32",
+           progress: Callable[[int, LayerRow], None] | None = None) -> list[Check]:
+    """Every row of ``report`` run on a seeded random input with seeded random weights: one
+    ``Check`` per row comparing the engine's output shape and macs with the reference's.
+
+    ``progress(i, row)`` is called before row i runs. Arrays are freed after their last reader.
+    Refused before anything is allocated when the memory or the work it needs is over the
+    limits (``budget.check``).
+    """
+    if dtype not in DTYPES:
+        raise ConvcalcError(f"dtype '{dtype}' must be one of {', '.join(DTYPES)}")
+    budget.check(report, np.dtype(DTYPES[dtype]).itemsize)
+    weights = _Weights(seed, DTYPES[dtype])
+    last_read = last_readers(report.rows)
+    h, w = report.input.hw
+    live: dict[int, Array] = {
+        NETWORK_INPUT: weights.rng.standard_normal((h, w, report.input.c), dtype=weights.dtype)}
+    checks = []
+    for i, row in enumerate(report.rows):
+        if progress is not None:
+            progress(i, row)
+        out, macs = run_row(row, [live[j] for j in row.inputs], weights)
+        for j in set(row.inputs):
+            if last_read[j] == i:
+                del live[j]
+        if last_read.get(i, -1) > i:
+            live[i] = out
+        checks.append(Check(row.path, row.kind, row.line, row.output, shape_of(out), row.macs,
+                            macs))
+        del out  # an output no later row reads goes now, as the budget assumes
+    return checks
+
+

@@ -1,0 +1,40 @@
+"""One spelling table for the names every command and the Python API accept: output formats
+and element types. ``md`` and ``markdown`` are one format, ``fp32`` and ``float32`` one type;
+each command keeps its own canonical name and accepts every synonym of it."""
+
+from collections.abc import Sequence
+
+from convcalc.errors import ConvcalcError
+
+# Groups of names for one thing; the code uses whichever of a group a command lists.
+SYNONYMS: tuple[tuple[str, ...], ...] = (
+    ("markdown", "md"),
+    ("tex", "latex"),
+    ("fp64", "float64"),
+    ("fp32", "float32"),
+    ("fp16", "float16"),
+    ("bf16", "bfloat16"),
+)
+
+
+def spellings(names: Sequence[str]) -> list[str]:
+    """Every accepted spelling of ``names``: each name followed by its synonyms."""
+    out: list[str] = []
+    for name in names:
+        group = next((g for g in SYNONYMS if name in g), (name,))
+        out += [name, *(g for g in group if g != name and g not in names)]
+    return out
+
+
+def canonical(name: str, names: Sequence[str], what: str = "name") -> str:
+    """The one of ``names`` that ``name`` spells: 'md' -> 'markdown' when 'markdown' is
+    listed, 'float16' -> 'fp16'. An unknown name is a ConvcalcError listing the spellings."""
+    name = name.strip().lower()
+    if name in names:
+        return name
+    for group in SYNONYMS:
+        if name in group:
+            for candidate in group:
+                if candidate in names:
+                    return candidate
+    raise ConvcalcError(f"{what} '{name}' must be one of {', '.join(spellings(names))}")
