@@ -423,8 +423,9 @@ def list_command(*, filter_: str | None, columns: str | None) -> None:
               "float64 for fp64 and in float32 for every other type; shapes and multiply counts "
               "do not depend on it.")
 @columns_option
+@depth_multiplier_option
 def verify_command(*, arch: str, input_: str | None, width: float | None, seed: int,
-                   dtype: str, columns: str | None) -> None:
+                   dtype: str, columns: str | None, depth_multiplier: float | None) -> None:
     """Run ARCH through the numpy reference and check every layer's output shape and MACs
     against the analysis. Exit status 0 when all match, 1 when any differs."""
     from rich.console import Console
@@ -433,7 +434,7 @@ def verify_command(*, arch: str, input_: str | None, width: float | None, seed: 
     from convcalc import reference
     from convcalc.render import render_checks
 
-    architecture = prepared(arch, input_, width)
+    architecture = prepared(arch, input_, width, depth_multiplier)
     report = analyze(architecture, include_side=True, dtype=dtype)
     err = Console(stderr=True)
     with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:

@@ -8,6 +8,7 @@ nothing is ever passed to Python's eval. Every value is finite and at most MAX_M
 """
 
 import ast
+import functools
 import math
 import operator
 import re
@@ -84,7 +85,10 @@ def input_scope(c: int, h: int | None, w: int | None) -> dict[str, int]:
     return scope
 
 
+@functools.lru_cache(maxsize=4096)
 def _parse(text: str) -> ast.expr:
+    """The syntax tree of a formula (cached: a block's formulas repeat in every call; the tree
+    is only read)."""
     if len(text) > MAX_EXPRESSION_CHARS:
         raise ConvcalcError(f"expression is longer than {MAX_EXPRESSION_CHARS} characters")
 
@@ -108,7 +112,12 @@ def _parse(text: str) -> ast.expr:
 
 def names(text: str) -> set[str]:
     """The parameter names a formula reads (``in.c`` as ``__in_c``)."""
-    return {n.id for n in ast.walk(_parse(text)) if isinstance(n, ast.Name)}
+    return set(_names(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _names(text: str) -> frozenset[str]:
+    return frozenset(n.id for n in ast.walk(_parse(text)) if isinstance(n, ast.Name))
 
 
 def evaluate(text: str, scope: Mapping[str, object]) -> Number:

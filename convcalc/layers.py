@@ -20,8 +20,8 @@ Counting convention, chosen to match PyTorch:
   activations (one per element; softmax three), pooling (one per window element per output),
   LRN (size + 3 per element), element-wise adds and muls (one per output element and extra
   input), layer scale (one per element), bilinear upsampling (4 per output element). Dropout,
-  stochastic depth, identity, flatten, padding, concat, split, channel shuffle and nearest
-  upsampling cost nothing.
+  stochastic depth, identity, flatten, padding, crop, concat, split, channel shuffle and
+  nearest upsampling cost nothing.
 """
 
 import math
@@ -630,6 +630,47 @@ UPSAMPLE_MODES = ("nearest", "bilinear")
 
 
 @dataclass(frozen=True, kw_only=True)
+class Crop(Merge):
+    """Center crop to a ``size`` [h, w], or to the height and width of a second input read
+    with 'from:' (the U-Net's cropped skip connections); the window starts at
+    top = round((H - h) / 2), left = round((W - w) / 2), as torchvision's CenterCrop. Costs
+    nothing."""
+
+    kind: str = "crop"
+    size: Pair | None = None
+    min_inputs: ClassVar[int] = 1
+    max_inputs: ClassVar[int] = 2
+
+    def __post_init__(self) -> None:
+        if self.size is not None:
+            _positive("size", self.size)
+
+    def target(self, inputs: tuple[Shape, ...]) -> Pair:
+        """(h, w) of the crop at these inputs."""
+        if len(inputs) == 2:
+            if self.size is not None:
+                raise ConvcalcError("reads its size from a second input; drop 'size'")
+            return inputs[1].hw
+        if self.size is None:
+            raise ConvcalcError("needs 'size' or a second input to take the size of "
+                                "(from: [x, other])")
+        return self.size
+
+    def offsets(self, inputs: tuple[Shape, ...]) -> Pair:
+        """(top, left) of the crop window in the first input."""
+        (h, w), (oh, ow) = inputs[0].hw, self.target(inputs)
+        return round((h - oh) / 2), round((w - ow) / 2)
+
+    def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        x = inputs[0]
+        (h, w), (oh, ow) = x.hw, self.target(inputs)
+        if oh > h or ow > w:
+            raise ConvcalcError(f"cannot crop {x} to {oh}x{ow}: the crop is larger than the "
+                                "input")
+        return Shape(oh, ow, x.c)
+
+
+@dataclass(frozen=True, kw_only=True)
 class ChannelSlice(Layer):
     """Channels start .. stop - 1 of the input (torch's x[:, start:stop]); costs nothing. A
     ``split`` is made of these, one per section."""
@@ -905,6 +946,7 @@ LAYER_KINDS: dict[str, type[Layer] | type[Merge]] = {
     "dense": Dense,
     "conv_transpose": ConvTranspose,
     "upsample": Upsample,
+    "crop": Crop,
     "split": Split,
     "channel_slice": ChannelSlice,
     "channel_shuffle": ChannelShuffle,

@@ -1,9 +1,14 @@
 """YAML architecture files -> ``Architecture``: the only reader of files.
 
-``load`` finds and reads a file (a path, or the name of a built-in architecture); ``parse``
-turns its text into an ``Architecture``: it keeps the line of every key, checks keys against
-the layer dataclasses, expands blocks and repeats, evaluates parameter arithmetic and names
-every layer with a dotted path. YAML is read with PyYAML's safe loader only.
+``load`` finds and reads a file (a path, the name of a built-in architecture, or a named
+scale: 'efficientnet_b3'); ``parse`` turns its text into an ``Architecture``: it keeps the line
+of every key, checks keys against the layer dataclasses, expands blocks, repeats (scaled by the
+depth multiplier) and conditions, evaluates formulas, names every layer with a dotted path and
+resolves what each reads ('from:'), compiling residuals, concat branches, side branches and
+splits into plain graph nodes. Formulas over the block input's shape (``in.c``) become layers
+that are built at analysis time. The expansion counts its nesting across blocks and charges
+every item to the budget, so no file can exhaust the stack or run unbounded. YAML is read with
+PyYAML's safe loader only.
 """
 
 import dataclasses
@@ -361,40 +366,51 @@ def _sequence(value: Any, what: str, line: int | None) -> YList:
 @dataclass(frozen=True)
 class _Lazy:
     """A formula that reads a block input's shape (``in.c``): it becomes a number only at
-    analysis time, once the shape of ``source`` (the tensor ``in`` stood for where the formula
-    was written) is known. ``scope`` may hold other lazy values."""
+    analysis time, once the shapes of ``needs`` are known (the tensor ``in`` stood for where
+    the formula was written, ``source``, and those of the lazy values in ``scope`` it reads).
+    ``scope`` holds just the names the formula reads."""
 
     text: str
     scope: Mapping[str, Any]
     source: str
-
-    def sources(self) -> set[str]:
-        """Every tensor whose shape the value needs (its own ``in`` and its lazy names')."""
-        found: set[str] = set()
-        stack = [self]
-        while stack:
-            lazy = stack.pop()
-            if expr.uses_input(lazy.text):
-                found.add(lazy.source)
-            stack += [v for k, v in lazy.scope.items()
-                      if isinstance(v, _Lazy) and k in expr.names(lazy.text)]
-        return found
+    needs: frozenset[str]
 
     def value(self, shapes: Mapping[str, Shape]) -> Any:
-        """The number the formula gives at these tensor shapes."""
-        return expr.evaluate(self.text, _concrete(self.scope, shapes, self.source))
+        """The number the formula gives at these tensor shapes; each lazy value it reads is
+        computed once, in dependency order, without recursion."""
+        memo: dict[int, Any] = {}
+        stack = [self]
+        while stack:  # arguments may chain thousands deep
+            lazy = stack[-1]
+            if id(lazy) in memo:
+                stack.pop()
+                continue
+            needed = {k: v for k, v in lazy.scope.items() if isinstance(v, _Lazy)}
+            pending = [v for v in needed.values() if id(v) not in memo]
+            if pending:
+                stack += pending
+                continue
+            scope = {**lazy.scope, **{k: memo[id(v)] for k, v in needed.items()}}
+            if lazy.source in shapes:
+                shape = shapes[lazy.source]
+                scope |= expr.input_scope(shape.c, shape.h, shape.w)
+            memo[id(lazy)] = expr.evaluate(lazy.text, scope)
+            stack.pop()
+        return memo[id(self)]
 
 
-def _concrete(scope: Mapping[str, Any], shapes: Mapping[str, Shape],
-              source: str | None) -> dict[str, Any]:
-    """``scope`` with its lazy values computed, and ``in.c`` etc. for ``source``."""
-    # Only the lazy values whose tensors are known: the others are not read here.
-    out = {k: v.value(shapes) if isinstance(v, _Lazy) and v.sources() <= shapes.keys() else v
-           for k, v in scope.items()}
-    if source is not None and source in shapes:
-        shape = shapes[source]
-        out |= expr.input_scope(shape.c, shape.h, shape.w)
-    return out
+def _lazy_names(text: str, scope: Mapping[str, Any]) -> dict[str, "_Lazy"]:
+    """The lazy values a formula reads, by name."""
+    return {k: scope[k] for k in expr.names(text) if isinstance(scope.get(k), _Lazy)}
+
+
+def _referenced(raw: Any) -> set[str]:
+    """The parameter names a setting reads: a bare name, a formula's names, a list's."""
+    if isinstance(raw, list):
+        return set().union(*(_referenced(v) for v in raw))
+    if not isinstance(raw, str):
+        return set()
+    return {raw} if is_name(raw) else expr.names(raw)
 
 
 # A split's own path names no tensor: its sections PATH.0, PATH.1, ... do.
@@ -631,7 +647,7 @@ class _Expander:
         if isinstance(item, str):
             empty = YMap()
             empty.line, empty.key_lines = line, {}
-            return _kind_argument(item, scope, line), None, empty
+            return self._kind_argument(item, scope, line), None, empty
         if not isinstance(item, YMap):
             raise ConvcalcError(f"a layer must be a kind such as 'relu' or a mapping such as "
                                 f"'conv: {{...}}', not {item!r}", line=line)
@@ -646,7 +662,19 @@ class _Expander:
         if body is not None and not isinstance(body, YMap):
             raise ConvcalcError(f"'{kinds[0]}' must be followed by a mapping of its settings, "
                                 f"not {body!r}", line=item.key_lines[kinds[0]])
-        return _kind_argument(kinds[0], scope, line), body, modifiers
+        return self._kind_argument(kinds[0], scope, line), body, modifiers
+
+    def _kind_argument(self, kind: str, scope: Mapping[str, Any], line: int) -> str:
+        """A kind written as a block argument's name stands for the argument's value; a real
+        kind or block name keeps its meaning (an argument may be called 'dropout')."""
+        if kind in scope and kind not in LAYER_KINDS and kind not in self.blocks and (
+                kind not in GRAPH_KINDS):
+            value = scope[kind]
+            if not isinstance(value, str) or not is_name(value):
+                raise ConvcalcError(f"'{kind}' is used as a layer kind, but the argument is "
+                                    f"{value!r}, not a kind or block name", line=line)
+            return value
+        return kind
 
     def _condition(self, value: Any, ctx: _Context, line: int) -> bool:
         try:
@@ -830,9 +858,15 @@ class _Expander:
                                     kind=kind)
             scope, block_input = ctx.scope, ctx.block_input
 
+            needed = set().union(*(_referenced(raw) for _, raw, _ in raws))
+
             def build(shapes: tuple[Shape, ...]) -> tuple[tuple[str, Layer], ...]:
                 known = dict(zip(lazy, shapes[1:], strict=True))
-                values = _concrete(scope, known, block_input)
+                values = {k: v.value(known) if isinstance(v, _Lazy) and k in needed else v
+                          for k, v in scope.items()}
+                if block_input in known:
+                    shape = known[block_input]
+                    values |= expr.input_scope(shape.c, shape.h, shape.w)
                 return _parts(self._build(kind, raws, values, path, line))
 
             self._claim(path, ctx, line, kind)
@@ -998,17 +1032,6 @@ def _parts(layer: Layer | Merge) -> tuple[tuple[str, Any], ...]:
     return expand() if expand is not None else (("", layer),)
 
 
-def _kind_argument(kind: str, scope: Mapping[str, Any], line: int) -> str:
-    """A kind written as a block argument's name stands for the argument's value."""
-    if kind in scope:
-        value = scope[kind]
-        if not isinstance(value, str) or not is_name(value):
-            raise ConvcalcError(f"'{kind}' is used as a layer kind, but the argument is "
-                                f"{value!r}, not a kind or block name", line=line)
-        return value
-    return kind
-
-
 def _near(word: str, choices: Any, familiar: Mapping[str, str] | None = None) -> str:
     """``suggestion`` over at most a few hundred candidates, so that a hint stays instant among
     tens of thousands of names: those difflib could accept at all (lengths within its 0.6
@@ -1024,7 +1047,7 @@ def _lazy_sources(raw: Any, scope: Mapping[str, Any], block_input: str) -> set[s
     """The tensors whose shapes a setting waits for: none for a plain value; for a formula
     that reads ``in.c`` or a lazy argument, the tensors those read."""
     if isinstance(raw, _Lazy):
-        return raw.sources()
+        return set(raw.needs)
     if isinstance(raw, list):
         return set().union(*(_lazy_sources(v, scope, block_input) for v in raw))
     if not isinstance(raw, str):
@@ -1034,9 +1057,8 @@ def _lazy_sources(raw: Any, scope: Mapping[str, Any], block_input: str) -> set[s
     if is_name(raw):
         return set()
     found: set[str] = set()
-    for name in expr.names(raw):
-        if isinstance(scope.get(name), _Lazy):
-            found |= scope[name].sources()
+    for value in _lazy_names(raw, scope).values():
+        found |= value.needs
     if expr.uses_input(raw):
         found.add(block_input)
     return found
@@ -1052,8 +1074,10 @@ def _argument(value: Any, scope: Mapping[str, Any], block_input: str) -> Any:
         if value in scope:
             return scope[value]
         if not is_name(value):
-            if _lazy_sources(value, scope, block_input):
-                return _Lazy(value, dict(scope), block_input)
+            needs = _lazy_sources(value, scope, block_input)
+            if needs:
+                read = {k: scope[k] for k in expr.names(value) if k in scope}
+                return _Lazy(value, read, block_input, frozenset(needs))
             return expr.evaluate(value, scope)
     return value
 

@@ -628,3 +628,63 @@ def test_from_under_first_reads_only_in_the_first_copy() -> None:
         """)
     assert [n.inputs for n in arch.nodes if n.path.startswith("r.")] == [
         ("stem",), ("r.0",), ("r.1",)]
+
+
+def test_an_argument_named_like_a_kind_does_not_replace_the_kind() -> None:
+    by = rows("""
+        input: 4x4x4
+        blocks:
+          b:
+            args: {dropout: 0.25, act: gelu}
+            layers:
+              - act: {name: a}
+              - dropout: {name: d, p: dropout}
+        layers:
+          - b: {name: x}
+        """)
+    assert by["x.a"].kind == "gelu" and by["x.d"].layer.p == 0.25  # type: ignore[attr-defined]
+    assert err("input: 4x4x4\nblocks:\n  b:\n    args: {act: 3}\n    layers: [act]\n"
+               "layers:\n  - b: {}\n").startswith(
+        "bad.yaml:5: 'act' is used as a layer kind, but the argument is 3, not a kind or block "
+        "name")
+
+
+def test_the_cli_takes_a_depth_multiplier_and_scale_names(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from convcalc.cli import main
+
+    (tmp_path / "eff.yaml").write_text(SCALED)
+    runner = CliRunner()
+    net_file = str(tmp_path / "eff.yaml")
+    for command in (["analyze", "--format", "json"], ["report", "--format", "json"],
+                    ["sweep", "--format", "json"], ["compare", "--format", "json"], ["verify"]):
+        result = runner.invoke(main, [command[0], net_file, "--depth-multiplier", "1.1",
+                                      *command[1:]])
+        assert result.exit_code == 0, (command, result.output)
+    import json
+
+    result = runner.invoke(main, ["analyze", f"{tmp_path / 'eff.yaml'}:b1", "--format", "json"])
+    layers = json.loads(result.output)["layers"]
+    # b1: depth 1.1 -> 3 + 4 convolutions and the 2 fixed relus, on 10x10x3
+    assert len(layers) == 9 and layers[0]["input"] == [10, 10, 3]
+    result = runner.invoke(main, ["analyze", str(tmp_path / "eff.yaml"), "--depth-multiplier",
+                                  "0"])
+    assert result.exit_code == 2 and "depth multiplier 0 must be above 0" in result.output
+
+
+def test_a_unet_skip_cropped_to_the_decoder() -> None:
+    # valid 3x3 convolutions shrink 12 -> 10 -> 8; pool 8 -> 4; a 2x2/2 up-convolution gives
+    # 8; the skip (10x10x4) is center-cropped to 8x8 and concatenated: 8x8x(4 + 4)
+    by = rows("""
+        input: 12x12x1
+        layers:
+          - conv: {name: e1, filters: 4, kernel: 3}
+          - conv: {name: e2, filters: 4, kernel: 3}
+          - maxpool: {kernel: 2}
+          - conv_transpose: {name: up, filters: 4, kernel: 2, stride: 2}
+          - crop: {name: skip, from: [e1, up]}
+          - concat: {name: cat, from: [skip, up]}
+        """)
+    assert by["skip"].output == Shape(8, 8, 4)  # type: ignore[attr-defined]
+    assert by["cat"].output == Shape(8, 8, 8)  # type: ignore[attr-defined]

@@ -182,3 +182,16 @@ def test_standard_conversion_is_linear() -> None:
                          chain((f"r{i}", Activation(kind="relu")) for i in range(20000)), "")
     start = time.perf_counter()
     assert to_standard(relus).arch.nodes == relus.nodes and time.perf_counter() - start < 5
+
+
+def test_chains_of_shape_formulas_are_walked_once_without_recursion() -> None:
+    # 3,000 arguments, each a formula over in.c and every one of the two before it: walked
+    # recursively this is 3,000 frames deep, and naively it visits 2^3000 paths.
+    args = ", ".join(["a0: in.c"] + [f"a{i}: 'a{i - 1} + a{max(i - 2, 0)} - a{i - 1} + 0 * in.c'"
+                                     for i in range(1, 3000)])
+    text = (f"input: 4x4x5\nblocks:\n  b:\n    args: {{{args}}}\n    layers:\n"
+            "      - conv: {name: c, filters: a2999, kernel: 1}\nlayers:\n  - b: {name: x}\n")
+    start = time.perf_counter()
+    report = analyze(parse(text))
+    # a_i = a_{i-2}, so every even one is a0 = in.c = 5 and every odd one a1 = a0 = 5
+    assert report.rows[0].output.c == 5 and time.perf_counter() - start < 10

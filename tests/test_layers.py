@@ -267,3 +267,21 @@ def test_merges_read_several_inputs_and_layers_one() -> None:
     with pytest.raises(ConvcalcError, match=r"reads one tensor, not 2"):
         Conv(filters=2, kernel=(1, 1)).cost((Shape(4, 4, 1), Shape(4, 4, 1)))
     assert Add().cost((Shape(4, 4, 2),) * 3).other_ops == 2 * 32
+
+
+def test_crop_by_hand() -> None:
+    from convcalc.layers import Crop
+
+    # the U-Net's first skip: 568x568x64 cropped to 392x392 (Ronneberger et al., Figure 1)
+    big, small = Shape(568, 568, 64), Shape(392, 392, 128)
+    crop = Crop()
+    assert crop.cost((big, small)).output == Shape(392, 392, 64)
+    assert crop.offsets((big, small)) == ((568 - 392) // 2, (568 - 392) // 2) == (88, 88)
+    # odd margins round half to even, as torchvision's int(round((H - h) / 2.0)): 5 / 2 -> 2
+    assert Crop(size=(4, 3)).offsets((Shape(9, 8, 1),)) == (round(2.5), round(2.5)) == (2, 2)
+    cost = Crop(size=(4, 3)).cost((Shape(9, 8, 1),))
+    assert cost.output == Shape(4, 3, 1) and (cost.params, cost.macs, cost.other_ops) == (0, 0, 0)
+    with pytest.raises(ConvcalcError, match=r"cannot crop 9x8x1 to 10x3: the crop is larger"):
+        Crop(size=(10, 3)).cost((Shape(9, 8, 1),))
+    with pytest.raises(ConvcalcError, match=r"needs 'size' or a second input"):
+        Crop().cost((Shape(9, 8, 1),))
