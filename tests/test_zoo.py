@@ -412,6 +412,9 @@ def test_unet_follows_figure_1_shape_by_shape() -> None:
     assert load("unet").input == Shape(572, 572, 1)
     assert {p: (by_path[p].output.h, by_path[p].output.c) for p in UNET_FIGURE_1} == UNET_FIGURE_1
     assert all(by_path[p].output.w == by_path[p].output.h for p in UNET_FIGURE_1)
+    # "copy and crop": the encoder's map, center-cropped to the up-convolution's size.
+    assert [(by_path[f"crop{i}"].kind, by_path[f"crop{i}"].input.h) for i in (4, 3, 2, 1)] == [
+        ("crop", 64), ("crop", 136), ("crop", 280), ("crop", 568)]
 
 
 def test_unet_params_and_macs_by_hand() -> None:
