@@ -16,7 +16,9 @@ from convcalc.errors import ConvcalcError
 from convcalc.explain import explain
 from convcalc.expr import make_divisible
 from convcalc.loader import builtin_names, load, parse
+from convcalc.profiles import load_device
 from convcalc.quick import table
+from convcalc.roofline import Device
 from convcalc.shapes import Shape, output_size
 from convcalc.summary import Summary, summarize
 from convcalc.variants import (
@@ -35,6 +37,7 @@ __all__ = [
     "Architecture",
     "Comparison",
     "ConvcalcError",
+    "Device",
     "LayerComparison",
     "LayerRow",
     "Node",
@@ -50,6 +53,7 @@ __all__ = [
     "convert",
     "explain",
     "load",
+    "load_device",
     "make_divisible",
     "output_size",
     "parse",

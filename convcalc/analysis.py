@@ -16,6 +16,7 @@ from convcalc.architecture import Architecture, Node
 from convcalc.errors import ConvcalcError
 from convcalc.layers import Layer, Merge, Window
 from convcalc.limits import MAX_ELEMENTS, MAX_MAGNITUDE
+from convcalc.roofline import Device, cost_rows
 from convcalc.shapes import Pair, Shape, checked_shape
 
 if TYPE_CHECKING:
@@ -29,7 +30,9 @@ DTYPE_BYTES = {"fp64": 8, "fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
 class LayerRow:
     """One executed layer: where it reads from, its shapes and what it costs. ``inputs`` are
     the rows it reads (NETWORK_INPUT for the network input), ``input`` the first one's shape
-    and ``input_shapes`` all of them, in order."""
+    and ``input_shapes`` all of them, in order. Counts are for ``batch`` images (params are
+    not multiplied); ``seconds`` and ``bound`` (see roofline.py) are set when the report was
+    analysed for a device."""
 
     path: str
     kind: str
@@ -46,11 +49,20 @@ class LayerRow:
     side: bool
     line: int | None
     input_shapes: tuple[Shape, ...]
+    batch: int = 1
+    bytes_moved: int = 0
+    seconds: float | None = None
+    bound: str | None = None
 
     @property
     def activations(self) -> int:
-        """Elements of the tensor this layer produces."""
-        return self.output.elements
+        """Elements of the tensor this layer produces, for all images of the batch."""
+        return self.output.elements * self.batch
+
+    @property
+    def intensity(self) -> float:
+        """Arithmetic intensity: multiplies per byte moved (0 for a layer that moves none)."""
+        return self.macs / self.bytes_moved if self.bytes_moved else 0.0
 
     @property
     def flops(self) -> int:
@@ -67,6 +79,8 @@ class Totals:
     activations: int
     param_bytes: int
     activation_bytes: int
+    bytes_moved: int = 0
+    seconds: float | None = None
 
     @property
     def flops(self) -> int:
@@ -86,6 +100,8 @@ class Report:
     include_side: bool
     rows: tuple[LayerRow, ...]
     totals: Totals
+    batch: int = 1
+    device: Device | None = None
     # The rows the network returns (NETWORK_INPUT if it returns its input unchanged).
     outputs: tuple[int, ...] = ()
 
@@ -135,8 +151,11 @@ def last_readers(rows: "Sequence[LayerRow]") -> dict[int, int]:
     return last
 
 
-def analyze(arch: Architecture, *, include_side: bool = False, dtype: str = "fp32") -> Report:
-    """The per-layer table and totals of an architecture: its nodes walked once, in order."""
+def analyze(arch: Architecture, *, include_side: bool = False, dtype: str = "fp32",
+            batch: int = 1, device: Device | None = None) -> Report:
+    """The per-layer table and totals of an architecture: its nodes walked once, in order,
+    for ``batch`` images, with each layer's bytes moved and, given a ``device``, its roofline
+    seconds (see roofline.py)."""
     if dtype not in DTYPE_BYTES:
         raise ConvcalcError(f"dtype '{dtype}' must be one of {', '.join(DTYPE_BYTES)}")
     rows: list[LayerRow] = []
@@ -146,8 +165,9 @@ def analyze(arch: Architecture, *, include_side: bool = False, dtype: str = "fp3
             tensors[node.path] = _node(node, [tensors[p] for p in node.inputs], rows)
     except ConvcalcError as e:
         raise e.located(file=arch.file) from None
-    counted = [r for r in rows if include_side or not r.side]
     size = DTYPE_BYTES[dtype]
+    costed = cost_rows(rows, size, batch, device)
+    counted = [r for r in costed if include_side or not r.side]
     params = sum(r.params for r in counted)
     activations = sum(r.activations for r in counted)
     totals = Totals(
@@ -157,9 +177,11 @@ def analyze(arch: Architecture, *, include_side: bool = False, dtype: str = "fp3
         activations=activations,
         param_bytes=params * size,
         activation_bytes=activations * size,
+        bytes_moved=sum(r.bytes_moved for r in counted),
+        seconds=sum(r.seconds or 0.0 for r in counted) if device is not None else None,
     )
     return Report(arch.name, arch.description, arch.source, arch.input, arch.width, dtype,
-                  include_side, tuple(rows), totals,
+                  include_side, costed, totals, batch, device,
                   outputs=tuple(tensors[p].row for p in arch.outputs))
 
 

@@ -14,6 +14,7 @@ import click
 
 if TYPE_CHECKING:
     from convcalc import render
+    from convcalc.roofline import Device
 
 from convcalc.analysis import DTYPE_BYTES, Report, analyze
 from convcalc.architecture import Architecture
@@ -151,6 +152,28 @@ def conversion_options(command: Any) -> Any:
                         "convolution ('standard').")(command)
 
 
+def roofline_options(command: Any) -> Any:
+    """--batch and --device, shared by analyze, compare, sweep and report."""
+    command = click.option("--device", "device_name", metavar="PROFILE",
+                           help="Add each layer's roofline time and bound on a device: a "
+                           "built-in profile ('convcalc devices') or a profile YAML file.")(
+        command)
+    return click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+                        help="Images per batch: MACs and activations scale, weights are read "
+                        "once.")(command)
+
+
+DTYPE_HELP = "Element type for the byte figures.  [default: the --device profile's, else fp32]"
+
+
+def device_and_dtype(device_name: str | None, dtype: str | None) -> "tuple[Device | None, str]":
+    """The --device profile (None without one) and the dtype: --dtype, else the profile's."""
+    from convcalc.profiles import load_device
+
+    device = load_device(device_name) if device_name else None
+    return device, dtype or (device.dtype if device else "fp32")
+
+
 def converted(arch: Architecture, to: str | None, include_stem: bool) -> Conversion:
     """``arch`` converted as --convert asks (unchanged without it)."""
     if to is None:
@@ -223,26 +246,31 @@ def output(report: Report, format_: str, flops: bool,
 @click.option("--flops", is_flag=True, help="Add a FLOPs column (2 x MACs).")
 @click.option("--side", "include_side", is_flag=True,
               help="Count side branches (auxiliary classifiers) in the totals.")
-@click.option("--dtype", type=DTYPES, default="fp32",
-              show_default=True, help="Element type for the byte figures.")
+@click.option("--dtype", type=DTYPES, help=DTYPE_HELP)
 @depth_multiplier_option
 @conversion_options
+@roofline_options
 @click.option("--explain", is_flag=True,
               help="Print every layer's formulas with the numbers substituted, not the table.")
 @click.option("--layer", help="Explain only this layer (a path) and the layers under it "
               "(implies --explain).")
 def analyze_command(*, arch: str, input_: str | None, width: float | None,
                     format_: str, depth: int | None, columns: str | None, flops: bool,
-                    include_side: bool, dtype: str, convert: str | None,
-                    include_stem: bool, explain: bool, layer: str | None,
-                    depth_multiplier: float | None) -> None:
+                    include_side: bool, dtype: str | None, convert: str | None,
+                    include_stem: bool, batch: int, device_name: str | None, explain: bool,
+                    layer: str | None, depth_multiplier: float | None) -> None:
     """Per-layer shapes, parameters and multiplies of ARCH (a built-in name or a YAML file).
 
-    The table fits the terminal: on a narrow one it leaves out the least important columns
+    With --device, each layer's roofline time and whether memory or compute bounds it. The
+    table fits the terminal: on a narrow one it leaves out the least important columns
     and says which; piped, it prints every column."""
+    if (explain or layer) and batch != 1:
+        raise ConvcalcError("--explain writes out one image's formulas; drop --batch")
+    device, dtype_ = device_and_dtype(device_name, dtype)
     conversion = converted(prepared(arch, input_, width, depth_multiplier), convert,
                            include_stem)
-    report = analyze(conversion.arch, include_side=include_side, dtype=dtype)
+    report = analyze(conversion.arch, include_side=include_side, dtype=dtype_, batch=batch,
+                     device=device)
     if explain or layer:
         explain_reports([report], format_, layer)
     elif depth is not None:
@@ -289,21 +317,24 @@ def parse_padding(text: str) -> int | str:
 @click.option("--format", "format_", type=Names(FORMATS), default="table",
               show_default=True, help="Output format.")
 @columns_option
-@click.option("--dtype", type=DTYPES, default="fp32",
-              show_default=True, help="Element type for the activation memory.")
+@click.option("--dtype", type=DTYPES, help=DTYPE_HELP)
+@roofline_options
 @click.option("--explain", is_flag=True, help="Also print every layer's formulas.")
 def compare_command(*, archs: tuple[str, ...], input_: str | None, kernel: int | None,
                     filters: int | None, padding: str | None, stride: int | None,
                     bottleneck: int | None, expansion: float | None, bias: bool,
                     width: float | None, convert: str | None, include_stem: bool,
-                    format_: str, columns: str | None, dtype: str, explain: bool,
+                    format_: str, columns: str | None, dtype: str | None, batch: int,
+                    device_name: str | None, explain: bool,
                     depth_multiplier: float | None) -> None:
     """Cheaper designs side by side: one layer (--input, --kernel, --filters) as a standard,
     depthwise-separable, bottleneck or inverted-residual convolution; or whole networks (ARCH
-    names or files), with --convert adding each network's converted form after it."""
+    names or files), with --convert adding each network's converted form after it. With
+    --device, roofline times and their ratios stand beside the multiplies."""
     from convcalc.render import render_comparison, render_designs
     from convcalc.variants import compare, compare_designs
 
+    device, dtype_ = device_and_dtype(device_name, dtype)
     layer_options = {"--kernel": kernel, "--filters": filters, "--padding": padding,
                      "--stride": stride, "--bottleneck": bottleneck, "--expansion": expansion,
                      "--bias": bias or None}
@@ -320,7 +351,7 @@ def compare_command(*, archs: tuple[str, ...], input_: str | None, kernel: int |
             archs_.append(loaded)
             if convert:
                 archs_.append(converted(loaded, convert, include_stem).arch)
-        comparison = compare(archs_, dtype=dtype)
+        comparison = compare(archs_, dtype=dtype_, batch=batch, device=device)
         if explain:
             explain_reports(list(comparison.reports), format_, None)
         print_result(render_comparison(comparison, format_), columns)
@@ -343,7 +374,8 @@ def compare_command(*, archs: tuple[str, ...], input_: str | None, kernel: int |
     designs = compare_designs(parse_shape(input_), kernel, filters,
                               padding=parse_padding("same" if padding is None else padding),
                               stride=1 if stride is None else stride,
-                              bottleneck=bottleneck, expansion=expansion, bias=bias)
+                              bottleneck=bottleneck, expansion=expansion, bias=bias,
+                              batch=batch, device=device)
     if explain:
         explain_reports([d.report for d in designs.designs], format_, None)
     print_result(render_designs(designs, format_), columns)
@@ -376,20 +408,24 @@ def parse_width(text: str) -> float:
               "[default: the network's own]")
 @depth_multiplier_option
 @conversion_options
+@roofline_options
 @click.option("--format", "format_", type=Names(FORMATS), default="table",
               show_default=True, help="Output format.")
 @columns_option
 def sweep_command(*, arch: str, widths: str, inputs: str | None, convert: str | None,
-                  include_stem: bool, format_: str, columns: str | None,
-                  depth_multiplier: float | None) -> None:
-    """Multiplies and parameters of ARCH for every width multiplier and input size."""
+                  include_stem: bool, batch: int, device_name: str | None, format_: str,
+                  columns: str | None, depth_multiplier: float | None) -> None:
+    """Multiplies and parameters of ARCH for every width multiplier and input size (and the
+    roofline time with --device)."""
     from convcalc.render import render_sweep
     from convcalc.variants import sweep
 
     loaded = converted(prepared(arch, None, None, depth_multiplier), convert, include_stem).arch
     shapes = ([parse_shape(t, channels=loaded.input.c) for t in parse_list(inputs, "input")]
               if inputs else [loaded.input])
-    result = sweep(loaded, [parse_width(t) for t in parse_list(widths, "width")], shapes)
+    device, dtype = device_and_dtype(device_name, None)
+    result = sweep(loaded, [parse_width(t) for t in parse_list(widths, "width")], shapes,
+                   batch=batch, device=device, dtype=dtype)
     print_result(render_sweep(result, format_), columns)
 
 
@@ -527,12 +563,12 @@ REPORT_FORMATS = ("md", "csv", "json", "html", "tex")
 @depth_multiplier_option
 @click.option("--side", "include_side", is_flag=True,
               help="Count side branches (auxiliary classifiers) in totals and memory.")
-@click.option("--dtype", type=DTYPES, default="fp32",
-              show_default=True, help="Element type for the byte figures.")
+@click.option("--dtype", type=DTYPES, help=DTYPE_HELP)
+@roofline_options
 def report_command(*, archs: tuple[str, ...], output_: str | None, format_: str | None,
                    depth: int | None, by_type: bool, top: int, input_: str | None,
-                   width: float | None, include_side: bool, dtype: str,
-                   depth_multiplier: float | None) -> None:
+                   width: float | None, include_side: bool, dtype: str | None, batch: int,
+                   device_name: str | None, depth_multiplier: float | None) -> None:
     """A report of one or more architectures (built-in names or YAML files) in Markdown, CSV,
     JSON, HTML or LaTeX: totals, memory (plain sum and liveness peak), cost by layer kind, the
     most expensive layers and the per-layer table; several architectures are compared first."""
@@ -547,8 +583,10 @@ def report_command(*, archs: tuple[str, ...], output_: str | None, format_: str 
             raise ConvcalcError(f"cannot tell the format of '{output_}' from its extension; "
                                 f"use one of {' '.join(EXTENSIONS)} or give --format")
         format_ = EXTENSIONS[suffix]
+    device, dtype_ = device_and_dtype(device_name, dtype)
     summaries = [summarize(analyze(prepared(a, input_, width, depth_multiplier),
-                                   include_side=include_side, dtype=dtype),
+                                   include_side=include_side, dtype=dtype_, batch=batch,
+                                   device=device),
                            by_type=by_type, top=top, depth=depth)
                  for a in archs]
     text = render_report(summaries, format_ or "md")
@@ -558,3 +596,50 @@ def report_command(*, archs: tuple[str, ...], output_: str | None, format_: str 
         from convcalc.output import write_atomically
 
         write_atomically(output_, text, inputs=[locate(a) for a in archs])
+
+
+@main.command("devices", epilog=examples(
+    "convcalc devices", "convcalc analyze mobilenet_v2 --device raspberry_pi4"))
+def devices_command() -> None:
+    """The built-in device profiles for --device: their peak figures and the datasheet each
+    figure comes from."""
+    from convcalc.profiles import device_names, load_device
+    from convcalc.render import render_devices
+
+    print_result(render_devices([load_device(name) for name in device_names()]))
+
+
+@main.command("calibrate", epilog=examples(
+    "convcalc calibrate measured.csv -o my_device.yaml --name my_device",
+    "convcalc analyze mobilenet_v2 --device my_device.yaml"))
+@click.argument("measured", metavar="MEASURED.csv")
+@click.option("-o", "--output", "output_", required=True, type=click.Path(dir_okay=False),
+              help="Write the fitted profile here (YAML, atomically); --device reads it.")
+@click.option("--name", default="calibrated", show_default=True,
+              help="The profile's name.")
+@click.option("--dtype", type=DTYPES, default="fp32", show_default=True,
+              help="Element type the networks ran in.")
+@click.option("--efficiency", default="depthwise,grouped", show_default=True,
+              metavar="CLASS,...|all",
+              help="Layer classes that get a multiply rate of their own (conv, pointwise, "
+              "depthwise, grouped, dense, other); the rest share one.")
+def calibrate_command(*, measured: str, output_: str, name: str, dtype: str,
+                      efficiency: str) -> None:
+    """Fit a device profile to measured latencies of networks and write it.
+
+    MEASURED.csv has the columns arch,seconds (and optionally input, width, batch), one row
+    per network; arch is anything ARCH accepts. Prints the fit's error per network."""
+    from pathlib import Path
+
+    from convcalc.calibrate import calibrate
+    from convcalc.output import write_atomically
+    from convcalc.profiles import device_yaml
+    from convcalc.render import render_calibration
+    from convcalc.roofline import EFFICIENCY_CLASSES
+
+    classes = EFFICIENCY_CLASSES if efficiency == "all" else parse_list(efficiency, "efficiency")
+    calibration = calibrate(measured, name=name, dtype=dtype, efficiency=classes)
+    write_atomically(output_, device_yaml(
+        calibration.device, comment=f"Fitted by `convcalc calibrate` to {Path(measured).name}: "
+        "calibrated figures, not datasheet peaks."), inputs=[measured])
+    print_result(render_calibration(calibration))

@@ -24,10 +24,12 @@ MAX_MAGNITUDE = 10**15                # any value a formula computes
 # Shapes: the largest height, width or channel count, given or derived.
 MAX_DIM = 10_000_000
 MAX_ELEMENTS = 10**18                 # values in one tensor (a flat vector's length included)
-# Rewrites and sweeps.
+# Rewrites, sweeps and the roofline.
 MAX_WIDTH = 16.0
 MAX_DEPTH_MULTIPLIER = 16.0           # --depth-multiplier and a scale's depth
 MAX_SWEEP_CELLS = 1000
+MAX_BATCH = 1_000_000                 # images in one --batch
+MAX_CALIBRATION_ROWS = 1000           # measured networks in one calibrate CSV
 # The numpy reference: the most memory one verify may need (tensors alive, weights and working
 # memory at its peak layer), the multiplies and other operations it may run (each about 10 s on
 # 2 cores: resnet50 at 224 is 4.1 GMACs, vgg16 15.5), and the largest chunk one layer builds.

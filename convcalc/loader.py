@@ -83,34 +83,38 @@ class YList(list[Any]):
     lines: list[int]
 
 
-def builtin_dirs() -> list[Path]:
-    """Where built-in architectures live: inside the installed package (the wheel carries
-    architectures/ there), or beside the package in a source checkout."""
+def builtin_dirs(folder: str = "architectures") -> list[Path]:
+    """Where built-in architectures (or another shipped folder of YAML files, such as
+    devices/) live: inside the installed package (the wheel carries the folder there), or
+    beside the package in a source checkout."""
     package = Path(__file__).resolve().parent
-    return [package / "architectures", package.parent / "architectures"]
+    return [package / folder, package.parent / folder]
 
 
-def builtin_names() -> list[str]:
-    """Names of the built-in architectures, in natural order (resnet18 before resnet101)."""
-    names = {p.stem for d in builtin_dirs() if d.is_dir() for p in d.glob("*.yaml")}
+def builtin_names(folder: str = "architectures") -> list[str]:
+    """Names of the built-in architectures (or of another shipped folder's files), in natural
+    order (resnet18 before resnet101)."""
+    names = {p.stem for d in builtin_dirs(folder) if d.is_dir() for p in d.glob("*.yaml")}
     return sorted(names, key=lambda n: [int(t) if t.isdigit() else t
                                         for t in re.split(r"(\d+)", n)])
 
 
-def locate(source: str | Path) -> Path:
-    """The file for a path, or for the name of a built-in architecture."""
+def locate(source: str | Path, folder: str = "architectures", what: str = "architecture",
+           listing: str = "convcalc list") -> Path:
+    """The file for a path, or for the name of a built-in architecture (or of a file in
+    another shipped ``folder``, a ``what`` that the command ``listing`` shows)."""
     path = Path(source)
     try:
         if path.suffix in (".yaml", ".yml") or path.exists() or len(path.parts) > 1:
             return path
-        for directory in builtin_dirs():
+        for directory in builtin_dirs(folder):
             if (directory / f"{source}.yaml").is_file():
                 return directory / f"{source}.yaml"
     except OSError as e:  # a name longer than the file system allows: Path.exists raises
         raise ConvcalcError(f"cannot read: {e.strerror or e}", file=str(source)) from None
-    hint = suggestion(str(source), builtin_names())
-    raise ConvcalcError(f"no file and no built-in architecture named '{source}'{hint}; "
-                        "'convcalc list' shows the built-in ones")
+    hint = suggestion(str(source), builtin_names(folder))
+    raise ConvcalcError(f"no file and no built-in {what} named '{source}'{hint}; "
+                        f"'{listing}' shows the built-in ones")
 
 
 def locate_scaled(source: str | Path) -> tuple[Path, str | None]:
@@ -137,12 +141,18 @@ def load(source: str | Path, *, depth: float = 1.0) -> Architecture:
     path, scale = locate_scaled(source)
     shown = path.name if path.parent in builtin_dirs() else str(
         source if scale is None else path)
-    data = read_input(path, MAX_FILE_BYTES, "architecture files", shown=shown)
+    return parse(read_text(path, "architecture files", shown), file=shown, depth=depth,
+                 scale=scale)
+
+
+def read_text(path: Path, what: str, shown: str, kind: str = "YAML") -> str:
+    """The UTF-8 text of an input file (read by ``read_input``, within MAX_FILE_BYTES);
+    ``what`` names such files in the size error, ``shown`` names this one."""
+    data = read_input(path, MAX_FILE_BYTES, what, shown=shown)
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise ConvcalcError("is not UTF-8 text; is it a YAML file?", file=shown) from None
-    return parse(text, file=shown, depth=depth, scale=scale)
+        raise ConvcalcError(f"is not UTF-8 text; is it a {kind} file?", file=shown) from None
 
 
 def parse(text: str, file: str = "<string>", *, depth: float = 1.0,
@@ -161,7 +171,10 @@ def parse(text: str, file: str = "<string>", *, depth: float = 1.0,
         raise e.located(file=file) from None
 
 
-def _read_yaml(text: str, budget: Budget) -> YMap:
+def _read_yaml(text: str, budget: Budget, needs: str = "an architecture needs 'input' and "
+               "'layers'") -> YMap:
+    """The YAML document of ``text`` with lines; it must be a mapping (``needs`` says of
+    what)."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         _check_nesting(text, loader, budget)
@@ -175,10 +188,10 @@ def _read_yaml(text: str, budget: Budget) -> YMap:
         raise ConvcalcError(f"not valid YAML: {e.reason}; is it a YAML file?",
                             line=text.count("\n", 0, e.position) + 1) from None
     if root is None:
-        raise ConvcalcError("is empty; an architecture needs 'input' and 'layers'")
+        raise ConvcalcError(f"is empty; {needs}")
     doc = _to_python(root, 0)
     if not isinstance(doc, YMap):
-        raise ConvcalcError("must be a mapping with 'input' and 'layers' at the top", line=1)
+        raise ConvcalcError(f"must be a mapping: {needs}", line=1)
     return doc
 
 

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from convcalc.analysis import DTYPE_BYTES, analyze
 from convcalc.architecture import Architecture
 from convcalc.loader import load
+from convcalc.profiles import load_device
+from convcalc.roofline import Device
 from convcalc.shapes import Shape, parse_shape
 from convcalc.variants import with_input, with_width
 from convcalc.vocabulary import canonical
@@ -14,14 +16,17 @@ TABLE_FORMATS = ("table", "markdown", "csv", "json")
 
 
 def table(arch: str | Architecture, *, input: int | str | Shape | None = None,
-          width: float | None = None, side: bool = False, dtype: str = "fp32",
+          width: float | None = None, side: bool = False, dtype: str | None = None,
           depth: int | None = None, flops: bool = False, format: str = "table",
-          columns: Sequence[str] | None = None, line_width: int | None = None) -> str:
+          columns: Sequence[str] | None = None, line_width: int | None = None,
+          batch: int = 1, device: "str | Device | None" = None) -> str:
     """The text ``convcalc analyze`` prints for ``arch`` (a built-in name, a YAML path or an
     ``Architecture``): at ``input`` (160, '160x120' or a Shape) and ``width``, side branches
     counted when ``side``, bytes at ``dtype`` (fp32/float32, fp16/float16, bf16, int8),
     folded to ``depth``; ``format`` is table, markdown (md), csv or json. The table has every
     column unless ``columns`` picks some or ``line_width`` asks it to fit that many characters.
+    ``batch`` images, timed on ``device`` (a profile, its built-in name or file; its dtype
+    unless ``dtype`` is given).
     """
     from convcalc import render
     from convcalc.summary import fold
@@ -34,8 +39,11 @@ def table(arch: str | Architecture, *, input: int | str | Shape | None = None,
     if width is not None:
         loaded = with_width(loaded, width)
     format_ = canonical(format, TABLE_FORMATS, "format")
+    profile = load_device(device) if isinstance(device, str) else device
+    dtype = dtype or (profile.dtype if profile is not None else "fp32")
     report = analyze(loaded, include_side=side, dtype=canonical(dtype, list(DTYPE_BYTES),
-                                                                  "dtype"))
+                                                                  "dtype"),
+                     batch=batch, device=profile)
     result: str | render.Grid
     if depth is not None:
         result = render.render_blocks(report, fold(report, depth), depth, format_)

@@ -24,7 +24,9 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from convcalc.architecture import Architecture
+    from convcalc.calibrate import Calibration
     from convcalc.reference import Check, FilterRun
+    from convcalc.roofline import Device
     from convcalc.summary import Block
     from convcalc.variants import Comparison, LayerComparison, Sweep
 
@@ -46,6 +48,10 @@ class Column(StrEnum):
     OTHER_OPS = "other_ops"
     ACTIVATIONS = "activations"
     RECEPTIVE_FIELD = "receptive_field"
+    BYTES_MOVED = "bytes_moved"
+    INTENSITY = "intensity"
+    SECONDS = "seconds"
+    BOUND = "bound"
 
 
 TITLES = {
@@ -60,14 +66,25 @@ TITLES = {
     Column.OTHER_OPS: "Other ops",
     Column.ACTIVATIONS: "Activations",
     Column.RECEPTIVE_FIELD: "Receptive field",
+    Column.BYTES_MOVED: "Bytes moved",
+    Column.INTENSITY: "MACs/byte",
+    Column.SECONDS: "Time",
+    Column.BOUND: "Bound",
 }
-NUMERIC = (Column.PARAMS, Column.MACS, Column.FLOPS, Column.OTHER_OPS, Column.ACTIVATIONS)
-TOTALLED = (Column.PARAMS, Column.MACS, Column.FLOPS, Column.OTHER_OPS, Column.ACTIVATIONS)
+NUMERIC = (Column.PARAMS, Column.MACS, Column.FLOPS, Column.OTHER_OPS, Column.ACTIVATIONS,
+           Column.BYTES_MOVED, Column.INTENSITY, Column.SECONDS)
+TOTALLED = (Column.PARAMS, Column.MACS, Column.FLOPS, Column.OTHER_OPS, Column.ACTIVATIONS,
+            Column.BYTES_MOVED, Column.SECONDS)
+# Optional columns: FLOPs on request; traffic (bytes moved, intensity) in the machine formats;
+# the roofline's time and bound when a report was analysed for a device.
+TRAFFIC = (Column.BYTES_MOVED, Column.INTENSITY)
+TIMED = (Column.SECONDS, Column.BOUND)
 
 
-def columns(flops: bool = False) -> list[Column]:
-    """The per-layer columns shown; FLOPs only on request."""
-    return [c for c in Column if flops or c is not Column.FLOPS]
+def columns(flops: bool = False, traffic: bool = False, timed: bool = False) -> list[Column]:
+    """The per-layer columns shown; FLOPs, traffic and time only on request."""
+    wanted = {Column.FLOPS: flops} | dict.fromkeys(TRAFFIC, traffic) | dict.fromkeys(TIMED, timed)
+    return [c for c in Column if wanted.get(c, True)]
 
 
 def human(n: int) -> str:
@@ -77,6 +94,16 @@ def human(n: int) -> str:
             value = n / size
             return f"{value:.3g}{unit}" if value < 1000 else f"{value:,.0f}{unit}"
     return str(n)
+
+
+def human_seconds(seconds: float) -> str:
+    """0.0123 -> '12.3 ms', 4.5e-05 -> '45 µs': three significant digits."""
+    if seconds == 0:
+        return "0"
+    for unit, size in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if abs(seconds) >= size:
+            return f"{seconds / size:.3g} {unit}"
+    return f"{seconds * 1e9:.3g} ns"
 
 
 def human_bytes(n: int) -> str:
@@ -110,9 +137,10 @@ def _pair_text(pair: tuple[int, int]) -> str:
     return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
 
 
-def cell(row: LayerRow, column: Column, changed: Changed | None = None) -> str | int:
-    """One row's value in a column: numbers as exact integers, the rest as text. A layer a
-    conversion created shows what it replaced in its kind: 'depthwise (from conv)'."""
+def cell(row: LayerRow, column: Column, changed: Changed | None = None) -> str | int | float:
+    """One row's value in a column: counts as exact integers, intensity and seconds as floats,
+    the rest as text. A layer a conversion created shows what it replaced in its kind:
+    'depthwise (from conv)'."""
     match column:
         case Column.NAME:
             return row.path
@@ -128,13 +156,30 @@ def cell(row: LayerRow, column: Column, changed: Changed | None = None) -> str |
             return window_text(row.window, groups=isinstance(row.layer, Conv))
         case Column.RECEPTIVE_FIELD:
             return _pair_text(row.receptive_field)
+        case Column.INTENSITY:
+            return row.intensity
+        case Column.SECONDS:
+            return row.seconds or 0.0
+        case Column.BOUND:
+            return row.bound or ""
     value: int = getattr(row, column.value)
     return value
 
 
-def _total(report: Report, column: Column) -> int:
-    value: int = getattr(report.totals, column.value)
+def _total(report: Report, column: Column) -> int | float:
+    value: int | float = getattr(report.totals, column.value) or 0
     return value
+
+
+def _human(value: str | int | float, column: Column) -> str:
+    """A cell for people: K/M/G counts, seconds in ms or µs, three digits of intensity."""
+    if isinstance(value, str):
+        return value
+    if column is Column.SECONDS:
+        return human_seconds(value)
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return human(value)
 
 
 def _totals_label(report: Report) -> str:
@@ -364,8 +409,9 @@ MAX_LISTED_INPUTS = 8
 # and the headline numbers, then shapes, then the rest. A new column goes where it belongs here;
 # columns not listed are dropped first.
 PRIORITY: tuple[Column, ...] = (
-    Column.NAME, Column.MACS, Column.PARAMS, Column.OUTPUT, Column.KIND, Column.WINDOW,
-    Column.FLOPS, Column.ACTIVATIONS, Column.INPUT, Column.OTHER_OPS, Column.RECEPTIVE_FIELD,
+    Column.NAME, Column.MACS, Column.SECONDS, Column.BOUND, Column.PARAMS, Column.OUTPUT,
+    Column.KIND, Column.WINDOW, Column.FLOPS, Column.ACTIVATIONS, Column.INPUT,
+    Column.OTHER_OPS, Column.BYTES_MOVED, Column.INTENSITY, Column.RECEPTIVE_FIELD,
 )
 
 # Kind names shortened in a table narrowed to fit, the same in every table.
@@ -404,8 +450,10 @@ def _column_texts(report: Report, column: Column, changed: Changed | None) -> li
     if column is Column.WINDOW:
         text = _memo(lambda key: window_text(key[0], groups=key[1]))
         return [text((r.window, isinstance(r.layer, Conv))) if r.window else "" for r in rows]
-    if column in (Column.KIND, Column.RECEPTIVE_FIELD):
+    if column in (Column.KIND, Column.RECEPTIVE_FIELD, Column.BOUND):
         return [str(cell(r, column, changed)) for r in rows]
+    if column in (Column.SECONDS, Column.INTENSITY):
+        return [_human(cell(r, column), column) for r in rows]
     number = _memo(human)
     return [number(getattr(r, column.value)) for r in rows]
 
@@ -414,9 +462,9 @@ def render_table(report: Report, flops: bool = False,
                  changed: Changed | None = None) -> "Grid":
     """The per-layer table with human units and a totals row, the exact totals as its
     caption; laid out to a width when printed (``Grid.text``)."""
-    shown = columns(flops)
+    shown = columns(flops, timed=report.device is not None)
     rows = list(zip(*(_column_texts(report, c, changed) for c in shown), strict=True))
-    rows.append(tuple(human(_total(report, c)) if c in TOTALLED else (
+    rows.append(tuple(_human(_total(report, c), c) if c in TOTALLED else (
         _totals_label(report) if c is Column.NAME else "") for c in shown))
     styles = ["dim" if r.side else "" for r in report.rows] if any(
         r.side for r in report.rows) else [""] * len(report.rows)
@@ -448,32 +496,44 @@ def render_blocks(report: Report, blocks: "Sequence[Block]", depth: int,
     if format_ == "json":
         data = report_dict(report) | {"depth": depth, "blocks": [
             {"name": b.path, "level": b.level, "kind": b.kind, "layers": b.layers,
-             "params": b.params, "macs": b.macs, "activations": b.activations}
+             "params": b.params, "macs": b.macs, "activations": b.activations,
+             "seconds": b.seconds}
             for b in blocks]}
         return json.dumps(data, indent=1)
+    timed = t.seconds is not None
+    columns_ = (*BLOCK_COLUMNS, *([Col("seconds", "Time", right=True)] if timed else []))
     rows: Cells = [[" " * 2 * (b.level - 1) + b.path, b.kind, b.layers, b.params, b.macs,
-                    b.activations] for b in blocks]
+                    b.activations, *([human_seconds(b.seconds or 0.0)] if timed else [])]
+                   for b in blocks]
     rows.append([_totals_label(report), "", len(report.counted()), t.params, t.macs,
-                 t.activations])
+                 t.activations, *([human_seconds(t.seconds or 0.0)] if timed else [])])
     title = f"{_table_title(report)}, folded to depth {depth}"
     if format_ != "table":
-        return render_grid(title, BLOCK_COLUMNS, rows, format_)
+        return render_grid(title, columns_, rows, format_)
     return Grid(
-        title=title, columns=BLOCK_COLUMNS,
+        title=title, columns=columns_,
         rows=[[human(v) if isinstance(v, int) and c.id != "layers" else
-               f"{v:,}" if isinstance(v, int) else v for c, v in zip(BLOCK_COLUMNS, row,
+               f"{v:,}" if isinstance(v, int) else v for c, v in zip(columns_, row,
                                                                         strict=True)]
               for row in rows],
-        priority=("name", "macs", "params", "layers", "kind", "activations"),
+        priority=("name", "macs", "seconds", "params", "layers", "kind", "activations"),
         styles=[""] * len(blocks) + ["bold"], rules=frozenset([len(blocks)]),
         caption=_caption(report), kinds=frozenset(["kind"]))
 
 
 def _caption(report: Report) -> str:
     t = report.totals
-    return (f"{t.params:,} params ({human_bytes(t.param_bytes)} at {report.dtype}), "
+    text = (f"{t.params:,} params ({human_bytes(t.param_bytes)} at {report.dtype}), "
             f"{t.macs:,} MACs ({t.flops:,} FLOPs), {t.other_ops:,} other ops, "
-            f"activations {t.activations:,} elements ({human_bytes(t.activation_bytes)})")
+            f"activations {t.activations:,} elements ({human_bytes(t.activation_bytes)}), "
+            f"{human_bytes(t.bytes_moved)} moved"
+            + (f", batch {report.batch}" if report.batch != 1 else ""))
+    if report.device is not None and t.seconds is not None:
+        memory = sum(r.bound == "memory" for r in report.counted())
+        text += (f"; {human_seconds(t.seconds)} on {report.device.name} "
+                 f"({report.device.figures} figures, roofline), {memory} of "
+                 f"{len(report.counted())} layers memory-bound")
+    return text
 
 
 def _layer_entries(report: Report, changed: Changed | None) -> "Iterable[dict[str, Any]]":
@@ -493,6 +553,10 @@ def _layer_entries(report: Report, changed: Changed | None) -> "Iterable[dict[st
             "receptive_field": list(row.receptive_field),
             "jump": list(row.jump),
             "side": row.side,
+            "bytes_moved": row.bytes_moved,
+            "intensity": row.intensity,
+            "seconds": row.seconds,
+            "bound": row.bound,
         }
         if changed and row.path in changed:
             entry["converted_from"] = changed[row.path]
@@ -520,11 +584,14 @@ def report_dict(report: Report, changed: Changed | None = None,
         "width": report.width,
         "dtype": report.dtype,
         "include_side": report.include_side,
+        "batch": report.batch,
+        "device": report.device.name if report.device is not None else None,
         "layers": list(_layer_entries(report, changed)) if layers else [],
         "totals": {
             "params": t.params, "macs": t.macs, "flops": t.flops, "other_ops": t.other_ops,
             "activations": t.activations, "param_bytes": t.param_bytes,
-            "activation_bytes": t.activation_bytes,
+            "activation_bytes": t.activation_bytes, "bytes_moved": t.bytes_moved,
+            "seconds": t.seconds,
         },
     }
 
@@ -546,8 +613,8 @@ def render_json(report: Report, changed: Changed | None = None) -> str:
 def render_csv(report: Report, flops: bool = False, changed: Changed | None = None) -> str:
     """One header row of column ids, then one row per layer with exact integers; the
     ``side`` column marks side-branch rows; after a conversion, ``converted_from`` says what
-    each created layer replaced."""
-    shown = columns(flops)
+    each created layer replaced. Traffic is always there, seconds and bound with a device."""
+    shown = columns(flops, traffic=True, timed=report.device is not None)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     extra = ["converted_from"] if changed is not None else []
@@ -566,19 +633,27 @@ def markdown_escape(text: str) -> str:
 
 def render_markdown(report: Report, flops: bool = False, changed: Changed | None = None) -> str:
     """A GitHub table with exact numbers and a bold totals row."""
-    shown = columns(flops)
+    shown = columns(flops, timed=report.device is not None)
     lines = [
         "| " + " | ".join(TITLES[c] for c in shown) + " |",
         "|" + "|".join("---:" if c in NUMERIC else "---" for c in shown) + "|",
     ]
     for row in report.rows:
         values = [cell(row, c, changed) for c in shown]
-        lines.append("| " + " | ".join(
-            f"{v:,}" if isinstance(v, int) else markdown_escape(v) for v in values) + " |")
+        lines.append("| " + " | ".join(_markdown_cell(v, c) for v, c in zip(values, shown,
+                                                                           strict=True)) + " |")
     lines.append("| " + " | ".join(
-        f"**{_total(report, c):,}**" if c in TOTALLED else (
+        f"**{_markdown_cell(_total(report, c), c)}**" if c in TOTALLED else (
             f"**{_totals_label(report)}**" if c is Column.NAME else "") for c in shown) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _markdown_cell(value: str | int | float, column: Column) -> str:
+    if isinstance(value, str):
+        return markdown_escape(value)
+    if column is Column.SECONDS:
+        return human_seconds(value)
+    return f"{value:.3g}" if isinstance(value, float) else f"{value:,}"
 
 
 # -- comparisons: single-layer designs, networks side by side, sweeps ---------------------------
@@ -639,6 +714,8 @@ def designs_dict(comparison: "LayerComparison") -> dict[str, Any]:
             "macs": d.report.totals.macs,
             "other_ops": d.report.totals.other_ops,
             "ratio": comparison.ratio(d),
+            "seconds": d.report.totals.seconds,
+            "seconds_ratio": comparison.seconds_ratio(d),
             "parts": [{"name": r.path, "kind": r.kind, "output": r.output.as_list(),
                        "params": r.params, "macs": r.macs, "other_ops": r.other_ops}
                       for r in d.report.rows],
@@ -653,19 +730,39 @@ def render_designs(comparison: "LayerComparison", format_: str) -> "str | Grid":
     if format_ == "json":
         return json.dumps(designs_dict(comparison), indent=2, allow_nan=False)
     rows: Cells = []
+    device = comparison.designs[0].report.device
     for d in comparison.designs:
         t = d.report.totals
         parts = " + ".join(f"{r.path} {r.macs:,}" for r in d.report.rows if r.macs)
         rows.append([d.name, str(d.output), t.params, t.macs, parts, t.other_ops,
-                     _ratio(comparison.ratio(d))])
+                     _ratio(comparison.ratio(d)), *_timed(t.seconds, comparison.seconds_ratio(d),
+                                                         d.report, device is not None)])
     title = (f"{comparison.kernel}x{comparison.kernel} convolution, {comparison.filters} "
              f"filters, on {comparison.input}")
     headers = [Col("design", "Design"), Col("output", "Output"), Col("params", "Params"),
                Col("macs", "MACs"), Col("mac_parts", "MAC parts", wrap=True),
-               Col("other_ops", "Other ops"), Col("ratio", "MACs / standard", right=True)]
+               Col("other_ops", "Other ops"), Col("ratio", "MACs / standard", right=True),
+               *_timed_headers(device, "standard")]
     return render_grid(title, headers, rows, format_, closed_form_text(comparison),
-                       priority=("design", "macs", "params", "ratio", "output", "other_ops",
-                                 "mac_parts"))
+                       priority=("design", "macs", "ratio", "seconds", "seconds_ratio",
+                                 "params", "memory_bound", "output", "other_ops", "mac_parts"))
+
+
+def _timed(seconds: float | None, ratio: float | None, report: Report,
+           timed: bool) -> list[str | int]:
+    """Time, its ratio and the memory-bound layers, for a table with a device."""
+    if not timed:
+        return []
+    memory = sum(r.bound == "memory" for r in report.counted())
+    return [human_seconds(seconds or 0.0), _ratio(ratio), f"{memory}/{len(report.counted())}"]
+
+
+def _timed_headers(device: "Device | None", first: str) -> list[Col]:
+    if device is None:
+        return []
+    return [Col("seconds", f"Time ({device.name})", right=True),
+            Col("seconds_ratio", f"Time / {first}", right=True),
+            Col("memory_bound", "Memory-bound layers", right=True)]
 
 
 def comparison_dict(comparison: "Comparison") -> dict[str, Any]:
@@ -680,6 +777,9 @@ def comparison_dict(comparison: "Comparison") -> dict[str, Any]:
         "activation_bytes": r.totals.activation_bytes,
         "params_ratio": comparison.ratio(i, "params"),
         "macs_ratio": comparison.ratio(i, "macs"),
+        "bytes_moved": r.totals.bytes_moved,
+        "seconds": r.totals.seconds,
+        "seconds_ratio": comparison.ratio(i, "seconds"),
     } for i, r in enumerate(comparison.reports)]}
 
 
@@ -688,31 +788,36 @@ def render_comparison(comparison: "Comparison", format_: str) -> "str | Grid":
     if format_ == "json":
         return json.dumps(comparison_dict(comparison), indent=2, allow_nan=False)
     rows: Cells = []
+    device = comparison.reports[0].device
     for i, r in enumerate(comparison.reports):
         t = r.totals
         rows.append([r.name, str(r.input) + (f" w{r.width:g}" if r.width != 1 else ""),
                      t.params, t.macs, t.activations, human_bytes(t.activation_bytes),
-                     _ratio(comparison.ratio(i, "params")), _ratio(comparison.ratio(i, "macs"))])
+                     _ratio(comparison.ratio(i, "params")), _ratio(comparison.ratio(i, "macs")),
+                     *_timed(t.seconds, comparison.ratio(i, "seconds"), r, device is not None)])
     dtype = comparison.reports[0].dtype
     headers = [Col("network", "Network"), Col("input", "Input"), Col("params", "Params"),
                Col("macs", "MACs"), Col("activations", "Activations"),
                Col("activation_memory", f"Activation memory ({dtype})", right=True),
                Col("params_ratio", "Params / first", right=True),
-               Col("macs_ratio", "MACs / first", right=True)]
+               Col("macs_ratio", "MACs / first", right=True), *_timed_headers(device, "first")]
     return render_grid("networks side by side (ratios to the first)", headers, rows, format_,
-                       priority=("network", "params", "macs", "params_ratio", "macs_ratio",
-                                 "input", "activation_memory", "activations"))
+                       priority=("network", "macs", "macs_ratio", "seconds", "seconds_ratio",
+                                 "params", "params_ratio", "memory_bound", "input",
+                                 "activation_memory", "activations"))
 
 
 def render_sweep(result: "Sweep", format_: str) -> "str | Grid":
     """One row per (width, input) combination with its multiplies and parameters."""
     if format_ == "json":
         return json.dumps({"name": result.name, "cells": [
-            {"width": c.width, "input": c.input.as_list(), "macs": c.macs, "params": c.params}
-            for c in result.cells]}, indent=2, allow_nan=False)
-    rows: Cells = [[f"{c.width:g}", str(c.input), c.macs, c.params] for c in result.cells]
+            {"width": c.width, "input": c.input.as_list(), "macs": c.macs, "params": c.params,
+             "seconds": c.seconds} for c in result.cells]}, indent=2, allow_nan=False)
+    timed = any(c.seconds is not None for c in result.cells)
+    rows: Cells = [[f"{c.width:g}", str(c.input), c.macs, c.params,
+                    *([human_seconds(c.seconds or 0.0)] if timed else [])] for c in result.cells]
     headers = [Col("width", "Width", right=True), Col("input", "Input"), Col("macs", "MACs"),
-               Col("params", "Params")]
+               Col("params", "Params"), *([Col("seconds", "Time", right=True)] if timed else [])]
     return render_grid(f"{result.name}: width x resolution", headers, rows, format_)
 
 
@@ -820,3 +925,50 @@ def render_catalogue(entries: "Sequence[tuple[Architecture, Totals]]") -> "Grid"
                  Col("source", "Source", wrap=True)),
         priority=("name", "macs", "params", "input", "description", "source"),
         rules=frozenset(starts[1:-1]))
+
+
+def render_devices(devices: "Sequence[Device]") -> "Grid":
+    """``convcalc devices``: each built-in profile, what it is, then one line per figure with
+    its value and where it comes from."""
+    rows: list[list[str]] = []
+    styles: list[str] = []
+    for d in devices:
+        rows.append([d.name, f"{d.figures} ({d.dtype})", "", d.description])
+        figures = [("macs_per_second", human(round(d.macs_per_second)), "macs_per_second"),
+                   ("bytes_per_second", human(round(d.bytes_per_second)), "bytes_per_second")]
+        if d.overhead_seconds:
+            figures.append(("overhead_seconds", human_seconds(d.overhead_seconds),
+                            "overhead_seconds"))
+        figures += [(f"efficiency {k}", f"{v:.2g}", "efficiency") for k, v in d.efficiency.items()]
+        rows += [["", figure, value, d.sources.get(key, "")] for figure, value, key in figures]
+        styles += ["bold"] + [""] * len(figures)
+    return Grid(
+        title="", rows=rows, styles=styles,
+        columns=(Col("name", "Profile"), Col("figure", "Figure"),
+                 Col("value", "Value", right=True), Col("source", "Source", wrap=True)),
+        priority=("name", "figure", "value", "source"),
+        caption="Peak figures are datasheet maxima: real networks reach a fraction of them; "
+        "`convcalc calibrate` fits a profile to your own measurements.")
+
+
+def render_calibration(calibration: "Calibration") -> "Grid":
+    """``convcalc calibrate``: each network's measured and fitted seconds and the error."""
+    import statistics
+
+    d = calibration.device
+    efficiency = ", ".join(f"{k} {v:.3g}" for k, v in d.efficiency.items()) or "none"
+    rows = [[m.name, human(m.report.totals.macs), human_seconds(m.seconds),
+             human_seconds(m.seconds * (1 + error)), f"{error:+.1%}"]
+            for m, error in zip(calibration.measurements, calibration.errors, strict=True)]
+    worst = max(abs(e) for e in calibration.errors)
+    middle = statistics.median(abs(e) for e in calibration.errors)
+    return Grid(
+        title=f"{d.name}: {human(round(d.macs_per_second))} MACs/s, "
+        f"{human(round(d.bytes_per_second))} bytes/s, "
+        f"{human_seconds(d.overhead_seconds)} per layer; efficiency {efficiency}",
+        rows=rows,
+        columns=(Col("network", "Network"), Col("macs", "MACs", right=True),
+                 Col("measured", "Measured", right=True), Col("fitted", "Fitted", right=True),
+                 Col("error", "Error", right=True)),
+        priority=("network", "error", "measured", "fitted", "macs"),
+        caption=f"|error| on the fitted networks: median {middle:.1%}, worst {worst:.1%}")

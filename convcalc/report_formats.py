@@ -18,8 +18,17 @@ from enum import StrEnum
 from typing import Any
 
 from convcalc.analysis import DTYPE_BYTES, LayerRow, Report
-from convcalc.render import TITLES, Column, cell, human, human_bytes, markdown_escape, report_dict
-from convcalc.summary import COMPARED, Summary, compare_totals, share, summarize
+from convcalc.render import (
+    TITLES,
+    Column,
+    cell,
+    human,
+    human_bytes,
+    human_seconds,
+    markdown_escape,
+    report_dict,
+)
+from convcalc.summary import Summary, compare_totals, compared, share, summarize
 
 SCHEMA = 1
 TIMES = "\N{MULTIPLICATION SIGN}"
@@ -33,7 +42,11 @@ class Ratio(float):
     """A figure divided by the first architecture's, shown to people as a times sign and 0.52."""
 
 
-Value = str | int | Share | Ratio | None
+class Seconds(float):
+    """A roofline time: in ms or µs for people, seconds in CSV and JSON."""
+
+
+Value = str | int | float | None  # floats: Share, Ratio, Seconds, or an intensity
 
 
 class Extra(StrEnum):
@@ -48,8 +61,9 @@ EXTRA_TITLES = {Extra.MACS_SHARE: "% of MACs", Extra.ACTIVATION_BYTES: "Activati
 LAYER_COLUMNS: tuple[Column | Extra, ...] = (
     Column.NAME, Column.KIND, Column.INPUT, Column.OUTPUT, Column.WINDOW, Column.PARAMS,
     Column.MACS, Extra.MACS_SHARE, Column.ACTIVATIONS, Extra.ACTIVATION_BYTES,
-    Column.RECEPTIVE_FIELD,
+    Column.RECEPTIVE_FIELD, Column.BYTES_MOVED, Column.INTENSITY,
 )
+TIMED_COLUMNS = (Column.SECONDS, Column.BOUND)
 
 # The one header of the CSV form: every section's column ids, in this order.
 CSV_COLUMNS = (
@@ -57,7 +71,8 @@ CSV_COLUMNS = (
     "level", "layers", "params", "macs", "flops", "other_ops", "activations", "macs_share",
     "params_share", "param_bytes", "input_bytes", "activation_bytes", "peak_activation_bytes",
     "peak_at", "params_ratio", "macs_ratio", "flops_ratio", "param_bytes_ratio",
-    "peak_activation_bytes_ratio", "activation_bytes_ratio",
+    "peak_activation_bytes_ratio", "activation_bytes_ratio", "bytes_moved", "intensity",
+    "seconds", "bound", "seconds_ratio", "seconds_share",
 )
 
 
@@ -88,6 +103,8 @@ def _layer_value(summary: Summary, row: LayerRow, column: Column | Extra) -> Val
         return Share(share(row.macs, report.totals.macs)) if counted else None
     if column is Extra.ACTIVATION_BYTES:
         return DTYPE_BYTES[report.dtype] * row.activations
+    if column is Column.SECONDS:
+        return Seconds(row.seconds or 0.0)
     return cell(row, column)
 
 
@@ -98,11 +115,18 @@ def _title(column: Column | Extra) -> str:
 def sections(summary: Summary) -> list[Section]:
     """The sections of one architecture, in reading order."""
     report, memory, totals = summary.report, summary.memory, summary.report.totals
+    timed = report.device is not None and totals.seconds is not None
+    layer_columns = LAYER_COLUMNS + (TIMED_COLUMNS if timed else ())
     out = [
-        Section("total", "Totals", ("params", "macs", "flops", "other_ops", "activations"),
-                ("Params", "MACs", "FLOPs", "Other ops", "Activations"),
+        Section("total", "Totals" + (f" on {report.device.name} (roofline)"
+                                     if report.device is not None else ""),
+                ("params", "macs", "flops", "other_ops", "activations", "bytes_moved",
+                 *(("seconds",) if timed else ())),
+                ("Params", "MACs", "FLOPs", "Other ops", "Activations", "Bytes moved",
+                 *(("Time",) if timed else ())),
                 ((totals.params, totals.macs, totals.flops, totals.other_ops,
-                  totals.activations),)),
+                  totals.activations, totals.bytes_moved,
+                  *((Seconds(totals.seconds or 0.0),) if timed else ())),)),
         Section("memory", f"Memory at {report.dtype} (bytes)",
                 ("param_bytes", "input_bytes", "activation_bytes", "peak_activation_bytes",
                  "peak_at"),
@@ -114,10 +138,14 @@ def sections(summary: Summary) -> list[Section]:
     if summary.by_kind is not None:
         out.append(Section(
             "kind", "By layer kind",
-            ("kind", "layers", "macs", "macs_share", "params", "params_share"),
-            ("Kind", "Layers", "MACs", "% of MACs", "Params", "% of params"),
+            ("kind", "layers", "macs", "macs_share", "params", "params_share",
+             *(("seconds", "seconds_share") if timed else ())),
+            ("Kind", "Layers", "MACs", "% of MACs", "Params", "% of params",
+             *(("Time", "% of time") if timed else ())),
             tuple((k.kind, k.layers, k.macs, Share(k.macs_share), k.params,
-                   Share(k.params_share)) for k in summary.by_kind)))
+                   Share(k.params_share),
+                   *((Seconds(k.seconds or 0.0), Share(k.seconds_share or 0.0)) if timed
+                     else ())) for k in summary.by_kind)))
     if summary.top is not None:
         out.append(Section(
             "top", f"Top {len(summary.top)} layers by MACs",
@@ -136,9 +164,9 @@ def sections(summary: Summary) -> list[Section]:
             levels=tuple(b.level - 1 for b in summary.blocks)))
     else:
         out.append(Section(
-            "layer", "Layers", tuple(c.value for c in LAYER_COLUMNS),
-            tuple(_title(c) for c in LAYER_COLUMNS),
-            tuple(tuple(_layer_value(summary, r, c) for c in LAYER_COLUMNS)
+            "layer", "Layers", tuple(c.value for c in layer_columns),
+            tuple(_title(c) for c in layer_columns),
+            tuple(tuple(_layer_value(summary, r, c) for c in layer_columns)
                   for r in report.rows),
             dim=tuple(r.side for r in report.rows)))
     return out
@@ -148,17 +176,20 @@ def comparison_section(summaries: Sequence[Summary]) -> Section:
     """Totals of several architectures with ratios to the first."""
     titles = {"params": "Params", "macs": "MACs", "flops": "FLOPs", "param_bytes": "Param bytes",
               "peak_bytes": "Peak activation bytes",
-              "activation_sum_bytes": "Activation bytes (sum)"}
+              "activation_sum_bytes": "Activation bytes (sum)", "seconds": "Time (roofline)"}
     ids = {"peak_bytes": "peak_activation_bytes", "activation_sum_bytes": "activation_bytes"}
     columns: list[tuple[str, str]] = [("name", "Architecture")]
-    for key in COMPARED:
+    keys = compared(summaries)
+    for key in keys:
         columns += [(ids.get(key, key), titles[key]), (f"{ids.get(key, key)}_ratio", "ratio")]
     rows = []
     for c in compare_totals(summaries):
         values: list[Value] = [c.name]
-        for key in COMPARED:
+        for key in keys:
             ratio = c.ratios[key]
-            values += [getattr(c, key), None if ratio is None else Ratio(ratio)]
+            value = getattr(c, key)
+            values += [Seconds(value) if key == "seconds" else value,
+                       None if ratio is None else Ratio(ratio)]
         rows.append(tuple(values))
     return Section("comparison", "Comparison", tuple(i for i, _ in columns),
                    tuple(t for _, t in columns), tuple(rows))
@@ -169,7 +200,10 @@ def headline(summary: Summary) -> str:
     t, m = summary.report.totals, summary.memory
     return (f"{human(t.params)} params ({human_bytes(m.param_bytes)} at {summary.report.dtype}), "
             f"{human(t.macs)} MACs; activation memory: peak {human_bytes(m.peak_bytes)} "
-            f"(at {m.peak_at}), plain sum {human_bytes(m.activation_sum_bytes)}")
+            f"(at {m.peak_at}), plain sum {human_bytes(m.activation_sum_bytes)}"
+            + (f"; batch {summary.report.batch}" if summary.report.batch != 1 else "")
+            + (f"; {human_seconds(t.seconds)} on {summary.report.device.name} (roofline)"
+               if summary.report.device is not None and t.seconds is not None else ""))
 
 
 def _human_value(value: Value) -> str:
@@ -179,8 +213,12 @@ def _human_value(value: Value) -> str:
         return f"{100 * value:.2f}%"
     if isinstance(value, Ratio):
         return f"{TIMES}{value:.2f}"
+    if isinstance(value, Seconds):
+        return human_seconds(value)
     if isinstance(value, int):
         return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.3g}"
     return value or ""
 
 
@@ -232,8 +270,10 @@ def render_report_markdown(summaries: Sequence[Summary]) -> str:
 # -- CSV -----------------------------------------------------------------------------------------
 
 def _csv_value(value: Value) -> str:
-    if isinstance(value, float):  # Share and Ratio
+    if isinstance(value, Share | Ratio):
         return f"{value:.6f}"
+    if isinstance(value, float):  # seconds and intensities
+        return f"{value:.6g}"
     return "" if value is None else str(value)
 
 
@@ -269,7 +309,8 @@ def summary_dict(summary: Summary) -> dict[str, Any]:
                       "peak_activation_bytes": m.peak_bytes, "peak_at": m.peak_at}
     data["by_kind"] = None if summary.by_kind is None else [
         {"kind": k.kind, "layers": k.layers, "macs": k.macs, "macs_share": k.macs_share,
-         "params": k.params, "params_share": k.params_share} for k in summary.by_kind]
+         "params": k.params, "params_share": k.params_share, "seconds": k.seconds,
+         "seconds_share": k.seconds_share} for k in summary.by_kind]
     data["top"] = None if summary.top is None else [r.path for r in summary.top]
     data["blocks"] = None if summary.blocks is None else [
         {"name": b.path, "level": b.level, "kind": b.kind, "layers": b.layers,
@@ -281,7 +322,7 @@ def summary_dict(summary: Summary) -> dict[str, Any]:
 def render_report_json(summaries: Sequence[Summary]) -> str:
     """``{"schema": 1, "comparison": [...], "reports": [...]}``: the same shape for one
     architecture or several, so scripts need one code path."""
-    comparison = [{"name": c.name, **{k: getattr(c, k) for k in COMPARED},
+    comparison = [{"name": c.name, **{k: getattr(c, k) for k in compared(summaries)},
                    "ratios": c.ratios} for c in compare_totals(summaries)]
     return json.dumps({"schema": SCHEMA, "comparison": comparison,
                        "reports": [summary_dict(s) for s in summaries]}, indent=2,

@@ -22,7 +22,8 @@ from convcalc.layers import Conv, Dense, Depthwise
 
 @dataclass(frozen=True)
 class KindShare:
-    """One layer kind's cost and its share of the network's multiplies and parameters."""
+    """One layer kind's cost and its share of the network's multiplies and parameters (and,
+    for a report analysed for a device, of its roofline time)."""
 
     kind: str
     layers: int
@@ -30,6 +31,8 @@ class KindShare:
     params: int
     macs_share: float
     params_share: float
+    seconds: float | None = None
+    seconds_share: float | None = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class Block:
     params: int
     macs: int
     activations: int
+    seconds: float | None = None  # the roofline time, for a report analysed for a device
 
 
 @dataclass(frozen=True)
@@ -111,18 +115,24 @@ def kind_label(row: LayerRow) -> str:
 
 def by_kind(report: Report) -> tuple[KindShare, ...]:
     """Multiplies and parameters per layer kind, most multiplies first; kinds that cost
-    neither are left out, so both shares sum to 1 (when the totals are not zero)."""
+    neither are left out, so both shares sum to 1 (when the totals are not zero). With a
+    device, the kinds' roofline seconds too, and kinds that only take time (batch norm, ReLU)
+    are kept, so the time shares also sum to 1."""
     groups: dict[str, list[LayerRow]] = {}
     for row in report.counted():
         groups.setdefault(kind_label(row), []).append(row)
     total = report.totals
+    timed = total.seconds is not None
     shares = []
     for kind, rows in groups.items():
         macs = sum(r.macs for r in rows)
         params = sum(r.params for r in rows)
-        if macs or params:
-            shares.append(KindShare(kind, len(rows), macs, params, share(macs, total.macs),
-                                    share(params, total.params)))
+        seconds = sum(r.seconds or 0.0 for r in rows) if timed else None
+        if macs or params or seconds:
+            shares.append(KindShare(
+                kind, len(rows), macs, params, share(macs, total.macs),
+                share(params, total.params), seconds,
+                None if seconds is None else seconds / total.seconds if total.seconds else 0.0))
     return tuple(sorted(shares, key=lambda s: (-s.macs, -s.params, s.kind)))
 
 
@@ -152,6 +162,8 @@ def fold(report: Report, depth: int) -> tuple[Block, ...]:
             path=prefix, level=first[prefix][1], kind=rows[0].kind if single else "",
             layers=len(rows), params=sum(r.params for r in rows),
             macs=sum(r.macs for r in rows), activations=sum(r.activations for r in rows),
+            seconds=(sum(r.seconds or 0.0 for r in rows)
+                     if report.totals.seconds is not None else None),
         ))
     return tuple(blocks)
 
@@ -169,7 +181,7 @@ def memory(report: Report) -> Memory:
            | dict.fromkeys(report.outputs, steps - 1))
     # A difference array over the steps: + bytes when a tensor appears, - after its last step.
     change = [0] * (steps + 1)
-    tensors = [(NETWORK_INPUT, 0, report.input.elements)]
+    tensors = [(NETWORK_INPUT, 0, report.input.elements * report.batch)]
     tensors += [(row, step[row], report.rows[row].activations) for row in counted]
     for tensor, start, elements in tensors:
         change[start] += elements * size
@@ -182,7 +194,7 @@ def memory(report: Report) -> Memory:
     peak_at = report.rows[counted[live.index(peak)]].path if counted else ""
     return Memory(
         param_bytes=report.totals.param_bytes,
-        input_bytes=report.input.elements * size,
+        input_bytes=report.input.elements * report.batch * size,
         activation_sum_bytes=report.totals.activation_bytes,
         peak_bytes=peak,
         peak_at=peak_at,
@@ -201,10 +213,18 @@ class TotalsComparison:
     param_bytes: int
     peak_bytes: int
     activation_sum_bytes: int
+    seconds: float | None  # with a device
     ratios: dict[str, float | None]
 
 
 COMPARED = ("params", "macs", "flops", "param_bytes", "peak_bytes", "activation_sum_bytes")
+
+
+def compared(summaries: Sequence[Summary]) -> tuple[str, ...]:
+    """The figures a comparison shows: ``COMPARED``, and the roofline seconds when every
+    report was analysed for a device."""
+    timed = all(s.report.totals.seconds is not None for s in summaries)
+    return COMPARED + (("seconds",) if timed else ())
 
 
 def compare_totals(summaries: Sequence[Summary]) -> tuple[TotalsComparison, ...]:
@@ -216,10 +236,16 @@ def compare_totals(summaries: Sequence[Summary]) -> tuple[TotalsComparison, ...]
                 "param_bytes": m.param_bytes, "peak_bytes": m.peak_bytes,
                 "activation_sum_bytes": m.activation_sum_bytes}
 
-    base = figures(summaries[0])
+    base, first_seconds = figures(summaries[0]), summaries[0].report.totals.seconds
+    timed = "seconds" in compared(summaries)
     out = []
     for s in summaries:
         values = figures(s)
-        ratios = {k: values[k] / base[k] if base[k] else None for k in COMPARED}
-        out.append(TotalsComparison(s.report.name, **values, ratios=ratios))
+        ratios: dict[str, float | None] = {k: values[k] / base[k] if base[k] else None
+                                           for k in COMPARED}
+        seconds = s.report.totals.seconds
+        if timed:
+            ratios["seconds"] = (seconds / first_seconds
+                                 if first_seconds and seconds is not None else None)
+        out.append(TotalsComparison(s.report.name, **values, seconds=seconds, ratios=ratios))
     return tuple(out)

@@ -25,6 +25,7 @@ from convcalc.layers import (
     Pointwise,
 )
 from convcalc.limits import MAX_DIM, MAX_SWEEP_CELLS, MAX_WIDTH
+from convcalc.roofline import Device
 from convcalc.shapes import Shape, checked_shape
 
 
@@ -211,16 +212,18 @@ class Comparison:
     reports: tuple[Report, ...]
 
     def ratio(self, index: int, quantity: str) -> float | None:
-        """reports[index]'s total ``quantity`` ('params', 'macs', ...) over the first's; None
-        where the first's is zero (JSON has no NaN)."""
-        first: int = getattr(self.reports[0].totals, quantity)
-        value: int = getattr(self.reports[index].totals, quantity)
-        return value / first if first else None
+        """reports[index]'s total ``quantity`` ('params', 'macs', 'seconds', ...) over the
+        first's; None where the first's is zero or missing (JSON has no NaN)."""
+        first: float | None = getattr(self.reports[0].totals, quantity)
+        value: float | None = getattr(self.reports[index].totals, quantity)
+        return value / first if first and value is not None else None
 
 
-def compare(archs: Sequence[Architecture], dtype: str = "fp32") -> Comparison:
+def compare(archs: Sequence[Architecture], dtype: str = "fp32", batch: int = 1,
+            device: Device | None = None) -> Comparison:
     """The networks analysed with the same settings, to be read side by side."""
-    return Comparison(tuple(analyze(a, dtype=dtype) for a in archs))
+    return Comparison(tuple(analyze(a, dtype=dtype, batch=batch, device=device)
+                            for a in archs))
 
 
 @dataclass(frozen=True)
@@ -250,6 +253,12 @@ class LayerComparison:
         """The design's multiplies over the standard convolution's."""
         return design.report.totals.macs / self.designs[0].report.totals.macs
 
+    def seconds_ratio(self, design: Design) -> float | None:
+        """The design's roofline time over the standard convolution's (None without a
+        device)."""
+        first, value = self.designs[0].report.totals.seconds, design.report.totals.seconds
+        return value / first if first and value is not None else None
+
     def closed_form(self) -> tuple[str, float]:
         """MobileNet's separable / standard ratio 1/N + 1/f^2, written out and evaluated."""
         n, f = self.filters, self.kernel
@@ -258,13 +267,15 @@ class LayerComparison:
 
 def compare_designs(input_: Shape, kernel: int, filters: int, *, padding: Padding = 0,
                     stride: int = 1, bottleneck: int | None = None,
-                    expansion: float | None = None, bias: bool = False) -> LayerComparison:
+                    expansion: float | None = None, bias: bool = False, batch: int = 1,
+                    device: Device | None = None) -> LayerComparison:
     """One layer built as the standard f x f convolution, depthwise-separable, and (when asked)
     with a 1x1 bottleneck of ``bottleneck`` channels and as MobileNetV2's inverted residual
     with expansion ``expansion``; each is a tiny architecture counted by ``analyze``, so the
     numbers are the engine's. Only convolutions are built (no batch norm or activations): the
     comparison is about the multiplies of the convolutions. The inverted residual adds its
-    input back when the shapes allow (one add per element, in other ops)."""
+    input back when the shapes allow (one add per element, in other ops). Given a device,
+    each design also gets its roofline time."""
     checked_shape(input_)
     if bottleneck is not None and bottleneck < 1:
         raise ConvcalcError(f"bottleneck {bottleneck} must be at least 1 channel")
@@ -290,7 +301,8 @@ def compare_designs(input_: Shape, kernel: int, filters: int, *, padding: Paddin
                                         Node("add", None, Add(optional=True),
                                              ("project", "input")))
     return LayerComparison(input_, kernel, filters, tuple(
-        Design(name, analyze(Architecture(name, "", "", input_, nodes, "")))
+        Design(name, analyze(Architecture(name, "", "", input_, nodes, ""), batch=batch,
+                             device=device))
         for name, nodes in designs.items()))
 
 
@@ -304,6 +316,7 @@ class SweepCell:
     input: Shape
     params: int
     macs: int
+    seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -315,15 +328,18 @@ class Sweep:
     cells: tuple[SweepCell, ...]
 
 
-def sweep(arch: Architecture, widths: Sequence[float], inputs: Sequence[Shape]) -> Sweep:
+def sweep(arch: Architecture, widths: Sequence[float], inputs: Sequence[Shape], *,
+          batch: int = 1, device: Device | None = None, dtype: str = "fp32") -> Sweep:
     """``arch`` analysed at every width in ``widths`` and input in ``inputs``, each exactly as
-    ``analyze`` counts ``with_width(with_input(arch, input), width)``."""
+    ``analyze`` counts ``with_width(with_input(arch, input), width)`` (for ``batch`` images, and
+    timed on ``device`` when given)."""
     if len(widths) * len(inputs) > MAX_SWEEP_CELLS:
         raise ConvcalcError(f"{len(widths)} widths x {len(inputs)} inputs is more than "
                             f"{MAX_SWEEP_CELLS:,} combinations; sweep fewer values")
     cells = []
     for width in widths:
         for shape in inputs:
-            totals = analyze(with_width(with_input(arch, shape), width)).totals
-            cells.append(SweepCell(width, shape, totals.params, totals.macs))
+            totals = analyze(with_width(with_input(arch, shape), width), batch=batch,
+                             device=device, dtype=dtype).totals
+            cells.append(SweepCell(width, shape, totals.params, totals.macs, totals.seconds))
     return Sweep(arch.name, tuple(cells))

@@ -1,0 +1,151 @@
+"""Device profiles: YAML files -> ``roofline.Device``, and a ``Device`` back to YAML.
+
+A profile is a name, two rates and a dtype, with optional extras::
+
+    name: raspberry_pi4
+    description: ...
+    figures: peak                # or 'calibrated'
+    dtype: fp32                  # the element type the figures are for
+    macs_per_second: 28.8e9      # peak multiply-accumulates per second
+    bytes_per_second: 12.8e9     # peak memory bandwidth
+    overhead_seconds: 0          # optional: fixed cost of every layer
+    efficiency: {depthwise: 0.5} # optional: fraction of macs_per_second a class reaches
+    sources: {macs_per_second: "datasheet ...", ...}
+
+Built-in profiles are the files of devices/, shipped in the wheel like architectures/ and found
+by name the same way. Files are read by ``loader.read_text`` with the loader's safe YAML reader,
+so errors carry ``file:line`` like an architecture's.
+"""
+
+import math
+from pathlib import Path
+from typing import Any
+
+from convcalc.analysis import DTYPE_BYTES
+from convcalc.errors import ConvcalcError, suggestion
+from convcalc.limits import Budget
+from convcalc.loader import (
+    YMap,
+    _check_keys,
+    _mapping,
+    _read_yaml,
+    builtin_dirs,
+    builtin_names,
+    locate,
+    read_text,
+)
+from convcalc.roofline import EFFICIENCY_CLASSES, Device
+
+FOLDER = "devices"
+REQUIRED = ("name", "macs_per_second", "bytes_per_second", "dtype")
+KEYS = (*REQUIRED, "description", "figures", "overhead_seconds", "efficiency", "sources")
+FIGURES = ("peak", "calibrated")
+NUMBERS = ("macs_per_second", "bytes_per_second", "overhead_seconds")
+
+
+def device_names() -> list[str]:
+    """Names of the built-in device profiles."""
+    return builtin_names(FOLDER)
+
+
+def load_device(source: str | Path) -> Device:
+    """A device profile from a YAML file or by built-in name ('raspberry_pi4')."""
+    path = locate(source, FOLDER, "device", "convcalc devices")
+    shown = path.name if path.parent in builtin_dirs(FOLDER) else str(source)
+    return parse_device(read_text(path, "device profiles", shown), file=shown)
+
+
+def parse_device(text: str, file: str = "<string>") -> Device:
+    """A ``Device`` from the YAML text of a profile; ``file`` is the name used in errors."""
+    try:
+        doc = _read_yaml(text, Budget(), needs=f"a device profile needs {', '.join(REQUIRED)}")
+        return _device(doc)
+    except ConvcalcError as e:
+        raise e.located(file=file) from None
+
+
+def _device(doc: YMap) -> Device:
+    _check_keys(doc, KEYS, "a device profile")
+    for key in REQUIRED:
+        if key not in doc:
+            raise ConvcalcError(f"needs '{key}'; a device profile has {', '.join(REQUIRED)}",
+                                line=1)
+    line = doc.key_lines
+    texts = {key: doc.get(key, "") for key in ("name", "description")}
+    for key, value in texts.items():
+        if not isinstance(value, str):
+            raise ConvcalcError(f"'{key}' must be text", line=line[key])
+    if not texts["name"]:
+        raise ConvcalcError("'name' must not be empty", line=line["name"])
+    dtype = doc["dtype"]
+    if dtype not in DTYPE_BYTES:
+        raise ConvcalcError(f"dtype {dtype!r} must be one of {', '.join(DTYPE_BYTES)}"
+                            f"{suggestion(str(dtype), DTYPE_BYTES)}", line=line["dtype"])
+    figures = doc.get("figures", "peak")
+    if figures not in FIGURES:
+        raise ConvcalcError(f"figures {figures!r} must be one of {', '.join(FIGURES)}",
+                            line=line["figures"])
+    numbers = {key: _number(doc[key], key, line[key], zero=key == "overhead_seconds")
+               for key in NUMBERS if key in doc}
+    efficiency = _mapping(doc.get("efficiency"), "'efficiency'", line.get("efficiency"))
+    for kind, value in efficiency.items():
+        where = efficiency.key_lines[kind]
+        if kind not in EFFICIENCY_CLASSES:
+            raise ConvcalcError(f"efficiency for unknown class '{kind}'"
+                                f"{suggestion(kind, EFFICIENCY_CLASSES)}; classes: "
+                                f"{', '.join(EFFICIENCY_CLASSES)}", line=where)
+        if _number(value, f"efficiency {kind}", where, zero=False) > 1:
+            raise ConvcalcError(f"efficiency {kind} {value!r} must be a fraction of the peak: "
+                                "above 0 and at most 1", line=where)
+    sources = _mapping(doc.get("sources"), "'sources'", line.get("sources"))
+    for key, value in sources.items():
+        if key not in NUMBERS and key not in ("efficiency", "dtype"):
+            raise ConvcalcError(f"a source for unknown figure '{key}'"
+                                f"{suggestion(key, NUMBERS)}", line=sources.key_lines[key])
+        if not isinstance(value, str):
+            raise ConvcalcError(f"the source of {key} must be text", line=sources.key_lines[key])
+    return Device(
+        name=texts["name"], description=" ".join(texts["description"].split()),
+        macs_per_second=numbers["macs_per_second"],
+        bytes_per_second=numbers["bytes_per_second"], dtype=dtype,
+        overhead_seconds=numbers.get("overhead_seconds", 0.0),
+        efficiency={k: float(v) for k, v in efficiency.items()}, figures=figures,
+        sources={k: " ".join(v.split()) for k, v in sources.items()},
+    )
+
+
+def _number(value: Any, key: str, line: int, zero: bool) -> float:
+    """A finite number above 0 (or at least 0 when ``zero``); YAML reads '1e9' as text."""
+    number = value
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+    if isinstance(number, bool) or not isinstance(number, int | float) or not (
+            math.isfinite(number) and (number >= 0 if zero else number > 0)):
+        least = "of 0 or more" if zero else "above 0"
+        raise ConvcalcError(f"{key} {value!r} must be a number {least}", line=line)
+    return float(number)
+
+
+def device_yaml(device: Device, comment: str = "") -> str:
+    """A profile file that ``load_device`` reads back as ``device``; ``comment`` lines go at
+    the top."""
+    import json  # a JSON string is a YAML string: quoted and escaped safely
+
+    lines = [f"# {c}" for c in comment.splitlines()]
+    lines += [f"name: {json.dumps(device.name)}"]
+    if device.description:
+        lines.append(f"description: {json.dumps(device.description)}")
+    lines += [f"figures: {device.figures}", f"dtype: {device.dtype}",
+              f"macs_per_second: {device.macs_per_second!r}",
+              f"bytes_per_second: {device.bytes_per_second!r}",
+              f"overhead_seconds: {device.overhead_seconds!r}"]
+    if device.efficiency:
+        lines.append("efficiency:")
+        lines += [f"  {k}: {v!r}" for k, v in device.efficiency.items()]
+    if device.sources:
+        lines.append("sources:")
+        lines += [f"  {k}: {json.dumps(v)}" for k, v in device.sources.items()]
+    return "\n".join(lines) + "\n"
