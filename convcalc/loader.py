@@ -16,7 +16,6 @@ import math
 import re
 import types
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 
@@ -376,17 +375,18 @@ def _sequence(value: Any, what: str, line: int | None) -> YList:
     return value
 
 
-@dataclass(frozen=True)
 class _Lazy:
     """A formula that reads a block input's shape (``in.c``): it becomes a number only at
     analysis time, once the shapes of ``needs`` are known (the tensor ``in`` stood for where
     the formula was written, ``source``, and those of the lazy values in ``scope`` it reads).
-    ``scope`` holds just the names the formula reads."""
+    ``scope`` holds just the names the formula reads. (A plain class: a dataclass costs start-up
+    time, and this one is never compared.)"""
 
-    text: str
-    scope: Mapping[str, Any]
-    source: str
-    needs: frozenset[str]
+    __slots__ = ("needs", "scope", "source", "text")
+
+    def __init__(self, text: str, scope: Mapping[str, Any], source: str,
+                 needs: frozenset[str]) -> None:
+        self.text, self.scope, self.source, self.needs = text, scope, source, needs
 
     def value(self, shapes: Mapping[str, Shape]) -> Any:
         """The number the formula gives at these tensor shapes; each lazy value it reads is
@@ -430,20 +430,19 @@ def _referenced(raw: Any) -> set[str]:
 _SPLIT = "\0split"
 
 
-@dataclass(frozen=True)
 class _Context:
     """Where a sequence of items is expanded: its path ``prefix`` (also where relative 'from:'
     names are looked up first), the tensor ``in`` stands for, the block parameters, whether it
     is a side branch, the lines of the items it is nested in, and the set collecting the kinds
     of the layers directly in it (a residual's projection adds batch norm when its main path
-    has one)."""
+    has one). A plain class, like ``_Lazy``."""
 
-    prefix: str
-    block_input: str
-    scope: Mapping[str, Any]
-    side: bool
-    lines: tuple[int, ...]
-    kinds: set[str]
+    __slots__ = ("block_input", "kinds", "lines", "prefix", "scope", "side")
+
+    def __init__(self, prefix: str, block_input: str, scope: Mapping[str, Any], side: bool,
+                 lines: tuple[int, ...], kinds: set[str]) -> None:
+        self.prefix, self.block_input, self.scope = prefix, block_input, scope
+        self.side, self.lines, self.kinds = side, lines, kinds
 
     def inside(self, prefix: str, block_input: str, line: int, *,
                scope: Mapping[str, Any] | None = None, side: bool | None = None,
