@@ -59,6 +59,33 @@ def growth(runs: int, counts: tuple[int, ...] = (100, 1_000, 10_000)) -> list[tu
     return results
 
 
+def largest_files() -> dict[str, str]:
+    """Files at the loader's limits: 200,000 layers (a block of 20 repeated 10,000 times) and
+    one concat of 99,000 branches."""
+    deep = ["name: deep", "input: 8x8x4", "blocks:", "  b:", "    layers:"]
+    deep += ["      - conv: {filters: 4, kernel: 3, padding: 1}", "      - relu"] * 10
+    deep += ["layers:", "  - repeat: 10000", "    b: {}"]
+    wide = ["name: wide", "input: 4x4x1", "layers:", "  - concat:", "      name: cat",
+            "      branches:", *["        - [relu]"] * 99_000]
+    return {"200,000 layers": "\n".join(deep) + "\n",
+            "99,000-branch concat": "\n".join(wide) + "\n"}
+
+
+def largest(runs: int) -> list[tuple[str, str, float]]:
+    """(file, format, median seconds) of `analyze` on ``largest_files``, JSON and the table as
+    a pipe gets it (every column)."""
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, text in largest_files().items():
+            path = Path(tmp) / "big.yaml"
+            path.write_text(text)
+            for format_ in ("json", "table"):
+                command = [sys.executable, "-m", "convcalc", "analyze", str(path), "--format",
+                           format_]
+                results.append((label, format_, median_seconds(command, runs)))
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
@@ -76,6 +103,10 @@ def main() -> None:
     print(f"{base_count:16,} {base:16.3f}")
     for count, seconds in rest:
         print(f"{count:16,} {seconds:16.3f} {(seconds - base) / (count - base_count) * 1000:25.3f}")
+
+    print(f"\n{'largest files (aim: < 10 s)':34} {'format':>6} {'median s':>9}")
+    for label, format_, seconds in largest(max(1, runs // 5)):
+        print(f"{label:34} {format_:>6} {seconds:9.2f}")
 
 
 if __name__ == "__main__":

@@ -41,6 +41,11 @@ def main() -> None:
     for count, seconds in rest:
         print(f"{count:42,} {seconds:9.3f} {(seconds - base) / (count - base_count) * 1000:23.3f}")
 
+    if not args.quick:  # files at the limits: a table must not cost more than the analysis
+        print(f"\n{'largest files (aim: < 10 s)':34} {'format':>6} {'median s':>9}")
+        for label, format_, seconds in bench_analyze.largest(max(1, runs // 3)):
+            print(f"{label:34} {format_:>6} {seconds:9.2f}")
+
     # verify before torch is imported, so its forked processes do not inherit torch's memory.
     verify = [bench_reference.verify_resnet50() for _ in range(runs)]
     wall = statistics.median(w for w, _ in verify)

@@ -1,7 +1,9 @@
 """Prints convcalc's params and MACs for every built-in architecture beside a live
-torchvision's, as a markdown table; needs torch and torchvision. From the repository root:
+torchvision's, as a markdown table; needs torch and torchvision, e.g. in a virtual environment
+``tv`` made with ``python3 -m venv tv && tv/bin/pip install torch torchvision pyyaml click rich
+numpy``. From the repository root:
 
-    python benchmarks/zoo_vs_torchvision.py
+    tv/bin/python benchmarks/zoo_vs_torchvision.py
 
 torchvision is counted as in tests/data/make_torch_reference.py (whose helpers this reuses):
 weights=None, eval mode, one image at the model's own input size, macs =
@@ -57,8 +59,14 @@ def natural(run: tuple[str, float, bool]) -> tuple[Any, ...]:
     return ([int(t) if t.isdigit() else t for t in re.split(r"(\d+)", run[0])], *run[1:])
 
 
+TORCH_MISSING = ("needs torch and torchvision, which this Python lacks: run it with one that has "
+                 "them (see the Development section of README.md)")
+
+
 def main() -> None:
     """Print the table, one row per run; 'NO' marks a difference."""
+    if not all(importlib.util.find_spec(name) for name in ("torch", "torchvision")):
+        sys.exit(f"{Path(__file__).name} {TORCH_MISSING}")
     reference = torch_reference()
     table = runs(reference)
     print("| architecture | width | side | convcalc params | torchvision params "

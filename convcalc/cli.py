@@ -15,6 +15,7 @@ import click
 if TYPE_CHECKING:
     from convcalc import render
     from convcalc.roofline import Device
+    from convcalc.summary import Summary
 
 from convcalc.analysis import DTYPE_BYTES, Report, analyze
 from convcalc.architecture import Architecture
@@ -125,7 +126,14 @@ def main() -> None:
 def prepared(arch: str, input_: str | None, width: float | None,
              depth_multiplier: float | None = None) -> Architecture:
     """An architecture loaded by name or path, at the requested resolution, width and depth."""
-    loaded = load(arch, depth=1.0 if depth_multiplier is None else depth_multiplier)
+    if input_ and arch.lower().endswith(".onnx"):
+        # An ONNX graph's shape constants (Reshape, Resize sizes) follow its input: read it
+        # at that size, which is also how a symbolic input gets one.
+        from convcalc.formats.onnx_reader import read_onnx
+
+        loaded = read_onnx(arch, input_)
+    else:
+        loaded = load(arch, depth=1.0 if depth_multiplier is None else depth_multiplier)
     if input_:
         loaded = with_input(loaded, parse_shape(input_, channels=loaded.input.c))
     if width is not None:
@@ -193,6 +201,13 @@ def explain_reports(reports: list[Report], format_: str, layer: str | None) -> N
         click.echo(f"== {report.name} ==\n" + explain(report, layer))
 
 
+def table_only(columns: str | None) -> None:
+    """--columns is refused where no table is printed (--format json, markdown, csv)."""
+    if columns:
+        raise ConvcalcError("--columns picks the columns of the table; it does not go with "
+                            "--format")
+
+
 def print_result(result: Any, columns: str | None = None) -> None:
     """Echo a rendered string; lay out a text table (``render.Grid``) to the terminal's width,
     or whole and plain when piped; print any other rich renderable at the terminal's width, or
@@ -200,6 +215,8 @@ def print_result(result: Any, columns: str | None = None) -> None:
     ``columns`` is --columns: ids separated by commas."""
     from convcalc.render import Grid
 
+    if not isinstance(result, Grid):
+        table_only(columns)
     if isinstance(result, Grid):
         tty = sys.stdout.isatty()
         chosen = parse_list(columns, "--columns") if columns else None
@@ -215,10 +232,12 @@ def print_result(result: Any, columns: str | None = None) -> None:
 
 def output(report: Report, format_: str, flops: bool,
            changed: "render.Changed | None" = None, columns: str | None = None) -> None:
-    """Print a report in one of FORMATS; rich is imported only for the table. ``changed``
+    """Print a report in one of FORMATS (none of them imports rich). ``changed``
     marks the layers a conversion created."""
     from convcalc import render
 
+    if format_ != "table":
+        table_only(columns)
     if format_ == "json":
         click.echo(render.render_json(report, changed))
     elif format_ == "csv":
@@ -296,7 +315,9 @@ def parse_padding(text: str) -> int | str:
     raise ConvcalcError(f"padding '{text}' must be 'same', 'valid' or a number")
 
 
-@main.command("compare", epilog=examples(
+@main.command("compare", short_help="Cheaper designs side by side: one layer as a standard, "
+              "separable, bottleneck or inverted-residual convolution, or whole networks.",
+              epilog=examples(
     "convcalc compare --input 28x28x192 --kernel 5 --filters 32 --bottleneck 16",
     "convcalc compare mobilenet_v1 resnet50 --convert standard"))
 @click.argument("archs", nargs=-1, metavar="[ARCH]...")
@@ -412,9 +433,13 @@ def parse_width(text: str) -> float:
 @click.option("--format", "format_", type=Names(FORMATS), default="table",
               show_default=True, help="Output format.")
 @columns_option
+@click.option("--chart", "chart", metavar="FILE.svg",
+              help="Also write the grid as an SVG chart: MACs against params, one line per "
+              "input size (as the MobileNet paper plots its trade-offs).")
 def sweep_command(*, arch: str, widths: str, inputs: str | None, convert: str | None,
                   include_stem: bool, batch: int, device_name: str | None, format_: str,
-                  columns: str | None, depth_multiplier: float | None) -> None:
+                  columns: str | None, chart: str | None,
+                  depth_multiplier: float | None) -> None:
     """Multiplies and parameters of ARCH for every width multiplier and input size (and the
     roofline time with --device)."""
     from convcalc.render import render_sweep
@@ -426,6 +451,11 @@ def sweep_command(*, arch: str, widths: str, inputs: str | None, convert: str | 
     device, dtype = device_and_dtype(device_name, None)
     result = sweep(loaded, [parse_width(t) for t in parse_list(widths, "width")], shapes,
                    batch=batch, device=device, dtype=dtype)
+    if chart:
+        from convcalc.output import write_atomically
+        from convcalc.render import render_sweep_chart
+
+        write_atomically(chart, render_sweep_chart(result))
     print_result(render_sweep(result, format_), columns)
 
 
@@ -538,12 +568,29 @@ def conv_command(*, input_: str | None, example: str | None, filter_: str, paddi
     print_result(render_filter_run(run, filter_))
 
 
+def write_charts(directory: str, summaries: "list[Summary]") -> None:
+    """Write every chart of the report into ``directory`` (made if missing) as NAME.svg."""
+    from pathlib import Path
+
+    from convcalc.output import write_atomically
+    from convcalc.report_formats import report_charts
+
+    folder = Path(directory)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConvcalcError(f"cannot make '{folder}': {e.strerror or e}") from None
+    for chart in report_charts(summaries):
+        write_atomically(folder / f"{chart.id}.svg", chart.svg)
+
+
 REPORT_FORMATS = ("md", "csv", "json", "html", "tex")
 
 
-@main.command("report", epilog=examples("convcalc report resnet50 -o resnet50.html",
-                                        "convcalc report mobilenet_v1 resnet50 --depth 1 "
-                                        "--format md"))
+@main.command("report", short_help="A report of one or more architectures in Markdown, CSV, "
+              "JSON, HTML or LaTeX, with memory, cost by kind and charts.",
+              epilog=examples("convcalc report resnet50 -o resnet50.html",
+                              "convcalc report mobilenet_v1 resnet50 --depth 1 --format md"))
 @click.argument("archs", nargs=-1, required=True, metavar="ARCH [ARCH ...]")
 @click.option("-o", "--output", "output_", type=click.Path(dir_okay=False),
               help="Write to this file (atomically) instead of stdout; its extension picks "
@@ -565,10 +612,13 @@ REPORT_FORMATS = ("md", "csv", "json", "html", "tex")
               help="Count side branches (auxiliary classifiers) in totals and memory.")
 @click.option("--dtype", type=DTYPES, help=DTYPE_HELP)
 @roofline_options
+@click.option("--charts", "charts_dir", type=click.Path(file_okay=False), metavar="DIR",
+              help="Also write each chart of the HTML report to DIR as a standalone SVG file.")
 def report_command(*, archs: tuple[str, ...], output_: str | None, format_: str | None,
                    depth: int | None, by_type: bool, top: int, input_: str | None,
                    width: float | None, include_side: bool, dtype: str | None, batch: int,
-                   device_name: str | None, depth_multiplier: float | None) -> None:
+                   device_name: str | None, charts_dir: str | None,
+                   depth_multiplier: float | None) -> None:
     """A report of one or more architectures (built-in names or YAML files) in Markdown, CSV,
     JSON, HTML or LaTeX: totals, memory (plain sum and liveness peak), cost by layer kind, the
     most expensive layers and the per-layer table; several architectures are compared first."""
@@ -590,12 +640,68 @@ def report_command(*, archs: tuple[str, ...], output_: str | None, format_: str 
                            by_type=by_type, top=top, depth=depth)
                  for a in archs]
     text = render_report(summaries, format_ or "md")
+    if charts_dir:
+        write_charts(charts_dir, summaries)
     if output_ is None:
         click.echo(text, nl=False)
     else:
         from convcalc.output import write_atomically
 
         write_atomically(output_, text, inputs=[locate(a) for a in archs])
+
+
+@main.command("import", epilog=examples("convcalc import model.onnx -o model.yaml",
+                                        "convcalc import model.onnx --input 512x512 -o m.yaml"))
+@click.argument("model", metavar="MODEL.onnx")
+@click.option("-o", "--output", "output_", required=True, type=click.Path(dir_okay=False),
+              help="The YAML file to write (atomically).")
+@click.option("--input", "input_", metavar="HxW",
+              help="Input size to read the model at; needed when its size is symbolic.")
+def import_command(*, model: str, output_: str, input_: str | None) -> None:
+    """Turn an ONNX model into an editable convcalc YAML file that analyzes to the same
+    numbers (`from:` only where the graph branches)."""
+    from convcalc.formats.onnx_reader import read_onnx
+    from convcalc.formats.yaml_writer import write_yaml
+    from convcalc.output import write_atomically
+
+    write_atomically(output_, write_yaml(read_onnx(model, input_)), inputs=[model])
+    click.echo(f"wrote {output_}")
+
+
+EXPORT_FORMATS = ("pytorch", "yaml")
+
+
+@main.command("export", epilog=examples(
+    "convcalc export resnet50 --to pytorch -o resnet50.py",
+    "convcalc export mobilenet_v2 --width 0.5 --to pytorch -o mobilenet_half.py",
+    "convcalc export model.onnx --to yaml -o model.yaml"))
+@click.argument("arch")
+@click.option("--to", "to", type=click.Choice(EXPORT_FORMATS), required=True,
+              help="pytorch: a self-contained module file with build(); yaml: a convcalc "
+              "architecture file.")
+@click.option("-o", "--output", "output_", type=click.Path(dir_okay=False),
+              help="Write to this file (atomically) instead of stdout.")
+@click.option("--input", "input_", metavar="HxWxC",
+              help="Input size instead of the file's: HxWxC, HxW or one size N (NxN).")
+@click.option("--width", type=float, help="Width multiplier on channel counts, e.g. 0.5.")
+@depth_multiplier_option
+@conversion_options
+def export_command(*, arch: str, to: str, output_: str | None, input_: str | None,
+                   width: float | None, depth_multiplier: float | None, convert: str | None,
+                   include_stem: bool) -> None:
+    """Write ARCH (a built-in name, a YAML or an ONNX file), as --input, --width,
+    --depth-multiplier and --convert make it, as PyTorch source or as convcalc YAML."""
+    from convcalc.formats import export
+
+    designed = prepared(arch, input_, width, depth_multiplier)
+    text = export(converted(designed, convert, include_stem).arch, to)
+    if output_ is None:
+        click.echo(text, nl=False)
+    else:
+        from convcalc.loader import locate
+        from convcalc.output import write_atomically
+
+        write_atomically(output_, text, inputs=[locate(arch)])
 
 
 @main.command("devices", epilog=examples(

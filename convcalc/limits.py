@@ -11,6 +11,7 @@ from convcalc.errors import ConvcalcError
 
 # Reading files.
 MAX_FILE_BYTES = 5 * 1024 * 1024      # an architecture file
+MAX_ONNX_GRAPH_BYTES = 256 << 20       # an ONNX model with its weights left out
 MAX_TEXT_BYTES = 4 << 20              # a text matrix for `conv`
 # Parsing and expanding.
 MAX_YAML_NODES = 200_000              # YAML values after aliases are expanded

@@ -104,7 +104,7 @@ def locate(source: str | Path, folder: str = "architectures", what: str = "archi
     another shipped ``folder``, a ``what`` that the command ``listing`` shows)."""
     path = Path(source)
     try:
-        if path.suffix in (".yaml", ".yml") or path.exists() or len(path.parts) > 1:
+        if path.suffix in (".yaml", ".yml", ".onnx") or path.exists() or len(path.parts) > 1:
             return path
         for directory in builtin_dirs(folder):
             if (directory / f"{source}.yaml").is_file():
@@ -112,8 +112,8 @@ def locate(source: str | Path, folder: str = "architectures", what: str = "archi
     except OSError as e:  # a name longer than the file system allows: Path.exists raises
         raise ConvcalcError(f"cannot read: {e.strerror or e}", file=str(source)) from None
     hint = suggestion(str(source), builtin_names(folder))
-    raise ConvcalcError(f"no file and no built-in {what} named '{source}'{hint}; "
-                        f"'{listing}' shows the built-in ones")
+    raise ConvcalcError(f"no file and no built-in {what} named '{source}'{hint}"
+                        f"{' ' if hint else '; '}'{listing}' shows the built-in ones")
 
 
 def locate_scaled(source: str | Path) -> tuple[Path, str | None]:
@@ -135,11 +135,18 @@ def locate_scaled(source: str | Path) -> tuple[Path, str | None]:
 
 
 def load(source: str | Path, *, depth: float = 1.0) -> Architecture:
-    """Read an architecture from a YAML file or by built-in name ('resnet50', or a named
-    scale such as 'efficientnet_b3'); ``depth`` multiplies every scaled repeat count."""
+    """Read an architecture from a YAML file, an ONNX file or by built-in name ('resnet50', or
+    a named scale such as 'efficientnet_b3'); ``depth`` multiplies every scaled repeat count."""
     path, scale = locate_scaled(source)
     shown = path.name if path.parent in builtin_dirs() else str(
         source if scale is None else path)
+    if path.suffix == ".onnx":  # the ONNX reader, behind the optional onnx extra
+        from convcalc.formats.onnx_reader import read_onnx
+
+        if depth != 1.0:
+            raise ConvcalcError("--depth-multiplier scales the repeat counts of a YAML file; "
+                                "an ONNX graph has none", file=shown)
+        return read_onnx(path, shown=shown)
     return parse(read_text(path, "architecture files", shown), file=shown, depth=depth,
                  scale=scale)
 
@@ -351,9 +358,10 @@ def _scalar(tag: str, text: str, key: str | None) -> Any:
 def _check_keys(mapping: YMap, allowed: tuple[str, ...], what: str) -> None:
     for key in mapping:
         if key not in allowed:
+            hint = suggestion(key, allowed, FAMILIAR_NAMES)
             raise ConvcalcError(
-                f"unknown key '{key}' in {what}{suggestion(key, allowed, FAMILIAR_NAMES)}; "
-                f"allowed: {', '.join(allowed)}",
+                f"unknown key '{key}' in {what}{hint}{' A' if hint else '; a'}llowed: "
+                f"{', '.join(allowed)}",
                 line=mapping.key_lines[key],
             )
 

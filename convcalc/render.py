@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from convcalc.analysis import NETWORK_INPUT, LayerRow, Report, Totals
-from convcalc.errors import ConvcalcError
+from convcalc.errors import ConvcalcError, one_line
 from convcalc.layers import Conv, Window
 
 if TYPE_CHECKING:
@@ -202,19 +202,21 @@ CLI_HINT = "--columns"  # how a hidden column is asked for; the Python API says 
 @dataclass(frozen=True)
 class Col:
     """One column of a text table: ``id`` (what ``--columns`` takes), the title, numbers
-    aligned right, and ``wrap`` for prose that may wrap at spaces (never inside a word)."""
+    aligned right, and ``wrap`` for text that may wrap after each ``breaks`` (spaces for
+    prose, ' + ' for a sum of parts), never inside a piece."""
 
     id: str
     title: str
     right: bool = False
     wrap: bool = False
+    breaks: str = " "
 
 
 @dataclass(frozen=True)
 class Grid:
     """A table before layout. ``columns`` in display order; ``priority`` lists column ids
-    most important first (what stays on a narrow terminal; unlisted ones go first); one text
-    cell per column in each row; ``styles`` per row ('', 'bold', 'dim', 'red', 'green');
+    most important first (what stays on a narrow terminal; unlisted ones are dropped first);
+    one text cell per column in each row; ``styles`` per row ('', 'bold', 'dim', 'red');
     ``rules`` row indices drawn after a rule; ``kinds`` the ids of columns of layer kinds,
     abbreviated (``KIND_SHORT``) when the table is narrowed. ``str()`` is the whole table."""
 
@@ -257,16 +259,24 @@ def abbreviate_kind(text: str) -> str:
     return re.sub(r"[a-z_0-9]+", lambda m: KIND_SHORT.get(m.group(), m.group()), text)
 
 
-def _pieces(text: str) -> list[str]:
-    """A title's break points: after spaces and slashes ('Kernel/', 'stride')."""
-    return [p for p in re.split(r"(?<=[ /])", text) if p.strip()]
+def _pieces(text: str, breaks: str = " ") -> list[str]:
+    """Where ``text`` may break: after each ``breaks`` (a title also after a '/' inside a word:
+    'Kernel/', 'stride'); a piece of punctuation alone joins the one before ('Params /')."""
+    pattern = r"(?<= )|(?<=\w/)(?=\w)" if breaks == " " else f"(?<={re.escape(breaks)})"
+    pieces: list[str] = []
+    for piece in re.split(pattern, text):
+        if pieces and not any(ch.isalnum() for ch in piece):
+            pieces[-1] += piece
+        elif piece:
+            pieces.append(piece)
+    return pieces
 
 
-def _wrap(text: str, width: int) -> list[str]:
-    """Text broken at spaces (for titles also after '/') into lines of at most ``width``
-    characters where the words allow; words are never cut."""
+def _wrap(text: str, width: int, breaks: str = " ") -> list[str]:
+    """Text broken at ``breaks`` (see ``_pieces``) into lines of at most ``width`` characters
+    where the pieces allow; a piece is never cut."""
     lines: list[str] = []
-    for piece in _pieces(text):
+    for piece in _pieces(text, breaks):
         if lines and len(lines[-1]) + len(piece.rstrip()) <= width:
             lines[-1] += piece
         else:
@@ -276,8 +286,8 @@ def _wrap(text: str, width: int) -> list[str]:
     return [line.rstrip() for line in lines] or [""]
 
 
-def _longest_word(texts: "Iterable[str]") -> int:
-    return max((len(p.rstrip()) for t in texts for p in _pieces(t)), default=0)
+def _longest_word(texts: "Iterable[str]", breaks: str = " ") -> int:
+    return max((len(p.rstrip()) for t in texts for p in _pieces(t, breaks)), default=0)
 
 
 def _check_columns(grid: Grid, chosen: Sequence[str]) -> list[int]:
@@ -297,6 +307,13 @@ def _layout(grid: Grid, width: int | None, chosen: Sequence[str] | None, styled:
     cols = grid.columns
     cells: list[tuple[str, ...]] = (list(zip(*rows, strict=True)) if rows
                                     else [() for _ in cols])
+    # Text from a file (names, descriptions, sources) reaches a terminal only printable: ESC
+    # and the other controls are shown as escapes, never sent.
+    unsafe = [i for i, column in enumerate(cells) if not "".join(column).isprintable()]
+    for i in unsafe:
+        cells[i] = tuple(map(one_line, cells[i]))
+    if unsafe:
+        rows = list(zip(*cells, strict=True))
     full = [max(len(c.title), max(map(len, cells[i]), default=0)) for i, c in enumerate(cols)]
     notes: list[str] = []
     hidden: list[str] = []
@@ -313,7 +330,7 @@ def _layout(grid: Grid, width: int | None, chosen: Sequence[str] | None, styled:
             for i in kinds:
                 cells[i] = tuple(short[text] for text in cells[i])
         need = [max(_longest_word([c.title]), max(map(len, cells[i]), default=0))
-                if not c.wrap else max(min(WRAP_MIN, full[i]), _longest_word(cells[i]))
+                if not c.wrap else max(min(WRAP_MIN, full[i]), _longest_word(cells[i], c.breaks))
                 for i, c in enumerate(cols)]
         if not chosen:
             rank = {id_: r for r, id_ in enumerate(grid.priority)}
@@ -341,7 +358,8 @@ def _layout(grid: Grid, width: int | None, chosen: Sequence[str] | None, styled:
         return f"\x1b[{STYLES[name]}m{line}\x1b[0m" if styled and name and line else line
 
     def block(texts: Sequence[str], name: str, titles: bool = False) -> list[str]:
-        split = [_wrap(t, widths[i]) if narrow and (titles or cols[i].wrap)
+        split = [_wrap(t, widths[i], " " if titles else cols[i].breaks)
+                 if narrow and (titles or cols[i].wrap)
                  else [t] for i, t in zip(order, texts, strict=True)]
         height = max(map(len, split))
         out = []
@@ -354,7 +372,10 @@ def _layout(grid: Grid, width: int | None, chosen: Sequence[str] | None, styled:
         return out
 
     rule = style("─" * total, "dim")
-    lines = [grid.title.center(total).rstrip()] if grid.title else []
+    title = one_line(grid.title)
+    lines = ([line.center(total).rstrip() for line in textwrap.wrap(title, width)]
+             if width and len(title) > max(total, width) else
+             [title.center(total).rstrip()] if title else [])
     lines += block([cols[i].title for i in order], "bold", titles=True)
     lines.append(rule)
     styles = grid.styles or [""] * len(rows)
@@ -375,11 +396,12 @@ def _layout(grid: Grid, width: int | None, chosen: Sequence[str] | None, styled:
     if hidden:
         example = [cols[order[0]].id, *hidden[:2]]
         how = (f"--columns {','.join(example)}" if hint == CLI_HINT else f"{hint}={example!r}")
-        notes.append(f"hidden to fit {width} columns: {', '.join(hidden)}; show them with "
+        notes.append(f"hidden to fit {width} columns: {', '.join(hidden)}; show "
+                     f"{'it' if len(hidden) == 1 else 'them'} with "
                      f"{how} or a wider {'terminal' if hint == CLI_HINT else 'console'}")
     if grid.caption or notes:
         lines.append("")
-    for text in ([grid.caption] if grid.caption else []) + notes:
+    for text in ([one_line(grid.caption)] if grid.caption else []) + notes:
         lines += (textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)
                   if width else [text])
     return "\n".join(lines) + "\n"
@@ -502,12 +524,20 @@ def render_blocks(report: Report, blocks: "Sequence[Block]", depth: int,
         return json.dumps(data, indent=1)
     timed = t.seconds is not None
     columns_ = (*BLOCK_COLUMNS, *([Col("seconds", "Time", right=True)] if timed else []))
-    rows: Cells = [[" " * 2 * (b.level - 1) + b.path, b.kind, b.layers, b.params, b.macs,
+    # The tree shows as indentation: spaces on a terminal, em spaces in Markdown (which drops
+    # leading spaces), a level column in CSV.
+    indent = {"table": "  ", "markdown": "&emsp;"}.get(format_, "")
+    rows: Cells = [[indent * (b.level - 1) + b.path, b.kind, b.layers, b.params, b.macs,
                     b.activations, *([human_seconds(b.seconds or 0.0)] if timed else [])]
                    for b in blocks]
     rows.append([_totals_label(report), "", len(report.counted()), t.params, t.macs,
                  t.activations, *([human_seconds(t.seconds or 0.0)] if timed else [])])
     title = f"{_table_title(report)}, folded to depth {depth}"
+    if format_ == "csv":
+        levels: list[int] = [b.level for b in blocks] + [0]
+        return render_grid(title, [*columns_, Col("level", "Level")],
+                           [[*row, level] for row, level in zip(rows, levels, strict=True)],
+                           format_)
     if format_ != "table":
         return render_grid(title, columns_, rows, format_)
     return Grid(
@@ -682,7 +712,8 @@ def render_grid(title: str, headers: Sequence[Col], rows: Cells, format_: str,
                                     for v in row) + " |" for row in rows]
         return "\n".join([*lines, *(["", markdown_escape(caption)] if caption else [])]) + "\n"
     return Grid(title=title, caption=caption, priority=priority,
-                columns=tuple(Col(h.id, h.title, right=h.right or n, wrap=h.wrap)
+                columns=tuple(Col(h.id, h.title, right=h.right or n, wrap=h.wrap,
+                                  breaks=h.breaks)
                               for h, n in zip(headers, numeric, strict=True)),
                 rows=[[f"{v:,}" if isinstance(v, int) else v for v in row] for row in rows])
 
@@ -740,12 +771,12 @@ def render_designs(comparison: "LayerComparison", format_: str) -> "str | Grid":
     title = (f"{comparison.kernel}x{comparison.kernel} convolution, {comparison.filters} "
              f"filters, on {comparison.input}")
     headers = [Col("design", "Design"), Col("output", "Output"), Col("params", "Params"),
-               Col("macs", "MACs"), Col("mac_parts", "MAC parts", wrap=True),
+               Col("macs", "MACs"), Col("mac_parts", "MAC parts", wrap=True, breaks=" + "),
                Col("other_ops", "Other ops"), Col("ratio", "MACs / standard", right=True),
                *_timed_headers(device, "standard")]
     return render_grid(title, headers, rows, format_, closed_form_text(comparison),
                        priority=("design", "macs", "ratio", "seconds", "seconds_ratio",
-                                 "params", "memory_bound", "output", "other_ops", "mac_parts"))
+                                 "params", "mac_parts", "memory_bound", "output", "other_ops"))
 
 
 def _timed(seconds: float | None, ratio: float | None, report: Report,
@@ -821,6 +852,22 @@ def render_sweep(result: "Sweep", format_: str) -> "str | Grid":
     return render_grid(f"{result.name}: width x resolution", headers, rows, format_)
 
 
+def render_sweep_chart(result: "Sweep") -> str:
+    """The sweep as a standalone SVG: MACs against params on log-log axes, as the MobileNet
+    paper plots its trade-offs; one line per input size across the width multipliers, each
+    width written above its point on the first line."""
+    from convcalc.charts import scatter_chart
+
+    inputs: dict[str, list[tuple[float, float, str]]] = {}
+    for c in sorted(result.cells, key=lambda c: (-c.input.elements, c.width)):
+        inputs.setdefault(str(c.input), []).append((c.params, c.macs, f"{c.width:g}x"))
+    return scatter_chart(f"{result.name}: MACs against params, width x resolution",
+                         list(inputs.items()),
+                         "params (log scale); labels: width multiplier",
+                         "MACs (log scale), one line per input size",
+                         lambda v: human(round(v)))
+
+
 # ---------------------------------------------------------------- verify and conv
 
 
@@ -837,7 +884,7 @@ def render_checks(checks: "Sequence[Check]") -> "Grid":
     return Grid(
         title="", rows=rows, styles=["" if c.ok else "red" for c in checks],
         columns=(Col("ok", ""), Col("name", "Layer"), Col("kind", "Kind"),
-                 Col("shape", "Shape", wrap=True), Col("macs", "MACs", wrap=True)),
+                 Col("shape", "Shape", wrap=True), Col("macs", "MACs", right=True, wrap=True)),
         priority=("ok", "name", "macs", "shape", "kind"), kinds=frozenset(["kind"]),
         caption=(f"all {len(checks)} layers match" if not bad
                  else f"{bad} of {len(checks)} layers differ"))

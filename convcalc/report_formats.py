@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from convcalc.analysis import DTYPE_BYTES, LayerRow, Report
+from convcalc.charts import AMBER, BLUE, bar_chart
 from convcalc.render import (
     TITLES,
     Column,
@@ -25,6 +26,7 @@ from convcalc.render import (
     human,
     human_bytes,
     human_seconds,
+    input_text,
     markdown_escape,
     report_dict,
 )
@@ -103,6 +105,8 @@ def _layer_value(summary: Summary, row: LayerRow, column: Column | Extra) -> Val
         return Share(share(row.macs, report.totals.macs)) if counted else None
     if column is Extra.ACTIVATION_BYTES:
         return DTYPE_BYTES[report.dtype] * row.activations
+    if column is Column.INPUT:
+        return input_text(report, row)
     if column is Column.SECONDS:
         return Seconds(row.seconds or 0.0)
     return cell(row, column)
@@ -333,18 +337,21 @@ def render_report_json(summaries: Sequence[Summary]) -> str:
 
 HTML_STYLE = """
 body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1b1f24;
-       margin: 2em auto; max-width: 78em; padding: 0 1em; }
+       margin: 2em auto; max-width: 1360px; padding: 0 1em; }
 h1 { font-size: 1.6em; } h2 { border-bottom: 2px solid #d0d7de; padding-bottom: .2em; }
 h3 { font-size: 1.05em; margin-top: 1.6em; }
 .meta { color: #57606a; margin: .2em 0; }
-table { border-collapse: collapse; margin: .5em 0 1em; font-variant-numeric: tabular-nums; }
-th, td { padding: .2em .7em; border-bottom: 1px solid #e5e8eb; text-align: left;
+table { border-collapse: collapse; margin: .5em 0 1em; font-variant-numeric: tabular-nums;
+        font-size: 12px; }
+th, td { padding: .2em .4em; border-bottom: 1px solid #e5e8eb; text-align: left;
          white-space: nowrap; }
-th { border-bottom: 2px solid #8c959f; background: #f6f8fa; }
+/* Titles wrap at their spaces so that numbers, not headings, set a column's width. */
+th { border-bottom: 2px solid #8c959f; background: #f6f8fa; white-space: normal;
+     vertical-align: bottom; }
 td.num, th.num { text-align: right; }
+td.wrap { white-space: normal; }
 tr.dim td { color: #8c959f; }
 svg { display: block; max-width: 100%; height: auto; }
-svg text { font: 11px ui-monospace, "DejaVu Sans Mono", monospace; fill: #1b1f24; }
 .scroll { overflow-x: auto; }
 @media print {
   body { margin: 0; max-width: none; font-size: 10px; }
@@ -353,9 +360,6 @@ svg text { font: 11px ui-monospace, "DejaVu Sans Mono", monospace; fill: #1b1f24
   .scroll { overflow: visible; }
 }
 """
-BAR = "#0969da"
-BAR_PARAMS = "#bf8700"
-LABEL_CHARS = 48
 
 
 def _esc(text: str) -> str:
@@ -374,60 +378,80 @@ def _html_table(section: Section) -> list[str]:
             attrs = " class=num" if numeric[column] else ""
             if column == 0 and section.level(index):
                 attrs += f' style="padding-left:{0.7 + 1.2 * section.level(index):g}em"'
-            cells.append(f"<td{attrs}>{_esc(_human_value(value))}</td>")
+            text = _esc(_human_value(value))
+            if section.ids[column] == "input" and "+" in text:
+                # A concat's inputs, 28x28x(64+128+32+32), may break after a '+' when the
+                # table would otherwise not fit the page.
+                attrs += " class=wrap"
+                text = text.replace("+", "+<wbr>")
+            cells.append(f"<td{attrs}>{text}</td>")
         dim = ' class="dim"' if section.dimmed(index) else ""
         lines.append(f"<tr{dim}>{''.join(cells)}</tr>")
     return [*lines, "</tbody></table></div>"]
 
 
-def _label(text: str) -> str:
-    return text if len(text) <= LABEL_CHARS else "…" + text[-(LABEL_CHARS - 1):]
+@dataclass(frozen=True)
+class Chart:
+    """One chart of a report: ``id`` names its standalone file (``report --charts``), the
+    heading it has on the page, and the SVG itself."""
+
+    id: str
+    heading: str
+    svg: str
 
 
-def _bar_chart(title: str, bars: Sequence[tuple[str, Sequence[tuple[float, str, str]]]],
-               legend: Sequence[tuple[str, str]] = ()) -> list[str]:
-    """A horizontal bar chart as inline SVG: one group per label, each with bars given as
-    (fraction of the longest bar, colour, value text)."""
-    label_width = 7 * max((len(_label(label)) for label, _ in bars), default=0) + 12
-    bar_area, bar_height = 420, 14
-    group_height = max((len(b) for _, b in bars), default=1) * bar_height + 6
-    top = 22 if legend else 4
-    height = top + group_height * len(bars) + 4
-    width = label_width + bar_area + 150
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" '
-           f'height="{height}" viewBox="0 0 {width} {height}"><title>{_esc(title)}</title>']
-    for i, (name, colour) in enumerate(legend):
-        x = label_width + 130 * i
-        out.append(f'<rect x="{x}" y="4" width="10" height="10" fill="{colour}"/>'
-                   f'<text x="{x + 14}" y="13">{_esc(name)}</text>')
-    for g, (label, group) in enumerate(bars):
-        y = top + g * group_height
-        out.append(f'<text x="{label_width - 6}" y="{y + bar_height - 3}" '
-                   f'text-anchor="end">{_esc(_label(label))}</text>')
-        for b, (fraction, colour, text) in enumerate(group):
-            by = y + b * bar_height
-            length = max(fraction * bar_area, 0.5 if fraction else 0)
-            out.append(f'<rect x="{label_width}" y="{by + 1}" width="{length:.1f}" '
-                       f'height="{bar_height - 3}" fill="{colour}"><title>{_esc(label)}: '
-                       f'{_esc(text)}</title></rect><text x="{label_width + length + 4:.1f}" '
-                       f'y="{by + bar_height - 3}">{_esc(text)}</text>')
-    return [*out, "</svg>"]
+def _safe(name: str) -> str:
+    """A file-name part from a network name: letters, digits, '_', '-' and '.' kept."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "network"
 
 
-def _charts(summary: Summary) -> list[str]:
+def architecture_charts(summary: Summary, index: int) -> list[Chart]:
+    """The charts of one architecture: MACs per layer, and the shares by layer kind."""
+    name = summary.report.name
+    stem = f"{index}-{_safe(name)}"
     costly = [r for r in summary.report.counted() if r.macs]
     largest = max((r.macs for r in costly), default=0)
-    out = ["<h3>MACs per layer</h3>", *_bar_chart(
-        f"MACs per layer of {summary.report.name}",
-        [(r.path, [(share(r.macs, largest), BAR, human(r.macs))]) for r in costly])]
+    out = [Chart(f"{stem}-macs-per-layer", "MACs per layer", bar_chart(
+        f"MACs per layer of {name}",
+        [(r.path, [(share(r.macs, largest), BLUE, human(r.macs))]) for r in costly]))]
     if summary.by_kind:
-        out += ["<h3>Shares by layer kind</h3>", *_bar_chart(
-            f"Shares of MACs and params by layer kind of {summary.report.name}",
-            [(k.kind, [(k.macs_share, BAR, f"{100 * k.macs_share:.2f}% of MACs"),
-                       (k.params_share, BAR_PARAMS, f"{100 * k.params_share:.2f}% of params")])
+        out.append(Chart(f"{stem}-by-kind", "Shares by layer kind", bar_chart(
+            f"Shares of MACs and params by layer kind of {name}",
+            [(k.kind, [(k.macs_share, BLUE, f"{100 * k.macs_share:.2f}% of MACs"),
+                       (k.params_share, AMBER, f"{100 * k.params_share:.2f}% of params")])
              for k in summary.by_kind],
-            legend=[("MACs", BAR), ("params", BAR_PARAMS)])]
+            legend=[("MACs", BLUE), ("params", AMBER)])))
     return out
+
+
+def comparison_chart(summaries: Sequence[Summary]) -> Chart:
+    """Params and MACs of several architectures side by side, each bar scaled to the largest
+    of its kind and labelled with its value and its ratio to the first architecture."""
+    rows = compare_totals(summaries)
+    top = {key: max(getattr(c, key) for c in rows) for key in ("macs", "params")}
+
+    def bar(c: Any, key: str, colour: str) -> tuple[float, str, str]:
+        ratio = c.ratios[key]
+        return (share(getattr(c, key), top[key]), colour,
+                f"{human(getattr(c, key))} {key.replace('macs', 'MACs')}"
+                + (f" ({TIMES}{ratio:.2f})" if ratio is not None else ""))
+
+    return Chart("comparison", "Comparison chart", bar_chart(
+        "MACs and params of " + ", ".join(c.name for c in rows),
+        [(c.name, [bar(c, "macs", BLUE), bar(c, "params", AMBER)]) for c in rows],
+        legend=[("MACs", BLUE), ("params", AMBER)]))
+
+
+def report_charts(summaries: Sequence[Summary]) -> list[Chart]:
+    """Every chart of the HTML report, in page order."""
+    out = [comparison_chart(summaries)] if len(summaries) > 1 else []
+    for index, summary in enumerate(summaries, 1):
+        out += architecture_charts(summary, index)
+    return out
+
+
+def _figure(chart: Chart) -> list[str]:
+    return [f"<h3>{_esc(chart.heading)}</h3>", chart.svg]
 
 
 def render_report_html(summaries: Sequence[Summary]) -> str:
@@ -439,6 +463,7 @@ def render_report_html(summaries: Sequence[Summary]) -> str:
              "</head>", "<body>", "<h1>convcalc report</h1>"]
     if len(summaries) > 1:
         lines += _html_table(comparison_section(summaries))
+        lines += _figure(comparison_chart(summaries))
     for index, summary in enumerate(summaries, 1):
         report = summary.report
         lines += [f'<section id="architecture-{index}">', f"<h2>{_esc(report.name)}</h2>"]
@@ -450,7 +475,8 @@ def render_report_html(summaries: Sequence[Summary]) -> str:
         for section in sections(summary):
             lines += _html_table(section)
             if section.id == "memory":
-                lines += _charts(summary)
+                for chart in architecture_charts(summary, index):
+                    lines += _figure(chart)
         lines.append("</section>")
     return "\n".join([*lines, "</body>", "</html>", ""])
 

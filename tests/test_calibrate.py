@@ -91,7 +91,7 @@ def test_an_unknown_device_name_suggests_one() -> None:
     result = run("analyze", "lenet5", "--device", "raspbery_pi4")
     assert result.exit_code == 2
     assert result.stderr == ("Error: no file and no built-in device named 'raspbery_pi4'; did "
-                             "you mean 'raspberry_pi4'?; 'convcalc devices' shows the built-in "
+                             "you mean 'raspberry_pi4'? 'convcalc devices' shows the built-in "
                              "ones\n")
 
 

@@ -109,7 +109,7 @@ def test_yaml_error_names_file_line_and_layer(tmp_path: Path) -> None:
     result = run("analyze", str(bad))
     assert result.exit_code == 2
     assert result.stderr == (f"Error: {bad}:3: unknown key 'kernal' in a 'conv' layer; did you "
-                             "mean 'kernel'?; allowed: name, from, filters, kernel, stride, "
+                             "mean 'kernel'? Allowed: name, from, filters, kernel, stride, "
                              "padding, dilation, groups, bias, scale\n")
 
 

@@ -185,6 +185,12 @@ def test_cli_columns_option() -> None:
     assert out.splitlines()[1].split() == ["Layer", "MACs"]
     result = CliRunner().invoke(main, ["list", "--columns", "nam"])
     assert result.exit_code == 2 and "did you mean 'name'?" in result.stderr
+    for args in (["analyze", "lenet5", "--format", "json"], ["sweep", "lenet5", "--format",
+                                                              "csv"]):
+        result = CliRunner().invoke(main, [*args, "--columns", "name"])
+        assert result.exit_code == 2
+        assert result.stderr == ("Error: --columns picks the columns of the table; it does not "
+                                 "go with --format\n")
 
 
 # -- --depth ------------------------------------------------------------------------------------
@@ -200,6 +206,17 @@ def test_depth_folds_the_table_with_sums() -> None:
     assert int(rows["layer1"][3]) == block0 + 2 * block12 == 215_808
     assert int(rows["layer1"][2]) == 3 * 10 + 2  # ten layers a block, downsample conv + bn
     assert int(rows["total"][3]) == 25_557_032
+    deeper = CliRunner().invoke(main, ["analyze", "resnet50", "--depth", "2", "--format", "csv"])
+    lines = deeper.stdout.splitlines()
+    assert lines[0] == "Block,Kind,Layers,Params,MACs,Activations,Level"
+    # layer1.0 by hand: params as block0 above; MACs 56·56·(64·64 + 9·64·64 + 64·256 + 64·256)
+    # = 231,211,008; activations: six 56x56x64 outputs and six 56x56x256 ones.
+    assert 56 * 56 * (64 * 64 + 9 * 64 * 64 + 2 * 64 * 256) == 231_211_008
+    assert 6 * 56 * 56 * 64 + 6 * 56 * 56 * 256 == 6_021_120
+    assert f"layer1.0,,12,{block0},231211008,6021120,2" in lines
+    markdown = CliRunner().invoke(main, ["analyze", "resnet50", "--depth", "2", "--format",
+                                         "md"]).stdout
+    assert "| &emsp;layer1.0 |  | 12 | 75,008 |" in markdown
     table = CliRunner().invoke(main, ["analyze", "resnet50", "--depth", "2"]).stdout
     assert "\n  layer1.0 " in table and "layer1.0.conv1" not in table
     data = json.loads(CliRunner().invoke(main, ["analyze", "resnet50", "--depth", "1",
@@ -268,10 +285,7 @@ def test_verify_accepts_every_storage_type() -> None:
 
 # -- help ---------------------------------------------------------------------------------------
 
-COMMANDS = ["analyze", "compare", "sweep", "list", "verify", "conv", "report"]
-
-
-@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("command", sorted(main.commands))
 def test_help_shows_examples(command: str) -> None:
     out = CliRunner().invoke(main, [command, "--help"], terminal_width=80).stdout
     examples = out.split("Examples:\n", 1)[1].splitlines()
@@ -324,3 +338,11 @@ def test_table_is_one_call(tmp_path: Path) -> None:
     assert convcalc.table("lenet5", format="md") == convcalc.table("lenet5", format="markdown")
     narrow = convcalc.table("resnet50", line_width=80)
     assert max(map(len, narrow.splitlines())) <= 80 and "columns=[" in narrow
+
+
+def test_control_characters_from_a_file_are_shown_not_sent() -> None:
+    grid = Grid(title="net\x1b[31m", columns=(Col("name", "Name"), Col("d", "Description")),
+                rows=[["a", "clears \x1b[2J the screen"]], caption="c\x07")
+    for text in (grid.text(), grid.text(width=40), grid.text(width=80, styled=True)):
+        assert "\x1b[2J" not in text and "\x07" not in text
+        assert "\\x1b[2J" in text and "net\\x1b[31m" in text

@@ -123,7 +123,7 @@ def test_csv_has_one_header_and_exact_integers_from_the_engine() -> None:
             layer.params, layer.macs, layer.activations)
         assert int(r["activation_bytes"]) == 4 * layer.activations
     (total,) = [r for r in rows if r["section"] == "total"]
-    # ResNet-50: 25,557,032 params and 4,089,184,256 MACs (torchvision; /work/shared/reference).
+    # ResNet-50: 25,557,032 params and 4,089,184,256 MACs (torchvision_counts.json).
     assert (int(total["params"]), int(total["macs"])) == (25_557_032, 4_089_184_256)
     assert sum(int(r["macs"]) for r in layers) == int(total["macs"])
 
@@ -377,7 +377,7 @@ def test_html_renders_in_headless_chromium(tmp_path: Path, hostile: Report) -> N
     rendered = parse_page(dom)
     assert rendered.headings["h2"] == ["mobilenet_v1", hostile.name]
     assert "script" not in rendered.tags
-    assert len(rendered.rects_per_svg) == 4
+    assert len(rendered.rects_per_svg) == 5  # the comparison chart, then two per network
     shot = tmp_path / "report.png"
     subprocess.run([*flags, "--window-size=1200,1600", f"--screenshot={shot}", page.as_uri()],
                    capture_output=True, timeout=120, check=True)

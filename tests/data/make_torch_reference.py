@@ -1,7 +1,7 @@
 """Writes the PyTorch numbers the zoo tests compare against; run it from the repository root
 with torchvision installed (about a minute):
 
-    python tests/data/make_torch_reference.py
+    tv/bin/python tests/data/make_torch_reference.py
 
 It writes, next to itself:
 - torchvision_extra_counts.json: params and MACs of every torchvision model the zoo follows
@@ -202,6 +202,11 @@ def leaf_shapes(model: Any, size: int = 224) -> list[list[Any]]:
 
 
 def main() -> None:
+    import importlib.util
+
+    if not all(importlib.util.find_spec(name) for name in ("torch", "torchvision")):
+        sys.exit("make_torch_reference.py needs torch and torchvision, which this Python lacks: "
+                 "run it with one that has them (see the Development section of README.md)")
     import torch
     import torchvision
 

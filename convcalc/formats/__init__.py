@@ -1,0 +1,18 @@
+"""Readers and writers of other formats: each turns its format into convcalc's graph or back.
+
+Only these modules import a format library (onnx), and only when they are used.
+"""
+
+from convcalc.architecture import Architecture
+
+
+def export(arch: Architecture, to: str) -> str:
+    """The text of ``arch`` in the format ``to``: 'pytorch' (a module file) or 'yaml'."""
+    if to == "pytorch":
+        from convcalc.formats.torch_writer import write_torch
+
+        return write_torch(arch)
+    from convcalc.formats.yaml_writer import write_yaml
+
+    return write_yaml(arch)
+

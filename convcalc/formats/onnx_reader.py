@@ -1,0 +1,538 @@
+"""An ONNX model -> ``Architecture``: the graph convcalc's YAML files load into.
+
+The reader walks the ONNX nodes in topological order with a value for every tensor name:
+- a network tensor (``Tensor``): which convcalc node produces it, its shape, and its layout
+  (NCHW, a channels-last view after a Transpose, or a 5-D view inside a channel shuffle);
+- a weight (``Weight``): an initializer, known only by its dims;
+- a constant (a numpy array): a small initializer, a Constant node, or anything computed from
+  constants and from shapes (Shape, Gather, Unsqueeze, Concat, Cast, ...), which the folder in
+  ``onnx_ops`` evaluates once, so that no handler sees the plumbing.
+Every other op goes to its handler in ``onnx_ops.HANDLERS``, which returns convcalc layers; an
+op without one is a located error. Layer paths are the node names, made into dotted words.
+
+Batch is 1 and tensors are NCHW. A model whose input has a symbolic or larger batch, or
+symbolic height and width, is read at the size given with ``input`` (``--input``).
+"""
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from convcalc.architecture import NETWORK_INPUT, Architecture, Node
+from convcalc.errors import ConvcalcError
+from convcalc.formats.onnx_file import read_model
+from convcalc.layers import Layer, Merge
+from convcalc.limits import MAX_DIM, MAX_LAYERS
+from convcalc.shapes import Shape, parse_shape
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """A tensor the network computes: made by the convcalc node ``path`` (or the input).
+
+    ``layout`` is 'nchw' (flat vectors too), 'nhwc' (a Transpose to channels-last, as ConvNeXt
+    does around its layer norms and linear layers), 'shuffle' (the 5-D view
+    [1, groups, c/groups, h, w] of a channel shuffle; ``transposed`` once its two group axes
+    are swapped), or 'vector' (all values in one axis, without the batch: the dynamo
+    exporter's as_strided, a Reshape to [n] and a Gather of every index back)."""
+
+    path: str
+    shape: Shape
+    layout: str = "nchw"
+    groups: int = 0
+    transposed: bool = False
+
+    def dims(self) -> tuple[int, ...]:
+        """The ONNX dims of this tensor, batch 1 first."""
+        s = self.shape
+        if self.layout == "vector":
+            return (s.elements,)
+        if s.is_flat:
+            return (1, s.c)
+        h, w = s.hw
+        if self.layout == "nhwc":
+            return (1, h, w, s.c)
+        if self.layout == "shuffle":
+            g, rest = self.groups, s.c // self.groups
+            return (1, rest, g, h, w) if self.transposed else (1, g, rest, h, w)
+        return (1, s.c, h, w)
+
+
+@dataclass(frozen=True)
+class Weight:
+    """An initializer: its name, dims and, when it is small, its value (a numpy array)."""
+
+    name: str
+    dims: tuple[int, ...]
+    value: Any = None
+
+    @property
+    def elements(self) -> int:
+        """Number of values."""
+        n = 1
+        for d in self.dims:
+            n *= d
+        return n
+
+
+Value = Tensor | Weight | Any  # Any: a numpy array, a folded constant
+
+
+@dataclass(frozen=True)
+class OnnxNode:
+    """One ONNX node, as a handler sees it: names, op type and attributes as Python values."""
+
+    name: str
+    op_type: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    attrs: dict[str, Any]
+
+    def attr(self, key: str, default: Any = None) -> Any:
+        """An attribute's value, or ``default`` when the node does not set it; an attribute
+        of the wrong type (a damaged file) is a ConvcalcError."""
+        value = self.attrs.get(key)
+        if value is None:
+            return default
+        kind = ATTRIBUTE_TYPES.get(key)
+        ok = {"ints": lambda v: isinstance(v, list) and all(isinstance(i, int) for i in v),
+              "int": lambda v: isinstance(v, int),
+              "float": lambda v: isinstance(v, int | float),
+              "str": lambda v: isinstance(v, str)}
+        if kind is not None and not ok[kind](value):
+            raise ConvcalcError(f"attribute '{key}' is {value!r}; ONNX makes it {kind}")
+        return value
+
+
+# The attributes handlers read, with the type ONNX gives each.
+ATTRIBUTE_TYPES = {
+    **dict.fromkeys(("strides", "dilations", "pads", "kernel_shape", "output_padding",
+                     "output_shape", "split", "axes", "perm"), "ints"),
+    **dict.fromkeys(("group", "axis", "keepdims", "transA", "transB", "ceil_mode", "allowzero",
+                     "start", "end", "to", "num_outputs"), "int"),
+    **dict.fromkeys(("min", "max", "epsilon"), "float"),
+    **dict.fromkeys(("auto_pad", "mode"), "str"),
+}
+
+
+@dataclass(frozen=True)
+class Emit:
+    """A convcalc layer a handler asks for. ``inputs`` None reads the previous Emit of the same
+    node (a short chain); ``suffix`` is added to the node's path ('' for the node itself).
+    ``output`` says which output of the ONNX node the layer's tensor is (by default the last
+    Emit is the first output); ``replaces`` names a tensor whose layer this one replaces (a
+    MatMul's layer gaining the bias of the Add after it). ``weights`` are the initializers
+    whose values are the layer's parameters: one that an earlier layer counted already (a
+    shared initializer) is not counted again."""
+
+    layer: Layer | Merge
+    inputs: tuple[Tensor, ...] | None = None
+    suffix: str = ""
+    output: int | None = None
+    replaces: Tensor | None = None
+    weights: tuple[Weight, ...] = ()
+
+
+class Env:
+    """What every handler reads: the value of each tensor name so far, the layer that made
+    each network tensor, and how many ONNX nodes read each name."""
+
+    def __init__(self, values: dict[str, Value], layers: dict[str, Layer | Merge],
+                 readers: dict[str, int]) -> None:
+        self.values = values
+        self.layers = layers
+        self.reader_counts = readers
+        # The latest tensor of each height and width: a Resize to that size reads it.
+        self.latest: dict[tuple[int, int], Tensor] = {}
+
+    def latest_of_size(self, h: int, w: int) -> Tensor | None:
+        """The tensor made last (or the input) with height h and width w, if any."""
+        return self.latest.get((h, w))
+
+    def producer(self, tensor: Tensor) -> Layer | Merge | None:
+        """The layer that computes ``tensor`` (None for the network input)."""
+        return self.layers.get(tensor.path)
+
+    def readers(self, name: str) -> int:
+        """How many ONNX nodes (and graph outputs) read the tensor ``name``."""
+        return self.reader_counts.get(name, 0)
+
+    def value(self, name: str) -> Value:
+        """The value named ``name`` (an empty name is an omitted optional input: None)."""
+        return self.values.get(name) if name else None
+
+    def tensor(self, name: str) -> Tensor:
+        """The network tensor ``name``; a located error when it is a weight or a constant."""
+        value = self.value(name)
+        if not isinstance(value, Tensor):
+            raise ConvcalcError(f"input '{name}' must be a tensor computed from the network "
+                                "input, not a constant or an initializer")
+        return value
+
+    def weight(self, name: str) -> Weight:
+        """The initializer ``name``; a located error for anything else."""
+        value = self.value(name)
+        if not isinstance(value, Weight):
+            raise ConvcalcError(f"input '{name}' must be an initializer (a weight); convcalc "
+                                "counts weights by their dims")
+        return value
+
+    def const(self, name: str) -> Any:
+        """The constant value of ``name`` as a numpy array."""
+        value = self.value(name)
+        if isinstance(value, Weight):
+            if value.value is None:
+                raise ConvcalcError(f"needs the values of initializer '{name}' "
+                                    f"(dims {list(value.dims)}), which the file does not hold "
+                                    "(they are weights or in a missing external data file)")
+            return value.value
+        if value is None or isinstance(value, Tensor):
+            raise ConvcalcError(f"input '{name}' must be a constant (it sets a shape, axis or "
+                                "scale)")
+        return value
+
+    def ints(self, name: str) -> list[int]:
+        """A constant as a list of Python ints (shapes, axes, split sizes)."""
+        return [int(v) for v in self.const(name).reshape(-1)]
+
+
+def read_onnx(path: str | Path, input: str | Shape | None = None, shown: str | None = None
+              ) -> Architecture:
+    """The architecture in an ONNX file, at the file's own input size or at ``input`` (a
+    Shape, or --input's text: 'HxW', 'N' or 'HxWxC'), which is needed when the file's height,
+    width or batch is symbolic. A graph with a fixed size is read at that size and then given
+    ``input``, as ``with_input`` does for any architecture. ``shown`` is the file's name in
+    error messages."""
+    from convcalc.formats import onnx_ops
+
+    path = Path(path)
+    shown = shown or str(path)
+    model = read_model(path, shown)
+    try:
+        return _Reader(model, shown, input, onnx_ops).architecture(path.stem)
+    except ConvcalcError as e:
+        raise e.located(file=shown) from None
+
+
+def _node_attrs(node: Any, onnx: Any) -> dict[str, Any]:
+    attrs: dict[str, Any] = {}
+    for a in node.attribute:
+        if a.type == onnx.AttributeProto.TENSOR:
+            from onnx import numpy_helper
+
+            attrs[_text(a.name)] = (numpy_helper.to_array(a.t) if a.t.data_location == 0
+                                    else None)
+        elif a.type == onnx.AttributeProto.GRAPH:
+            attrs[_text(a.name)] = a.g
+        else:
+            value = onnx.helper.get_attribute_value(a)
+            attrs[_text(a.name)] = _text(value) if isinstance(value, bytes) else value
+    return attrs
+
+
+def _text(value: str | bytes) -> str:
+    """A protobuf string as text: a file with invalid UTF-8 in a name gets it replaced."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+_NOT_A_WORD = re.compile(r"[^A-Za-z0-9_]+")
+_WORD = re.compile(r"[A-Za-z0-9_]+")
+_OP_NAME = re.compile(r"[A-Z][A-Za-z0-9]*(_\d+)?")
+
+
+def layer_paths(name: str) -> list[str]:
+    """Candidate layer paths for an ONNX node, best first: its name as a dotted path of words
+    without the op type at the end ('Conv', 'Relu_1'), then with it. TorchScript names a node
+    by its module scopes and op ('/layer1/layer1.0/conv1/Conv'), each scope repeating the one
+    before it ('layer1', 'layer1.0'): that gives 'layer1.0.conv1', then 'layer1.0.conv1.Conv'."""
+    scopes: list[str] = []
+    for scope in name.split("/"):
+        if scopes and scope.startswith(scopes[-1] + "."):
+            scopes[-1] = scope
+        elif scope:
+            scopes.append(scope)
+    words = [".".join(w for w in (_word(p) for p in scope.split(".")) if w) for scope in scopes]
+    full = ".".join(w for w in words if w)
+    if len(scopes) > 1 and _OP_NAME.fullmatch(scopes[-1]):
+        return [".".join(w for w in words[:-1] if w), full]
+    return [full] if full else []
+
+
+def _word(text: str) -> str:
+    return text if _WORD.fullmatch(text) else _NOT_A_WORD.sub("_", text).strip("_")
+
+
+def _out_shape(layer: Layer | Merge, inputs: tuple[Shape, ...]) -> Shape:
+    """The shape ``layer`` makes of ``inputs`` (only the shape: the analysis counts later)."""
+    if isinstance(layer, Merge):
+        return layer.out_shape(inputs)
+    if len(inputs) != 1:
+        raise ConvcalcError(f"a '{layer.kind}' layer reads one tensor, not {len(inputs)}")
+    return layer.out_shape(inputs[0])
+
+
+_SHARING: dict[type[Layer], type[Layer]] = {}
+
+
+def sharing(layer: Layer, shared: int) -> Layer:
+    """``layer`` with ``shared`` parameters left out of its count: they are initializers an
+    earlier layer holds (a shared initializer counts once). The result is a subclass of the
+    layer's own class with the extra field ``shared`` (hidden from YAML), so everything that
+    reads the layer's kind and fields still does."""
+    cls = type(layer)
+    sub: Any = _SHARING.get(cls)
+    if sub is None:
+        def params(self: Any, x: Shape) -> int:
+            return int(cls.params(self, x) - self.shared)
+
+        namespace = {"__annotations__": {"shared": int}, "shared": 0, "params": params,
+                     "yaml_hidden": (*getattr(cls, "yaml_hidden", ()), "shared"),
+                     "__doc__": f"{cls.__name__} whose parameters are partly another's."}
+        sub = _SHARING[cls] = dataclass(frozen=True, kw_only=True)(
+            type(f"Shared{cls.__name__}", (cls,), namespace))
+    values = {f.name: getattr(layer, f.name) for f in fields(layer)}
+    made: Layer = sub(**values, shared=shared)
+    return made
+
+
+class _Reader:
+    def __init__(self, model: Any, file: str, input: str | Shape | None, ops: Any) -> None:
+        import onnx
+
+        self.onnx = onnx
+        self.model = model
+        self.graph = model.graph
+        self.file = file
+        self.requested = input
+        self.ops = ops
+        self.values: dict[str, Value] = {}
+        self.nodes: list[Node] = []
+        self.index: dict[str, int] = {}
+        self.layers: dict[str, Layer | Merge] = {}
+        self.shapes: dict[str, Shape] = {}
+        self.counted: set[str] = set()  # initializers some layer's params include
+        self.readers: dict[str, int] = {}
+        self.paths: set[str] = {NETWORK_INPUT}
+
+    def architecture(self, name: str) -> Architecture:
+        initializers = {_text(t.name) for t in self.graph.initializer}
+        for tensor in self.graph.initializer:
+            self.values[_text(tensor.name)] = self._weight(tensor)
+        inputs = [i for i in self.graph.input if _text(i.name) not in initializers]
+        if len(inputs) != 1:
+            raise ConvcalcError(f"has {len(inputs)} inputs "
+                                f"({', '.join(_text(i.name) for i in inputs) or 'none'}); "
+                                "convcalc "
+                                "reads networks with one input image")
+        shape = self._input_shape(inputs[0])
+        self.shapes[NETWORK_INPUT] = shape
+        self.values[_text(inputs[0].name)] = network_input = Tensor(NETWORK_INPUT, shape)
+        order = self.ops.fuse(self._ordered(), self.values)
+        for node in order:
+            for n in node.inputs:
+                self.readers[n] = self.readers.get(n, 0) + 1
+        for out in self.graph.output:
+            self.readers[_text(out.name)] = self.readers.get(_text(out.name), 0) + 1
+        env = self.env = Env(self.values, self.layers, self.readers)
+        if not shape.is_flat:
+            env.latest[shape.hw] = network_input
+        for node in order:
+            self._convert(node, env)
+        outputs = []
+        for out in self.graph.output:
+            value = self.values.get(_text(out.name))
+            if not isinstance(value, Tensor) or value.path == NETWORK_INPUT:
+                raise ConvcalcError(f"output '{_text(out.name)}' is not computed by any layer")
+            outputs.append(value.path)
+        producer = " ".join(p for p in (self.model.producer_name, self.model.producer_version)
+                            if p)
+        arch = Architecture(
+            name=name, description=f"imported from {Path(self.file).name}"
+            + (f" (made by {producer})" if producer else ""),
+            source=Path(self.file).name, input=shape, nodes=tuple(self.nodes), file=self.file,
+            outputs=tuple(dict.fromkeys(outputs)))
+        if isinstance(self.requested, Shape) and self.requested != shape:
+            # A graph exported at a fixed size holds that size in its shape constants: read it
+            # there, then change the input as for any architecture.
+            from convcalc.variants import with_input
+
+            arch = with_input(arch, self.requested)
+        return arch
+
+    def _weight(self, tensor: Any) -> Weight:
+        dims = tuple(int(d) for d in tensor.dims)
+        for d in dims:
+            if not 0 <= d <= MAX_DIM:
+                raise ConvcalcError(f"initializer '{tensor.name}' has a dim of {d:,}; dims "
+                                    f"must be between 0 and {MAX_DIM:,}")
+        weight = Weight(_text(tensor.name), dims)
+        has_data = tensor.data_location == 0 and any(
+            tensor.HasField("raw_data") if f == "raw_data" else len(getattr(tensor, f))
+            for f in ("raw_data", "float_data", "int32_data", "int64_data", "double_data",
+                      "uint64_data"))
+        if has_data and weight.elements <= 1024:
+            from onnx import numpy_helper
+
+            try:
+                weight = Weight(weight.name, dims, numpy_helper.to_array(tensor))
+            except ValueError as e:
+                raise ConvcalcError(f"initializer '{tensor.name}' cannot be read: {e}") from None
+        return weight
+
+    def _input_shape(self, value_info: Any) -> Shape:
+        dims = [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?")
+                for d in value_info.type.tensor_type.shape.dim]
+        shown = "x".join(str(d) for d in dims)
+        if len(dims) != 4:
+            raise ConvcalcError(f"input '{value_info.name}' has dims {shown}; convcalc reads "
+                                "one NCHW image (batch x channels x height x width)")
+        channels = dims[1]
+        if not isinstance(channels, int) or not 1 <= channels <= MAX_DIM:
+            raise ConvcalcError(f"input '{value_info.name}' has {channels} channels; export "
+                                "the model with a fixed channel count")
+        if isinstance(self.requested, str):
+            self.requested = parse_shape(self.requested, channels=channels)
+        if self.requested is not None and self.requested.c != channels:
+            raise ConvcalcError(f"--input {self.requested} has {self.requested.c} channels "
+                                f"but the model's input has {channels}")
+        if dims[0] != 1 or not all(isinstance(d, int) and d > 0 for d in dims[2:]):
+            if self.requested is not None:
+                return self.requested
+            raise ConvcalcError(f"input '{value_info.name}' has dims {shown} (batch x channels "
+                                "x height x width); convcalc counts one image: give its size "
+                                "with --input HxW")
+        h, w = int(dims[2]), int(dims[3])
+        for d in (h, w):
+            if d > MAX_DIM:
+                raise ConvcalcError(f"input size {d:,} is above {MAX_DIM:,}")
+        return Shape(h, w, channels)
+
+    def _ordered(self) -> list[OnnxNode]:
+        """The nodes in an order where each comes after the nodes it reads; a cycle or an
+        input nobody makes is an error naming the node."""
+        nodes = [OnnxNode(_text(n.name), _text(n.op_type), tuple(map(_text, n.input)),
+                          tuple(map(_text, n.output)), _node_attrs(n, self.onnx))
+                 for n in self.graph.node]
+        if len(nodes) > MAX_LAYERS:
+            raise ConvcalcError(f"has {len(nodes):,} nodes, more than {MAX_LAYERS:,}")
+        producer: dict[str, int] = {}
+        for i, n in enumerate(nodes):
+            for out in n.outputs:
+                if out:
+                    producer[out] = i
+        order: list[OnnxNode] = []
+        state = [0] * len(nodes)  # 0 new, 1 on the stack, 2 done
+        for root in range(len(nodes)):
+            stack = [(root, 0)]
+            while stack:
+                i, k = stack.pop()
+                if k == 0:
+                    if state[i] == 2:
+                        continue
+                    state[i] = 1
+                names = nodes[i].inputs
+                while k < len(names) and (not names[k] or (names[k] in self.values
+                                                           and names[k] not in producer)):
+                    k += 1
+                if k == len(names):
+                    state[i] = 2
+                    order.append(nodes[i])
+                    continue
+                stack.append((i, k + 1))
+                source = producer.get(names[k])
+                if source is None:
+                    raise ConvcalcError(
+                        f"reads '{names[k]}', which no node makes and no initializer or input "
+                        "holds (a missing initializer?)", path=self._shown(nodes[i]),
+                        kind=nodes[i].op_type)
+                if state[source] == 1:
+                    raise ConvcalcError(f"is part of a cycle (it reads '{names[k]}', made "
+                                        "after it); a network is acyclic",
+                                        path=self._shown(nodes[i]), kind=nodes[i].op_type)
+                if state[source] == 0:
+                    stack.append((source, 0))
+        return order
+
+    @staticmethod
+    def _shown(node: OnnxNode) -> str:
+        return node.name or (node.outputs[0] if node.outputs else node.op_type)
+
+    def _path(self, node: OnnxNode) -> str:
+        candidates = [p for p in layer_paths(node.name) if p]
+        for path in candidates:
+            if path not in self.paths:
+                return path
+        fallbacks = [*layer_paths(node.outputs[0] if node.outputs else ""),
+                     node.op_type.lower()]
+        for path in fallbacks:
+            if path and path not in self.paths:
+                return path
+        return f"{(candidates or fallbacks)[0]}_{len(self.nodes)}"
+
+    def _convert(self, node: OnnxNode, env: Env) -> None:
+        try:
+            values = [env.value(n) for n in node.inputs]
+            if self.ops.is_constant(node, values):
+                results: Sequence[Value] = self.ops.fold(node, values)
+            else:
+                handler = self.ops.HANDLERS.get(node.op_type)
+                if handler is None:
+                    raise ConvcalcError(
+                        f"ONNX op '{node.op_type}' is not supported by convcalc (node "
+                        f"'{self._shown(node)}'); supported: "
+                        f"{', '.join(sorted(self.ops.HANDLERS))}")
+                results = self._emit(node, handler(node, env))
+        except ConvcalcError as e:
+            raise e.located(path=self._shown(node), kind=node.op_type) from None
+        for name, value in zip(node.outputs, results, strict=False):
+            if name:
+                self.values[name] = value
+
+    def _shared(self, emit: Emit) -> Emit:
+        """``emit`` with its layer counting only initializers no earlier layer counted."""
+        shared = sum(w.elements for w in emit.weights if w.name in self.counted)
+        self.counted.update(w.name for w in emit.weights)
+        if not shared or not isinstance(emit.layer, Layer):
+            return emit
+        return replace(emit, layer=sharing(emit.layer, shared))
+
+    def _emit(self, node: OnnxNode, result: Any) -> Sequence[Value]:
+        """Add the layers a handler returned as nodes; the values of the node's outputs."""
+        if not isinstance(result, list):
+            return tuple(result)
+        base = self._path(node)
+        previous: Tensor | None = None
+        outputs: dict[int, Value] = {}
+        for given in result:
+            emit = self._shared(given)
+            if emit.replaces is not None:
+                index = self.index[emit.replaces.path]
+                old = self.nodes[index]
+                shapes = tuple(self.shapes[p] for p in old.inputs)
+                self.nodes[index] = Node(old.path, old.line, emit.layer, old.inputs)
+                self.layers[old.path] = emit.layer
+                previous = replace(emit.replaces, shape=_out_shape(emit.layer, shapes))
+                self.shapes[old.path] = previous.shape
+            else:
+                sources = emit.inputs if emit.inputs is not None else (
+                    (previous,) if previous is not None else ())
+                output = _out_shape(emit.layer, tuple(s.shape for s in sources))
+                path = f"{base}.{emit.suffix}" if emit.suffix else base
+                if path in self.paths:
+                    path = f"{path}_{len(self.nodes)}"
+                self.index[path] = len(self.nodes)
+                self.nodes.append(Node(path, None, emit.layer, tuple(s.path for s in sources)))
+                self.layers[path] = emit.layer
+                self.paths.add(path)
+                self.shapes[path] = output
+                layout = "nhwc" if sources and sources[0].layout == "nhwc" else "nchw"
+                previous = Tensor(path, output, layout)
+                if not output.is_flat:
+                    self.env.latest[output.hw] = previous
+            if emit.output is not None:
+                outputs[emit.output] = previous
+        if not outputs and previous is not None:
+            outputs[0] = previous
+        return [outputs.get(i) for i in range(len(node.outputs))]

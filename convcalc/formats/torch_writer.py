@@ -1,0 +1,248 @@
+"""``Architecture`` -> the source of a self-contained PyTorch module (``export --to pytorch``).
+
+The file imports only torch and defines ``build() -> torch.nn.Module``. It is written from the
+analysis rows, where every layer is concrete: padding resolved, channel counts known, shortcut
+projections expanded. Each module is registered at its convcalc layer path, so
+``model.get_submodule("layer1.0.conv1")`` is the row ``layer1.0.conv1`` of ``convcalc analyze``;
+``forward`` replays the rows in order. torch's ``sum(p.numel())`` and ``FlopCounterMode`` // 2
+equal convcalc's params and MACs (tests/test_torch_writer.py checks every built-in network).
+
+Side branches (auxiliary classifiers) are left out: the module computes inference. ``TORCH``
+maps each layer kind to the code of its module; a kind without an entry cannot be exported.
+"""
+
+from collections.abc import Callable
+
+from convcalc.analysis import NETWORK_INPUT, LayerRow, analyze
+from convcalc.architecture import Architecture
+from convcalc.errors import ConvcalcError
+from convcalc.layers import ACTIVATION_OPS, ConvTranspose, Pool
+from convcalc.shapes import resolve_padding
+
+ACTIVATION_MODULES = {
+    "relu": "nn.ReLU()", "relu6": "nn.ReLU6()", "leaky_relu": "nn.LeakyReLU()",
+    "elu": "nn.ELU()", "gelu": "nn.GELU()", "silu": "nn.SiLU()", "sigmoid": "nn.Sigmoid()",
+    "tanh": "nn.Tanh()", "hardswish": "nn.Hardswish()", "hardsigmoid": "nn.Hardsigmoid()",
+    "softmax": "nn.Softmax(dim=1)",
+}
+# Helper modules the generated file defines when a layer needs one.
+HELPERS = {
+    "LayerNorm2d": '''
+class LayerNorm2d(nn.LayerNorm):
+    """Layer norm over the channels of each position of an NCHW tensor (ConvNeXt's)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+''',
+    "LayerScale": '''
+class LayerScale(nn.Module):
+    """One learned factor per channel (ConvNeXt's layer scale)."""
+
+    def __init__(self, channels: int, flat: bool = False) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.full((channels,) if flat else (channels, 1, 1), 1e-6))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.scale
+''',
+}
+
+
+def _padded(module: str, pads: tuple[int, int, int, int]) -> str:
+    """``module`` with its padding: symmetric pads as its own argument, others as a ZeroPad2d
+    in front (same shape, same multiplies)."""
+    top, bottom, left, right = pads
+    if top == bottom and left == right:
+        return module.format(padding=f"padding=({top}, {left})")
+    return (f"nn.Sequential(nn.ZeroPad2d(({left}, {right}, {top}, {bottom})), "
+            f"{module.format(padding='padding=0')})")
+
+
+def _conv(row: LayerRow) -> str:
+    conv = row.layer.as_conv(row.input)  # type: ignore[union-attr]
+    window = conv.window(row.input)
+    dilation = f", dilation={window.dilation}" if window.dilation != (1, 1) else ""
+    groups = f", groups={conv.groups}" if conv.groups != 1 else ""
+    return _padded(f"nn.Conv2d({row.input.c}, {conv.filters}, kernel_size={conv.kernel}, "
+                   f"stride={conv.stride}, {{padding}}{dilation}{groups}, bias={conv.bias})",
+                   window.padding)
+
+
+def _pool(row: LayerRow) -> str:
+    pool: Pool = row.layer  # type: ignore[assignment]
+    window = pool.window(row.input)
+    name = "MaxPool2d" if row.kind == "maxpool" else "AvgPool2d"
+    ceil = ", ceil_mode=True" if pool.ceil_mode else ""
+    return _padded(f"nn.{name}(kernel_size={window.kernel}, stride={window.stride}, "
+                   f"{{padding}}{ceil})", window.padding)
+
+
+def _zeropad(row: LayerRow) -> str:
+    top, bottom, left, right = resolve_padding(row.layer.padding,  # type: ignore[union-attr]
+                                               row.input.hw, (1, 1), (1, 1), (1, 1))
+    return f"nn.ZeroPad2d(({left}, {right}, {top}, {bottom}))"
+
+
+def _field(row: LayerRow, name: str) -> object:
+    return getattr(row.layer, name)
+
+
+def _conv_transpose(row: LayerRow) -> str:
+    layer: ConvTranspose = row.layer  # type: ignore[assignment]
+    padding = layer.padding if isinstance(layer.padding, int) else tuple(layer.padding)
+    return (f"nn.ConvTranspose2d({row.input.c}, {layer.filters}, kernel_size={layer.kernel}, "
+            f"stride={layer.stride}, padding={padding}, output_padding={layer.output_padding}, "
+            f"groups={layer.groups}, bias={layer.bias}, dilation={layer.dilation})")
+
+
+def _upsample(row: LayerRow) -> str:
+    mode = _field(row, "mode")
+    corners = ", align_corners=False" if mode == "bilinear" else ""
+    return f"nn.Upsample(size=({row.output.h}, {row.output.w}), mode={mode!r}{corners})"
+
+
+def _layernorm(row: LayerRow) -> str:
+    name = "nn.LayerNorm" if row.input.is_flat else "LayerNorm2d"
+    return (f"{name}({row.input.c}, eps={_field(row, 'eps')}, "
+            f"elementwise_affine={_field(row, 'affine')})")
+
+
+def _channel_slice(row: LayerRow, xs: list[str]) -> str:
+    start, stop = row.layer.bounds(row.input.c)  # type: ignore[union-attr]
+    return f"{xs[0]}[:, {start}:{stop}]"
+
+
+def _channel_shuffle(row: LayerRow, xs: list[str]) -> str:
+    groups = _field(row, "groups")
+    return f"{xs[0]}.unflatten(1, ({groups}, -1)).transpose(1, 2).flatten(1, 2)"
+
+
+TORCH: dict[str, Callable[[LayerRow], str]] = {
+    **dict.fromkeys(("conv", "depthwise", "pointwise"), _conv),
+    "maxpool": _pool,
+    "avgpool": _pool,
+    "global_avgpool": lambda row: "nn.AdaptiveAvgPool2d(1)",
+    "adaptive_avgpool": lambda row: f"nn.AdaptiveAvgPool2d({_field(row, 'size')})",
+    "batchnorm": lambda row: (f"nn.BatchNorm1d({row.input.c})" if row.input.is_flat
+                              else f"nn.BatchNorm2d({row.input.c})"),
+    **dict.fromkeys(ACTIVATION_OPS, lambda row: ACTIVATION_MODULES[row.kind]),
+    "lrn": lambda row: (f"nn.LocalResponseNorm({_field(row, 'size')}, alpha="
+                        f"{_field(row, 'alpha')}, beta={_field(row, 'beta')}, "
+                        f"k={_field(row, 'k')})"),
+    "dropout": lambda row: f"nn.Dropout({_field(row, 'p')})",
+    "flatten": lambda row: "nn.Flatten()",
+    "zeropad": _zeropad,
+    "dense": lambda row: (f"nn.Linear({row.input.c}, {_field(row, 'units')}, "
+                          f"bias={_field(row, 'bias')})"),
+    "adaptive_maxpool": lambda row: f"nn.AdaptiveMaxPool2d({_field(row, 'size')})",
+    "conv_transpose": _conv_transpose,
+    "upsample": _upsample,
+    "layernorm": _layernorm,
+    "layer_scale": lambda row: (f"LayerScale({row.input.c}, flat=True)" if row.input.is_flat
+                                else f"LayerScale({row.input.c})"),
+    "identity": lambda row: "nn.Identity()",
+    "stochastic_depth": lambda row: "nn.Identity()",  # the identity at inference
+}
+# Layers without a module: the forward expression over the inputs' variables.
+EXPRESSIONS: dict[str, Callable[[LayerRow, list[str]], str]] = {
+    "add": lambda row, xs: " + ".join(xs),
+    "mul": lambda row, xs: " * ".join(xs),
+    "concat": lambda row, xs: f"torch.cat([{', '.join(xs)}], dim=1)",
+    "channel_slice": _channel_slice,
+    "channel_shuffle": _channel_shuffle,
+}
+
+
+def _variable(row: int) -> str:
+    return "x" if row == NETWORK_INPUT else f"t{row}"
+
+
+def write_torch(arch: Architecture) -> str:
+    """The source of a PyTorch module computing ``arch`` (side branches left out) and returning
+    its outputs."""
+    report = analyze(arch)
+    rows = [r for r in report.rows if not r.side]
+    index = {id(r): i for i, r in enumerate(report.rows)}
+    modules: list[str] = []
+    forward: list[str] = []
+    helpers: set[str] = set()
+    for row in rows:
+        i = index[id(row)]
+        args = [_variable(source) for source in row.inputs]
+        if row.kind in EXPRESSIONS:
+            forward.append(f"        t{i} = {EXPRESSIONS[row.kind](row, args)}")
+            continue
+        build = TORCH.get(row.kind)
+        if build is None:
+            raise ConvcalcError(f"layer kind '{row.kind}' cannot be exported to PyTorch yet",
+                                path=row.path, kind=row.kind)
+        code = build(row)
+        helpers.update(name for name in HELPERS if code.startswith(name))
+        modules.append(f"            {row.path!r}: {code},")
+        if row.kind == "upsample":
+            args = args[:1]  # a second input gives only its size, which the module holds
+        forward.append(f"        t{i} = at[{row.path!r}]({', '.join(args)})")
+    results = [_variable(row) for row in report.outputs]
+    shape = "x".join(str(d) for d in (1, report.input.c, *report.input.hw))
+    return _TEMPLATE.format(
+        name=report.name, shape=shape,
+        helpers="".join("\n\n" + HELPERS[h].strip("\n") + "\n" for h in sorted(helpers)),
+        modules="\n".join(modules), forward="\n".join(forward),
+        result=", ".join(results) if len(results) > 1 else results[0],
+        input_shape=f"(1, {report.input.c}, {report.input.h}, {report.input.w})")
+
+
+_TEMPLATE = '''"""{name} as a PyTorch module, written by `convcalc export --to pytorch`.
+
+Input: {shape} (NCHW). Every module is registered at its convcalc layer path, so
+model.get_submodule("PATH") is the row PATH of `convcalc analyze`. build() returns the model.
+"""
+
+import torch
+from torch import nn
+{helpers}
+
+def _register(parent: nn.Module, names: list[str], module: nn.Module) -> None:
+    """Register ``module`` at the dotted path ``names`` under ``parent``, making containers on
+    the way; a layer whose path is also a prefix of other layers' paths holds them."""
+    for name in names[:-1]:
+        if parent._modules.get(name) is None:
+            parent.add_module(_free(parent, name), nn.Module())
+        parent = parent._modules[_free(parent, name)]
+    name = _free(parent, names[-1])
+    held = parent._modules.get(name)
+    for child, inner in (held._modules.items() if held is not None else ()):
+        module.add_module(_free(module, child), inner)
+    parent.add_module(name, module)
+
+
+def _free(parent: nn.Module, name: str) -> str:
+    """``name``, or ``name_`` when it is an attribute of the module (such as 'weight')."""
+    return name if name in parent._modules or not hasattr(parent, name) else name + "_"
+
+
+class Network(nn.Module):
+    """{name}: the layers of `convcalc analyze`, in its order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        layers = {{
+{modules}
+        }}
+        for path, module in layers.items():
+            _register(self, path.split("."), module)
+        self._layers_by_path = layers
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        at = self._layers_by_path
+{forward}
+        return {result}
+
+
+def build() -> nn.Module:
+    """The network, untrained."""
+    return Network()
+
+
+INPUT_SHAPE = {input_shape}
+'''

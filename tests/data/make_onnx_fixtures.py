@@ -1,0 +1,189 @@
+"""Exports torchvision models to ONNX with both exporters, strips their weights, and stores the
+graphs with torch's own numbers beside them; run it from the repository root with torchvision,
+onnx and onnxscript installed:
+
+    python tests/data/make_onnx_fixtures.py [MODEL ...]
+
+For every model it writes tests/data/onnx/MODEL.torchscript.onnx (``torch.onnx.export`` with
+``dynamo=False``, opset 17, eval mode, so batch norm after a convolution is folded into its
+bias) and tests/data/onnx/MODEL.dynamo.onnx (``dynamo=True``). Each is saved with its tensors
+above 1 KiB as external data, and the data file is then deleted: what is kept is the graph, the
+small constants and the dims of every initializer, which is all convcalc may read (a model
+whose weight file is missing must still analyze).
+
+tests/data/onnx/counts.json holds, per model: ``params`` (``sum(p.numel())``), ``macs``
+(``torch.utils.flop_counter.FlopCounterMode`` total // 2, batch 1), ``output`` (the output shape,
+batch dropped), for some models ``resized``: the same at another input size, and, per
+exporter, ``folded_bn_channels``: the channels of batch norms the
+exporter folded into a convolution. Such a batch norm's 2c parameters become the convolution's
+c bias values, so the exported model has ``params - folded_bn_channels`` parameters.
+"""
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).parent / "onnx"
+
+# name -> (torchvision builder, keyword arguments, input height and width)
+MODELS: dict[str, tuple[str, dict[str, Any], int]] = {
+    "alexnet": ("alexnet", {}, 224),
+    "resnet18": ("resnet18", {}, 224),
+    "resnet50": ("resnet50", {}, 224),
+    "googlenet": ("googlenet", {"aux_logits": False, "init_weights": False}, 224),
+    "squeezenet1_0": ("squeezenet1_0", {}, 224),
+    "densenet121": ("densenet121", {}, 224),
+    "mobilenet_v2": ("mobilenet_v2", {}, 224),
+    "mobilenet_v3_small": ("mobilenet_v3_small", {}, 224),
+    "mobilenet_v3_large": ("mobilenet_v3_large", {}, 224),
+    "efficientnet_b0": ("efficientnet_b0", {}, 224),
+    "regnet_y_400mf": ("regnet_y_400mf", {}, 224),
+    "shufflenet_v2_x1_0": ("shufflenet_v2_x1_0", {}, 224),
+    "convnext_tiny": ("convnext_tiny", {}, 224),
+    "inception_v3": ("inception_v3", {"aux_logits": False, "init_weights": False}, 299),
+    "mnasnet1_0": ("mnasnet1_0", {}, 224),
+    "resnext50_32x4d": ("resnext50_32x4d", {}, 224),
+    "efficientnet_v2_s": ("efficientnet_v2_s", {}, 384),
+    "fcn_resnet50": ("segmentation.fcn_resnet50", {"weights_backbone": None}, 224),
+    "deeplabv3_resnet50": ("segmentation.deeplabv3_resnet50", {"weights_backbone": None},
+                           224),
+    "lraspp_mobilenet_v3_large": ("segmentation.lraspp_mobilenet_v3_large",
+                                  {"weights_backbone": None}, 224),
+    "deeplabv3_mobilenet_v3_large": ("segmentation.deeplabv3_mobilenet_v3_large",
+                                     {"weights_backbone": None}, 224),
+}
+EXPORTERS = ("torchscript", "dynamo")
+# Models also counted at another input size: the graph exported at 224 read with --input.
+RESIZED = {"lraspp_mobilenet_v3_large": (320, 256), "deeplabv3_mobilenet_v3_large": (320, 256)}
+
+
+def build(builder: str, kwargs: dict[str, Any]) -> Any:
+    """The torchvision model in eval mode; segmentation models return only their 'out'."""
+    import torch
+    import torchvision
+
+    target: Any = torchvision.models
+    for part in builder.split("."):
+        target = getattr(target, part)
+    model = target(weights=None, **kwargs).eval()
+    # Untrained weights repeat (every batch norm starts at ones and zeros), and the exporter
+    # shares equal initializers: distinct values keep one initializer per torch parameter.
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for tensor in [*model.parameters(), *model.buffers()]:
+            if tensor.is_floating_point():
+                tensor.copy_(torch.rand(tensor.shape, generator=generator) + 0.5)
+    if builder.startswith("segmentation."):
+        class Out(torch.nn.Module):
+            def __init__(self, inner: Any) -> None:
+                super().__init__()
+                self.inner = inner
+
+            def forward(self, x: Any) -> Any:
+                return self.inner(x)["out"]
+
+        model = Out(model).eval()
+    return model
+
+
+def torch_numbers(model: Any, size: int | tuple[int, int]) -> dict[str, Any]:
+    """params, macs and output shape of the model on one 3 x h x w image (size: h = w, or
+    (h, w))."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    h, w = (size, size) if isinstance(size, int) else size
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        out = model(torch.zeros(1, 3, h, w))
+    return {"params": sum(p.numel() for p in model.parameters()),
+            "macs": counter.get_total_flops() // 2,
+            "output": list(out.shape[1:])}
+
+
+def export(model: Any, size: int, exporter: str, target: Path) -> Any:
+    """The exported ModelProto, with weights, also written to ``target``."""
+    import onnx
+    import torch
+
+    x = torch.zeros(1, 3, size, size)
+    with torch.no_grad():
+        if exporter == "torchscript":
+            torch.onnx.export(model, (x,), str(target), dynamo=False, opset_version=17,
+                              input_names=["input"], output_names=["output"])
+        else:
+            program = torch.onnx.export(model, (x,), dynamo=True, input_names=["input"],
+                                        output_names=["output"])
+            program.save(str(target))
+    return onnx.load(str(target))
+
+
+def batchnorm_channels(model: Any) -> int:
+    """Channels of every BatchNorm2d in the torch model."""
+    import torch
+
+    return sum(m.num_features for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))
+
+
+def onnx_batchnorm_channels(proto: Any) -> int:
+    """Channels of the BatchNormalization nodes left in the ONNX graph (from their scale)."""
+    dims = {t.name: list(t.dims) for t in proto.graph.initializer}
+    dims |= {n.output[0]: list(a.t.dims) for n in proto.graph.node if n.op_type == "Constant"
+             for a in n.attribute if a.name == "value"}
+    return sum(dims[n.input[1]][0] for n in proto.graph.node if n.op_type == "BatchNormalization")
+
+
+def strip(proto: Any, target: Path) -> None:
+    """Save ``proto`` to ``target`` with its tensors above 1 KiB as external data, then delete
+    the data file: the graph keeps every initializer's dims and dtype, not its values. The
+    nodes' metadata and doc strings (source locations) are dropped too."""
+    import onnx
+
+    data = target.with_suffix(".data")
+    for node in proto.graph.node:  # the dynamo exporter's stack traces: most of the bytes
+        del node.metadata_props[:]
+        node.doc_string = ""
+    onnx.save_model(proto, str(target), save_as_external_data=True,
+                    all_tensors_to_one_file=True, location=data.name, size_threshold=1024)
+    data.unlink()
+
+
+def main(names: list[str]) -> None:
+    """Export, strip and count every model named (all of them when none is)."""
+    HERE.mkdir(exist_ok=True)
+    counts_file = HERE / "counts.json"
+    counts = json.loads(counts_file.read_text()) if counts_file.exists() else {"models": {}}
+    counts["about"] = (
+        "torchvision 0.29.1 models, weights=None, eval mode, batch 1, input 3 x size x size. "
+        "params = sum(p.numel()); macs = FlopCounterMode total // 2; output = output shape "
+        "without the batch. folded_bn_channels: channels of batch norms an exporter folded "
+        "into a convolution's bias, so the ONNX model has params - folded_bn_channels "
+        "parameters. Written by make_onnx_fixtures.py.")
+    for name in names or list(MODELS):
+        builder, kwargs, size = MODELS[name]
+        model = build(builder, kwargs)
+        entry = {"input": [3, size, size], **torch_numbers(model, size), "exporters": {}}
+        if name in RESIZED:
+            entry["resized"] = {"input": [3, *RESIZED[name]],
+                                **torch_numbers(model, RESIZED[name])}
+        total_bn = batchnorm_channels(model)
+        for exporter in EXPORTERS:
+            with tempfile.TemporaryDirectory() as tmp:
+                proto = export(model, size, exporter, Path(tmp) / "full.onnx")
+            target = HERE / f"{name}.{exporter}.onnx"
+            strip(proto, target)
+            ops = sorted({n.op_type for n in proto.graph.node})
+            entry["exporters"][exporter] = {
+                "folded_bn_channels": total_bn - onnx_batchnorm_channels(proto),
+                "ops": ops,
+            }
+            print(f"{name} {exporter}: {os.path.getsize(target):,} bytes, {ops}", flush=True)
+        counts["models"][name] = entry
+        counts_file.write_text(json.dumps(counts, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,131 @@
+"""torchvision models exported to ONNX by both exporters (weights stripped, in tests/data/onnx,
+made by tests/data/make_onnx_fixtures.py) analyze to torch's own numbers stored beside them;
+their imported YAML analyzes the same; and `analyze` on YAML never imports onnx."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import DATA
+
+from convcalc.analysis import analyze
+from convcalc.cli import main
+from convcalc.loader import load, parse
+
+pytest.importorskip("onnx")
+
+ONNX = DATA / "onnx"
+COUNTS = json.loads((ONNX / "counts.json").read_text())["models"]
+EXPORTS = [(name, exporter) for name in COUNTS for exporter in ("torchscript", "dynamo")]
+
+
+def expected_params(name: str, exporter: str) -> int:
+    """torch's parameter count, less what folding batch norm into a conv bias removes (2c of
+    batch norm become c of conv bias)."""
+    return COUNTS[name]["params"] - COUNTS[name]["exporters"][exporter]["folded_bn_channels"]
+
+
+def torch_shape(shape: list[int]) -> list[int]:
+    """convcalc's [h, w, c] (or [n]) as torch's [c, h, w] (or [n])."""
+    return shape if len(shape) == 1 else [shape[2], shape[0], shape[1]]
+
+
+@pytest.mark.parametrize(("name", "exporter"), EXPORTS, ids=[f"{n}-{e}" for n, e in EXPORTS])
+def test_export_analyzes_to_torch_numbers(name: str, exporter: str) -> None:
+    arch = load(ONNX / f"{name}.{exporter}.onnx")
+    report = analyze(arch)
+    assert report.totals.macs == COUNTS[name]["macs"]
+    assert report.totals.params == expected_params(name, exporter)
+    outputs = [r for r in report.rows if r.path in arch.outputs]
+    assert [torch_shape(r.output.as_list()) for r in outputs] == [COUNTS[name]["output"]]
+
+
+@pytest.mark.parametrize("name", ["resnet50.torchscript", "mobilenet_v3_large.dynamo",
+                                  "shufflenet_v2_x1_0.torchscript", "convnext_tiny.dynamo",
+                                  "lraspp_mobilenet_v3_large.torchscript"])
+def test_imported_yaml_analyzes_the_same(name: str, tmp_path: Path) -> None:
+    out = tmp_path / "model.yaml"
+    result = CliRunner().invoke(main, ["import", str(ONNX / f"{name}.onnx"), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    model, exporter = name.split(".")
+    imported = analyze(parse(text, file="model.yaml"))
+    assert imported.totals.macs == COUNTS[model]["macs"]
+    assert imported.totals.params == expected_params(model, exporter)
+    assert analyze(load(ONNX / f"{name}.onnx")).totals == imported.totals
+    # Sequential stretches read like a hand-written file: `from:` only where the graph
+    # branches or merges, so far fewer than one per layer.
+    layers = text.count("\n  - ")
+    assert 0 < text.count("from:") < layers / 3
+
+
+def test_import_refuses_to_leave_a_partial_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"\x08\x07\x12")
+    out = tmp_path / "model.yaml"
+    result = CliRunner().invoke(main, ["import", str(bad), "-o", str(out)])
+    assert result.exit_code == 2 and not out.exists()
+
+
+def test_analyze_yaml_imports_neither_numpy_nor_onnx() -> None:
+    code = ("import sys; from convcalc.cli import main\n"
+            "try:\n    main(['analyze', 'resnet50', '--format', 'json'])\n"
+            "except SystemExit:\n    pass\n"
+            "print(' '.join(sys.modules), file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    modules = set(done.stderr.split())
+    assert "convcalc.loader" in modules  # the probe did run the command
+    assert "numpy" not in modules and "onnx" not in modules
+
+
+RESIZED = [(n, e) for n, e in EXPORTS if "resized" in COUNTS[n]]
+
+
+@pytest.mark.parametrize(("name", "exporter"), RESIZED, ids=[f"{n}-{e}" for n, e in RESIZED])
+def test_segmentation_export_read_at_another_input(name: str, exporter: str) -> None:
+    # Exported at 224x224, read with --input 320x256: the upsampling to the low-level
+    # feature's and the input's size follows the new size, as torch's model does.
+    expected = COUNTS[name]["resized"]
+    result = CliRunner().invoke(main, ["analyze", str(ONNX / f"{name}.{exporter}.onnx"),
+                                       "--input", "x".join(map(str, expected["input"][1:])),
+                                       "--format", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["totals"]["macs"] == expected["macs"]
+    assert torch_shape(report["layers"][-1]["output"]) == expected["output"]
+
+
+@pytest.mark.parametrize("name", ["googlenet", "resnet50", "mobilenet_v2"])
+def test_export_to_yaml_of_a_builtin_analyzes_the_same(name: str) -> None:
+    # The YAML writer on a hand-written file: residual shortcuts resolved into convolutions and
+    # adds, side branches (googlenet's auxiliary classifiers) left out.
+    result = CliRunner().invoke(main, ["export", name, "--to", "yaml"])
+    assert result.exit_code == 0, result.output
+    assert analyze(parse(result.output, file="x.yaml")).totals == analyze(load(name)).totals
+
+
+def test_import_of_a_symbolic_model_at_an_input(tmp_path: Path) -> None:
+    from onnx import TensorProto, helper
+
+    w = TensorProto()
+    w.name, w.data_type = "w", TensorProto.FLOAT
+    w.dims.extend([8, 3, 3, 3])
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["y"], name="/stem/Conv", strides=[2, 2])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w])
+    path = tmp_path / "sym.onnx"
+    path.write_bytes(helper.make_model(graph).SerializeToString())
+    out = tmp_path / "sym.yaml"
+    result = CliRunner().invoke(main, ["import", str(path), "-o", str(out)])
+    assert result.exit_code == 2 and "--input" in result.output and not out.exists()
+    result = CliRunner().invoke(main, ["import", str(path), "--input", "33", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    # (33 - 3) // 2 + 1 = 16; 16 * 16 * 8 * 27 multiplies.
+    report = analyze(load(out))
+    assert (report.input.as_list(), report.totals.macs) == ([33, 33, 3], 16 * 16 * 8 * 27)
+    assert [r.path for r in report.rows] == ["stem"]

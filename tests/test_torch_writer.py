@@ -1,0 +1,129 @@
+"""`convcalc export --to pytorch`: the module torch builds from the written file has convcalc's
+params (torch's sum(p.numel())), MACs (torch's FlopCounterMode // 2) and output shape, for
+every built-in network, for converted and width-scaled designs, and for the torchvision
+models read back from ONNX."""
+
+import ast
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from conftest import DATA
+
+from convcalc.analysis import analyze
+from convcalc.cli import main
+from convcalc.formats.torch_writer import write_torch
+from convcalc.loader import builtin_names, load
+from convcalc.variants import convert, with_width
+
+
+def torch_counts(source: str) -> tuple[int, int, list[list[int]]]:
+    """(params, macs, output shapes) of the module the file builds, counted by torch on the
+    meta device (shapes only: no memory, no arithmetic)."""
+    torch = pytest.importorskip("torch")
+    from torch.utils.flop_counter import FlopCounterMode
+
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "model.py", "exec"), namespace)  # the file convcalc wrote
+    with torch.device("meta"):
+        model = namespace["build"]().eval()
+        x = torch.zeros(namespace["INPUT_SHAPE"])
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        out = model(x)
+    outs = out if isinstance(out, tuple) else (out,)
+    return (sum(p.numel() for p in model.parameters()), counter.get_total_flops() // 2,
+            [list(o.shape[1:]) for o in outs])
+
+
+def convcalc_counts(arch: Any) -> tuple[int, int, list[list[int]]]:
+    """(params, macs, output shapes as torch's [c, h, w]) from convcalc's analysis."""
+    report = analyze(arch)
+    shapes = []
+    for row in report.outputs:
+        s = report.rows[row].output
+        shapes.append([s.c] if s.is_flat else [s.c, s.h, s.w])
+    return report.totals.params, report.totals.macs, shapes
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_every_builtin_exports_with_equal_counts(name: str) -> None:
+    arch = load(name)
+    source = write_torch(arch)
+    assert "import torch" in source and "def build() -> nn.Module" in source
+    assert torch_counts(source) == convcalc_counts(arch)
+
+
+@pytest.mark.parametrize(("name", "design"), [
+    ("resnet50", "separable"), ("mobilenet_v1", "standard"), ("mobilenet_v2", "width"),
+    ("vgg16", "separable")])
+def test_designs_export(name: str, design: str) -> None:
+    arch = load(name)
+    arch = with_width(arch, 0.5) if design == "width" else convert(arch, design, False).arch
+    assert torch_counts(write_torch(arch)) == convcalc_counts(arch)
+
+
+def test_file_imports_only_torch_and_names_modules_by_path() -> None:
+    source = write_torch(load("resnet18"))
+    tree = ast.parse(source)
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add((node.module or "").split(".")[0])
+    assert imported == {"torch"}
+    torch = pytest.importorskip("torch")
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "model.py", "exec"), namespace)  # the file convcalc wrote
+    with torch.device("meta"):
+        model = namespace["build"]()
+    conv = model.get_submodule("layer2.0.downsample.0")
+    assert isinstance(conv, torch.nn.Conv2d) and conv.stride == (2, 2)
+
+
+def test_export_command_writes_the_file(tmp_path: Path) -> None:
+    out = tmp_path / "model.py"
+    result = CliRunner().invoke(main, ["export", "mobilenet_v2", "--to", "pytorch", "--width",
+                                       "0.5", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert torch_counts(out.read_text()) == convcalc_counts(with_width(load("mobilenet_v2"),
+                                                                       0.5))
+
+
+ONNX = DATA / "onnx"
+COUNTS = json.loads((ONNX / "counts.json").read_text())["models"]
+EXPORTS = [(name, exporter) for name in COUNTS for exporter in ("torchscript", "dynamo")]
+
+
+@pytest.mark.parametrize(("name", "exporter"), EXPORTS, ids=[f"{n}-{e}" for n, e in EXPORTS])
+def test_onnx_models_round_trip_to_pytorch(name: str, exporter: str) -> None:
+    # torchvision -> ONNX -> convcalc -> PyTorch source -> torch's own counters: the MACs of
+    # the original model, and its params less the batch norms folded into conv biases.
+    pytest.importorskip("onnx")
+    expected = COUNTS[name]
+    params, macs, shapes = torch_counts(write_torch(load(ONNX / f"{name}.{exporter}.onnx")))
+    assert macs == expected["macs"]
+    assert params == expected["params"] - expected["exporters"][exporter]["folded_bn_channels"]
+    assert shapes == [expected["output"]]
+
+
+def test_graph_kinds_export() -> None:
+    # split sections, transposed convolution, concat, channel shuffle, layer norm and scale,
+    # stochastic depth, identity, upsampling to another tensor's size, adaptive max pooling.
+    arch = load(DATA / "export_kinds.yaml")
+    source = write_torch(arch)
+    assert "LayerNorm2d(8" in source and "nn.ConvTranspose2d(4, 4" in source
+    assert torch_counts(source) == convcalc_counts(arch)
+
+
+def test_graph_kinds_export_to_yaml() -> None:
+    from convcalc.formats.yaml_writer import write_yaml
+    from convcalc.loader import parse
+
+    arch = load(DATA / "export_kinds.yaml")
+    again = analyze(parse(write_yaml(arch), file="again.yaml"))
+    assert again.totals == analyze(arch).totals
+    assert [r.output for r in again.rows] == [r.output for r in analyze(arch).rows]
