@@ -494,14 +494,20 @@ def sweep_command(*, arch: str, widths: str, inputs: str | None, convert: str | 
     print_result(render_sweep(result, format_), columns)
 
 
-@main.command("list", epilog=examples("convcalc list",
+@main.command("list", epilog=examples("convcalc list", "convcalc list --filter efficientnet",
                                       "convcalc list --columns name,params,macs,source"))
+@click.option("--filter", "filter_", metavar="TEXT",
+              help="Only the architectures whose name contains TEXT, e.g. efficientnet.")
 @columns_option
-def list_command(*, columns: str | None) -> None:
-    """The built-in architectures, with their source and headline numbers."""
+def list_command(*, filter_: str | None, columns: str | None) -> None:
+    """The built-in architectures, grouped by family, with their source and headline numbers."""
     from convcalc.render import render_catalogue
 
-    archs = [load(name) for name in builtin_names()]
+    names = [n for n in builtin_names() if (filter_ or "").lower() in n.lower()]
+    if not names:
+        raise ConvcalcError(f"no built-in architecture name contains '{filter_}'; "
+                            "'convcalc list' shows them all")
+    archs = [load(name) for name in names]
     print_result(render_catalogue([(arch, analyze(arch).totals) for arch in archs]), columns)
 
 

@@ -954,16 +954,32 @@ def render_filter_run(run: "FilterRun", name: str) -> "Group":
     return Group(*parts)
 
 
+def family(name: str) -> str:
+    """The family an architecture name belongs to, for grouping ``convcalc list``: its first
+    word without the depth, version or width (resnet50 -> resnet, deeplabv3_resnet50 ->
+    deeplab, shufflenet_v2_x1_0 -> shufflenet)."""
+    return re.sub(r"(v?\d.*)$", "", name.split("_", maxsplit=1)[0]) or name
+
+
 def render_catalogue(entries: "Sequence[tuple[Architecture, Totals]]") -> "Grid":
-    """``convcalc list``: each architecture's name, input, headline numbers and source."""
+    """``convcalc list``: each architecture's name, input, headline numbers and source, the
+    families together (in the order they first appear), a rule between families."""
+    families: dict[str, list[tuple[Architecture, Totals]]] = {}
+    for arch, totals in entries:
+        families.setdefault(family(arch.name), []).append((arch, totals))
+    grouped = [entry for members in families.values() for entry in members]
     rows = [[arch.name, str(arch.input), human(totals.params), human(totals.macs),
-             arch.description, arch.source] for arch, totals in entries]
+             arch.description, arch.source] for arch, totals in grouped]
+    starts = [0]
+    for members in families.values():
+        starts.append(starts[-1] + len(members))
     return Grid(
         title="", rows=rows,
         columns=(Col("name", "Name"), Col("input", "Input"), Col("params", "Params", right=True),
                  Col("macs", "MACs", right=True), Col("description", "Description", wrap=True),
                  Col("source", "Source", wrap=True)),
-        priority=("name", "macs", "params", "input", "description", "source"))
+        priority=("name", "macs", "params", "input", "description", "source"),
+        rules=frozenset(starts[1:-1]))
 
 
 def render_devices(devices: "Sequence[Device]") -> "Grid":

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from conftest import DATA
 
 from convcalc import (
@@ -25,6 +26,8 @@ from convcalc import (
     with_input,
     with_width,
 )
+from convcalc.cli import main
+from convcalc.render import family
 
 REFERENCE = json.loads((DATA / "torchvision_counts.json").read_text())["models"]
 EXTRA = json.loads((DATA / "torchvision_extra_counts.json").read_text())["models"]
@@ -37,6 +40,29 @@ def counts(report: Report) -> tuple[int, int]:
 
 def rows(name: str, **kwargs: Any) -> dict[str, LayerRow]:
     return {r.path: r for r in analyze(load(name), **kwargs).rows}
+
+
+# Built-in name = torchvision's builder name = the key of the stored counts and shapes.
+ZOO = [
+    "vgg11", "vgg11_bn", "vgg19",
+    "resnext50_32x4d", "resnext101_32x8d", "wide_resnet50_2",
+    "squeezenet1_0", "squeezenet1_1",
+    "densenet121", "densenet161", "densenet169", "densenet201",
+    "mnasnet0_5", "mnasnet1_0",
+    "inception_v3",
+    "mobilenet_v3_small", "mobilenet_v3_large",
+    *(f"efficientnet_b{i}" for i in range(8)), "efficientnet_v2_s",
+    "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0",
+    "regnet_x_400mf", "regnet_y_400mf", "regnet_y_800mf",
+    "convnext_tiny",
+    "fcn_resnet50", "deeplabv3_resnet50", "deeplabv3_mobilenet_v3_large",
+    "lraspp_mobilenet_v3_large",
+]
+
+def zoo(names: list[str], slow: frozenset[str] = frozenset()) -> list[Any]:
+    """pytest parameters for zoo names, marked slow where ``slow`` says so."""
+    return [pytest.param(n, marks=[pytest.mark.slow] if n in slow else []) for n in names]
+
 
 # -- language the zoo needed ------------------------------------------------------------------
 
@@ -76,13 +102,23 @@ def test_a_block_of_branches_rejects_layers_and_shortcuts(extra: str, message: s
 
 # -- every file ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", builtin_names())
+@pytest.mark.parametrize("name", zoo(builtin_names()))
 def test_every_builtin_loads_analyzes_and_says_where_it_comes_from(name: str) -> None:
     arch = load(name)
     report = analyze(arch, include_side=True)
     assert arch.name == name
     assert arch.description and arch.source
     assert report.totals.params > 0 and report.totals.macs > 0
+
+
+def test_every_name_of_the_modern_zoo_loads_under_torchvisions_name() -> None:
+    # Issue 11's list; EfficientNet's b0..b7 are the named scales of efficientnet.yaml.
+    names = ["unet", *ZOO]
+    assert len(names) == len(set(names)) == 39
+    assert [load(n).name for n in names] == names
+    assert set(ZOO) == set(EXTRA) - {"resnet101", "resnet152", "mobilenet_v2_width0.5",
+                                     "mobilenet_v2_width1.4", "googlenet_aux_train",
+                                     "inception_v3_aux_train"}
 
 
 def test_the_zoo_has_every_architecture_of_issue_3() -> None:
@@ -141,6 +177,85 @@ def test_googlenet_torchvision_side_branches_are_the_training_time_aux_classifie
     # ... and counted on request: googlenet(aux_logits=True) in training mode.
     expected = EXTRA["googlenet_aux_train"]
     assert counts(analyze(arch, include_side=True)) == (expected["params"], expected["macs"])
+
+
+# -- the modern zoo (issue 11): torchvision exactly, at each model's own input size ----------
+
+@pytest.mark.parametrize("name", zoo(ZOO))
+def test_zoo_counts_equal_torchvision_at_its_own_input(name: str) -> None:
+    arch = load(name)
+    size = EXTRA[name]["input"]
+    assert arch.input == Shape(size, size, 3)
+    assert counts(analyze(arch)) == (EXTRA[name]["params"], EXTRA[name]["macs"])
+
+
+# torchvision's _efficientnet_conf(width_mult, depth_mult) and each model's input size.
+EFFICIENTNET_SCALING = {1: (1.0, 1.1, 240), 2: (1.1, 1.2, 260), 3: (1.2, 1.4, 300),
+                        4: (1.4, 1.8, 380), 5: (1.6, 2.2, 456), 6: (1.8, 2.6, 528),
+                        7: (2.0, 3.1, 600)}
+
+
+@pytest.mark.parametrize("b", EFFICIENTNET_SCALING)
+def test_compound_scaling_flags_turn_b0_into_b1_to_b7(b: int) -> None:
+    width, depth, size = EFFICIENTNET_SCALING[b]
+    result = CliRunner().invoke(main, [
+        "analyze", "efficientnet_b0", "--width", str(width), "--depth-multiplier", str(depth),
+        "--input", str(size), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    totals = json.loads(result.stdout)["totals"]
+    expected = EXTRA[f"efficientnet_b{b}"]
+    assert (totals["params"], totals["macs"]) == (expected["params"], expected["macs"])
+
+
+def test_efficientnet_b7_repeats_each_stage_ceil_n_times_3_1() -> None:
+    # Table 1's repeats 1, 2, 2, 3, 3, 4, 1 times 3.1, rounded up: 4, 7, 7, 10, 10, 13, 4.
+    paths = {r.path for r in analyze(load("efficientnet_b7")).rows}
+    copies = [len({p.split(".")[1] for p in paths if p.startswith(f"stage{s}.")})
+              for s in range(2, 9)]
+    assert copies == [4, 7, 7, 10, 10, 13, 4]
+
+
+def test_mnasnet0_5_is_mnasnet1_0_at_width_half() -> None:
+    # torchvision's _round_to_multiple_of(c * 0.5, 8) is the width multiplier's rounding; the
+    # last 1280-channel conv is kept.
+    expected = EXTRA["mnasnet0_5"]
+    assert counts(analyze(with_width(load("mnasnet1_0"), 0.5))) == (expected["params"],
+                                                                      expected["macs"])
+
+
+def test_inception_v3_aux_classifier_is_a_side_branch() -> None:
+    arch = load("inception_v3")
+    expected = EXTRA["inception_v3_aux_train"]     # aux_logits=True, training mode
+    assert counts(analyze(arch, include_side=True)) == (expected["params"], expected["macs"])
+    aux = [r for r in analyze(arch, include_side=True).rows if r.side]
+    # InceptionAux on 17x17x768: 5x5/3 pool -> 5x5x768, 1x1 conv 128 + bn, 5x5 conv 768 + bn,
+    # fc 768 -> 1000.
+    assert sum(r.params for r in aux) == (768 * 128 + 2 * 128) + (25 * 128 * 768 + 2 * 768) + (
+        768 * 1000 + 1000)
+    assert [r.output for r in aux if r.kind == "conv"] == [Shape(5, 5, 128), Shape(1, 1, 768)]
+
+
+# The numpy reference runs every layer at a small input (Inception v3's auxiliary classifier
+# needs its own 299: its 5x5 pool and 5x5 conv need the 17x17 grid; 188 is the smallest U-Net
+# input, to a 4x4 output). Marked slow: above about three seconds here, most of it drawing the
+# random weights of the big dense layers.
+SLOW = frozenset({"vgg11", "vgg11_bn", "vgg19", "resnext50_32x4d", "resnext101_32x8d",
+                  "wide_resnet50_2", "densenet161", "densenet201"})
+
+
+@pytest.mark.parametrize("name", zoo([*ZOO, "unet"], SLOW))
+def test_zoo_verifies_against_the_numpy_reference(name: str) -> None:
+    from convcalc.reference import RUNNERS, verify
+
+    size = {"inception_v3": 299, "unet": 188}.get(name, 64)
+    channels = load(name).input.c
+    report = analyze(with_input(load(name), Shape(size, size, channels)), include_side=True)
+    missing = sorted({r.kind for r in report.rows} - set(RUNNERS))
+    if missing:     # the reference branch adds the graph branch's kernels
+        pytest.skip(f"the numpy reference has no kernel for {', '.join(missing)} yet")
+    checks = verify(report)
+    assert len(checks) > 25
+    assert [c.path for c in checks if not c.ok] == []
 
 
 # -- papers and the lecture, by hand ------------------------------------------------------------
@@ -272,45 +387,122 @@ def test_mobilenet_v1_matches_the_papers_tables(width: float, size: int, macs_mi
     assert round(report.totals.params / 1e6, 1) == params_millions
 
 
-# -- per-layer shapes against PyTorch -------------------------------------------------------------
-
-# torch module class -> the convcalc kinds that compute it
-TORCH_KINDS = {
-    "Conv2d": {"conv", "depthwise", "pointwise"},
-    "BatchNorm2d": {"batchnorm"},
-    "ReLU": {"relu"},
-    "ReLU6": {"relu6"},
-    "MaxPool2d": {"maxpool"},
-    "AvgPool2d": {"avgpool"},
-    "AdaptiveAvgPool2d": {"adaptive_avgpool", "global_avgpool"},
-    "Linear": {"dense"},
-    "Dropout": {"dropout"},
+# Ronneberger et al. 2015, Figure 1: the size and channels printed at every arrow (the map
+# after each layer), top-left to bottom to top-right.
+UNET_FIGURE_1 = {
+    "enc1.conv1": (570, 64), "enc1.conv2": (568, 64), "pool1": (284, 64),
+    "enc2.conv1": (282, 128), "enc2.conv2": (280, 128), "pool2": (140, 128),
+    "enc3.conv1": (138, 256), "enc3.conv2": (136, 256), "pool3": (68, 256),
+    "enc4.conv1": (66, 512), "enc4.conv2": (64, 512), "pool4": (32, 512),
+    "bottom.conv1": (30, 1024), "bottom.conv2": (28, 1024),
+    "up4": (56, 512), "crop4": (56, 512), "cat4": (56, 1024),
+    "dec4.conv1": (54, 512), "dec4.conv2": (52, 512),
+    "up3": (104, 256), "crop3": (104, 256), "cat3": (104, 512),
+    "dec3.conv1": (102, 256), "dec3.conv2": (100, 256),
+    "up2": (200, 128), "crop2": (200, 128), "cat2": (200, 256),
+    "dec2.conv1": (198, 128), "dec2.conv2": (196, 128),
+    "up1": (392, 64), "crop1": (392, 64), "cat1": (392, 128),
+    "dec1.conv1": (390, 64), "dec1.conv2": (388, 64),
+    "head": (388, 2),
 }
 
 
+def test_unet_follows_figure_1_shape_by_shape() -> None:
+    by_path = rows("unet")
+    assert load("unet").input == Shape(572, 572, 1)
+    assert {p: (by_path[p].output.h, by_path[p].output.c) for p in UNET_FIGURE_1} == UNET_FIGURE_1
+    assert all(by_path[p].output.w == by_path[p].output.h for p in UNET_FIGURE_1)
+    # "copy and crop": the encoder's map, center-cropped to the up-convolution's size.
+    assert [(by_path[f"crop{i}"].kind, by_path[f"crop{i}"].input.h) for i in (4, 3, 2, 1)] == [
+        ("crop", 64), ("crop", 136), ("crop", 280), ("crop", 568)]
+
+
+def test_unet_params_and_macs_by_hand() -> None:
+    report = analyze(load("unet"))
+    # 3x3 convs with bias (c_in, c_out, output size), then the 2x2 up-convs (c_in -> c_in / 2,
+    # with bias, input size: torch's h_in * w_in * c_in * c_out * 4) and the 1x1 head.
+    convs = [(1, 64, 570), (64, 64, 568), (64, 128, 282), (128, 128, 280), (128, 256, 138),
+             (256, 256, 136), (256, 512, 66), (512, 512, 64), (512, 1024, 30),
+             (1024, 1024, 28), (1024, 512, 54), (512, 512, 52), (512, 256, 102),
+             (256, 256, 100), (256, 128, 198), (128, 128, 196), (128, 64, 390), (64, 64, 388)]
+    ups = [(1024, 28), (512, 52), (256, 100), (128, 196)]
+    params = (sum(9 * i * o + o for i, o, _ in convs)
+              + sum(4 * c * c // 2 + c // 2 for c, _ in ups) + 64 * 2 + 2)
+    macs = (sum(n * n * o * 9 * i for i, o, n in convs)
+            + sum(n * n * c * c // 2 * 4 for c, n in ups) + 388 * 388 * 2 * 64)
+    assert report.totals.params == params == 31_030_658
+    assert report.totals.macs == macs
+
+
+# -- per-layer shapes against PyTorch -------------------------------------------------------------
+
+# torch module classes and the convcalc kinds that compute them, one family per row. Conv2d
+# and Linear are one family because ConvNeXt runs its 1x1 convolutions as Linear layers on
+# channels-last tensors; the shapes still tell a dense layer ([n]) from a conv ([h, w, c]).
+FAMILIES: list[tuple[set[str], set[str]]] = [
+    ({"Conv2d", "Linear", "ConvTranspose2d"},
+     {"conv", "depthwise", "pointwise", "dense", "conv_transpose"}),
+    ({"BatchNorm2d"}, {"batchnorm"}),
+    ({"LayerNorm", "LayerNorm2d"}, {"layernorm"}),
+    ({"ReLU"}, {"relu"}),
+    ({"ReLU6"}, {"relu6"}),
+    ({"Hardswish"}, {"hardswish"}),
+    ({"Hardsigmoid"}, {"hardsigmoid"}),
+    ({"SiLU"}, {"silu"}),
+    ({"Sigmoid"}, {"sigmoid"}),
+    ({"GELU"}, {"gelu"}),
+    ({"MaxPool2d"}, {"maxpool"}),
+    ({"AvgPool2d"}, {"avgpool"}),
+    ({"AdaptiveAvgPool2d"}, {"adaptive_avgpool", "global_avgpool"}),
+    ({"Dropout"}, {"dropout"}),
+    ({"StochasticDepth"}, {"stochastic_depth"}),
+    ({"Flatten"}, {"flatten"}),
+]
+CLASS_FAMILY = {c: i for i, (classes, _) in enumerate(FAMILIES) for c in classes}
+KIND_FAMILY = {k: i for i, (_, kinds) in enumerate(FAMILIES) for k in kinds}
+
+
 def comparable(report: Report, torch_calls: list[list[Any]]) -> tuple[list[Any], list[Any]]:
-    """(torch class, output shape) per layer, from convcalc's rows and from torch's leaf module
-    calls, keeping only the classes the model runs as modules (torchvision calls some ReLUs,
-    pools and flattens as functions, which no hook sees)."""
-    classes = {c for _, c, _ in torch_calls}
-    kind_class = {k: c for c, kinds in TORCH_KINDS.items() if c in classes for k in kinds}
-    ours = [[kind_class[r.kind], r.output.as_list()] for r in report.rows
-            if not r.side and r.kind in kind_class]
-    theirs = [[c, shape] for _, c, shape in torch_calls]
+    """(family, output shape) per layer, from convcalc's rows and from torch's leaf module
+    calls, keeping only the families the model runs as modules or recorded functions
+    (torchvision calls some flattens and global pools as tensor methods, which no hook sees).
+    A torch class outside FAMILIES is a KeyError: a new kind of layer needs a row there."""
+    theirs = [[CLASS_FAMILY[c], shape] for _, c, shape, *_ in torch_calls]
+    present = {family for family, _ in theirs}
+    ours = [[KIND_FAMILY[r.kind], r.output.as_list()] for r in report.rows
+            if not r.side and KIND_FAMILY.get(r.kind) in present]
     return ours, theirs
 
 
-@pytest.mark.parametrize("name", sorted(TORCH_SHAPES))
+def conv_windows(report: Report, torch_calls: list[list[Any]]) -> tuple[list[Any], list[Any]]:
+    """[kh, kw, sh, sw, ph, pw, dh, dw, groups] of every torch Conv2d call and of the convcalc
+    layer in the same place (the conv family lines up one to one once the shapes agree): a
+    dilation or padding that keeps the shape and the counts shows here."""
+    conv = CLASS_FAMILY["Conv2d"]
+    rows = [r for r in report.rows if not r.side and KIND_FAMILY.get(r.kind) == conv]
+    calls = [call for call in torch_calls if CLASS_FAMILY[call[1]] == conv]
+    pairs = [(r.window, call[3]) for r, call in zip(rows, calls, strict=True) if len(call) > 3]
+    ours = [[*w.kernel, *w.stride, w.padding[0], w.padding[2], *w.dilation, w.groups]
+            for w, _ in pairs if w is not None]
+    return ours, [theirs for _, theirs in pairs]
+
+
+@pytest.mark.parametrize("name", zoo(["resnet50", "mobilenet_v2", "googlenet_torchvision", *ZOO]))
 def test_every_layer_shape_equals_the_stored_torch_table(name: str) -> None:
-    ours, theirs = comparable(analyze(load(name)), TORCH_SHAPES[name])
-    assert len(ours) == len(theirs) > 100
+    report = analyze(load(name))
+    ours, theirs = comparable(report, TORCH_SHAPES[name])
+    assert len(ours) == len(theirs) > 25
+    assert ours == theirs
+    ours, theirs = conv_windows(report, TORCH_SHAPES[name])
+    assert len(ours) == len(theirs) > 5
     assert ours == theirs
 
 
 def test_resnet50_paths_are_torchvision_module_names() -> None:
     # torchvision calls each block's one ReLU module three times; convcalc names relu1..relu3.
-    named = {c: kinds for c, kinds in TORCH_KINDS.items() if c != "ReLU"}
-    theirs = [(path, c) for path, c, _ in TORCH_SHAPES["resnet50"] if c in named]
+    named = {"Conv2d": {"conv"}, "BatchNorm2d": {"batchnorm"}, "MaxPool2d": {"maxpool"},
+             "Linear": {"dense"}}
+    theirs = [(path, c) for path, c, *_ in TORCH_SHAPES["resnet50"] if c in named]
     ours = [(r.path, c) for r in analyze(load("resnet50")).rows
             for c, kinds in named.items() if r.kind in kinds]
     assert len(ours) > 100
@@ -334,8 +526,48 @@ def _torch_reference() -> Any:
 ])
 def test_every_layer_shape_equals_a_live_torch_model(name: str, size: int) -> None:
     reference = _torch_reference()
-    builder, kwargs = reference.SHAPES[name]
-    calls = reference.leaf_shapes(reference.build(builder, kwargs), size)
+    _, calls = reference.measure(reference.SHAPES[name], size)
     report = analyze(with_input(load(name), Shape(size, size, 3)))
     ours, theirs = comparable(report, calls)
     assert ours == theirs
+
+
+def live_size(name: str) -> int:
+    """A smaller input than the model's own, so the live checks run fast and --input is tested
+    too (Inception v3's auxiliary classifier needs its 17x17 grid: 320 gives 18x18)."""
+    return 320 if name == "inception_v3" else 128
+
+
+@pytest.mark.parametrize("name", zoo(ZOO))
+def test_zoo_equals_a_live_torchvision_model(name: str) -> None:
+    reference, size = _torch_reference(), live_size(name)
+    theirs, calls = reference.measure(reference.ZOO[name], size)
+    report = analyze(with_input(load(name), Shape(size, size, 3)))
+    assert counts(report) == (theirs["params"], theirs["macs"])
+    ours, calls = comparable(report, calls)
+    assert ours == calls
+
+
+# -- convcalc list with about 50 entries ------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("resnet50", "resnet"), ("resnext101_32x8d", "resnext"), ("deeplabv3_resnet50", "deeplab"),
+    ("shufflenet_v2_x1_0", "shufflenet"), ("mobilenet_v3_small", "mobilenet"),
+    ("efficientnet_b7", "efficientnet"), ("lenet5", "lenet"), ("unet", "unet"),
+    ("googlenet_torchvision", "googlenet"), ("vgg11_bn", "vgg"),
+])
+def test_list_groups_names_by_family(name: str, expected: str) -> None:
+    assert family(name) == expected
+
+
+def test_list_filter_keeps_the_names_containing_it() -> None:
+    result = CliRunner().invoke(main, ["list", "--filter", "DenseNet"])
+    assert result.exit_code == 0, result.output
+    shown = {n for n in builtin_names() if n in result.stdout}
+    assert shown == {"densenet121", "densenet161", "densenet169", "densenet201"}
+
+
+def test_list_filter_without_a_match_is_one_line_and_exit_2() -> None:
+    result = CliRunner().invoke(main, ["list", "--filter", "nosuchnet"])
+    assert result.exit_code == 2
+    assert "no built-in architecture name contains 'nosuchnet'" in result.output
