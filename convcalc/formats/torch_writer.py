@@ -112,6 +112,12 @@ def _channel_slice(row: LayerRow, xs: list[str]) -> str:
     return f"{xs[0]}[:, {start}:{stop}]"
 
 
+def _crop(row: LayerRow, xs: list[str]) -> str:
+    top, left = row.layer.offsets(row.input_shapes)  # type: ignore[union-attr]
+    h, w = row.output.hw
+    return f"{xs[0]}[:, :, {top}:{top + h}, {left}:{left + w}]"
+
+
 def _channel_shuffle(row: LayerRow, xs: list[str]) -> str:
     groups = _field(row, "groups")
     return f"{xs[0]}.unflatten(1, ({groups}, -1)).transpose(1, 2).flatten(1, 2)"
@@ -150,6 +156,7 @@ EXPRESSIONS: dict[str, Callable[[LayerRow, list[str]], str]] = {
     "concat": lambda row, xs: f"torch.cat([{', '.join(xs)}], dim=1)",
     "channel_slice": _channel_slice,
     "channel_shuffle": _channel_shuffle,
+    "crop": _crop,  # a second input gives only the size
 }
 
 
