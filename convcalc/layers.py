@@ -77,6 +77,18 @@ def _non_negative_padding(padding: Padding) -> None:
         )
 
 
+def _check_filter_window(layer: "Conv | ConvTranspose") -> None:
+    """The checks of the fields a convolution and a transposed convolution share."""
+    _positive("filters", layer.filters)
+    _positive("kernel", layer.kernel)
+    _positive("stride", layer.stride)
+    _positive("dilation", layer.dilation)
+    _positive("groups", layer.groups)
+    _non_negative_padding(layer.padding)
+    if layer.scale not in (True, False, "up"):
+        raise ConvcalcError(f"scale {layer.scale!r} must be true, false or 'up'")
+
+
 @dataclass(frozen=True)
 class Cost:
     """What one layer produces and costs at given input shapes (one row of the table)."""
@@ -187,14 +199,7 @@ class Conv(Layer):
     scale: WidthScale = True
 
     def __post_init__(self) -> None:
-        _positive("filters", self.filters)
-        _positive("kernel", self.kernel)
-        _positive("stride", self.stride)
-        _positive("dilation", self.dilation)
-        _positive("groups", self.groups)
-        _non_negative_padding(self.padding)
-        if self.scale not in (True, False, "up"):
-            raise ConvcalcError(f"scale {self.scale!r} must be true, false or 'up'")
+        _check_filter_window(self)
 
     def as_conv(self, x: Shape) -> "Conv":
         """The plain convolution this layer computes at input x (itself, for conv)."""
@@ -530,14 +535,7 @@ class ConvTranspose(Layer):
     scale: WidthScale = True
 
     def __post_init__(self) -> None:
-        _positive("filters", self.filters)
-        _positive("kernel", self.kernel)
-        _positive("stride", self.stride)
-        _positive("dilation", self.dilation)
-        _positive("groups", self.groups)
-        _non_negative_padding(self.padding)
-        if self.scale not in (True, False, "up"):
-            raise ConvcalcError(f"scale {self.scale!r} must be true, false or 'up'")
+        _check_filter_window(self)
         if isinstance(self.padding, str) or (
                 isinstance(self.padding, tuple) and len(self.padding) != 2):
             raise ConvcalcError(f"padding {self.padding!r} must be one number or [h, w]")

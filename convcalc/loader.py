@@ -1214,12 +1214,13 @@ def _coerce(value: Any, expected: Any, scope: Mapping[str, Any], key: str) -> An
         if not isinstance(value, bool):
             raise ConvcalcError(f"{key} {value!r} must be true or false")
         return value
-    if expected == Pair:
+    if expected in (Pair, FloatPair):
+        number_type = int if expected == Pair else float
         if isinstance(value, list):
             if len(value) != 2:
                 raise ConvcalcError(f"{key} {value!r} must be one number or [h, w]")
-            return tuple(_coerce(v, int, scope, key) for v in value)
-        number = _coerce(value, int, scope, key)
+            return tuple(_coerce(v, number_type, scope, key) for v in value)
+        number = _coerce(value, number_type, scope, key)
         return number, number
     if expected == Padding:
         if value in ("same", "valid"):
@@ -1242,13 +1243,6 @@ def _coerce(value: Any, expected: Any, scope: Mapping[str, Any], key: str) -> An
         if not isinstance(value, str):
             raise ConvcalcError(f"{key} {value!r} must be a word")
         return value
-    if expected == FloatPair:
-        if isinstance(value, list):
-            if len(value) != 2:
-                raise ConvcalcError(f"{key} {value!r} must be one number or [h, w]")
-            return tuple(_coerce(v, float, scope, key) for v in value)
-        number = _coerce(value, float, scope, key)
-        return number, number
     if expected == Sections:
         if isinstance(value, list):
             return tuple(_coerce(v, int, scope, key) for v in value)
