@@ -21,27 +21,30 @@ from convcalc.expr import make_divisible
 from convcalc.loader import builtin_names, load, parse
 from convcalc.roofline import Device
 from convcalc.shapes import Shape, output_size
-from convcalc.variants import (
-    Comparison,
-    LayerComparison,
-    Sweep,
-    compare,
-    compare_designs,
-    convert,
-    sweep,
-    with_input,
-    with_width,
-)
 
 if TYPE_CHECKING:
     from convcalc.profiles import load_device
     from convcalc.quick import table
     from convcalc.summary import Summary, summarize
+    from convcalc.variants import (
+        Comparison,
+        LayerComparison,
+        Sweep,
+        compare,
+        compare_designs,
+        convert,
+        sweep,
+        with_input,
+        with_width,
+    )
 
 # Imported on first use (PEP 562), so that `convcalc analyze`, which starts by importing this
-# package, does not build the summary's records or read the device profiles' code.
+# package, does not build the summary's and the variants' records or read the device
+# profiles' code.
 _LAZY = {"load_device": "convcalc.profiles", "table": "convcalc.quick",
-         "Summary": "convcalc.summary", "summarize": "convcalc.summary"}
+         "Summary": "convcalc.summary", "summarize": "convcalc.summary",
+         **dict.fromkeys(("Comparison", "LayerComparison", "Sweep", "compare", "compare_designs",
+                          "convert", "sweep", "with_input", "with_width"), "convcalc.variants")}
 
 
 def __getattr__(name: str) -> Any:

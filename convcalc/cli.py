@@ -7,7 +7,7 @@ import gc
 import io
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -22,8 +22,7 @@ from convcalc.architecture import Architecture
 from convcalc.errors import ConvcalcError
 from convcalc.loader import builtin_names, load, locate
 from convcalc.shapes import parse_shape
-from convcalc.variants import CONVERSIONS, Conversion, convert, with_input, with_width
-from convcalc.vocabulary import canonical, spellings
+from convcalc.vocabulary import CONVERSIONS, canonical, spellings
 
 FORMATS = ("table", "json", "markdown", "csv")
 
@@ -167,9 +166,14 @@ def prepared(arch: str, input_: str | None, width: float | None,
         loaded = read_onnx(arch, input_)
     else:
         loaded = load(arch, depth=1.0 if depth_multiplier is None else depth_multiplier)
+    # variants is imported only when asked for: most runs need neither rule.
     if input_:
+        from convcalc.variants import with_input
+
         loaded = with_input(loaded, parse_shape(input_, channels=loaded.input.c))
     if width is not None:
+        from convcalc.variants import with_width
+
         loaded = with_width(loaded, width)
     return loaded
 
@@ -215,13 +219,18 @@ def device_and_dtype(device_name: str | None, dtype: str | None) -> "tuple[Devic
     return device, dtype or (device.dtype if device else "fp32")
 
 
-def converted(arch: Architecture, to: str | None, include_stem: bool) -> Conversion:
-    """``arch`` converted as --convert asks (unchanged without it)."""
+def converted(arch: Architecture, to: str | None,
+              include_stem: bool) -> "tuple[Architecture, Mapping[str, str] | None]":
+    """``arch`` converted as --convert asks, and what each layer path it created replaced
+    (``arch`` unchanged and None without --convert, which then does not import variants)."""
     if to is None:
         if include_stem:
             raise ConvcalcError("--include-stem goes with --convert separable")
-        return Conversion(arch, {})
-    return convert(arch, to, include_stem)
+        return arch, None
+    from convcalc.variants import convert
+
+    conversion = convert(arch, to, include_stem)
+    return conversion.arch, conversion.changed
 
 
 def explain_reports(reports: list[Report], format_: str, layer: str | None) -> None:
@@ -321,16 +330,16 @@ def analyze_command(*, arch: str, input_: str | None, width: float | None,
     if (explain or layer) and batch != 1:
         raise ConvcalcError("--explain writes out one image's formulas; drop --batch")
     device, dtype_ = device_and_dtype(device_name, dtype)
-    conversion = converted(prepared(arch, input_, width, depth_multiplier), convert,
-                           include_stem)
-    report = analyze(conversion.arch, include_side=include_side, dtype=dtype_, batch=batch,
+    loaded, changed = converted(prepared(arch, input_, width, depth_multiplier), convert,
+                                include_stem)
+    report = analyze(loaded, include_side=include_side, dtype=dtype_, batch=batch,
                      device=device)
     if explain or layer:
         explain_reports([report], format_, layer)
     elif depth is not None:
         folded(report, depth, format_, columns)
     else:
-        output(report, format_, flops, conversion.changed if convert else None, columns)
+        output(report, format_, flops, changed, columns)
 
 
 def folded(report: Report, depth: int, format_: str, columns: str | None) -> None:
@@ -406,7 +415,7 @@ def compare_command(*, archs: tuple[str, ...], input_: str | None, kernel: int |
             loaded = prepared(arch, input_, width, depth_multiplier)
             archs_.append(loaded)
             if convert:
-                archs_.append(converted(loaded, convert, include_stem).arch)
+                archs_.append(converted(loaded, convert, include_stem)[0])
         comparison = compare(archs_, dtype=dtype_, batch=batch, device=device)
         if explain:
             explain_reports(list(comparison.reports), format_, None)
@@ -480,7 +489,7 @@ def sweep_command(*, arch: str, widths: str, inputs: str | None, convert: str | 
     from convcalc.render import render_sweep
     from convcalc.variants import sweep
 
-    loaded = converted(prepared(arch, None, None, depth_multiplier), convert, include_stem).arch
+    loaded, _ = converted(prepared(arch, None, None, depth_multiplier), convert, include_stem)
     shapes = ([parse_shape(t, channels=loaded.input.c) for t in parse_list(inputs, "input")]
               if inputs else [loaded.input])
     device, dtype = device_and_dtype(device_name, None)
@@ -730,7 +739,7 @@ def export_command(*, arch: str, to: str, output_: str | None, input_: str | Non
     from convcalc.formats import export
 
     designed = prepared(arch, input_, width, depth_multiplier)
-    text = export(converted(designed, convert, include_stem).arch, to)
+    text = export(converted(designed, convert, include_stem)[0], to)
     if output_ is None:
         click.echo(text, nl=False)
     else:

@@ -27,6 +27,7 @@ from convcalc.layers import (
 from convcalc.limits import MAX_DIM, MAX_SWEEP_CELLS, MAX_SWEEP_LAYERS, MAX_WIDTH
 from convcalc.roofline import Device
 from convcalc.shapes import Shape, checked_shape
+from convcalc.vocabulary import CONVERSIONS
 
 
 def with_width(arch: Architecture, multiplier: float) -> Architecture:
@@ -60,9 +61,6 @@ def with_input(arch: Architecture, shape: Shape) -> Architecture:
 
 
 # -- conversions ---------------------------------------------------------------------------------
-
-CONVERSIONS = ("separable", "standard")
-
 
 @dataclass(frozen=True)
 class Conversion:

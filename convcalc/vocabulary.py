@@ -16,6 +16,10 @@ SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("bf16", "bfloat16"),
 )
 
+# What ``variants.convert`` rewrites a network to; here, not in variants, so that the CLI can
+# list them for --convert without importing variants on every start.
+CONVERSIONS = ("separable", "standard")
+
 
 def spellings(names: Sequence[str]) -> list[str]:
     """Every accepted spelling of ``names``: each name followed by its synonyms."""
