@@ -30,8 +30,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from convcalc import Report, analyze, builtin_names, load, with_input, with_width  # noqa: E402
+from convcalc import Report, analyze, load, with_input, with_width  # noqa: E402
 from convcalc.calibrate import Measurement, fit, relative_errors  # noqa: E402
+from convcalc.loader import catalogue_names  # noqa: E402
 from convcalc.roofline import EFFICIENCY_CLASSES, network_seconds  # noqa: E402
 from convcalc.shapes import Shape  # noqa: E402
 
@@ -181,7 +182,7 @@ def main() -> int:
             save(args.save, times)
         pick = statistics.median if args.statistic == "median" else min
         seconds = {c: pick(t) for c, t in times.items()}
-    known = set(builtin_names())
+    known = set(catalogue_names())
     missing = [c.label for c in seconds if c.arch not in known]
     if missing:
         print(f"measured but without a zoo file (not predicted): {', '.join(missing)}")

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 from convcalc.analysis import DTYPE_BYTES, Report, analyze
 from convcalc.architecture import Architecture
 from convcalc.errors import ConvcalcError
-from convcalc.loader import builtin_names, load, locate
+from convcalc.loader import catalogue_names, load, locate
 from convcalc.shapes import parse_shape
 from convcalc.vocabulary import CONVERSIONS, canonical, spellings
 
@@ -512,7 +512,7 @@ def list_command(*, filter_: str | None, columns: str | None) -> None:
     """The built-in architectures, grouped by family, with their source and headline numbers."""
     from convcalc.render import render_catalogue
 
-    names = [n for n in builtin_names() if (filter_ or "").lower() in n.lower()]
+    names = [n for n in catalogue_names() if (filter_ or "").lower() in n.lower()]
     if not names:
         raise ConvcalcError(f"no built-in architecture name contains '{filter_}'; "
                             "'convcalc list' shows them all")

@@ -94,8 +94,33 @@ def builtin_names(folder: str = "architectures") -> list[str]:
     """Names of the built-in architectures (or of another shipped folder's files), in natural
     order (resnet18 before resnet101)."""
     names = {p.stem for d in builtin_dirs(folder) if d.is_dir() for p in d.glob("*.yaml")}
-    return sorted(names, key=lambda n: [int(t) if t.isdigit() else t
-                                        for t in re.split(r"(\d+)", n)])
+    return sorted(names, key=_natural)
+
+
+def catalogue_names() -> list[str]:
+    """The names ``convcalc list`` shows, in natural order: each built-in architecture's, or
+    for a file with named ``scales:`` one NAME_SCALE per scale (efficientnet_b0 ...
+    efficientnet_b7, torchvision's names) instead of the file's own. ``builtin_names`` stays
+    one name per file, so that the tests and tools going over every file read each once."""
+    names = [f"{name}_{scale}" if scale else name for name in builtin_names()
+             for scale in scale_names(locate(name)) or ("",)]
+    return sorted(names, key=_natural)
+
+
+def scale_names(path: Path) -> tuple[str, ...]:
+    """The names of a YAML file's ``scales:``, in the file's order (none without them),
+    without expanding its layers."""
+    shown = path.name if path.parent in builtin_dirs() else str(path)
+    try:
+        doc = _read_yaml(read_text(path, "architecture files", shown), Budget())
+        return tuple(_mapping(doc.get("scales"), "'scales'", doc.key_lines.get("scales")))
+    except ConvcalcError as e:
+        raise e.located(file=shown) from None
+
+
+def _natural(name: str) -> list[int | str]:
+    """Sort key of natural order: the digits as numbers (resnet18 before resnet101)."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
 
 
 def locate(source: str | Path, folder: str = "architectures", what: str = "architecture",

@@ -14,7 +14,7 @@ from convcalc.analysis import NETWORK_INPUT, analyze
 from convcalc.architecture import Architecture, Node, chain
 from convcalc.errors import ConvcalcError
 from convcalc.layers import Add, Conv, Mul, Pool
-from convcalc.loader import load, parse
+from convcalc.loader import load, parse, scale_names
 from convcalc.shapes import Shape
 from convcalc.summary import memory
 from convcalc.variants import to_separable, to_standard, with_width
@@ -457,6 +457,16 @@ def test_scales_are_found_by_name_and_path(tmp_path: Path) -> None:
     assert load(f"{tmp_path / 'eff.yaml'}:b1").name == "eff_b1"
     with pytest.raises(ConvcalcError, match=r"eff\.yaml:4: has no scale 'b3'; its scales"):
         load(f"{tmp_path / 'eff.yaml'}:b3")
+
+
+def test_scale_names_are_the_files_scales_in_its_order(tmp_path: Path) -> None:
+    (tmp_path / "eff.yaml").write_text(SCALED)
+    (tmp_path / "plain.yaml").write_text("input: 8x8x3\nlayers: [relu]\n")
+    (tmp_path / "bad.yaml").write_text("input: 8x8x3\nscales: [b0]\nlayers: [relu]\n")
+    assert scale_names(tmp_path / "eff.yaml") == ("b0", "b1", "b2")
+    assert scale_names(tmp_path / "plain.yaml") == ()
+    with pytest.raises(ConvcalcError, match=r"bad\.yaml:2: 'scales' must be a mapping"):
+        scale_names(tmp_path / "bad.yaml")
 
 
 # -- rewrites on graphs ------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from convcalc import (
     with_width,
 )
 from convcalc.cli import main
+from convcalc.loader import catalogue_names
 from convcalc.render import family
 
 REFERENCE = json.loads((DATA / "torchvision_counts.json").read_text())["models"]
@@ -565,6 +566,43 @@ def test_list_filter_keeps_the_names_containing_it() -> None:
     assert result.exit_code == 0, result.output
     shown = {n for n in builtin_names() if n in result.stdout}
     assert shown == {"densenet121", "densenet161", "densenet169", "densenet201"}
+
+
+def three_figures(n: int) -> str:
+    """A count as `convcalc list` shows it, three significant digits (written here, not
+    convcalc's own rounding): 66347960 -> '66.3M', 43040704 -> '43M'."""
+    unit, size = next((u, s) for u, s in (("G", 10**9), ("M", 10**6)) if n >= s)
+    return f"{n / size:.3g}{unit}"
+
+
+def test_list_shows_one_row_per_efficientnet_scale_under_torchvisions_name() -> None:
+    result = CliRunner().invoke(main, ["list", "--columns", "name,input,params,macs"])
+    assert result.exit_code == 0, result.output
+    table = [line.split() for line in result.stdout.splitlines()]
+    shown = [row for row in table if row and row[0].startswith("efficientnet")]
+    names = [f"efficientnet_b{i}" for i in range(8)]
+    # torchvision's params, MACs and weights' crop size, stored in tests/data
+    assert shown[:8] == [[n, f"{EXTRA[n]['input']}x{EXTRA[n]['input']}x3",
+                          three_figures(EXTRA[n]["params"]), three_figures(EXTRA[n]["macs"])]
+                         for n in names]
+    assert shown[7][2:] == ["66.3M", "37.7G"]  # B7: 66,347,960 params, 37,745,884,192 MACs
+    assert [row[0] for row in shown[8:]] == ["efficientnet_v2_s"]  # not the file's own name
+
+
+def test_the_catalogue_names_each_efficientnet_scale_with_torchvisions_counts() -> None:
+    named = [n for n in catalogue_names() if n.startswith("efficientnet_b")]
+    assert named == [f"efficientnet_b{i}" for i in range(8)]
+    assert "efficientnet" not in catalogue_names()
+    assert set(builtin_names()) - {"efficientnet"} <= set(catalogue_names())
+    assert {n: counts(analyze(load(n))) for n in named} == {
+        n: (EXTRA[n]["params"], EXTRA[n]["macs"]) for n in named}
+
+
+def test_list_filter_finds_a_scale_by_its_name() -> None:
+    result = CliRunner().invoke(main, ["list", "--filter", "b3", "--columns", "name,params"])
+    assert result.exit_code == 0, result.output
+    assert [line.split() for line in result.stdout.splitlines()][2:] == [
+        ["efficientnet_b3", three_figures(EXTRA["efficientnet_b3"]["params"])]]
 
 
 def test_list_filter_without_a_match_is_one_line_and_exit_2() -> None:
