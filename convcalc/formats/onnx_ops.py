@@ -86,15 +86,22 @@ def _optional(node: OnnxNode, index: int) -> str:
 
 # -- convolutions and dense layers ----------------------------------------------------------
 
+def _conv_operands(node: OnnxNode, env: Env,
+                   what: str) -> tuple[Tensor, Weight, bool, tuple[Weight, ...]]:
+    """(input, weight, has bias, the weights it counts) of a Conv or ConvTranspose node, whose
+    weight must be 4-D."""
+    x, w = env.tensor(node.inputs[0]), env.weight(node.inputs[1])
+    bias = bool(_optional(node, 2))
+    if len(w.dims) != 4:
+        raise ConvcalcError(f"weight '{w.name}' has dims {list(w.dims)}; convcalc reads 2-D "
+                            f"{what} (4-D weights)")
+    return x, w, bias, (w, env.weight(node.inputs[2])) if bias else (w,)
+
+
 @op("Conv")
 def conv(node: OnnxNode, env: Env) -> list[Emit]:
     """Conv -> conv, or depthwise (groups = input channels) or pointwise (1x1, no padding)."""
-    x, w = env.tensor(node.inputs[0]), env.weight(node.inputs[1])
-    bias = bool(_optional(node, 2))
-    weights = (w, env.weight(node.inputs[2])) if bias else (w,)
-    if len(w.dims) != 4:
-        raise ConvcalcError(f"weight '{w.name}' has dims {list(w.dims)}; convcalc reads 2-D "
-                            "convolutions (4-D weights)")
+    x, w, bias, weights = _conv_operands(node, env, "convolutions")
     filters, per_group, kh, kw = w.dims
     groups = int(node.attr("group", 1))
     if groups < 1 or per_group * groups != x.shape.c:
@@ -118,12 +125,7 @@ def conv(node: OnnxNode, env: Env) -> list[Emit]:
 @op("ConvTranspose")
 def conv_transpose(node: OnnxNode, env: Env) -> list[Emit]:
     """ConvTranspose -> conv_transpose (PyTorch's ConvTranspose2d)."""
-    x, w = env.tensor(node.inputs[0]), env.weight(node.inputs[1])
-    bias = bool(_optional(node, 2))
-    weights = (w, env.weight(node.inputs[2])) if bias else (w,)
-    if len(w.dims) != 4:
-        raise ConvcalcError(f"weight '{w.name}' has dims {list(w.dims)}; convcalc reads 2-D "
-                            "transposed convolutions (4-D weights)")
+    x, w, bias, weights = _conv_operands(node, env, "transposed convolutions")
     in_channels, per_group, kh, kw = w.dims
     groups = int(node.attr("group", 1))
     if in_channels != x.shape.c or groups < 1 or in_channels % groups:
