@@ -104,9 +104,11 @@ class Cost:
 
 @dataclass(frozen=True, kw_only=True)
 class Layer:
-    """A layer with one input. Defaults: shape kept, nothing counted."""
+    """A layer with one input. Defaults: shape kept, nothing counted. ``view`` marks a layer
+    that moves no data at inference (a view of its input, or its input passed on)."""
 
     kind: str
+    view: ClassVar[bool] = False
 
     def out_shape(self, x: Shape) -> Shape:
         return x
@@ -150,6 +152,7 @@ class Merge:
     their shapes, in the order of the node's inputs."""
 
     kind: str
+    view: ClassVar[bool] = False
     min_inputs: ClassVar[int] = 2
     max_inputs: ClassVar[int] = 1 << 30
 
@@ -453,6 +456,7 @@ class Dropout(Layer):
     """Dropout: the identity at inference."""
 
     kind: str = "dropout"
+    view: ClassVar[bool] = True
     p: float = 0.5
 
     def __post_init__(self) -> None:
@@ -465,6 +469,7 @@ class Flatten(Layer):
     """h x w x c -> a flat vector of h * w * c values."""
 
     kind: str = "flatten"
+    view: ClassVar[bool] = True
 
     def out_shape(self, x: Shape) -> Shape:
         return Shape.flat(x.elements)
@@ -674,6 +679,7 @@ class ChannelSlice(Layer):
     ``split`` is made of these, one per section."""
 
     kind: str = "channel_slice"
+    view: ClassVar[bool] = True
     start: int = 0
     stop: int = 0
     # Set by split: the sections as a count of equal ones (parts, index) or their total.
@@ -795,6 +801,7 @@ class StochasticDepth(Layer):
     """Stochastic depth (drop path, EfficientNet and ConvNeXt): the identity at inference."""
 
     kind: str = "stochastic_depth"
+    view: ClassVar[bool] = True
     p: float = 0.0
     mode: str = "row"
 
@@ -810,6 +817,7 @@ class Identity(Layer):
     """The identity (nn.Identity): a named point in the graph; costs nothing."""
 
     kind: str = "identity"
+    view: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, kw_only=True)

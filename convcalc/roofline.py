@@ -4,8 +4,8 @@ Pure functions of a row and a device profile; no files, no numpy.
 
 - ``bytes_moved`` = (batch x (elements of every input tensor read + elements of the output
   written) + weight elements) x dtype bytes. A merge reads all its inputs; weights are read once
-  per batch. Layers that move nothing at inference (``VIEWS``: flatten and channel slices are
-  views, dropout, stochastic depth and identity pass their input on) move 0 bytes.
+  per batch. Layers that move nothing at inference (``view`` layers: flatten and channel slices
+  are views, dropout, stochastic depth and identity pass their input on) move 0 bytes.
 - ``seconds`` = max(macs / (macs_per_second x efficiency), bytes_moved / bytes_per_second)
   + overhead_seconds, where ``efficiency`` is the fraction of the peak multiply rate the layer's
   class (``efficiency_class``) reaches, 1 unless the profile says otherwise (Williams, Waterman
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 # The classes a profile may give an efficiency: what kind of multiplies a layer does.
 EFFICIENCY_CLASSES = ("conv", "pointwise", "depthwise", "grouped", "dense", "other")
-VIEWS = ("flatten", "channel_slice", "dropout", "stochastic_depth", "identity")
 BOUNDS = ("compute", "memory")
 
 
@@ -65,7 +64,7 @@ def efficiency_class(row: "LayerRow") -> str:
 def bytes_moved(row: "LayerRow", inputs: "Sequence[Shape]", batch: int, dtype_bytes: int) -> int:
     """The bytes a layer reads and writes: its input tensors and output per image, its weights
     once (see the module docstring)."""
-    if row.kind in VIEWS:
+    if row.layer.view:
         return 0
     activations = sum(s.elements for s in inputs) + row.output.elements
     return (batch * activations + row.params) * dtype_bytes
