@@ -9,14 +9,14 @@ node whose layer resolves by shape (a residual's projection) adds zero, one or s
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from convcalc.architecture import NETWORK_INPUT as GRAPH_INPUT
 from convcalc.architecture import Architecture, Node
 from convcalc.errors import ConvcalcError
 from convcalc.layers import Layer, Merge, Window
-from convcalc.limits import MAX_ELEMENTS, MAX_MAGNITUDE
-from convcalc.roofline import Device, cost_rows
+from convcalc.limits import MAX_BATCH, MAX_ELEMENTS, MAX_MAGNITUDE
+from convcalc.roofline import Device, bytes_moved, efficiency_class, layer_seconds
 from convcalc.shapes import Pair, Shape, checked_shape
 
 if TYPE_CHECKING:
@@ -67,6 +67,11 @@ class LayerRow:
     @property
     def flops(self) -> int:
         return 2 * self.macs
+
+    @property
+    def efficiency_class(self) -> str:
+        """The class of multiplies it does, whose efficiency a device profile may give."""
+        return efficiency_class(self.layer, self.window, self.input)
 
 
 @dataclass(frozen=True)
@@ -133,8 +138,7 @@ class Report:
         return render_html_table(self)
 
 
-@dataclass(frozen=True)
-class _Tensor:
+class _Tensor(NamedTuple):
     row: int
     shape: Shape
     receptive_field: Pair
@@ -158,15 +162,17 @@ def analyze(arch: Architecture, *, include_side: bool = False, dtype: str = "fp3
     seconds (see roofline.py)."""
     if dtype not in DTYPE_BYTES:
         raise ConvcalcError(f"dtype '{dtype}' must be one of {', '.join(DTYPE_BYTES)}")
-    rows: list[LayerRow] = []
+    if not 1 <= batch <= MAX_BATCH:
+        raise ConvcalcError(f"batch {batch} must be from 1 to {MAX_BATCH:,}")
+    size = DTYPE_BYTES[dtype]
+    walk = _Walk(batch, size, device)
     tensors = {GRAPH_INPUT: _Tensor(NETWORK_INPUT, arch.input, (1, 1), (1, 1))}
     try:
         for node in arch.nodes:
-            tensors[node.path] = _node(node, [tensors[p] for p in node.inputs], rows)
+            tensors[node.path] = walk.node(node, [tensors[p] for p in node.inputs])
     except ConvcalcError as e:
         raise e.located(file=arch.file) from None
-    size = DTYPE_BYTES[dtype]
-    costed = cost_rows(rows, size, batch, device)
+    costed = tuple(walk.rows)
     counted = [r for r in costed if include_side or not r.side]
     params = sum(r.params for r in counted)
     activations = sum(r.activations for r in counted)
@@ -185,39 +191,51 @@ def analyze(arch: Architecture, *, include_side: bool = False, dtype: str = "fp3
                   outputs=tuple(tensors[p].row for p in arch.outputs))
 
 
-def _node(node: Node, parts: list[_Tensor], rows: list[LayerRow]) -> _Tensor:
-    """The tensor a node produces, appending its rows (none when it passes an input on)."""
-    shapes = tuple(p.shape for p in parts)
-    try:
-        plan = node.layer.resolve(shapes)
-        if plan is None:
-            return _row(node.path, node, node.layer, parts, rows)
-        if isinstance(plan, int):
-            return parts[plan]
-        x = parts[0]
-        for suffix, layer in plan:
-            x = _row(f"{node.path}.{suffix}" if suffix else node.path, node, layer, [x], rows)
-        return x
-    except ConvcalcError as e:
-        raise e.located(line=node.line, path=node.path, kind=node.layer.kind) from None
+class _Walk:
+    """The rows of one walk over the nodes, each costed as it is made: counts for ``batch``
+    images, bytes moved at ``dtype_bytes`` per value and, given a device, roofline seconds."""
 
+    def __init__(self, batch: int, dtype_bytes: int, device: Device | None) -> None:
+        self.rows: list[LayerRow] = []
+        self.batch, self.dtype_bytes, self.device = batch, dtype_bytes, device
 
-def _row(path: str, node: Node, layer: Layer | Merge, parts: list[_Tensor],
-         rows: list[LayerRow]) -> _Tensor:
-    shapes = tuple(p.shape for p in parts)
-    try:
-        cost = layer.cost(shapes)
-        out = checked_output(cost.output)
-        rf, jump = _grow_receptive_field(parts, out, cost.window)
-    except ConvcalcError as e:
-        raise e.located(line=node.line, path=path, kind=layer.kind) from None
-    rows.append(LayerRow(
-        path=path, kind=layer.kind, layer=layer, inputs=tuple(p.row for p in parts),
-        input=shapes[0], output=out, window=cost.window, params=cost.params, macs=cost.macs,
-        other_ops=cost.other_ops, receptive_field=rf, jump=jump, side=node.side,
-        line=node.line, input_shapes=shapes,
-    ))
-    return _Tensor(len(rows) - 1, out, rf, jump)
+    def node(self, node: Node, parts: list[_Tensor]) -> _Tensor:
+        """The tensor a node produces, appending its rows (none when it passes an input on)."""
+        shapes = tuple(p.shape for p in parts)
+        try:
+            plan = node.layer.resolve(shapes)
+            if plan is None:
+                return self.row(node.path, node, node.layer, parts)
+            if isinstance(plan, int):
+                return parts[plan]
+            x = parts[0]
+            for suffix, layer in plan:
+                x = self.row(f"{node.path}.{suffix}" if suffix else node.path, node, layer, [x])
+            return x
+        except ConvcalcError as e:
+            raise e.located(line=node.line, path=node.path, kind=node.layer.kind) from None
+
+    def row(self, path: str, node: Node, layer: Layer | Merge, parts: list[_Tensor]) -> _Tensor:
+        shapes = tuple(p.shape for p in parts)
+        try:
+            cost = layer.cost(shapes)
+            out = checked_output(cost.output)
+            rf, jump = _grow_receptive_field(parts, out, cost.window)
+        except ConvcalcError as e:
+            raise e.located(line=node.line, path=path, kind=layer.kind) from None
+        batch, device = self.batch, self.device
+        macs = cost.macs * batch
+        moved = bytes_moved(layer, shapes, out, cost.params, batch, self.dtype_bytes)
+        seconds, bound = (None, None) if device is None else layer_seconds(
+            macs, moved, efficiency_class(layer, cost.window, shapes[0]), device)
+        self.rows.append(LayerRow(
+            path=path, kind=layer.kind, layer=layer, inputs=tuple(p.row for p in parts),
+            input=shapes[0], output=out, window=cost.window, params=cost.params, macs=macs,
+            other_ops=cost.other_ops * batch, receptive_field=rf, jump=jump, side=node.side,
+            line=node.line, input_shapes=shapes, batch=batch, bytes_moved=moved,
+            seconds=seconds, bound=bound,
+        ))
+        return _Tensor(len(self.rows) - 1, out, rf, jump)
 
 
 def checked_output(shape: Shape) -> Shape:

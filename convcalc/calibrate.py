@@ -36,7 +36,7 @@ from convcalc.architecture import Architecture
 from convcalc.errors import ConvcalcError, suggestion
 from convcalc.limits import MAX_CALIBRATION_ROWS
 from convcalc.loader import load, read_text
-from convcalc.roofline import EFFICIENCY_CLASSES, Device, efficiency_class, network_seconds
+from convcalc.roofline import EFFICIENCY_CLASSES, Device, network_seconds
 from convcalc.shapes import parse_shape
 from convcalc.variants import with_input, with_width
 
@@ -195,7 +195,7 @@ def fit(measurements: Sequence[Measurement], name: str = "calibrated", dtype: st
                                 f"{suggestion(kind, EFFICIENCY_CLASSES)}")
     rows = [list(m.report.counted()) for m in measurements]
     present = [c for c in EFFICIENCY_CLASSES
-               if any(r.macs and efficiency_class(r) == c for rs in rows for r in rs)]
+               if any(r.macs and r.efficiency_class == c for rs in rows for r in rs)]
     shared = [c for c in present if c not in efficiency]
     groups = ([shared] if shared else []) + [[c] for c in present if c in efficiency]
     group = {c: i for i, members in enumerate(groups) for c in members}
@@ -203,7 +203,7 @@ def fit(measurements: Sequence[Measurement], name: str = "calibrated", dtype: st
     networks = [_Network(
         macs=np.array([r.macs for r in rs], float),
         moved=np.array([r.bytes_moved for r in rs], float),
-        kind=np.array([group[efficiency_class(r)] if r.macs else -1 for r in rs]),
+        kind=np.array([group[r.efficiency_class] if r.macs else -1 for r in rs]),
         layers=len(rs), seconds=m.seconds) for m, rs in zip(measurements, rows, strict=True)]
     best: tuple[float, np.ndarray] | None = None
     for ridge in RIDGE_GUESSES:

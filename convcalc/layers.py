@@ -27,7 +27,7 @@ Counting convention, chosen to match PyTorch:
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from convcalc.errors import ConvcalcError
 from convcalc.limits import MAX_DIM
@@ -89,8 +89,7 @@ def _check_filter_window(layer: "Conv | ConvTranspose") -> None:
         raise ConvcalcError(f"scale {layer.scale!r} must be true, false or 'up'")
 
 
-@dataclass(frozen=True)
-class Cost:
+class Cost(NamedTuple):
     """What one layer produces and costs at given input shapes (one row of the table)."""
 
     output: Shape
@@ -102,8 +101,33 @@ class Cost:
 
 
 
-@dataclass(frozen=True, kw_only=True)
-class Layer:
+class _Value:
+    """Equality, hashing and repr over a kind's fields, as a dataclass would generate them,
+    written once: the kinds are declared with ``repr=False, eq=False`` and inherit these,
+    because compiling the three methods anew for each of some thirty kinds took 7% of the
+    instructions of ``convcalc analyze resnet50``."""
+
+    __slots__ = ()
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, f.name) for f in fields(self))  # type: ignore[arg-type]
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        values = ", ".join(f"{f.name}={getattr(self, f.name)!r}"
+                           for f in fields(self))  # type: ignore[arg-type]
+        return f"{type(self).__qualname__}({values})"
+
+
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
+class Layer(_Value):
     """A layer with one input. Defaults: shape kept, nothing counted. ``view`` marks a layer
     that moves no data at inference (a view of its input, or its input passed on)."""
 
@@ -146,8 +170,8 @@ class Layer:
 Plan = int | tuple[tuple[str, Layer], ...] | None
 
 
-@dataclass(frozen=True, kw_only=True)
-class Merge:
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
+class Merge(_Value):
     """A layer that reads several tensors (``min_inputs`` or more); its methods take all of
     their shapes, in the order of the node's inputs."""
 
@@ -185,7 +209,7 @@ class Merge:
         return None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class Conv(Layer):
     """Convolution: out = floor((n + 2p - d(f-1) - 1)/s) + 1 per axis;
     macs = h_out * w_out * filters * f_h * f_w * c_in / groups;
@@ -242,7 +266,7 @@ class Conv(Layer):
         return self.out_shape(x).elements if self.as_conv(x).bias else 0
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class Depthwise(Conv):
     """Depthwise convolution: groups = input channels, filters = c_in * multiplier;
     macs = h_out * w_out * c_in * multiplier * f_h * f_w."""
@@ -266,7 +290,7 @@ class Depthwise(Conv):
                     padding=self.padding, dilation=self.dilation, groups=x.c, bias=self.bias)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class Pointwise(Conv):
     """1x1 convolution (a bottleneck or projection): macs = h * w * c_in * filters.
     ``expansion: t`` instead of ``filters`` gives t * c_in filters (MobileNetV2's expansion)."""
@@ -296,7 +320,7 @@ class Pointwise(Conv):
                     bias=self.bias)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class Separable(Layer):
     """Shorthand for a depthwise f x f convolution followed by a pointwise 1x1 one; the loader
     expands it into the two layers ``NAME.dw`` and ``NAME.pw`` (bias on the pointwise only, as
@@ -324,7 +348,7 @@ class Separable(Layer):
         )
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class Pool(Layer):
     """Max or average pooling (kind 'maxpool' / 'avgpool'); stride defaults to the kernel, as in
     PyTorch; ceil_mode as PyTorch computes it. other_ops = f_h * f_w per output element."""
@@ -358,7 +382,7 @@ class Pool(Layer):
         return self.out_shape(x).elements * self.kernel[0] * self.kernel[1]
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class GlobalAvgPool(Layer):
     """Average over all of h x w: h x w x c -> 1 x 1 x c; other_ops = h * w * c additions."""
 
@@ -385,7 +409,7 @@ def _adaptive_windows(n: int, out: int) -> tuple[int, int]:
     return n + out - g, -(-(n + out - g) // out)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class AdaptiveAvgPool(Layer):
     """Average or max pooling to a fixed output size (kind 'adaptive_avgpool' /
     'adaptive_maxpool'), with PyTorch's window boundaries floor(i*n/out) .. ceil((i+1)*n/out);
@@ -412,7 +436,7 @@ class AdaptiveAvgPool(Layer):
         return _adaptive_windows(h, self.size[0])[0] * _adaptive_windows(w, self.size[1])[0] * x.c
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class BatchNorm(Layer):
     """Batch normalisation: params = 2 * c (scale and shift); other_ops = 2 per element."""
 
@@ -425,7 +449,7 @@ class BatchNorm(Layer):
         return 2 * x.elements
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class Activation(Layer):
     """An element-wise non-linearity named by its kind (relu, relu6, sigmoid, ...)."""
 
@@ -433,7 +457,7 @@ class Activation(Layer):
         return ACTIVATION_OPS[self.kind] * x.elements
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class LocalResponseNorm(Layer):
     """Local response normalisation across ``size`` neighbouring channels (AlexNet, GoogLeNet);
     other_ops = size + 3 per element."""
@@ -451,7 +475,7 @@ class LocalResponseNorm(Layer):
         return (self.size + 3) * x.elements
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class Dropout(Layer):
     """Dropout: the identity at inference."""
 
@@ -464,7 +488,7 @@ class Dropout(Layer):
             raise ConvcalcError(f"p {self.p} must be at least 0 and below 1")
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class Flatten(Layer):
     """h x w x c -> a flat vector of h * w * c values."""
 
@@ -475,7 +499,7 @@ class Flatten(Layer):
         return Shape.flat(x.elements)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class ZeroPad(Layer):
     """Explicit zero padding: [h, w] on both sides, or [top, bottom, left, right]."""
 
@@ -493,7 +517,7 @@ class ZeroPad(Layer):
         return Shape(h + top + bottom, w + left + right, x.c)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class Dense(Layer):
     """Fully connected layer on a flat vector: macs = in * units; params = in * units (+ units)."""
 
@@ -520,7 +544,7 @@ class Dense(Layer):
         return self.units if self.bias else 0
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class ConvTranspose(Layer):
     """Transposed convolution (PyTorch's ConvTranspose2d): per axis
     out = (n - 1)s - 2p + d(f - 1) + output_padding + 1;
@@ -581,7 +605,7 @@ class ConvTranspose(Layer):
         return self.out_shape(x).elements if self.bias else 0
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class Upsample(Merge):
     """Upsampling by ``scale`` (out = floor(n * scale), PyTorch's rule), to a ``size``, or to
     the height and width of a second input read with 'from:' (its values are not read);
@@ -632,7 +656,7 @@ class Upsample(Merge):
 UPSAMPLE_MODES = ("nearest", "bilinear")
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class Crop(Merge):
     """Center crop to a ``size`` [h, w], or to the height and width of a second input read
     with 'from:' (the U-Net's cropped skip connections); the window starts at
@@ -673,7 +697,7 @@ class Crop(Merge):
         return Shape(oh, ow, x.c)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class ChannelSlice(Layer):
     """Channels start .. stop - 1 of the input (torch's x[:, start:stop]); costs nothing. A
     ``split`` is made of these, one per section."""
@@ -714,7 +738,7 @@ class ChannelSlice(Layer):
         return Shape(x.h, x.w, stop - start)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class Split(Layer):
     """Shorthand for channel sections side by side (torch.split along channels): ``sections``
     is a list of channel counts, or a number of equal sections. The loader expands it into
@@ -744,7 +768,7 @@ class Split(Layer):
         return tuple(parts)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class ChannelShuffle(Layer):
     """ShuffleNet's channel shuffle: c channels as groups x (c / groups), transposed; costs
     nothing (it moves data)."""
@@ -761,7 +785,7 @@ class ChannelShuffle(Layer):
         return x
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class LayerNorm(Layer):
     """Layer normalisation over the channels of each position (ConvNeXt's LayerNorm2d):
     params = 2 * c (scale and shift, when ``affine``); other_ops = 7 per element (mean 1,
@@ -782,7 +806,7 @@ class LayerNorm(Layer):
         return 7 * x.elements
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class LayerScale(Layer):
     """ConvNeXt's layer scale: each channel times a learned factor; params = c;
     other_ops = 1 per element."""
@@ -796,7 +820,7 @@ class LayerScale(Layer):
         return x.elements
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class StochasticDepth(Layer):
     """Stochastic depth (drop path, EfficientNet and ConvNeXt): the identity at inference."""
 
@@ -812,7 +836,7 @@ class StochasticDepth(Layer):
             raise ConvcalcError(f"mode '{self.mode}' must be 'row' or 'batch'")
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class Identity(Layer):
     """The identity (nn.Identity): a named point in the graph; costs nothing."""
 
@@ -820,7 +844,7 @@ class Identity(Layer):
     view: ClassVar[bool] = True
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class Add(Merge):
     """Element-wise sum of equal shapes (a residual connection); other_ops = (n - 1) additions
     per element for n inputs. ``optional`` (the residual shortcut 'if_same') passes the first
@@ -850,7 +874,7 @@ class Add(Merge):
         return (len(inputs) - 1) * inputs[0].elements
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class Mul(Merge):
     """Element-wise product (squeeze-and-excitation's gate, spatial attention): equal shapes, or
     a 1x1xC gate or an HxWx1 map broadcast onto HxWxC, in either order;
@@ -875,7 +899,7 @@ class Mul(Merge):
         return (len(inputs) - 1) * self.out_shape(inputs).elements
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class Concat(Merge):
     """Concatenation along channels (the Inception module, DenseNet); costs nothing."""
 
@@ -895,7 +919,7 @@ class Concat(Merge):
         return Shape(first.h, first.w, channels)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class Shortcut(Merge):
     """A residual's shortcut onto the main path's output: reads (x, main) and passes x on when
     ``mode`` is 'auto' and the shapes agree; otherwise torchvision's downsample, a strided 1x1
@@ -921,7 +945,7 @@ class Shortcut(Merge):
         return (("0", conv), ("1", BatchNorm())) if self.norm else (("0", conv),)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class Deferred(Layer):
     """A layer whose settings read tensor shapes (``in.c``): ``build`` makes the layer parts
     (path suffix, layer) from the shapes of the node's inputs, the first being its data input;

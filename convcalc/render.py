@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from convcalc.analysis import NETWORK_INPUT, LayerRow, Report, Totals
 from convcalc.errors import ConvcalcError, one_line
@@ -196,8 +196,7 @@ STYLES = {"bold": "1", "dim": "2", "red": "31", "green": "32"}
 CLI_HINT = "--columns"  # how a hidden column is asked for; the Python API says "columns"
 
 
-@dataclass(frozen=True)
-class Col:
+class Col(NamedTuple):
     """One column of a text table: ``id`` (what ``--columns`` takes), the title, numbers
     aligned right, and ``wrap`` for text that may wrap after each ``breaks`` (spaces for
     prose, ' + ' for a sum of parts), never inside a piece."""

@@ -1,6 +1,7 @@
 """Time from counts: each layer's memory traffic, and its latency on a device's roofline.
 
-Pure functions of a row and a device profile; no files, no numpy.
+Pure functions of a layer's figures and a device profile, which the analysis calls as it makes
+each row; no files, no numpy.
 
 - ``bytes_moved`` = (batch x (elements of every input tensor read + elements of the output
   written) + weight elements) x dtype bytes. A merge reads all its inputs; weights are read once
@@ -14,15 +15,14 @@ Pure functions of a row and a device profile; no files, no numpy.
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from convcalc.errors import ConvcalcError
 from convcalc.layers import Conv, Dense
-from convcalc.limits import MAX_BATCH
 
 if TYPE_CHECKING:
-    from convcalc.analysis import LayerRow, Report
+    from convcalc.analysis import Report
+    from convcalc.layers import Layer, Merge, Window
     from convcalc.shapes import Shape
 
 # The classes a profile may give an efficiency: what kind of multiplies a layer does.
@@ -48,26 +48,26 @@ class Device:
     sources: Mapping[str, str] = field(default_factory=dict)
 
 
-def efficiency_class(row: "LayerRow") -> str:
+def efficiency_class(layer: "Layer | Merge", window: "Window | None", input: "Shape") -> str:
     """'conv', 'pointwise' (1x1), 'depthwise', 'grouped' or 'dense' for layers that multiply,
-    'other' for the rest."""
-    if isinstance(row.layer, Conv) and row.window is not None:
-        groups = row.window.groups
-        if groups > 1:
-            return "depthwise" if groups == row.input.c else "grouped"
-        return "pointwise" if row.window.kernel == (1, 1) else "conv"
-    if isinstance(row.layer, Dense):
+    'other' for the rest; from a row's layer, window and (first) input."""
+    if isinstance(layer, Conv) and window is not None:
+        if window.groups > 1:
+            return "depthwise" if window.groups == input.c else "grouped"
+        return "pointwise" if window.kernel == (1, 1) else "conv"
+    if isinstance(layer, Dense):
         return "dense"
     return "other"
 
 
-def bytes_moved(row: "LayerRow", inputs: "Sequence[Shape]", batch: int, dtype_bytes: int) -> int:
+def bytes_moved(layer: "Layer | Merge", inputs: "Sequence[Shape]", output: "Shape", params: int,
+                batch: int, dtype_bytes: int) -> int:
     """The bytes a layer reads and writes: its input tensors and output per image, its weights
     once (see the module docstring)."""
-    if row.layer.view:
+    if layer.view:
         return 0
-    activations = sum(s.elements for s in inputs) + row.output.elements
-    return (batch * activations + row.params) * dtype_bytes
+    activations = sum(s.elements for s in inputs) + output.elements
+    return (batch * activations + params) * dtype_bytes
 
 
 def layer_seconds(macs: int, moved: int, kind_class: str, device: Device) -> tuple[float, str]:
@@ -79,28 +79,11 @@ def layer_seconds(macs: int, moved: int, kind_class: str, device: Device) -> tup
     return max(compute, memory) + device.overhead_seconds, bound
 
 
-def cost_rows(rows: "Sequence[LayerRow]", dtype_bytes: int, batch: int,
-              device: Device | None) -> "tuple[LayerRow, ...]":
-    """The rows of one image at ``batch`` images: multiplies, other ops and activations scaled,
-    parameters not; each with its bytes moved and, given a device, its seconds and bound."""
-    if not 1 <= batch <= MAX_BATCH:
-        raise ConvcalcError(f"batch {batch} must be from 1 to {MAX_BATCH:,}")
-    out = []
-    for row in rows:
-        moved = bytes_moved(row, row.input_shapes, batch, dtype_bytes)
-        macs = row.macs * batch
-        seconds, bound = (layer_seconds(macs, moved, efficiency_class(row), device)
-                          if device is not None else (None, None))
-        out.append(replace(row, batch=batch, macs=macs, other_ops=row.other_ops * batch,
-                           bytes_moved=moved, seconds=seconds, bound=bound))
-    return tuple(out)
-
-
 def network_seconds(report: "Report", device: Device) -> float:
     """The seconds of a report's counted rows on ``device`` (whatever device it was analysed
     for): the sum of the layers' roofline times, one layer after another."""
     total = 0.0
     for row in report.counted():
-        total += layer_seconds(row.macs, row.bytes_moved, efficiency_class(row), device)[0]
+        total += layer_seconds(row.macs, row.bytes_moved, row.efficiency_class, device)[0]
     return total
 

@@ -285,3 +285,15 @@ def test_crop_by_hand() -> None:
         Crop(size=(10, 3)).cost((Shape(9, 8, 1),))
     with pytest.raises(ConvcalcError, match=r"needs 'size' or a second input"):
         Crop().cost((Shape(9, 8, 1),))
+
+
+def test_layers_are_values_compared_hashed_and_shown_by_their_fields() -> None:
+    a = Conv(filters=8, kernel=(3, 3), stride=(2, 2))
+    same = Conv(filters=8, kernel=(3, 3), stride=(2, 2))
+    assert a == same and hash(a) == hash(same) and len({a, same}) == 1
+    assert a != Conv(filters=8, kernel=(3, 3), stride=(1, 1))
+    assert Add() != Concat() and Add() == Add()
+    assert repr(a) == ("Conv(kind='conv', filters=8, kernel=(3, 3), stride=(2, 2), padding=0, "
+                       "dilation=(1, 1), groups=1, bias=True, scale=True)")
+    with pytest.raises(AttributeError):
+        a.filters = 16  # type: ignore[misc]
