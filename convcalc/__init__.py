@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 from convcalc.analysis import LayerRow, Report, Totals, analyze
 from convcalc.architecture import Architecture, Node
 from convcalc.errors import ConvcalcError
-from convcalc.explain import explain
 from convcalc.expr import make_divisible
 from convcalc.loader import builtin_names, load, parse
 from convcalc.roofline import Device
 from convcalc.shapes import Shape, output_size
 
 if TYPE_CHECKING:
+    from convcalc.explain import explain
     from convcalc.profiles import load_device
     from convcalc.quick import table
     from convcalc.summary import Summary, summarize
@@ -40,8 +40,9 @@ if TYPE_CHECKING:
 
 # Imported on first use (PEP 562), so that `convcalc analyze`, which starts by importing this
 # package, does not build the summary's and the variants' records or read the device
-# profiles' code.
-_LAZY = {"load_device": "convcalc.profiles", "table": "convcalc.quick",
+# profiles' and the explanations' code.
+_LAZY = {"explain": "convcalc.explain", "load_device": "convcalc.profiles",
+         "table": "convcalc.quick",
          "Summary": "convcalc.summary", "summarize": "convcalc.summary",
          **dict.fromkeys(("Comparison", "LayerComparison", "Sweep", "compare", "compare_designs",
                           "convert", "sweep", "with_input", "with_width"), "convcalc.variants")}

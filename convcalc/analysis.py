@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, NamedTuple
 from convcalc.architecture import NETWORK_INPUT as GRAPH_INPUT
 from convcalc.architecture import Architecture, Node
 from convcalc.errors import ConvcalcError
-from convcalc.layers import Layer, Merge, Window
-from convcalc.limits import MAX_BATCH, MAX_ELEMENTS, MAX_MAGNITUDE
+from convcalc.layers import Layer, Merge, Reaches, Window
+from convcalc.limits import MAX_BATCH, MAX_ELEMENTS, MAX_FIELD_POSITIONS, MAX_MAGNITUDE
+from convcalc.receptive import INPUT, Field, merged, through
 from convcalc.roofline import Device, bytes_moved, efficiency_class, layer_seconds
 from convcalc.shapes import Pair, Shape, checked_shape
 
@@ -45,7 +46,7 @@ class LayerRow:
     macs: int
     other_ops: int
     receptive_field: Pair
-    jump: Pair
+    jump: tuple[int | float, int | float]  # a float only where upsampling makes it a fraction
     side: bool
     line: int | None
     input_shapes: tuple[Shape, ...]
@@ -141,8 +142,7 @@ class Report:
 class _Tensor(NamedTuple):
     row: int
     shape: Shape
-    receptive_field: Pair
-    jump: Pair
+    field: tuple[Field, Field]  # its receptive field along the height and the width
 
 
 def last_readers(rows: "Sequence[LayerRow]") -> dict[int, int]:
@@ -166,7 +166,7 @@ def analyze(arch: Architecture, *, include_side: bool = False, dtype: str = "fp3
         raise ConvcalcError(f"batch {batch} must be from 1 to {MAX_BATCH:,}")
     size = DTYPE_BYTES[dtype]
     walk = _Walk(batch, size, device)
-    tensors = {GRAPH_INPUT: _Tensor(NETWORK_INPUT, arch.input, (1, 1), (1, 1))}
+    tensors = {GRAPH_INPUT: _Tensor(NETWORK_INPUT, arch.input, (INPUT, INPUT))}
     try:
         for node in arch.nodes:
             tensors[node.path] = walk.node(node, [tensors[p] for p in node.inputs])
@@ -198,6 +198,7 @@ class _Walk:
     def __init__(self, batch: int, dtype_bytes: int, device: Device | None) -> None:
         self.rows: list[LayerRow] = []
         self.batch, self.dtype_bytes, self.device = batch, dtype_bytes, device
+        self.positions_left = MAX_FIELD_POSITIONS  # receptive.py's budget
 
     def node(self, node: Node, parts: list[_Tensor]) -> _Tensor:
         """The tensor a node produces, appending its rows (none when it passes an input on)."""
@@ -220,9 +221,10 @@ class _Walk:
         try:
             cost = layer.cost(shapes)
             out = checked_output(cost.output)
-            rf, jump = _grow_receptive_field(parts, out, cost.window)
+            field = _grow_receptive_field(parts, out, cost.reach, self.positions_left)
         except ConvcalcError as e:
             raise e.located(line=node.line, path=path, kind=layer.kind) from None
+        self.positions_left -= field[0].period + field[1].period
         batch, device = self.batch, self.device
         macs = cost.macs * batch
         moved = bytes_moved(layer, shapes, out, cost.params, batch, self.dtype_bytes)
@@ -231,11 +233,12 @@ class _Walk:
         self.rows.append(LayerRow(
             path=path, kind=layer.kind, layer=layer, inputs=tuple(p.row for p in parts),
             input=shapes[0], output=out, window=cost.window, params=cost.params, macs=macs,
-            other_ops=cost.other_ops * batch, receptive_field=rf, jump=jump, side=node.side,
+            other_ops=cost.other_ops * batch, receptive_field=(field[0].size, field[1].size),
+            jump=(field[0].jump, field[1].jump), side=node.side,
             line=node.line, input_shapes=shapes, batch=batch, bytes_moved=moved,
             seconds=seconds, bound=bound,
         ))
-        return _Tensor(len(self.rows) - 1, out, rf, jump)
+        return _Tensor(len(self.rows) - 1, out, field)
 
 
 def checked_output(shape: Shape) -> Shape:
@@ -249,29 +252,23 @@ def checked_output(shape: Shape) -> Shape:
     return shape
 
 
-def _grow_receptive_field(parts: list[_Tensor], out: Shape, window: Window | None
-                          ) -> tuple[Pair, Pair]:
-    """Receptive field and jump after a layer: r += d(f - 1) * jump, jump *= stride; a layer
-    that flattens a spatial input sees all of it; a merge sees the widest of its inputs."""
-    if len(parts) > 1:
-        # A merge sees what each input sees (a squeeze-and-excitation gate makes it the whole
-        # image); its positions step like those of the inputs of its own size, not like a
-        # broadcast 1x1 gate's.
-        rf = (max(p.receptive_field[0] for p in parts), max(p.receptive_field[1] for p in parts))
-        aligned = [p for p in parts if (p.shape.h, p.shape.w) == (out.h, out.w)] or parts[:1]
-        jump = (max(p.jump[0] for p in aligned), max(p.jump[1] for p in aligned))
-        return rf, jump
-    x = parts[0]
-    (rh, rw), (jh, jw) = x.receptive_field, x.jump
-    if window is not None:
-        (kh, kw), (sh, sw), (dh, dw) = window.kernel, window.stride, window.dilation
-        rf, jump = (rh + dh * (kh - 1) * jh, rw + dw * (kw - 1) * jw), (jh * sh, jw * sw)
-    elif out.is_flat and not x.shape.is_flat:
-        h, w = x.shape.hw
-        rf, jump = (rh + (h - 1) * jh, rw + (w - 1) * jw), (jh * h, jw * w)
+def _grow_receptive_field(parts: list[_Tensor], out: Shape, reach: Reaches | None, left: int
+                          ) -> tuple[Field, Field]:
+    """The receptive field after a layer (see receptive.py): its input's through the layer's
+    reach; a merge's over its inputs of the output's size, the others broadcast gates."""
+    if reach is not None:
+        field = (through(parts[0].field[0], reach[0], left),
+                 through(parts[0].field[1], reach[1], left))
+    elif len(parts) == 1:
+        return parts[0].field
     else:
-        return x.receptive_field, x.jump
-    if max(*rf, *jump) > MAX_MAGNITUDE:
+        aligned = [p.field for p in parts if (p.shape.h, p.shape.w) == (out.h, out.w)]
+        gates = [p.field for p in parts if (p.shape.h, p.shape.w) != (out.h, out.w)]
+        if not aligned:
+            aligned, gates = gates[:1], gates[1:]
+        field = (merged([f[0] for f in aligned], [g[0] for g in gates], left),
+                 merged([f[1] for f in aligned], [g[1] for g in gates], left))
+    if max(field[0].size, field[1].size, field[0].jump, field[1].jump) > MAX_MAGNITUDE:
         raise ConvcalcError(f"receptive field grows past {MAX_MAGNITUDE:.0e} input pixels; "
                             "fewer strided layers")
-    return rf, jump
+    return field

@@ -213,10 +213,12 @@ DTYPE_HELP = "Element type for the byte figures.  [default: the --device profile
 
 def device_and_dtype(device_name: str | None, dtype: str | None) -> "tuple[Device | None, str]":
     """The --device profile (None without one) and the dtype: --dtype, else the profile's."""
+    if not device_name:
+        return None, dtype or "fp32"
     from convcalc.profiles import load_device
 
-    device = load_device(device_name) if device_name else None
-    return device, dtype or (device.dtype if device else "fp32")
+    device = load_device(device_name)
+    return device, dtype or device.dtype
 
 
 def converted(arch: Architecture, to: str | None,

@@ -89,16 +89,44 @@ def _check_filter_window(layer: "Conv | ConvTranspose") -> None:
         raise ConvcalcError(f"scale {layer.scale!r} must be true, false or 'up'")
 
 
+class Reach(NamedTuple):
+    """Which input positions one output position reads along one axis, away from the borders:
+    ``reads(o)`` = (first, last), and the input advances ``step`` = (num, den), num/den
+    positions, per output position, so reads(o + k) = reads(o) + k * num/den whenever that is
+    whole. The receptive field (receptive.py) follows these."""
+
+    step: Pair
+    reads: Callable[[int], Pair]
+
+
+Reaches = tuple[Reach, Reach]  # along the height, then the width
+
+
+def _window_reach(window: Window) -> Reaches:
+    """A sliding window's reach: o reads o*s - p .. o*s - p + d(f - 1)."""
+    def axis(f: int, s: int, p: int, d: int) -> Reach:
+        return Reach((s, 1), lambda o: (o * s - p, o * s - p + d * (f - 1)))
+
+    (fh, fw), (sh, sw), (dh, dw) = window.kernel, window.stride, window.dilation
+    return axis(fh, sh, window.padding[0], dh), axis(fw, sw, window.padding[2], dw)
+
+
+def _shift_reach(top: int, left: int) -> Reaches:
+    """Output position o reads input position o + offset (a crop; minus a padding)."""
+    return (Reach((1, 1), lambda o: (o + top, o + top)),
+            Reach((1, 1), lambda o: (o + left, o + left)))
+
+
 class Cost(NamedTuple):
-    """What one layer produces and costs at given input shapes (one row of the table)."""
+    """What one layer produces and costs at given input shapes (one row of the table), and
+    which input positions each output position reads (None: the same one)."""
 
     output: Shape
     window: Window | None
     params: int
     macs: int
     other_ops: int
-
-
+    reach: Reaches | None
 
 
 class _Value:
@@ -150,14 +178,20 @@ class Layer(_Value):
         """Kernel, stride and padding at this input, for windowed layers only."""
         return None
 
+    def reach(self, x: Shape, window: Window | None) -> Reaches | None:
+        """Which input positions each output position reads (see ``Reach``): a windowed
+        layer's window; None, the default, for a layer that keeps positions."""
+        return None if window is None else _window_reach(window)
+
     def cost(self, inputs: tuple[Shape, ...]) -> Cost:
         """The adapter the analysis calls on every node: this layer at its one input."""
         if len(inputs) != 1:
             raise ConvcalcError(f"reads one tensor, not {len(inputs)}; only add, mul, concat "
                                 "and upsample read several")
         x = inputs[0]
-        return Cost(self.out_shape(x), self.window(x), self.params(x), self.macs(x),
-                    self.other_ops(x))
+        window = self.window(x)
+        return Cost(self.out_shape(x), window, self.params(x), self.macs(x), self.other_ops(x),
+                    self.reach(x, window))
 
     def resolve(self, inputs: tuple[Shape, ...]) -> "Plan":
         """What the node computes at these input shapes: None for the layer itself (the
@@ -202,7 +236,13 @@ class Merge(_Value):
             raise ConvcalcError(f"reads {wanted} tensors, not {len(inputs)}; list them "
                                 "with 'from: [a, b]'")
         return Cost(self.out_shape(inputs), None, self.params(inputs), self.macs(inputs),
-                    self.other_ops(inputs))
+                    self.other_ops(inputs), self.reach(inputs))
+
+    def reach(self, inputs: tuple[Shape, ...]) -> Reaches | None:
+        """None, the default: every input is read position by position (a 1x1 gate or a
+        flat vector everywhere). A merge that reads only its first input's values (the others
+        give a size) says which of its positions each output position reads."""
+        return None
 
     def resolve(self, inputs: tuple[Shape, ...]) -> Plan:
         """What the node computes at these input shapes (see ``Layer.resolve``)."""
@@ -498,6 +538,12 @@ class Flatten(Layer):
     def out_shape(self, x: Shape) -> Shape:
         return Shape.flat(x.elements)
 
+    def reach(self, x: Shape, window: Window | None) -> Reaches | None:
+        """A flat vector sees all of a spatial input: one window of its whole size."""
+        if x.is_flat:
+            return None
+        return _window_reach(Window(x.hw, x.hw, (0, 0, 0, 0), (1, 1), 1))
+
 
 @dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class ZeroPad(Layer):
@@ -515,6 +561,10 @@ class ZeroPad(Layer):
         h, w = x.hw
         top, bottom, left, right = resolve_padding(self.padding, (h, w), (1, 1), (1, 1), (1, 1))
         return Shape(h + top + bottom, w + left + right, x.c)
+
+    def reach(self, x: Shape, window: Window | None) -> Reaches:
+        top, _, left, _ = resolve_padding(self.padding, x.hw, (1, 1), (1, 1), (1, 1))
+        return _shift_reach(-top, -left)
 
 
 @dataclass(frozen=True, kw_only=True, repr=False, eq=False)
@@ -604,6 +654,19 @@ class ConvTranspose(Layer):
     def other_ops(self, x: Shape) -> int:
         return self.out_shape(x).elements if self.bias else 0
 
+    def reach(self, x: Shape, window: Window | None) -> Reaches:
+        """Output o gets input i through tap j when i*s = o + p - j*d: it reads the inputs of
+        its outermost taps (an output no tap reaches, with a kernel smaller than the stride,
+        is counted at the input just before it)."""
+        def axis(f: int, s: int, p: int, d: int) -> Reach:
+            def reads(o: int) -> Pair:
+                taps = [(o + p - j * d) // s for j in range(f) if (o + p - j * d) % s == 0]
+                return (min(taps), max(taps)) if taps else ((o + p) // s,) * 2
+            return Reach((1, s), reads)
+
+        return (axis(self.kernel[0], self.stride[0], self._pads()[0], self.dilation[0]),
+                axis(self.kernel[1], self.stride[1], self._pads()[1], self.dilation[1]))
+
 
 @dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class Upsample(Merge):
@@ -652,8 +715,43 @@ class Upsample(Merge):
     def other_ops(self, inputs: tuple[Shape, ...]) -> int:
         return 4 * self.out_shape(inputs).elements if self.mode == "bilinear" else 0
 
+    def reach(self, inputs: tuple[Shape, ...]) -> Reaches:
+        """PyTorch's source position, src = o * a/b with a/b = 1/scale when a scale is given
+        and in/out otherwise: nearest reads floor(src); bilinear (align_corners false) reads
+        floor(src') and the next one, src' = (o + 1/2) * a/b - 1/2, unless src' is whole.
+        Every output of a 1-wide input reads its one position."""
+        out = self.out_shape(inputs).hw
+
+        def axis(axis: int) -> Reach:
+            if inputs[0].hw[axis] == 1:  # every output reads the one position (a pooled branch)
+                return Reach((0, 1), lambda o: (0, 0))
+            if self.scale is not None:
+                b, a = _simplest_ratio(self.scale[axis])
+            else:
+                a, b = inputs[0].hw[axis], out[axis]
+            if self.mode == "nearest":
+                return Reach((a, b), lambda o: (o * a // b,) * 2)
+
+            def reads(o: int) -> Pair:
+                first, part = divmod((2 * o + 1) * a - b, 2 * b)
+                return first, first + (part != 0)
+            return Reach((a, b), reads)
+
+        return axis(0), axis(1)
+
 
 UPSAMPLE_MODES = ("nearest", "bilinear")
+
+
+def _simplest_ratio(scale: float) -> Pair:
+    """(num, den) of the simplest fraction that is ``scale`` as a float: 13/10 for 1.3, whose
+    float is 5854679515581645 / 2^52 exactly."""
+    if scale == int(scale):
+        return int(scale), 1
+    from fractions import Fraction  # imported only here: it brings in decimal
+
+    ratio = Fraction(scale).limit_denominator(1_000_000)
+    return ratio.as_integer_ratio() if float(ratio) == scale else scale.as_integer_ratio()
 
 
 @dataclass(frozen=True, kw_only=True, repr=False, eq=False)
@@ -695,6 +793,9 @@ class Crop(Merge):
             raise ConvcalcError(f"cannot crop {x} to {oh}x{ow}: the crop is larger than the "
                                 "input")
         return Shape(oh, ow, x.c)
+
+    def reach(self, inputs: tuple[Shape, ...]) -> Reaches:
+        return _shift_reach(*self.offsets(inputs))
 
 
 @dataclass(frozen=True, kw_only=True, repr=False, eq=False)
