@@ -2,8 +2,9 @@
 
 Each kind is a frozen dataclass whose fields (apart from ``kind``) are its YAML keys, with
 methods that are pure functions of the input shape: ``out_shape``, ``params``, ``macs``,
-``other_ops`` and, for windowed layers, ``window``. ``LAYER_KINDS`` at the bottom maps YAML
-names to classes.
+``other_ops``, for windowed layers ``window``, and ``reach`` (which input positions each output
+position reads, for the receptive field) where a kind moves positions other than by a window.
+``LAYER_KINDS`` at the bottom maps YAML names to classes.
 
 Layers that read several tensors (add, mul, concat, upsample) subclass ``Merge``, whose methods
 take all the input shapes. The analysis calls one adapter on either base class, ``cost``, and
