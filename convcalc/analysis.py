@@ -224,7 +224,8 @@ class _Walk:
             field = _grow_receptive_field(parts, out, cost.reach, self.positions_left)
         except ConvcalcError as e:
             raise e.located(line=node.line, path=path, kind=layer.kind) from None
-        self.positions_left -= field[0].period + field[1].period
+        if field is not parts[0].field:  # a layer that keeps positions builds no new field
+            self.positions_left -= field[0].period + field[1].period
         batch, device = self.batch, self.device
         macs = cost.macs * batch
         moved = bytes_moved(layer, shapes, out, cost.params, batch, self.dtype_bytes)

@@ -27,9 +27,9 @@ MAX_MAGNITUDE = 10**15                # any value a formula computes
 # Shapes: the largest height, width or channel count, given or derived.
 MAX_DIM = 10_000_000
 MAX_ELEMENTS = 10**18                 # values in one tensor (a flat vector's length included)
-# Receptive-field positions one analysis follows (the periods of every row's fields added up,
-# receptive.py): a few per layer for real networks; a resize by 1.1 would repeat only after
-# 2^51 positions. A million take about a second.
+# Receptive-field positions one analysis builds (the periods of every field a row makes, added
+# up; receptive.py): a few per layer for real networks, while a resize by 1.2345678901234
+# repeats only every 1.4e15 positions. A million take about a second.
 MAX_FIELD_POSITIONS = 1_000_000
 # Rewrites, sweeps and the roofline.
 MAX_WIDTH = 16.0

@@ -118,3 +118,13 @@ def test_a_resize_that_never_repeats_is_refused_by_the_budget() -> None:
         "b.yaml:3: layer '0' (upsample): its receptive field repeats every "
         "1,389,999,872,480,831 positions, more than the 1,000,000 left of the budget of "
         "1,000,000; resize by a simpler ratio (a scale such as 2, or a size)")
+
+
+def test_layers_that_keep_positions_do_not_spend_the_budget() -> None:
+    # 39 -> 521 repeats every 521 positions (1,044 for both axes); 2,000 relus after it would
+    # spend 2 million if each were charged. The 3x3 conv at the end reads three outputs, which
+    # step by 39/521 < 1/2 of a pixel: at most two pixels, and two where they straddle one.
+    text = "input: 39x39x1\nlayers:\n  - upsample: {size: [521, 521]}\n"
+    text += "  - relu\n" * 2000 + "  - conv: {name: out, filters: 1, kernel: 3}\n"
+    report = analyze(parse(text, file="long.yaml"))
+    assert report.rows[-1].receptive_field == (2, 2)
