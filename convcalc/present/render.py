@@ -12,20 +12,20 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from convcalc.analysis import NETWORK_INPUT, LayerRow, Report, Totals
+from convcalc.analysis.report import NETWORK_INPUT, LayerRow, Report, Totals
 from convcalc.errors import ConvcalcError, one_line
-from convcalc.layers import Conv, Window
+from convcalc.graph.layers import Conv, Window
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, Group, RenderResult
     from rich.table import Table
 
-    from convcalc.architecture import Architecture
-    from convcalc.calibrate import Calibration
+    from convcalc.analysis.calibrate import Calibration
+    from convcalc.analysis.roofline import Device
+    from convcalc.analysis.summary import Block
+    from convcalc.analysis.variants import Comparison, LayerComparison, Sweep
+    from convcalc.graph.architecture import Architecture
     from convcalc.reference import Check, FilterRun
-    from convcalc.roofline import Device
-    from convcalc.summary import Block
-    from convcalc.variants import Comparison, LayerComparison, Sweep
 
 # Layers a conversion created, by path, with what they replaced ('conv', 'depthwise+pointwise').
 Changed = Mapping[str, str]
@@ -863,7 +863,7 @@ def render_sweep_chart(result: "Sweep") -> str:
     """The sweep as a standalone SVG: MACs against params on log-log axes, as the MobileNet
     paper plots its trade-offs; one line per input size across the width multipliers, each
     width written above its point on the first line."""
-    from convcalc.charts import scatter_chart
+    from convcalc.present.charts import scatter_chart
 
     inputs: dict[str, list[tuple[float, float, str]]] = {}
     for c in sorted(result.cells, key=lambda c: (-c.input.elements, c.width)):

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from convcalc.analysis import DTYPE_BYTES, LayerRow, Report
-from convcalc.charts import AMBER, BLUE, bar_chart
-from convcalc.render import (
+from convcalc.analysis.report import DTYPE_BYTES, LayerRow, Report
+from convcalc.analysis.summary import Summary, compare_totals, compared, share, summarize
+from convcalc.present.charts import AMBER, BLUE, bar_chart
+from convcalc.present.render import (
     TITLES,
     Column,
     cell,
@@ -30,7 +31,6 @@ from convcalc.render import (
     markdown_escape,
     report_dict,
 )
-from convcalc.summary import Summary, compare_totals, compared, share, summarize
 
 SCHEMA = 1
 TIMES = "\N{MULTIPLICATION SIGN}"

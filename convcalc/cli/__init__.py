@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from convcalc import render
-    from convcalc.roofline import Device
-    from convcalc.summary import Summary
+    from convcalc.analysis.roofline import Device
+    from convcalc.analysis.summary import Summary
+    from convcalc.present import render
 
-from convcalc.analysis import DTYPE_BYTES, Report, analyze
-from convcalc.architecture import Architecture
+from convcalc.analysis.report import DTYPE_BYTES, Report, analyze
 from convcalc.errors import ConvcalcError
-from convcalc.loader import catalogue_names, load, locate
-from convcalc.shapes import parse_shape
+from convcalc.formats.loader import catalogue_names, load, locate
+from convcalc.graph.architecture import Architecture
+from convcalc.graph.shapes import parse_shape
 from convcalc.vocabulary import CONVERSIONS, canonical, spellings
 
 FORMATS = ("table", "json", "markdown", "csv")
@@ -168,11 +168,11 @@ def prepared(arch: str, input_: str | None, width: float | None,
         loaded = load(arch, depth=1.0 if depth_multiplier is None else depth_multiplier)
     # variants is imported only when asked for: most runs need neither rule.
     if input_:
-        from convcalc.variants import with_input
+        from convcalc.analysis.variants import with_input
 
         loaded = with_input(loaded, parse_shape(input_, channels=loaded.input.c))
     if width is not None:
-        from convcalc.variants import with_width
+        from convcalc.analysis.variants import with_width
 
         loaded = with_width(loaded, width)
     return loaded
@@ -215,7 +215,7 @@ def device_and_dtype(device_name: str | None, dtype: str | None) -> "tuple[Devic
     """The --device profile (None without one) and the dtype: --dtype, else the profile's."""
     if not device_name:
         return None, dtype or "fp32"
-    from convcalc.profiles import load_device
+    from convcalc.formats.profiles import load_device
 
     device = load_device(device_name)
     return device, dtype or device.dtype
@@ -229,7 +229,7 @@ def converted(arch: Architecture, to: str | None,
         if include_stem:
             raise ConvcalcError("--include-stem goes with --convert separable")
         return arch, None
-    from convcalc.variants import convert
+    from convcalc.analysis.variants import convert
 
     conversion = convert(arch, to, include_stem)
     return conversion.arch, conversion.changed
@@ -237,7 +237,7 @@ def converted(arch: Architecture, to: str | None,
 
 def explain_reports(reports: list[Report], format_: str, layer: str | None) -> None:
     """Print --explain's text for each report."""
-    from convcalc.explain import explain
+    from convcalc.present.explain import explain
 
     if format_ != "table":
         raise ConvcalcError(f"--explain prints text; drop --format {format_}")
@@ -257,7 +257,7 @@ def print_result(result: Any, columns: str | None = None) -> None:
     or whole and plain when piped; print any other rich renderable at the terminal's width, or
     wide enough for any table when piped (so a file gets whole lines, without colour codes).
     ``columns`` is --columns: ids separated by commas."""
-    from convcalc.render import Grid
+    from convcalc.present.render import Grid
 
     if not isinstance(result, Grid):
         table_only(columns)
@@ -280,7 +280,7 @@ def output(report: Report, format_: str, flops: bool,
            changed: "render.Changed | None" = None, columns: str | None = None) -> None:
     """Print a report in one of FORMATS (none of them imports rich). ``changed``
     marks the layers a conversion created."""
-    from convcalc import render
+    from convcalc.present import render
 
     if format_ != "table":
         table_only(columns)
@@ -346,8 +346,8 @@ def analyze_command(*, arch: str, input_: str | None, width: float | None,
 
 def folded(report: Report, depth: int, format_: str, columns: str | None) -> None:
     """Print --depth's table: the rows folded into blocks (``summary.fold``) with their sums."""
-    from convcalc.render import render_blocks
-    from convcalc.summary import fold
+    from convcalc.analysis.summary import fold
+    from convcalc.present.render import render_blocks
 
     print_result(render_blocks(report, fold(report, depth), depth, format_), columns)
 
@@ -398,8 +398,8 @@ def compare_command(*, archs: tuple[str, ...], input_: str | None, kernel: int |
     depthwise-separable, bottleneck or inverted-residual convolution; or whole networks (ARCH
     names or files), with --convert adding each network's converted form after it. With
     --device, roofline times and their ratios stand beside the multiplies."""
-    from convcalc.render import render_comparison, render_designs
-    from convcalc.variants import compare, compare_designs
+    from convcalc.analysis.variants import compare, compare_designs
+    from convcalc.present.render import render_comparison, render_designs
 
     device, dtype_ = device_and_dtype(device_name, dtype)
     layer_options = {"--kernel": kernel, "--filters": filters, "--padding": padding,
@@ -488,8 +488,8 @@ def sweep_command(*, arch: str, widths: str, inputs: str | None, convert: str | 
                   depth_multiplier: float | None) -> None:
     """Multiplies and parameters of ARCH for every width multiplier and input size (and the
     roofline time with --device)."""
-    from convcalc.render import render_sweep
-    from convcalc.variants import sweep
+    from convcalc.analysis.variants import sweep
+    from convcalc.present.render import render_sweep
 
     loaded, _ = converted(prepared(arch, None, None, depth_multiplier), convert, include_stem)
     shapes = ([parse_shape(t, channels=loaded.input.c) for t in parse_list(inputs, "input")]
@@ -499,7 +499,7 @@ def sweep_command(*, arch: str, widths: str, inputs: str | None, convert: str | 
                    batch=batch, device=device, dtype=dtype)
     if chart:
         from convcalc.output import write_atomically
-        from convcalc.render import render_sweep_chart
+        from convcalc.present.render import render_sweep_chart
 
         write_atomically(chart, render_sweep_chart(result))
     print_result(render_sweep(result, format_), columns)
@@ -512,7 +512,7 @@ def sweep_command(*, arch: str, widths: str, inputs: str | None, convert: str | 
 @columns_option
 def list_command(*, filter_: str | None, columns: str | None) -> None:
     """The built-in architectures, grouped by family, with their source and headline numbers."""
-    from convcalc.render import render_catalogue
+    from convcalc.present.render import render_catalogue
 
     names = [n for n in catalogue_names() if (filter_ or "").lower() in n.lower()]
     if not names:
@@ -545,7 +545,7 @@ def verify_command(*, arch: str, input_: str | None, width: float | None, seed: 
     from rich.progress import Progress
 
     from convcalc import reference
-    from convcalc.render import render_checks
+    from convcalc.present.render import render_checks
 
     architecture = prepared(arch, input_, width, depth_multiplier)
     report = analyze(architecture, include_side=True, dtype=dtype)
@@ -591,7 +591,7 @@ def conv_command(*, input_: str | None, example: str | None, filter_: str, paddi
 
     from convcalc import reference
     from convcalc.filters import EXAMPLES, FILTERS
-    from convcalc.render import render_filter_run
+    from convcalc.present.render import render_filter_run
 
     if (input_ is None) == (example is None):
         raise ConvcalcError("give either INPUT (a CSV, text or .npy matrix) or --example step")
@@ -620,7 +620,7 @@ def write_charts(directory: str, summaries: "list[Summary]") -> None:
     from pathlib import Path
 
     from convcalc.output import write_atomically
-    from convcalc.report_formats import report_charts
+    from convcalc.present.report_formats import report_charts
 
     folder = Path(directory)
     try:
@@ -671,8 +671,8 @@ def report_command(*, archs: tuple[str, ...], output_: str | None, format_: str 
     most expensive layers and the per-layer table; several architectures are compared first."""
     from pathlib import Path
 
-    from convcalc.report_formats import EXTENSIONS, render_report
-    from convcalc.summary import summarize
+    from convcalc.analysis.summary import summarize
+    from convcalc.present.report_formats import EXTENSIONS, render_report
 
     if format_ is None and output_ is not None:
         suffix = Path(output_).suffix.lower()
@@ -745,7 +745,7 @@ def export_command(*, arch: str, to: str, output_: str | None, input_: str | Non
     if output_ is None:
         click.echo(text, nl=False)
     else:
-        from convcalc.loader import locate
+        from convcalc.formats.loader import locate
         from convcalc.output import write_atomically
 
         write_atomically(output_, text, inputs=[locate(arch)])
@@ -756,8 +756,8 @@ def export_command(*, arch: str, to: str, output_: str | None, input_: str | Non
 def devices_command() -> None:
     """The built-in device profiles for --device: their peak figures and the datasheet each
     figure comes from."""
-    from convcalc.profiles import device_names, load_device
-    from convcalc.render import render_devices
+    from convcalc.formats.profiles import device_names, load_device
+    from convcalc.present.render import render_devices
 
     print_result(render_devices([load_device(name) for name in device_names()]))
 
@@ -784,11 +784,11 @@ def calibrate_command(*, measured: str, output_: str, name: str, dtype: str,
     per network; arch is anything ARCH accepts. Prints the fit's error per network."""
     from pathlib import Path
 
-    from convcalc.calibrate import calibrate
+    from convcalc.analysis.roofline import EFFICIENCY_CLASSES
+    from convcalc.formats.measurements import calibrate
+    from convcalc.formats.profiles import device_yaml
     from convcalc.output import write_atomically
-    from convcalc.profiles import device_yaml
-    from convcalc.render import render_calibration
-    from convcalc.roofline import EFFICIENCY_CLASSES
+    from convcalc.present.render import render_calibration
 
     classes = EFFICIENCY_CLASSES if efficiency == "all" else parse_list(efficiency, "efficiency")
     calibration = calibrate(measured, name=name, dtype=dtype, efficiency=classes)

@@ -18,12 +18,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from convcalc.layers import Conv, Dense
+from convcalc.graph.layers import Conv, Dense
 
 if TYPE_CHECKING:
-    from convcalc.analysis import Report
-    from convcalc.layers import Layer, Merge, Window
-    from convcalc.shapes import Shape
+    from convcalc.analysis.report import Report
+    from convcalc.graph.layers import Layer, Merge, Window
+    from convcalc.graph.shapes import Shape
 
 # The classes a profile may give an efficiency: what kind of multiplies a layer does.
 EFFICIENCY_CLASSES = ("conv", "pointwise", "depthwise", "grouped", "dense", "other")
