@@ -32,7 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 from convcalc import Report, analyze, load, with_input, with_width  # noqa: E402
 from convcalc.analysis.calibrate import Measurement, fit, relative_errors  # noqa: E402
-from convcalc.analysis.roofline import EFFICIENCY_CLASSES, network_seconds  # noqa: E402
+from convcalc.analysis.report import network_seconds  # noqa: E402
+from convcalc.analysis.roofline import EFFICIENCY_CLASSES  # noqa: E402
 from convcalc.formats.loader import catalogue_names  # noqa: E402
 from convcalc.graph.shapes import Shape  # noqa: E402
 

@@ -20,6 +20,7 @@ from convcalc.formats.loader import builtin_names, load, parse
 from convcalc.graph.architecture import Architecture, Node
 from convcalc.graph.expr import make_divisible
 from convcalc.graph.shapes import Shape, output_size
+from convcalc.present import reprs  # noqa: F401  (registers how results print and display)
 
 if TYPE_CHECKING:
     from convcalc.analysis.summary import Summary, summarize

@@ -29,7 +29,7 @@ def table(arch: str | Architecture, *, input: int | str | Shape | None = None,
     unless ``dtype`` is given).
     """
     from convcalc.analysis.summary import fold
-    from convcalc.present import render
+    from convcalc.present import grid, table
 
     loaded = load(arch) if isinstance(arch, str) else arch
     if input is not None:
@@ -44,17 +44,17 @@ def table(arch: str | Architecture, *, input: int | str | Shape | None = None,
     report = analyze(loaded, include_side=side, dtype=canonical(dtype, list(DTYPE_BYTES),
                                                                   "dtype"),
                      batch=batch, device=profile)
-    result: str | render.Grid
+    result: str | grid.Grid
     if depth is not None:
-        result = render.render_blocks(report, fold(report, depth), depth, format_)
+        result = table.render_blocks(report, fold(report, depth), depth, format_)
     elif format_ == "json":
-        result = render.render_json(report) + "\n"
+        result = table.render_json(report) + "\n"
     elif format_ == "csv":
-        result = render.render_csv(report, flops)
+        result = table.render_csv(report, flops)
     elif format_ == "markdown":
-        result = render.render_markdown(report, flops)
+        result = table.render_markdown(report, flops)
     else:
-        result = render.render_table(report, flops)
-    if isinstance(result, render.Grid):
+        result = table.render_table(report, flops)
+    if isinstance(result, grid.Grid):
         return result.text(line_width, columns, hint="columns")
     return result

@@ -12,7 +12,8 @@ from test_cli import imported_after
 
 from convcalc import analyze, load, with_input, with_width
 from convcalc.analysis.calibrate import Measurement, fit, relative_errors
-from convcalc.analysis.roofline import Device, network_seconds
+from convcalc.analysis.report import network_seconds
+from convcalc.analysis.roofline import Device
 from convcalc.cli import main
 from convcalc.errors import ConvcalcError
 from convcalc.formats.profiles import device_names, load_device, parse_device

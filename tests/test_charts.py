@@ -16,8 +16,8 @@ from convcalc import analyze, load
 from convcalc.analysis.summary import summarize
 from convcalc.analysis.variants import sweep
 from convcalc.cli import main
-from convcalc.present.render import render_sweep_chart
 from convcalc.present.report_formats import render_report_html, report_charts
+from convcalc.present.results import render_sweep_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -16,7 +16,6 @@ from conftest import DATA
 
 from convcalc import Report, analyze, load
 from convcalc.analysis.summary import Summary, summarize
-from convcalc.present.render import report_dict
 from convcalc.present.report_formats import (
     render_report,
     render_report_csv,
@@ -26,6 +25,7 @@ from convcalc.present.report_formats import (
     render_report_tex,
     tex_escape,
 )
+from convcalc.present.table import report_dict
 
 FORMATS = ("md", "csv", "json", "html", "tex")
 

@@ -28,7 +28,7 @@ from convcalc import (
 )
 from convcalc.cli import main
 from convcalc.formats.loader import catalogue_names
-from convcalc.present.render import family
+from convcalc.present.results import family
 
 REFERENCE = json.loads((DATA / "torchvision_counts.json").read_text())["models"]
 EXTRA = json.loads((DATA / "torchvision_extra_counts.json").read_text())["models"]

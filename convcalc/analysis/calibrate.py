@@ -28,8 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from convcalc.analysis.report import Report
-from convcalc.analysis.roofline import EFFICIENCY_CLASSES, Device, network_seconds
+from convcalc.analysis.report import Report, network_seconds
+from convcalc.analysis.roofline import EFFICIENCY_CLASSES, Device
 from convcalc.errors import ConvcalcError, suggestion
 
 # Bounds that keep every fitted figure a usable one: at most 1e18 MACs and 1e16 bytes per second.

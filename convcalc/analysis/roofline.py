@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 from convcalc.graph.layers import Conv, Dense
 
 if TYPE_CHECKING:
-    from convcalc.analysis.report import Report
     from convcalc.graph.layers import Layer, Merge, Window
     from convcalc.graph.shapes import Shape
 
@@ -77,13 +76,3 @@ def layer_seconds(macs: int, moved: int, kind_class: str, device: Device) -> tup
     memory = moved / device.bytes_per_second
     bound = "compute" if macs and compute >= memory else "memory"
     return max(compute, memory) + device.overhead_seconds, bound
-
-
-def network_seconds(report: "Report", device: Device) -> float:
-    """The seconds of a report's counted rows on ``device`` (whatever device it was analysed
-    for): the sum of the layers' roofline times, one layer after another."""
-    total = 0.0
-    for row in report.counted():
-        total += layer_seconds(row.macs, row.bytes_moved, row.efficiency_class, device)[0]
-    return total
-
