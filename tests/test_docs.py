@@ -263,3 +263,12 @@ def test_ci_runs_what_readme_shows() -> None:
 def test_elision(expected: list[str], actual: list[str], result: bool) -> None:
     """A ``...`` line stands for any number of lines, and nothing else does."""
     assert matches(expected, actual) is result
+
+
+def test_every_command_has_an_example() -> None:
+    """Each command of ``convcalc --help`` is run by at least one example on some page (its
+    ``--help`` will do where its output cannot be shown, as with timings)."""
+    shown = {command.text.split()[1]
+             for page in PAGES for block in blocks(page.read_text()) if block.lang == "console"
+             for command in commands(block) if command.text.startswith("convcalc ")}
+    assert set(main.commands) <= shown, f"commands without an example: {set(main.commands) - shown}"
