@@ -15,7 +15,7 @@ from typing import Any
 
 from convcalc.analysis.report import NETWORK_INPUT, LayerRow, analyze
 from convcalc.graph.architecture import Architecture
-from convcalc.graph.layers import Layer, Merge
+from convcalc.graph.layers import Dims, Layer, Merge
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_ .,:()/+-]*[A-Za-z0-9_.)]")
@@ -27,7 +27,7 @@ def _scalar(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, tuple | list):
-        if len(value) > 1 and len(set(value)) == 1:
+        if isinstance(value, tuple) and len(value) > 1 and len(set(value)) == 1:
             return _scalar(value[0])  # kernel: 3 for (3, 3)
         return "[" + ", ".join(_scalar(v) for v in value) + "]"
     text = str(value)
@@ -46,7 +46,8 @@ def layer_fields(layer: Layer | Merge) -> dict[str, Any]:
         value = getattr(layer, f.name)
         if f.default is not dataclasses.MISSING and value == f.default:
             continue
-        out[f.name] = value
+        # A list of dims (reshape's shape) is never shortened to one number, as [3, 3] is.
+        out[f.name] = list(value) if f.type == Dims else value
     return out
 
 
@@ -77,7 +78,7 @@ def write_yaml(arch: Architecture) -> str:
         f"name: {_scalar(arch.name)}",
         f"description: {_scalar(arch.description)}",
         f"source: {_scalar(arch.source)}",
-        f"input: {arch.input.h}x{arch.input.w}x{arch.input.c}",
+        f"input: {arch.input}",
         "layers:",
     ]
     previous = NETWORK_INPUT
