@@ -59,7 +59,9 @@ def with_width(arch: Architecture, multiplier: float) -> Architecture:
                                 f"is more than {MAX_DIM:,}; use a smaller --width",
                                 file=arch.file, line=node.line, path=node.path,
                                 kind=layer.kind)
-        return replace(node, layer=replace(layer, **{field: scaled}))
+        resized = (replace(layer, units=scaled) if isinstance(layer, Dense)
+                   else replace(layer, filters=scaled))
+        return replace(node, layer=resized)
 
     return replace(arch, name=f"{arch.name} ×{multiplier:g}",
                    nodes=tuple(scale(n) for n in arch.nodes), width=arch.width * multiplier)

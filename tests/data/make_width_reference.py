@@ -30,7 +30,7 @@ FAMILIES: dict[str, tuple[str, str]] = {
 
 def model(name: str, width: float) -> Any:
     """torchvision's model of the family ``name`` at multiplier ``width``, without weights."""
-    import torchvision.models as models
+    from torchvision import models
 
     builder, keyword = FAMILIES[name]
     if builder == "MNASNet":  # mnasnet0_5 ... mnasnet1_3 are MNASNet(alpha) without weights
