@@ -1,7 +1,6 @@
 """The ONNX reader on graphs built with onnx.helper: one per op family, with the expected numbers
 worked out by hand in each test, plus hostile files. No torch needed."""
 
-import math
 from pathlib import Path
 from typing import Any
 

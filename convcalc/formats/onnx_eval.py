@@ -199,9 +199,9 @@ class Call:
         self.evaluator.charge(len(values))
         return Const(tuple(dims), typed(list(values), dtype, wrap), dtype)
 
-    def charge(self, elements: int) -> None:
-        """Charge a constant about to be built, before building it."""
-        self.evaluator.charge(elements)
+    def check(self, elements: int) -> None:
+        """Refuse a constant too large to build, before building it."""
+        self.evaluator.check(elements)
 
 
 Op = Callable[..., Const]
@@ -223,11 +223,16 @@ class Evaluator:
     def __init__(self) -> None:
         self.spent = 0
 
-    def charge(self, elements: int) -> None:
-        """Count ``elements`` values made; a ConvcalcError past either limit."""
+    @staticmethod
+    def check(elements: int) -> None:
+        """A ConvcalcError for a constant of ``elements`` values above the limit of one."""
         if elements > limits.MAX_CONSTANT_ELEMENTS:
             raise ConvcalcError(f"makes a constant of {elements:,} values; shape arithmetic "
                                 f"needs a few (limit {limits.MAX_CONSTANT_ELEMENTS:,})")
+
+    def charge(self, elements: int) -> None:
+        """Count ``elements`` values made; a ConvcalcError past either limit."""
+        self.check(elements)
         self.spent += elements
         if self.spent > limits.MAX_FOLDED_ELEMENTS:
             raise ConvcalcError(f"the graph's constants add up to more than "
@@ -295,7 +300,7 @@ def constant_of_shape(call: Call, dims: Const) -> Const:
     value = call.attr("value")
     fill = const_of(value) if isinstance(value, TensorProto) else None
     n = math.prod(shape_)
-    call.charge(n)
+    call.check(n)
     if fill is None:
         return call.make(shape_, [0.0] * n, FLOAT)
     return call.make(shape_, [fill.values[0]] * n, fill.dtype)
@@ -308,7 +313,7 @@ def range_(call: Call, start: Const, limit: Const, delta: Const) -> Const:
     if d == 0:
         raise ConvcalcError("Range with a delta of 0")
     n = max(math.ceil((b - a) / d), 0)
-    call.charge(n)
+    call.check(n)
     return call.make((n,), [a + i * d for i in range(n)], start.dtype)
 
 
@@ -404,7 +409,7 @@ def transpose(call: Call, x: Const) -> Const:
 def expand(call: Call, x: Const, dims: Const) -> Const:
     """x broadcast to dims (dims of 1 keep x's)."""
     out = _broadcast(x.dims, tuple(dims.ints()))
-    call.charge(math.prod(out))
+    call.check(math.prod(out))
     return call.make(out, _expanded(x, out), x.dtype)
 
 
@@ -477,7 +482,7 @@ def slice_(call: Call, x: Const, starts: Const | None = None, ends: Const | None
 def _elementwise(call: Call, fn: Callable[..., Any], xs: Sequence[Const],
                  dtype: int | None = None) -> Const:
     dims = _broadcast(*(x.dims for x in xs))
-    call.charge(math.prod(dims))
+    call.check(math.prod(dims))
     columns = [_expanded(x, dims) for x in xs]
     return call.make(dims, [fn(*v) for v in zip(*columns, strict=True)],
                      xs[0].dtype if dtype is None else dtype)
