@@ -165,7 +165,7 @@ def load(source: str | Path, *, depth: float = 1.0) -> Architecture:
     path, scale = locate_scaled(source)
     shown = path.name if path.parent in builtin_dirs() else str(
         source if scale is None else path)
-    if path.suffix == ".onnx":  # the ONNX reader, behind the optional onnx extra
+    if path.suffix == ".onnx":  # the ONNX reader, imported only for ONNX files
         from convcalc.formats.onnx_reader import read_onnx
 
         if depth != 1.0:
