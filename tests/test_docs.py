@@ -229,7 +229,7 @@ def test_page_examples(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def test_every_layer_kind_has_one_row() -> None:
     """The architecture language's table has one row per layer kind, and no row for a kind
     that does not exist."""
-    from convcalc.layers import LAYER_KINDS
+    from convcalc.graph.layers import LAYER_KINDS
 
     text = (ROOT / "docs" / "language.md").read_text()
     table = text[text.index("| kind | settings"):]

@@ -3,7 +3,7 @@
 ONNX is decoded here without the onnx package (onnx_proto, onnx_eval).
 """
 
-from convcalc.architecture import Architecture
+from convcalc.graph.architecture import Architecture
 
 
 def export(arch: Architecture, to: str) -> str:

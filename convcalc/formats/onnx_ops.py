@@ -29,7 +29,7 @@ from convcalc.formats.onnx_eval import (
 )
 from convcalc.formats.onnx_proto import TensorProto
 from convcalc.formats.onnx_values import Emit, Env, OnnxNode, Tensor, Value, Weight
-from convcalc.layers import LAYER_KINDS, Layer, Merge
+from convcalc.graph.layers import LAYER_KINDS, Layer, Merge
 
 Handler = Callable[[OnnxNode, Env], Any]
 HANDLERS: dict[str, Handler] = {}

@@ -20,15 +20,15 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from convcalc.architecture import NETWORK_INPUT, Architecture, Node
 from convcalc.errors import ConvcalcError
 from convcalc.formats import onnx_ops
 from convcalc.formats.onnx_eval import Evaluator, const_of
 from convcalc.formats.onnx_proto import ModelProto, TensorProto, ValueInfoProto, read_model
 from convcalc.formats.onnx_values import Emit, Env, OnnxNode, Tensor, Value, Weight
-from convcalc.layers import Layer, Merge
+from convcalc.graph.architecture import NETWORK_INPUT, Architecture, Node
+from convcalc.graph.layers import Layer, Merge
+from convcalc.graph.shapes import Shape, parse_shape
 from convcalc.limits import MAX_DIM, MAX_LAYERS
-from convcalc.shapes import Shape, parse_shape
 
 
 def read_onnx(path: str | Path, input: str | Shape | None = None, shown: str | None = None
@@ -163,7 +163,7 @@ class _Reader:
         if isinstance(self.requested, Shape) and self.requested != shape:
             # A graph exported at a fixed size holds that size in its shape constants: read it
             # there, then change the input as for any architecture.
-            from convcalc.variants import with_input
+            from convcalc.analysis.variants import with_input
 
             arch = with_input(arch, self.requested)
         return arch

@@ -9,8 +9,8 @@ from typing import Any
 
 from convcalc.errors import ConvcalcError
 from convcalc.formats.onnx_eval import Const
-from convcalc.layers import Layer, Merge
-from convcalc.shapes import Shape
+from convcalc.graph.layers import Layer, Merge
+from convcalc.graph.shapes import Shape
 
 
 @dataclass(frozen=True)
