@@ -21,27 +21,7 @@ from typing import Any
 
 from convcalc import limits
 from convcalc.errors import ConvcalcError
-from convcalc.formats.onnx_proto import (
-    BOOL,
-    DOUBLE,
-    FLOAT,
-    FLOAT16,
-    INT8,
-    INT16,
-    INT32,
-    INT64,
-    UINT8,
-    UINT16,
-    UINT32,
-    UINT64,
-    TensorProto,
-)
-
-BFLOAT16 = 16
-FLOAT_TYPES = frozenset((FLOAT, FLOAT16, DOUBLE, BFLOAT16))
-# (bits, signed) of each integer type.
-INT_TYPES = {INT8: (8, True), INT16: (16, True), INT32: (32, True), INT64: (64, True),
-             UINT8: (8, False), UINT16: (16, False), UINT32: (32, False), UINT64: (64, False)}
+from convcalc.formats.onnx_proto import BOOL, FLOAT, FLOAT_TYPES, INT64, INT_TYPES, TensorProto
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,10 @@ FLOAT16, DOUBLE, UINT32, UINT64, BFLOAT16 = 10, 11, 12, 13, 16
 RAW_CODES = {FLOAT: "f", UINT8: "B", INT8: "b", UINT16: "H", INT16: "h", INT32: "i",
              INT64: "q", BOOL: "?", FLOAT16: "e", DOUBLE: "d", UINT32: "I", UINT64: "Q",
              BFLOAT16: "H"}
+FLOAT_TYPES = frozenset((FLOAT, FLOAT16, DOUBLE, BFLOAT16))
+# (bits, signed) of each integer type.
+INT_TYPES = {INT8: (8, True), INT16: (16, True), INT32: (32, True), INT64: (64, True),
+             UINT8: (8, False), UINT16: (16, False), UINT32: (32, False), UINT64: (64, False)}
 # The types int32_data holds (16-bit floats as their bit patterns).
 INT32_DATA_TYPES = frozenset((INT32, INT16, INT8, UINT16, UINT8, BOOL, FLOAT16, BFLOAT16))
 
