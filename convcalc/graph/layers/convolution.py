@@ -173,14 +173,20 @@ class Separable(Layer):
 class Dense(Layer):
     """Fully connected layer on the last axis (nn.Linear) of a flat vector, tokens or any
     tensor but an image (there a 'pointwise' convolution is the same layer):
-    macs = (elements / in) * in * units; params = in * units (+ units)."""
+    macs = (elements / in) * in * units; params = in * units (+ units). ``scale`` is false by
+    default: the width multiplier keeps a classifier's classes (MobileNetV3 scales its hidden
+    1280 units, as torchvision's ``adjust_channels(last_channel)``; a transformer's MLP says
+    ``scale: true``)."""
 
     kind: str = "dense"
     units: int
     bias: bool = True
+    scale: WidthScale = False
 
     def __post_init__(self) -> None:
         _positive("units", self.units)
+        if self.scale not in (True, False, "up"):
+            raise ConvcalcError(f"scale {self.scale!r} must be true, false or 'up'")
 
     def out_shape(self, x: Shape) -> Shape:
         if x.is_image:
