@@ -9,7 +9,7 @@ from conftest import DATA, torch_macs
 from test_fit import fits, in_terminal
 
 from convcalc.analysis.report import analyze
-from convcalc.analysis.variants import with_input
+from convcalc.analysis.variants import with_input, with_width
 from convcalc.formats.loader import builtin_names, load
 from convcalc.graph.shapes import Shape
 from convcalc.reference import verify
@@ -20,7 +20,8 @@ BUILT = sorted(set(STORED) & set(builtin_names()))
 
 def test_the_transformers_are_built_in() -> None:
     assert {"vit_b_16", "vit_b_32", "vit_l_16", "vit_h_14", "swin_t", "swin_s",
-            "swin_v2_t"} <= set(BUILT)
+            "swin_v2_t", "maxvit_t", "mobilevit_xxs", "mobilevit_xs", "mobilevit_s",
+            "mobilenetv4_hybrid_medium"} <= set(BUILT)
 
 
 @pytest.mark.parametrize("name", BUILT)
@@ -60,7 +61,9 @@ def test_torch_counts_the_same_live(name: str) -> None:
                                                                   STORED[name]["macs"])
 
 
-@pytest.mark.parametrize(("name", "size"), [("vit_b_32", 64), ("swin_t", 64)])
+@pytest.mark.parametrize(("name", "size"), [("vit_b_32", 64), ("swin_t", 64),
+                                            ("swin_v2_t", 64), ("mobilevit_xxs", 64),
+                                            ("mobilenetv4_hybrid_medium", 64)])
 def test_transformers_verify_against_the_numpy_reference(name: str, size: int) -> None:
     report = analyze(with_input(load(name), Shape(size, size, 3)))
     checks = verify(report)
@@ -74,3 +77,15 @@ def test_vit_b_16_table_stays_whole_in_80_columns() -> None:
     assert "86,567,656 params" in text and "17,563,828,224 MACs" in text
     words = set(text.split())
     assert {"layers.11.self_attention", "197x768", "768", "head"} <= words
+
+
+@pytest.mark.parametrize(("variant", "change"), [
+    ("vit_b_16_width0.5", {"width": 0.5}), ("vit_b_16_depth0.5", {"depth": 0.5})])
+def test_width_and_depth_multipliers_scale_a_transformer_as_torch(
+        variant: str, change: dict[str, float]) -> None:
+    # torchvision's VisionTransformer with hidden 384 / MLP 1536, or with 6 layers.
+    arch = (with_width(load("vit_b_16"), change["width"]) if "width" in change else
+            load("vit_b_16", depth=change["depth"]))
+    report = analyze(arch)
+    assert (report.totals.params, report.totals.macs) == (STORED[variant]["params"],
+                                                          STORED[variant]["macs"])

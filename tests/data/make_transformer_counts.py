@@ -17,13 +17,21 @@ import torchvision
 from torchvision import models
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
-from conftest import torch_macs  # noqa: E402
+from conftest import torch_macs
 
 TORCHVISION = ["vit_b_16", "vit_b_32", "vit_l_16", "vit_h_14", "swin_t", "swin_s",
                "swin_v2_t", "maxvit_t"]
 TIMM = ["mobilevit_xxs", "mobilevit_xs", "mobilevit_s", "mobilenetv4_hybrid_medium"]
 # The input each builder is made for: its weights' crop size.
 TORCHVISION_INPUT = {"swin_v2_t": 256}
+# vit_b_16 under --width 0.5 and --depth-multiplier 0.5: torchvision's VisionTransformer with
+# half the features (12 heads of 32) or half the layers.
+VARIANTS = {
+    "vit_b_16_width0.5": {"num_layers": 12, "num_heads": 12, "hidden_dim": 384,
+                          "mlp_dim": 1536},
+    "vit_b_16_depth0.5": {"num_layers": 6, "num_heads": 12, "hidden_dim": 768,
+                          "mlp_dim": 3072},
+}
 
 
 def count(model: torch.nn.Module, size: int) -> dict[str, int]:
@@ -39,6 +47,11 @@ def main() -> None:
         with torch.device("meta"):
             model = getattr(models, name)(weights=None)
         out[name] = count(model, TORCHVISION_INPUT.get(name, 224))
+        print(name, out[name], flush=True)
+    for name, config in VARIANTS.items():
+        with torch.device("meta"):
+            model = models.VisionTransformer(image_size=224, patch_size=16, **config)
+        out[name] = count(model, 224)
         print(name, out[name], flush=True)
     for name in TIMM:
         with torch.device("meta"):
