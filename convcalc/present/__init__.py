@@ -1,0 +1,1 @@
+"""Presentation: terminal tables, report formats, charts, explanations and drawings; it formats, never computes costs."""
