@@ -25,6 +25,7 @@ a rank it only runs vertically through its dummy's slot, which no box overlaps.
 """
 
 import bisect
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -128,7 +129,7 @@ class _Graph:
                 self.pred.append([])
                 chain.append(dummy)
             chain.append(t)
-            for a, b in zip(chain, chain[1:], strict=False):
+            for a, b in itertools.pairwise(chain):
                 self.succ[a].append(b)
                 self.pred[b].append(a)
             self.chains.append(chain)
@@ -210,7 +211,7 @@ class _Graph:
         """Crossings between every two neighbouring ranks: pairs of links whose ends are in
         opposite orders, counted as inversions."""
         total = 0
-        for upper, lower in zip(layers, layers[1:], strict=False):
+        for upper, lower in itertools.pairwise(layers):
             below = {v: i for i, v in enumerate(lower)}
             ends = [below[w] for v in upper for w in sorted(self.succ[v], key=below.__getitem__)]
             seen: list[int] = []
@@ -250,7 +251,7 @@ class _Graph:
         # source, or with the right port under it for a link into a real node.
         wants: list[list[tuple[int, float, float]]] = [[] for _ in self.width]
         for e, chain in enumerate(self.chains):
-            for a, b in zip(chain, chain[1:], strict=False):
+            for a, b in itertools.pairwise(chain):
                 shift = self.offset(b, ports[e]) if b == chain[-1] else 0.0
                 weight = self.straightness(a, b)
                 wants[b].append((a, -shift, weight))
@@ -265,24 +266,27 @@ class _Graph:
                 x[v] = at
         order = list(range(self.ranks))
         for sweep in range(COORDINATE_SWEEPS):
-            for r in (order if sweep % 2 == 0 else order[::-1]):
-                self.place(layers[r], x, wants)
+            down = sweep % 2 == 0
+            for r in (order if down else order[::-1]):
+                self.place(layers[r], x, wants, r - 1 if down else r + 1)
         return x
 
     def place(self, layer: list[int], x: list[float],
-              wants: list[list[tuple[int, float, float]]]) -> None:
-        """Move one rank's nodes to the medians of their neighbours, keeping order and gaps."""
+              wants: list[list[tuple[int, float, float]]], fresh: int) -> None:
+        """Move one rank's nodes to the medians of their neighbours, keeping order and gaps;
+        rank ``fresh`` is the one placed just before."""
         wishes, weights = [], []
         for v in layer:
             if wants[v]:
-                candidates = [(x[u] + shift, weight) for u, shift, weight in wants[v]]
+                candidates = [(x[u] + shift, weight, self.rank[u] == fresh)
+                              for u, shift, weight in wants[v]]
                 wishes.append(_weighted_median(candidates, x[v]))
-                weights.append(sum(weight for _, weight in candidates))
+                weights.append(sum(weight for _, weight, _ in candidates))
             else:
                 wishes.append(x[v])
                 weights.append(1.0)
         gaps = [self.width[a] / 2 + self.gap(a, b) + self.width[b] / 2
-                for a, b in zip(layer, layer[1:], strict=False)]
+                for a, b in itertools.pairwise(layer)]
         for v, value in zip(layer, _isotonic(wishes, weights, gaps), strict=True):
             x[v] = value
 
@@ -355,19 +359,21 @@ def _median_position(places: list[int]) -> float:
     return (places[m - 1] * right + places[m] * left) / (left + right)
 
 
-def _weighted_median(candidates: list[tuple[float, float]], now: float) -> float:
+def _weighted_median(candidates: list[tuple[float, float, bool]], now: float) -> float:
     """The value at half the total weight. On a tie (a chain node between its two
-    neighbours), the one of the two values around it nearest to ``now``: the node lines up
-    with one neighbour instead of halving the bend, so chains stay straight."""
+    neighbours) one of the two values around it, not their mean, so that chains run straight:
+    the one from the rank placed just before (flagged True), else the one nearest ``now``."""
     candidates.sort()
-    half = sum(w for _, w in candidates) / 2
+    half = sum(w for _, w, _ in candidates) / 2
     seen = 0.0
-    for i, (value, weight) in enumerate(candidates):
+    for i, (value, weight, fresh) in enumerate(candidates):
         seen += weight
         if seen > half:
             return value
         if seen == half:
-            after = candidates[i + 1][0]
+            after, _, after_fresh = candidates[i + 1]
+            if fresh != after_fresh:
+                return value if fresh else after
             return value if abs(value - now) <= abs(after - now) else after
     return candidates[-1][0]
 

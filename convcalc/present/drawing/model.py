@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from convcalc.analysis import NETWORK_INPUT, LayerRow, Report
-from convcalc.layers import Conv
 from convcalc.errors import ConvcalcError, one_line, suggestion
+from convcalc.layers import Conv
 from convcalc.present.drawing.layout import Layout, layout
 from convcalc.render import human, human_bytes, human_seconds, input_text, window_text
 from convcalc.summary import Block, fold

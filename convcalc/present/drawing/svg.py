@@ -3,6 +3,7 @@
 out the characters XML forbids)."""
 
 import html
+import itertools
 
 from convcalc.present.drawing.layout import Point, curve
 from convcalc.present.drawing.model import (
@@ -48,7 +49,7 @@ def _path(points: tuple[Point, ...], dy: float) -> str:
     """A route as path data: vertical runs as lines, gap crossings as curves."""
     x, y = points[0]
     parts = [f"M{_n(x)} {_n(y + dy)}"]
-    for a, b in zip(points, points[1:], strict=False):
+    for a, b in itertools.pairwise(points):
         if a[0] == b[0]:
             parts.append(f"V{_n(b[1] + dy)}")
         else:
