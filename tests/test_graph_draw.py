@@ -14,7 +14,14 @@ from conftest import DATA
 from convcalc import Report, analyze, load
 from convcalc.architecture import Architecture, rename_inputs
 from convcalc.errors import ConvcalcError
-from convcalc.present.drawing import Drawing, diagram, draw_report, render_dot, render_html, render_svg
+from convcalc.present.drawing import (
+    Drawing,
+    diagram,
+    draw_report,
+    render_dot,
+    render_html,
+    render_svg,
+)
 from convcalc.present.drawing.layout import Layout, Rect, layout
 
 EPS = 1e-6
@@ -274,3 +281,21 @@ def test_drawing_shows_itself_and_saves(tmp_path: pytest.TempPathFactory) -> Non
         assert path.read_text(encoding="utf-8") == drawing.text(suffix)
     with pytest.raises(ConvcalcError, match=r"cannot tell the drawing's format from '\.png'"):
         drawing.save(tmp_path / "lenet.png")  # type: ignore[operator]
+
+
+def test_too_many_boxes_is_refused_with_a_depth_that_fits(tmp_path: pytest.TempPathFactory
+                                                            ) -> None:
+    # 3,400 residual blocks of conv, relu and add: 10,200 layers, 10,201 boxes with the input;
+    # folded to depth 1, 3,401.
+    block = ("  - residual: {name: r%d, layers: [{conv: {filters: 2, kernel: 1}}, relu], "
+             "shortcut: identity}")
+    text = "\n".join(["name: many", "input: 2x2x2", "layers:",
+                      *(block % i for i in range(3400))]) + "\n"
+    path = tmp_path / "many.yaml"  # type: ignore[operator]
+    path.write_text(text, encoding="utf-8")
+    report = analyze(load(path))
+    assert len(report.rows) == 10_200
+    with pytest.raises(ConvcalcError, match=r"^the drawing would have 10,201 boxes; it may have "
+                       r"at most 10,000: fold the layers into blocks with --depth 1$"):
+        diagram(report)
+    assert len(diagram(report, depth=1).boxes) == 3_401

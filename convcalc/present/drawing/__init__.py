@@ -1,8 +1,9 @@
 """Drawings of a network's layer graph with its costs: a layered layout of our own
 (``layout``), the report as boxes and links (``model``), and SVG, HTML and DOT renderers.
 
-``draw_report(report)`` gives a ``Drawing``, the presentation object that ``convcalc.graph`` returns:
-a notebook shows it as its SVG, and ``save`` writes it in the format its file name asks for.
+``draw_report(report)`` gives a ``Drawing``, the presentation object that ``convcalc.draw``
+returns: a notebook shows it as its SVG, and ``save`` writes it in the format its file name
+asks for.
 """
 
 from functools import cached_property

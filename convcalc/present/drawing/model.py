@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from convcalc.analysis import NETWORK_INPUT, LayerRow, Report
 from convcalc.errors import ConvcalcError, one_line, suggestion
 from convcalc.layers import Conv
+from convcalc.limits import MAX_DRAWN_BOXES
 from convcalc.present.drawing.layout import Layout, layout
 from convcalc.render import human, human_bytes, human_seconds, input_text, window_text
 from convcalc.summary import Block, fold
@@ -126,6 +127,13 @@ def diagram(report: Report, *, depth: int | None = None, metric: str = "macs") -
             index[key] = len(members) + 1  # box 0 is the network input
             members.append([])
         members[index[key] - 1].append(row)
+    if len(members) >= MAX_DRAWN_BOXES:
+        fits = readable_depth(report, MAX_DRAWN_BOXES - 1)
+        hint = (f"fold the layers into blocks with --depth {fits}"
+                if fits and fits != depth and _boxes(report, fits) < MAX_DRAWN_BOXES
+                else "draw a smaller network")
+        raise ConvcalcError(f"the drawing would have {len(members) + 1:,} boxes; it may have "
+                            f"at most {MAX_DRAWN_BOXES:,}: {hint}")
     box_of = [index[key] for key in keys]
     total = _total(report, metric)
     values = [_value(report, group, blocks.get(key), metric)
@@ -151,14 +159,38 @@ def diagram(report: Report, *, depth: int | None = None, metric: str = "macs") -
     for key, group, value in zip(index, members, values, strict=True):
         boxes.append(_box(report, key, group, blocks.get(key), metric, value, total, largest,
                           index[key] in outputs))
-    sizes = [_size(box, [link for link in links if link.target == i])
-             for i, box in enumerate(boxes)]
+    into: list[list[Link]] = [[] for _ in boxes]
+    for link in links:
+        into[link.target].append(link)
+    sizes = [_size(box, links_in) for box, links_in in zip(boxes, into, strict=True)]
     placed = layout(sizes, [(link.source, link.target) for link in links])
     title = (f"{report.name} — input {report.input}"
              + (f", width {report.width:g}" if report.width != 1 else "")
              + (f", folded to depth {depth}" if depth is not None else ""))
     return Diagram(visible(title), metric, metric_text(metric, total), tuple(boxes),
                    tuple(links), placed, _legend(largest, total))
+
+
+READABLE_BOXES = 80  # a page's worth of boxes: about how many a report can show legibly
+
+
+def readable_depth(report: Report, most: int = READABLE_BOXES) -> int | None:
+    """The deepest folding that draws at most ``most`` boxes (1 if even that draws more), or
+    None when every layer fits unfolded."""
+    deepest = max((row.path.count(".") + 1 for row in report.rows), default=1)
+    chosen = 1
+    for depth in range(1, deepest + 1):
+        if _boxes(report, depth) > most:
+            break
+        chosen = depth
+    else:
+        return None
+    return chosen
+
+
+def _boxes(report: Report, depth: int) -> int:
+    """How many blocks the rows fold into at ``depth``."""
+    return len({tuple(row.path.split(".")[:depth]) for row in report.rows})
 
 
 def _total(report: Report, metric: str) -> float:

@@ -19,7 +19,6 @@ from convcalc.present.drawing.model import (
     text_px,
 )
 
-HEADER_PX = 58.0  # the title and the legend, above the drawing
 SWATCH_PX = 14.0
 STYLE = (
     "text { font-family: 'DejaVu Sans Mono', Menlo, Consolas, monospace; fill: #1b1f24; "
@@ -68,40 +67,60 @@ def _head(points: tuple[Point, ...], dy: float) -> str:
             f'L{_n(x + 4)} {_n(y + back)}Z"/>')
 
 
-def legend_width(diagram: Diagram) -> float:
-    """Width of the legend line."""
-    caption = _caption(diagram)
-    return (text_px(caption) + 12 + sum(SWATCH_PX + 6 + text_px(label) + 14
-                                        for _, label in diagram.legend))
-
-
 def _caption(diagram: Diagram) -> str:
-    return f"fill: share of {METRIC_TITLES[diagram.metric]} (total {diagram.total})"
+    caption = f"fill: share of {METRIC_TITLES[diagram.metric]} (total {diagram.total})"
+    if any(box.side for box in diagram.boxes):
+        caption += "; dashed: side branch"
+    return caption + "; thick border: output"
+
+
+LEGEND_ROW_PX = 20.0
+MIN_WIDTH_PX = 520.0  # a narrow network's legend wraps to this width rather than widen it
+
+
+def _legend(diagram: Diagram, width: float) -> tuple[list[str], float]:
+    """The caption and the fills, wrapped to ``width``, and the height they take."""
+    x, y = 8.0, 32.0
+    caption = _caption(diagram)
+    out = [f'<g class="legend"><text x="{_n(x)}" y="{_n(y + 11)}">{esc(caption)}</text>']
+    y += LEGEND_ROW_PX
+    for fill, label in diagram.legend:
+        item = SWATCH_PX + 6 + text_px(label) + 14
+        if x + item > width and x > 8:
+            x, y = 8.0, y + LEGEND_ROW_PX
+        out.append(f'<rect class="box" x="{_n(x)}" y="{_n(y)}" width="{SWATCH_PX:g}" '
+                   f'height="{SWATCH_PX:g}" fill="{fill}"/>')
+        out.append(f'<text x="{_n(x + SWATCH_PX + 6)}" y="{_n(y + 11)}">{esc(label)}</text>')
+        x += item
+    out.append("</g>")
+    return out, y + LEGEND_ROW_PX + 6
 
 
 def render_svg(diagram: Diagram) -> str:
     """The diagram as an SVG document: title and legend on top, layers top to bottom."""
     placed = diagram.layout
-    width = max(placed.width, legend_width(diagram) + 16, text_px(diagram.title, 13) + 16)
-    height = placed.height + HEADER_PX
+    width = max(placed.width, MIN_WIDTH_PX, text_px(diagram.title, 13) + 16,
+                text_px(_caption(diagram)) + 16)
+    legend, dy = _legend(diagram, width)
+    height = placed.height + dy
     w, h = _n(round(width)), _n(round(height))
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="convcalc-graph" role="img" '
            f'width="{w}" height="{h}" viewBox="0 0 {w} {h}">',
            f"<title>{esc(diagram.title)}</title>", f"<style>{STYLE}</style>",
            f'<rect width="{w}" height="{h}" fill="#fff"/>',
            f'<text class="title" x="8" y="20">{esc(diagram.title)}</text>']
-    out += _legend(diagram, 8.0, 40.0)
-    dy = HEADER_PX
+    out += legend
     out.append('<g class="edges">')
     for link, route in zip(diagram.links, placed.routes, strict=True):
         dashed = " side" if link.side else ""
         out.append(f'<path class="edge{dashed}" d="{_path(route.points, dy)}"/>'
                    + _head(route.points, dy))
     for link, route in zip(diagram.links, placed.routes, strict=True):
-        x, y = route.points[-1]
+        (before, _), (x, y) = route.points[-2:]
         upward = route.points[-2][1] > y
-        if route.ports == 1:
-            tx, anchor = x + LABEL_GAP_PX, "start"
+        if route.ports == 1:  # beside the edge, away from where it comes from
+            tx, anchor = ((x - LABEL_GAP_PX, "end") if before > x + 1 else
+                          (x + LABEL_GAP_PX, "start"))
             ty = y + dy + (14 if upward else -6)
         else:
             tx, anchor = x, "middle"
@@ -128,17 +147,3 @@ def render_svg(diagram: Diagram) -> str:
         out.append("</g>")
     out += ["</g>", "</svg>"]
     return "\n".join(out) + "\n"
-
-
-def _legend(diagram: Diagram, x: float, y: float) -> list[str]:
-    caption = _caption(diagram)
-    out = [f'<g class="legend"><text x="{_n(x)}" y="{_n(y + 11)}">{esc(caption)}</text>']
-    x += text_px(caption) + 12
-    for fill, label in diagram.legend:
-        out.append(f'<rect class="box" x="{_n(x)}" y="{_n(y)}" width="{SWATCH_PX:g}" '
-                   f'height="{SWATCH_PX:g}" fill="{fill}"/>')
-        x += SWATCH_PX + 6
-        out.append(f'<text x="{_n(x)}" y="{_n(y + 11)}">{esc(label)}</text>')
-        x += text_px(label) + 14
-    out.append("</g>")
-    return out
