@@ -299,3 +299,24 @@ def test_too_many_boxes_is_refused_with_a_depth_that_fits(tmp_path: pytest.TempP
                        r"at most 10,000: fold the layers into blocks with --depth 1$"):
         diagram(report)
     assert len(diagram(report, depth=1).boxes) == 3_401
+
+
+def test_blocks_that_read_each_other_are_drawn_with_the_edge_reversed() -> None:
+    # a.x -> b.y -> a.z: folded to depth 1, block a reads block b and b reads a, a cycle; the
+    # edge back is laid out reversed and drawn from b up to a.
+    arch = load(DATA / "liveness_residual.yaml")
+    chain = [n for n in arch.nodes if len(n.inputs) == 1][:3]
+    renamed = dict(zip([n.path for n in chain], ["a.x", "b.y", "a.z"], strict=True))
+    nodes = tuple(dataclasses.replace(rename_inputs(n, renamed), path=renamed[n.path])
+                  for n in chain)
+    report = analyze(Architecture("cycle", "", "", arch.input, nodes, arch.file))
+    d = diagram(report, depth=1)
+    assert [b.name for b in d.boxes] == ["input", "a", "b"]
+    assert [(link.source, link.target) for link in d.links] == [(0, 1), (1, 2), (2, 1)]
+    boxes = d.layout.boxes
+    back = d.layout.routes[2]
+    assert (back.source, back.target) == (2, 1)
+    assert back.points[0][1] == pytest.approx(boxes[2].y)  # leaves b's top
+    assert back.points[-1][1] == pytest.approx(boxes[1].bottom)  # arrives at a's bottom
+    assert not overlap(boxes[1], boxes[2])
+    ET.fromstring(render_svg(d))
