@@ -12,8 +12,8 @@ import pytest
 from conftest import DATA
 
 from convcalc import Report, analyze, load
-from convcalc.architecture import Architecture, rename_inputs
 from convcalc.errors import ConvcalcError
+from convcalc.graph.architecture import Architecture, rename_inputs
 from convcalc.present.drawing import (
     Drawing,
     diagram,

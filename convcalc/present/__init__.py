@@ -1,1 +1,2 @@
-"""Presentation: terminal tables, report formats, charts, explanations and drawings; it formats, never computes costs."""
+"""Presentation: terminal tables, report formats, charts, explanations and drawings; it formats,
+never computes costs."""

@@ -9,7 +9,7 @@ asks for.
 from functools import cached_property
 from pathlib import Path
 
-from convcalc.analysis import Report
+from convcalc.analysis.report import Report
 from convcalc.errors import ConvcalcError
 from convcalc.output import write_atomically
 from convcalc.present.drawing.dot import render_dot

@@ -7,13 +7,14 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from convcalc.analysis import NETWORK_INPUT, LayerRow, Report
+from convcalc.analysis.report import NETWORK_INPUT, LayerRow, Report
+from convcalc.analysis.summary import Block, fold
 from convcalc.errors import ConvcalcError, one_line, suggestion
-from convcalc.layers import Conv
+from convcalc.graph.layers import Conv
 from convcalc.limits import MAX_DRAWN_BOXES
 from convcalc.present.drawing.layout import Layout, layout
-from convcalc.render import human, human_bytes, human_seconds, input_text, window_text
-from convcalc.summary import Block, fold
+from convcalc.present.grid import human, human_bytes, human_seconds
+from convcalc.present.table import input_text, window_text
 
 METRICS = ("macs", "params", "seconds", "activations", "bytes_moved")
 METRIC_TITLES = {"macs": "MACs", "params": "params", "seconds": "time",

@@ -18,12 +18,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from convcalc.layers import Conv, Dense
+from convcalc.graph.layers import Conv, Dense
 
 if TYPE_CHECKING:
-    from convcalc.analysis import Report
-    from convcalc.layers import Layer, Merge, Window
-    from convcalc.shapes import Shape
+    from convcalc.graph.layers import Layer, Merge, Window
+    from convcalc.graph.shapes import Shape
 
 # The classes a profile may give an efficiency: what kind of multiplies a layer does.
 EFFICIENCY_CLASSES = ("conv", "pointwise", "depthwise", "grouped", "dense", "other")
@@ -77,13 +76,3 @@ def layer_seconds(macs: int, moved: int, kind_class: str, device: Device) -> tup
     memory = moved / device.bytes_per_second
     bound = "compute" if macs and compute >= memory else "memory"
     return max(compute, memory) + device.overhead_seconds, bound
-
-
-def network_seconds(report: "Report", device: Device) -> float:
-    """The seconds of a report's counted rows on ``device`` (whatever device it was analysed
-    for): the sum of the layers' roofline times, one layer after another."""
-    total = 0.0
-    for row in report.counted():
-        total += layer_seconds(row.macs, row.bytes_moved, row.efficiency_class, device)[0]
-    return total
-

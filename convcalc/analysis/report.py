@@ -9,19 +9,17 @@ node whose layer resolves by shape (a residual's projection) adds zero, one or s
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
-from convcalc.architecture import NETWORK_INPUT as GRAPH_INPUT
-from convcalc.architecture import Architecture, Node
+from convcalc.analysis.receptive import INPUT, Field, merged, through
+from convcalc.analysis.roofline import Device, bytes_moved, efficiency_class, layer_seconds
+from convcalc.display import Shown
 from convcalc.errors import ConvcalcError
-from convcalc.layers import Layer, Merge, Reaches, Window
+from convcalc.graph.architecture import NETWORK_INPUT as GRAPH_INPUT
+from convcalc.graph.architecture import Architecture, Node
+from convcalc.graph.layers import Layer, Merge, Reaches, Window
+from convcalc.graph.shapes import Pair, Shape, checked_shape
 from convcalc.limits import MAX_BATCH, MAX_ELEMENTS, MAX_FIELD_POSITIONS, MAX_MAGNITUDE
-from convcalc.receptive import INPUT, Field, merged, through
-from convcalc.roofline import Device, bytes_moved, efficiency_class, layer_seconds
-from convcalc.shapes import Pair, Shape, checked_shape
-
-if TYPE_CHECKING:
-    from convcalc.render import Grid
 
 NETWORK_INPUT = -1
 DTYPE_BYTES = {"fp64": 8, "fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
@@ -94,7 +92,7 @@ class Totals:
 
 
 @dataclass(frozen=True)
-class Report:
+class Report(Shown):
     """The analysis of one architecture at one input size and width."""
 
     name: str
@@ -115,28 +113,14 @@ class Report:
         """The rows the totals add up: all of them, or all but side branches."""
         return tuple(r for r in self.rows if self.include_side or not r.side)
 
-    # How a report shows itself: thin delegations to the renderers, imported when used.
-    def __str__(self) -> str:
-        """The per-layer table with every column, its totals and the exact totals."""
-        from convcalc.render import render_table
 
-        return str(render_table(self))
-
-    def __rich__(self) -> "Grid":
-        """The table for rich, laid out to the console's width."""
-        from convcalc.render import render_table
-
-        return render_table(self)
-
-    def _repr_markdown_(self) -> str:
-        from convcalc.render import render_markdown
-
-        return render_markdown(self)
-
-    def _repr_html_(self) -> str:
-        from convcalc.report_formats import render_html_table
-
-        return render_html_table(self)
+def network_seconds(report: Report, device: Device) -> float:
+    """The seconds of a report's counted rows on ``device`` (whatever device it was analysed
+    for): the sum of the layers' roofline times, one layer after another."""
+    total = 0.0
+    for row in report.counted():
+        total += layer_seconds(row.macs, row.bytes_moved, row.efficiency_class, device)[0]
+    return total
 
 
 class _Tensor(NamedTuple):
