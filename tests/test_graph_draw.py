@@ -7,11 +7,15 @@ import itertools
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 from conftest import DATA
 
+import convcalc
 from convcalc import Report, analyze, load
+from convcalc.cli import main
 from convcalc.errors import ConvcalcError
 from convcalc.graph.architecture import Architecture, rename_inputs
 from convcalc.present.drawing import (
@@ -275,11 +279,12 @@ def test_drawing_shows_itself_and_saves(tmp_path: pytest.TempPathFactory) -> Non
     assert isinstance(drawing, Drawing)
     assert drawing._repr_svg_() == drawing.svg
     assert drawing.svg in drawing._repr_html_()
-    for suffix in (".svg", ".html", ".dot"):
-        path = tmp_path / f"lenet{suffix}"  # type: ignore[operator]
+    for suffix in ("svg", "html", "dot"):
+        path = tmp_path / f"lenet.{suffix}"  # type: ignore[operator]
         drawing.save(path)
         assert path.read_text(encoding="utf-8") == drawing.text(suffix)
-    with pytest.raises(ConvcalcError, match=r"cannot tell the drawing's format from '\.png'"):
+    with pytest.raises(ConvcalcError,
+                       match=r"^cannot tell the drawing format of .*lenet\.png. from its ext"):
         drawing.save(tmp_path / "lenet.png")  # type: ignore[operator]
 
 
@@ -320,3 +325,96 @@ def test_blocks_that_read_each_other_are_drawn_with_the_edge_reversed() -> None:
     assert back.points[-1][1] == pytest.approx(boxes[1].bottom)  # arrives at a's bottom
     assert not overlap(boxes[1], boxes[2])
     ET.fromstring(render_svg(d))
+
+
+# -- the public API and the command ---------------------------------------------------------------
+
+
+def test_convcalc_draw_loads_analyzes_and_draws() -> None:
+    drawing = convcalc.draw("resnet18", input=64, depth=1, color="params")
+    assert isinstance(drawing, Drawing)
+    assert drawing.diagram.title == "resnet18 — input 64x64x3, folded to depth 1"
+    assert drawing.diagram.metric == "params"
+    report = analyze(load("resnet18"))
+    assert len(convcalc.draw(report).diagram.boxes) == len(report.rows) + 1
+    with pytest.raises(ConvcalcError, match=r"^a Report is drawn as it was analyzed"):
+        convcalc.draw(report, width=0.5)
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(main, ["graph", *args])
+
+
+def test_cli_writes_each_format_by_extension(tmp_path: Path) -> None:
+    for suffix in ("svg", "html", "dot"):
+        target = tmp_path / f"g.{suffix}"
+        result = run("inception_module", "-o", str(target))
+        assert result.exit_code == 0, result.output
+        assert result.output == ""
+        assert target.read_text(encoding="utf-8") == convcalc.draw("inception_module").text(
+            suffix)
+    ET.parse(tmp_path / "g.svg")
+
+
+def test_cli_stdout_is_svg_unless_format(tmp_path: Path) -> None:
+    result = run("lenet5", "--depth", "1", "--color", "activations")
+    assert result.exit_code == 0
+    ET.fromstring(result.output)
+    assert "fill: share of activations" in result.output
+    dot = run("lenet5", "--format", "dot")
+    assert dot.exit_code == 0 and dot.output.startswith('digraph "lenet5')
+    # --format wins over the extension.
+    target = tmp_path / "g.svg"
+    assert run("lenet5", "--format", "dot", "-o", str(target)).exit_code == 0
+    assert target.read_text(encoding="utf-8").startswith("digraph")
+
+
+def test_cli_device_and_seconds() -> None:
+    result = run("mobilenet_v2", "--device", "raspberry_pi4", "--color", "seconds",
+                 "--depth", "1")
+    assert result.exit_code == 0, result.output
+    assert "fill: share of time" in result.output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["lenet5", "--color", "seconds"], r"colouring by seconds needs a device profile"),
+    (["lenet5", "-o", "{tmp}/g.png"], r"cannot tell the drawing format of '.*g\.png'"),
+    (["no_such_net"], r"no_such_net"),
+    (["lenet5", "--depth", "0"], r"--depth"),
+    (["lenet5", "--color", "flops"], r"--color"),
+], ids=["seconds-without-device", "extension", "unknown-arch", "depth-0", "color"])
+def test_cli_refusals_exit_2_in_one_line(args: list[str], message: str, tmp_path: Path
+                                        ) -> None:
+    result = run(*(a.replace("{tmp}", str(tmp_path)) for a in args))
+    assert result.exit_code == 2
+    assert re.search(message, result.output)
+    assert result.output.strip().count("\n") == 0 or "Usage:" in result.output
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_cli_help() -> None:
+    result = run("--help")
+    assert result.exit_code == 0
+    for option in ("-o, --output", "--format", "--depth", "--color", "--device", "--input",
+                   "--width", "Examples:"):
+        assert option in result.output
+    assert "graph" in CliRunner().invoke(main, ["--help"]).output
+
+
+def test_html_report_embeds_the_graph_folded_to_a_readable_depth() -> None:
+    from convcalc.analysis.summary import summarize
+    from convcalc.present.report_formats import render_report_html
+
+    page = render_report_html([summarize(analyze(load("resnet50"))),
+                               summarize(analyze(load("vgg16")))])
+    # resnet50: depth 1 gives 10 boxes, depth 2 conv1, bn1, relu, maxpool, 16 bottlenecks,
+    # avgpool, flatten and fc (23 boxes, 24 with the input), depth 3 all 175 layers: 2 is the
+    # deepest under 80. vgg16's 40 layers fit unfolded.
+    assert "<h3>Layer graph, folded to depth 2</h3>" in page
+    assert "<h3>Layer graph</h3>" in page
+    graphs = re.findall(r'<div class="graph">(<svg.*?</svg>)', page, re.DOTALL)
+    assert len(graphs) == 2
+    first = ET.fromstring(graphs[0])
+    nodes = [g for g in first.iter(f"{SVG}g") if g.get("class") == "node"]
+    assert len(nodes) == 24
+    assert {"layer1.0", "layer4.2", "fc"} <= {g.get("data-name") for g in nodes}

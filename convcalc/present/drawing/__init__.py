@@ -16,10 +16,11 @@ from convcalc.present.drawing.dot import render_dot
 from convcalc.present.drawing.html import render_html
 from convcalc.present.drawing.model import METRICS, Diagram, diagram
 from convcalc.present.drawing.svg import render_svg
+from convcalc.vocabulary import canonical
 
-# A file's extension -> the renderer of that format.
-FORMATS = {".svg": render_svg, ".html": render_html, ".htm": render_html, ".dot": render_dot,
-           ".gv": render_dot}
+# Each format's renderer, and the file extensions that ask for it.
+FORMATS = {"svg": render_svg, "html": render_html, "dot": render_dot}
+EXTENSIONS = {".svg": "svg", ".html": "html", ".htm": "html", ".dot": "dot", ".gv": "dot"}
 # How tall a drawing may show in a notebook cell before it scrolls.
 NOTEBOOK_HEIGHT_PX = 720
 
@@ -46,17 +47,14 @@ class Drawing:
         """The graph in Graphviz's DOT language."""
         return render_dot(self.diagram)
 
-    def text(self, suffix: str) -> str:
-        """The drawing in the format a file extension names (.svg, .html, .dot)."""
-        render = FORMATS.get(suffix.lower())
-        if render is None:
-            raise ConvcalcError(f"cannot tell the drawing's format from '{suffix}'; use one "
-                                f"of {' '.join(FORMATS)}")
-        return render(self.diagram)
+    def text(self, format: str) -> str:
+        """The drawing in ``format``: svg, html or dot."""
+        return FORMATS[canonical(format, list(FORMATS), "drawing format")](self.diagram)
 
-    def save(self, path: str | Path) -> None:
-        """Write the drawing to ``path`` (atomically), as its extension says."""
-        write_atomically(path, self.text(Path(path).suffix))
+    def save(self, path: str | Path, format: str | None = None) -> None:
+        """Write the drawing to ``path`` (atomically) in ``format``, by default the one its
+        extension names (.svg, .html, .dot)."""
+        write_atomically(path, self.text(format or format_of(path)))
 
     def _repr_svg_(self) -> str:
         return self.svg
@@ -71,11 +69,20 @@ class Drawing:
                 f"{len(self.diagram.links)} links>")
 
 
+def format_of(path: str | Path) -> str:
+    """The drawing format a file name asks for by its extension."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in EXTENSIONS:
+        raise ConvcalcError(f"cannot tell the drawing format of '{path}' from its extension; "
+                            f"use one of {' '.join(EXTENSIONS)} or give the format")
+    return EXTENSIONS[suffix]
+
+
 def draw_report(report: Report, *, depth: int | None = None, color: str = "macs") -> Drawing:
     """The layer graph of ``report`` (folded into blocks of ``depth`` path components when
     given), each box filled by its share of ``color``, one of METRICS."""
     return Drawing(diagram(report, depth=depth, metric=color))
 
 
-__all__ = ["FORMATS", "METRICS", "Diagram", "Drawing", "diagram", "draw_report", "render_dot",
-           "render_html", "render_svg"]
+__all__ = ["EXTENSIONS", "FORMATS", "METRICS", "Diagram", "Drawing", "diagram", "draw_report",
+           "format_of", "render_dot", "render_html", "render_svg"]

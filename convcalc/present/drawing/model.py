@@ -15,8 +15,9 @@ from convcalc.limits import MAX_DRAWN_BOXES
 from convcalc.present.drawing.layout import Layout, layout
 from convcalc.present.grid import human, human_bytes, human_seconds
 from convcalc.present.table import input_text, window_text
+from convcalc.vocabulary import COLOR_METRICS
 
-METRICS = ("macs", "params", "seconds", "activations", "bytes_moved")
+METRICS = COLOR_METRICS
 METRIC_TITLES = {"macs": "MACs", "params": "params", "seconds": "time",
                  "activations": "activations", "bytes_moved": "bytes moved"}
 

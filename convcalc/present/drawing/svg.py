@@ -129,13 +129,13 @@ def render_svg(diagram: Diagram) -> str:
                    f"{esc(link.shape)}</text>")
     out.append("</g>")
     out.append('<g class="nodes">')
-    for i, (box, rect) in enumerate(zip(diagram.boxes, placed.boxes, strict=True)):
+    for box, rect in zip(diagram.boxes, placed.boxes, strict=True):
         classes = "box" + (" side" if box.side else "") + (" out" if box.output else "")
         details = "\n".join(f"{label}: {value}" for label, value in box.details)
         x, y = rect.x, rect.y + dy
         tx = x + PAD_PX
         line = [y + PAD_PX + LINE_PX * k + 10.5 for k in range(3)]
-        out += [f'<g class="node" id="node-{i}" data-name="{esc(box.name)}">'
+        out += [f'<g class="node" data-name="{esc(box.name)}">'
                 f"<title>{esc(details)}</title>",
                 f'<rect class="{classes}" x="{_n(x)}" y="{_n(y)}" width="{_n(rect.width)}" '
                 f'height="{_n(rect.height)}" rx="4" fill="{FILLS[box.level]}"/>',
