@@ -11,8 +11,8 @@ from convcalc.cli.base import (
     examples,
     prepared,
     roofline_options,
+    source_files,
 )
-from convcalc.formats.loader import locate
 from convcalc.vocabulary import COLOR_METRICS, DRAWING_FORMATS
 
 
@@ -66,4 +66,4 @@ def graph_command(*, arch: str, output_: str | None, format_: str | None, depth:
     else:
         from convcalc.output import write_atomically
 
-        write_atomically(output_, text, inputs=[locate(arch)])
+        write_atomically(output_, text, inputs=source_files([arch]))

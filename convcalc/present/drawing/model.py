@@ -14,7 +14,7 @@ from convcalc.graph.layers import Conv
 from convcalc.limits import MAX_DRAWN_BOXES
 from convcalc.present.drawing.layout import Layout, layout
 from convcalc.present.grid import human, human_bytes, human_seconds
-from convcalc.present.table import input_text, window_text
+from convcalc.present.table import input_text, table_title, window_text
 from convcalc.vocabulary import COLOR_METRICS
 
 METRICS = COLOR_METRICS
@@ -166,9 +166,7 @@ def diagram(report: Report, *, depth: int | None = None, metric: str = "macs") -
         into[link.target].append(link)
     sizes = [_size(box, links_in) for box, links_in in zip(boxes, into, strict=True)]
     placed = layout(sizes, [(link.source, link.target) for link in links])
-    title = (f"{report.name} — input {report.input}"
-             + (f", width {report.width:g}" if report.width != 1 else "")
-             + (f", folded to depth {depth}" if depth is not None else ""))
+    title = table_title(report) + (f", folded to depth {depth}" if depth is not None else "")
     return Diagram(visible(title), metric, metric_text(metric, total), tuple(boxes),
                    tuple(links), placed, _legend(largest, total))
 
