@@ -333,7 +333,7 @@ def test_blocks_that_read_each_other_are_drawn_with_the_edge_reversed() -> None:
 def test_convcalc_draw_loads_analyzes_and_draws() -> None:
     drawing = convcalc.draw("resnet18", input=64, depth=1, color="params")
     assert isinstance(drawing, Drawing)
-    assert drawing.diagram.title == "resnet18 — input 64x64x3, folded to depth 1"
+    assert drawing.diagram.title == "resnet18 @64 — input 64x64x3, folded to depth 1"
     assert drawing.diagram.metric == "params"
     report = analyze(load("resnet18"))
     assert len(convcalc.draw(report).diagram.boxes) == len(report.rows) + 1
