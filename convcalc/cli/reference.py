@@ -18,7 +18,7 @@ from convcalc.cli.base import (
 )
 from convcalc.errors import ConvcalcError
 
-# What conv -o writes, by the output's extension.
+# What conv -o writes, by the output's extension (CSV without one).
 MATRIX_FORMATS = (".csv", ".txt", ".npy", ".png")
 
 if TYPE_CHECKING:
@@ -87,8 +87,8 @@ def verify_command(*, arch: str, input_: str | None, width: float | None, seed: 
               help="The channel(s) the filter reads on a 3-channel input; the others' filter "
                    "slices are zero.")
 @click.option("-o", "--output", "output_path", metavar="OUT",
-              help="Also write the output matrix: .csv or .txt (CSV), .npy, or .png (grey "
-              "levels, the smallest value black and the largest white).")
+              help="Also write the output matrix: .npy, .png (grey levels, the smallest value "
+              "black and the largest white), else CSV (.csv, .txt or no extension).")
 def conv_command(*, input_: str | None, example: str | None, filter_: str, padding: str,
                  stride: int, rgb: bool, channel: str, output_path: str | None) -> None:
     """Convolve a matrix (or an image's channels) with an edge filter, as in the lecture."""
@@ -100,8 +100,8 @@ def conv_command(*, input_: str | None, example: str | None, filter_: str, paddi
 
     if (input_ is None) == (example is None):
         raise ConvcalcError("give either INPUT (a CSV, text or .npy matrix) or --example step")
-    suffix = Path(output_path).suffix.lower() if output_path is not None else ".csv"
-    if suffix not in MATRIX_FORMATS:
+    suffix = Path(output_path).suffix.lower() if output_path is not None else ""
+    if suffix not in ("", *MATRIX_FORMATS):
         raise ConvcalcError(f"cannot tell the format of '{output_path}' from its extension; "
                             f"conv -o writes {' '.join(MATRIX_FORMATS)}")
     if filter_ not in FILTERS and not Path(filter_).suffix and not Path(filter_).exists():
