@@ -458,6 +458,7 @@ FAMILIES: list[tuple[set[str], set[str]]] = [
     ({"Dropout"}, {"dropout"}),
     ({"StochasticDepth"}, {"stochastic_depth"}),
     ({"Flatten"}, {"flatten"}),
+    ({"Upsample"}, {"upsample"}),
 ]
 CLASS_FAMILY = {c: i for i, (classes, _) in enumerate(FAMILIES) for c in classes}
 KIND_FAMILY = {k: i for i, (_, kinds) in enumerate(FAMILIES) for k in kinds}

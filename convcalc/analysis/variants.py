@@ -30,13 +30,17 @@ from convcalc.limits import MAX_DIM, MAX_SWEEP_CELLS, MAX_SWEEP_LAYERS, MAX_WIDT
 from convcalc.vocabulary import CONVERSIONS
 
 
-def with_width(arch: Architecture, multiplier: float) -> Architecture:
+def with_width(arch: Architecture, multiplier: float,
+               max_channels: int | None = None) -> Architecture:
     """Every scaled convolution's (and transposed convolution's) filters times ``multiplier``,
-    rounded by the architecture's ``channel_divisor``. Depthwise layers, and layers whose
-    settings are formulas over ``in.c``, follow their input; dense layers keep their units;
-    split sections given as channel counts do not scale (give a number of equal sections)."""
+    rounded by the architecture's ``channel_divisor``; with ``max_channels``, filters are first
+    capped there (Ultralytics' make_divisible(min(c, max_channels) * width, 8)). Depthwise
+    layers, and layers whose settings are formulas over ``in.c``, follow their input; dense
+    layers keep their units; split sections given as channel counts do not scale (give a
+    number of equal sections)."""
     if not 0 < multiplier <= MAX_WIDTH:
         raise ConvcalcError(f"width {multiplier} must be above 0 and at most {MAX_WIDTH:g}")
+    cap = max_channels or MAX_DIM
 
     def scale(node: Node) -> Node:
         layer = node.layer
@@ -44,7 +48,7 @@ def with_width(arch: Architecture, multiplier: float) -> Architecture:
                 layer.scale is False) or (
                 layer.scale == "up" and multiplier <= 1):
             return node
-        filters = make_divisible(layer.filters * multiplier, arch.channel_divisor)
+        filters = make_divisible(min(layer.filters, cap) * multiplier, arch.channel_divisor)
         if filters > MAX_DIM:
             raise ConvcalcError(f"filters {layer.filters} x width {multiplier:g} = {filters:,} "
                                 f"is more than {MAX_DIM:,}; use a smaller --width",
