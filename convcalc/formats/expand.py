@@ -20,6 +20,7 @@ from convcalc.formats.arguments import (
     _near,
     _parts,
     _referenced,
+    scaled_name,
 )
 from convcalc.formats.yaml_reader import YList, YMap, as_mapping, as_sequence, check_keys
 from convcalc.graph import expr
@@ -95,13 +96,6 @@ class _Context:
                         set() if kinds is None else kinds)
 
 
-def scaled_name(name: str, scale: str) -> str:
-    """The name of a file's named scale, as its library spells it: NAME_SCALE (torchvision's
-    efficientnet_b3), or NAMESCALE where the name ends in a digit and the scale is letters
-    (Ultralytics' yolov8n, yolo11s)."""
-    return f"{name}{scale}" if name[-1:].isdigit() and scale.isalpha() else f"{name}_{scale}"
-
-
 class _Expander:
     """Expands one parsed file into graph nodes: blocks, repeats, conditions, defaults, paths,
     and the tensors each layer reads."""
@@ -165,12 +159,11 @@ class _Expander:
             arch = with_width(arch, width, cap)
         return arch
 
-    def _read_scale(self, value: Any,
-                    line: int | None) -> tuple[float, int | None, Shape | None]:
-        """The width, channel cap and input of the scale asked for (1, None and None without
-        one), after setting its depth multiplier. ``scales:`` maps names to {width, depth,
-        max_channels, input}, as Ultralytics' model files do ([depth, width, max_channels]);
-        each figure defaults to the file's own (no cap)."""
+    def _read_scale(self, value: Any, line: int | None) -> tuple[float, int | None, Shape | None]:
+        """The width, channel cap and input of the scale asked for (1, None, None without one),
+        after setting its depth multiplier. ``scales:`` maps names to {width, depth,
+        max_channels, input}, as Ultralytics' [depth, width, max_channels]; each figure
+        defaults to the file's own (no cap)."""
         scales = as_mapping(value, "'scales'", line)
         if self.scale is None:
             return 1.0, None, None

@@ -15,7 +15,8 @@ import re
 from pathlib import Path
 
 from convcalc.errors import ConvcalcError, suggestion
-from convcalc.formats.expand import _Expander, scaled_name
+from convcalc.formats.arguments import scaled_name
+from convcalc.formats.expand import _Expander
 from convcalc.formats.yaml_reader import as_mapping, read_text, read_yaml
 from convcalc.graph.architecture import Architecture
 from convcalc.graph.expr import is_name
