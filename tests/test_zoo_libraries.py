@@ -161,6 +161,13 @@ def test_from_name_star_reads_every_copy_of_a_repeated_item_in_order() -> None:
     assert deeper.rows[-1].output == Shape(8, 8, 28)
 
 
+def test_a_repeated_items_path_names_its_last_copy() -> None:
+    text = CONCAT_COPIES.replace("[stem, m.*]", "[stem, m]")
+    report = analyze(parse(text))
+    assert [report.rows[i].path for i in report.rows[-1].inputs] == ["stem", "m.2"]
+    assert report.rows[-1].output == Shape(8, 8, 8)
+
+
 def test_from_name_star_of_no_repeated_item_is_one_located_error() -> None:
     text = CONCAT_COPIES.replace("[stem, m.*]", "[stem, mm.*]")
     with pytest.raises(ConvcalcError, match=r"^bad\.yaml:7: layer 'cat' \(concat\): reads "

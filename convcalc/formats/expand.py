@@ -301,6 +301,7 @@ class _Expander:
                     merged.line = line
                     merged.key_lines = {**(body.key_lines if body else {}), **first.key_lines}
                 current = self._item(kind, merged, ctx, f"{path}.{copy}", line, current)
+            self._alias(path, current)  # a repeated item's path names its last copy
         return current
 
     def _split_item(self, item: Any, line: int,
@@ -439,8 +440,7 @@ class _Expander:
     def _resolve_all(self, name: str, ctx: _Context, line: int, path: str,
                      kind: str) -> list[str]:
         """The tensors a 'from:' name means: one, or for 'NAME.*' every copy of the repeated
-        item NAME in order (Ultralytics' C2f concatenates all its bottlenecks' outputs,
-        however many the depth multiplier makes)."""
+        item NAME in order (all the bottlenecks an Ultralytics C2f concatenates)."""
         if not name.endswith(".*"):
             return [self._resolve(name, ctx, line, path, kind)]
         base = name[:-2]
