@@ -156,7 +156,8 @@ class _Expander:
         if width != 1 or cap is not None:
             from convcalc.analysis.variants import with_width  # the one width rule
 
-            arch = with_width(arch, width, cap)
+            # A named scale is the network its name says (efficientnet_b3), not a variant.
+            arch = dataclasses.replace(with_width(arch, width, cap), name=arch.name)
         return arch
 
     def _read_scale(self, value: Any, line: int | None) -> tuple[float, int | None, Shape | None]:
@@ -437,8 +438,7 @@ class _Expander:
         return [tensor for n in names
                 for tensor in self._resolve_all(str(n), ctx, where, path, kind)]
 
-    def _resolve_all(self, name: str, ctx: _Context, line: int, path: str,
-                     kind: str) -> list[str]:
+    def _resolve_all(self, name: str, ctx: _Context, line: int, path: str, kind: str) -> list[str]:
         """The tensors a 'from:' name means: one, or for 'NAME.*' every copy of the repeated
         item NAME in order (all the bottlenecks an Ultralytics C2f concatenates)."""
         if not name.endswith(".*"):
