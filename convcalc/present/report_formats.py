@@ -19,7 +19,9 @@ from typing import Any
 
 from convcalc.analysis.report import DTYPE_BYTES, LayerRow, Report
 from convcalc.analysis.summary import Summary, compare_totals, compared, share, summarize
-from convcalc.present.charts import AMBER, BLUE, bar_chart
+from convcalc.present.charts import AMBER, BLUE, GREEN, bar_chart
+from convcalc.present.drawing.model import diagram, readable_depth
+from convcalc.present.drawing.svg import render_svg
 from convcalc.present.grid import human, human_bytes, human_seconds, markdown_escape
 from convcalc.present.table import TITLES, Column, cell, input_text, report_dict
 
@@ -344,11 +346,13 @@ td.wrap { white-space: normal; }
 tr.dim td { color: #8c959f; }
 svg { display: block; max-width: 100%; height: auto; }
 .scroll { overflow-x: auto; }
+.graph { max-height: 85vh; overflow: auto; border: 1px solid #d0d7de; }
+.graph svg { max-width: none; }
 @media print {
   body { margin: 0; max-width: none; font-size: 10px; }
   section { break-before: page; }
   tr, svg { break-inside: avoid; }
-  .scroll { overflow: visible; }
+  .scroll, .graph { overflow: visible; max-height: none; border: 0; }
 }
 """
 
@@ -397,14 +401,28 @@ def _safe(name: str) -> str:
 
 
 def architecture_charts(summary: Summary, index: int) -> list[Chart]:
-    """The charts of one architecture: MACs per layer, and the shares by layer kind."""
+    """The charts of one architecture: MACs per layer (and, analysed on a --device, each
+    layer's roofline time beside them, for every layer that takes any), and the shares by
+    layer kind."""
     name = summary.report.name
     stem = f"{index}-{_safe(name)}"
-    costly = [r for r in summary.report.counted() if r.macs]
-    largest = max((r.macs for r in costly), default=0)
-    out = [Chart(f"{stem}-macs-per-layer", "MACs per layer", bar_chart(
-        f"MACs per layer of {name}",
-        [(r.path, [(share(r.macs, largest), BLUE, human(r.macs))]) for r in costly]))]
+    device = summary.report.device
+    if device is None:
+        costly = [r for r in summary.report.counted() if r.macs]
+        largest = max((r.macs for r in costly), default=0)
+        out = [Chart(f"{stem}-macs-per-layer", "MACs per layer", bar_chart(
+            f"MACs per layer of {name}",
+            [(r.path, [(share(r.macs, largest), BLUE, human(r.macs))]) for r in costly]))]
+    else:
+        timed = [r for r in summary.report.counted() if r.macs or r.seconds]
+        largest = max((r.macs for r in timed), default=0)
+        slowest = max((r.seconds or 0.0 for r in timed), default=0.0)
+        out = [Chart(f"{stem}-macs-per-layer", f"MACs and time per layer on {device.name}",
+                     bar_chart(f"MACs and roofline time per layer of {name} on {device.name}", [
+                         (r.path, [(share(r.macs, largest), BLUE, human(r.macs)),
+                                   ((r.seconds or 0.0) / slowest if slowest else 0.0, GREEN,
+                                    human_seconds(r.seconds or 0.0))])
+                         for r in timed], legend=[("MACs", BLUE), ("time", GREEN)]))]
     if summary.by_kind:
         out.append(Chart(f"{stem}-by-kind", "Shares by layer kind", bar_chart(
             f"Shares of MACs and params by layer kind of {name}",
@@ -427,10 +445,22 @@ def comparison_chart(summaries: Sequence[Summary]) -> Chart:
                 f"{human(getattr(c, key))} {key.replace('macs', 'MACs')}"
                 + (f" ({TIMES}{ratio:.2f})" if ratio is not None else ""))
 
+    timed = all(c.seconds is not None for c in rows)  # every network analysed on a --device
+    slowest = max((c.seconds or 0.0 for c in rows), default=0.0)
+
+    def time_bar(c: Any) -> list[tuple[float, str, str]]:
+        if not timed:
+            return []
+        ratio = c.ratios.get("seconds")
+        return [(c.seconds / slowest if slowest else 0.0, GREEN, human_seconds(c.seconds)
+                 + (f" ({TIMES}{ratio:.2f})" if ratio is not None else ""))]
+
     return Chart("comparison", "Comparison chart", bar_chart(
-        "MACs and params of " + ", ".join(c.name for c in rows),
-        [(c.name, [bar(c, "macs", BLUE), bar(c, "params", AMBER)]) for c in rows],
-        legend=[("MACs", BLUE), ("params", AMBER)]))
+        ("MACs, params and roofline time of " if timed else "MACs and params of ")
+        + ", ".join(c.name for c in rows),
+        [(c.name, [bar(c, "macs", BLUE), bar(c, "params", AMBER), *time_bar(c)])
+         for c in rows],
+        legend=[("MACs", BLUE), ("params", AMBER), *([("time", GREEN)] if timed else [])]))
 
 
 def report_charts(summaries: Sequence[Summary]) -> list[Chart]:
@@ -468,8 +498,18 @@ def render_report_html(summaries: Sequence[Summary]) -> str:
             if section.id == "memory":
                 for chart in architecture_charts(summary, index):
                     lines += _figure(chart)
+                lines += _layer_graph(summary)
         lines.append("</section>")
     return "\n".join([*lines, "</body>", "</html>", ""])
+
+
+def _layer_graph(summary: Summary) -> list[str]:
+    """The layer graph, folded to the report's --depth or else to a depth that keeps it to a
+    page's worth of boxes, in a box of its own that scrolls."""
+    depth = summary.depth if summary.depth is not None else readable_depth(summary.report)
+    drawn = diagram(summary.report, depth=depth)
+    heading = "Layer graph" + (f", folded to depth {depth}" if depth is not None else "")
+    return [f"<h3>{_esc(heading)}</h3>", f'<div class="graph">{render_svg(drawn)}</div>']
 
 
 NOTEBOOK_STYLE = (".convcalc td.num, .convcalc th.num { text-align: right; } "
