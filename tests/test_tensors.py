@@ -118,6 +118,8 @@ ERRORS = [
      r"cannot multiply 4x64 by 4x64: the first's last dim 64 must equal the second's "
      r"next-to-last 4; 'transpose' one of them"),
     ("transpose: {perm: [0, 2]}", "transpose", r"perm \[0, 2\] must order the 2 dims of 4x64"),
+    ("reshape: {shape: [1, 1, 1, 1, 4, 64]}\n  - unsqueeze: {}", "unsqueeze",
+     r"a tensor has 1 to 6 dims, not 7"),
 ]
 
 

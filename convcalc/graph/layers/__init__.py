@@ -5,11 +5,11 @@ methods that are pure functions of the input shape: ``out_shape``, ``params``, `
 ``other_ops``, for windowed layers ``window``, and ``reach`` (which input positions each output
 position reads, for the receptive field) where a kind moves positions other than by a window.
 ``LAYER_KINDS`` below maps YAML names to classes. A new kind is a class in the module of its
-family (``convolution``, ``pooling``, ``normalization``, ``elementwise``, ``tensor_ops``) and a
-row in ``LAYER_KINDS``; the reference kernel goes in ``convcalc.reference`` and the PyTorch form in
-``convcalc.formats.torch_writer``. Tensors of any rank flow between them (``graph.shapes``):
-tokens are made and read by ``tokens``, attention and matrix products by ``attention``, other
-layouts by ``reshaping``.
+family (``convolution``, ``pooling``, ``normalization``, ``elementwise``, ``tensor_ops``,
+``tokens``, ``attention``, ``reshaping``) and a row in ``LAYER_KINDS``; the reference kernel
+goes in ``convcalc.reference`` and the PyTorch form in ``convcalc.formats.torch_writer``.
+Tensors of any rank flow between them (``graph.shapes``): tokens are made and read by
+``tokens``, attention and matrix products by ``attention``, other layouts by ``reshaping``.
 
 Layers that read several tensors (add, mul, concat, upsample) subclass ``Merge``, whose methods
 take all the input shapes. The analysis calls one adapter on either base class, ``cost``, and
