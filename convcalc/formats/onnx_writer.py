@@ -86,7 +86,7 @@ def _conv(g: _Graph, row: LayerRow, xs: list[str]) -> str:
 
 def _conv_transpose(g: _Graph, row: LayerRow, xs: list[str]) -> str:
     layer: ConvTranspose = row.layer  # type: ignore[assignment]
-    ph, pw = (layer.padding, layer.padding) if isinstance(layer.padding, int) else layer.padding
+    ph, pw = layer._pads()  # ConvTranspose2d's symmetric (h, w) padding
     per_group = layer.filters // layer.groups
     fan_in = row.input.c // layer.groups * layer.kernel[0] * layer.kernel[1]
     inputs = [xs[0], g.random(f"{row.path}.weight", (row.input.c, per_group, *layer.kernel),
@@ -310,11 +310,11 @@ def write_onnx(arch: Architecture, batch: int = 1, seed: int = 0) -> bytes:
                             kind=row.kind) from None
     helper, floats = onnx.helper, onnx.TensorProto.FLOAT
     outputs = []
-    for k, row in enumerate(report.outputs):
-        name = names[row]
-        if row == NETWORK_INPUT:  # a network that returns its input: name it as an output
+    for k, out in enumerate(report.outputs):
+        name = names[out]
+        if out == NETWORK_INPUT:  # a network that returns its input: name it as an output
             name = graph.node("Identity", [name], f"output{k}", f"output{k}")
-        shape = report.input if row == NETWORK_INPUT else report.rows[row].output
+        shape = report.input if out == NETWORK_INPUT else report.rows[out].output
         outputs.append(helper.make_tensor_value_info(name, floats, graph.dims(shape)))
     model = helper.make_model(
         helper.make_graph(graph.nodes, report.name or "network",
