@@ -8,7 +8,7 @@ node whose layer resolves by shape (a residual's projection) adds zero, one or s
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, NamedTuple
 
 from convcalc.architecture import NETWORK_INPUT as GRAPH_INPUT
@@ -17,7 +17,14 @@ from convcalc.errors import ConvcalcError
 from convcalc.layers import Layer, Merge, Reaches, Window
 from convcalc.limits import MAX_BATCH, MAX_ELEMENTS, MAX_FIELD_POSITIONS, MAX_MAGNITUDE
 from convcalc.receptive import INPUT, Field, merged, through
-from convcalc.roofline import Device, bytes_moved, efficiency_class, layer_seconds
+from convcalc.roofline import (
+    Device,
+    bytes_moved,
+    channel_path,
+    efficiency_class,
+    fused_rows,
+    layer_seconds,
+)
 from convcalc.shapes import Pair, Shape, checked_shape
 
 if TYPE_CHECKING:
@@ -173,6 +180,10 @@ def analyze(arch: Architecture, *, include_side: bool = False, dtype: str = "fp3
     except ConvcalcError as e:
         raise e.located(file=arch.file) from None
     costed = tuple(walk.rows)
+    if device is not None and device.fuses:  # known once every reader of every row is
+        fused = fused_rows(costed, device.fuses)
+        costed = tuple(replace(r, bytes_moved=0, seconds=0.0, bound="fused") if i in fused
+                       else r for i, r in enumerate(costed))
     counted = [r for r in costed if include_side or not r.side]
     params = sum(r.params for r in counted)
     activations = sum(r.activations for r in counted)
@@ -229,8 +240,14 @@ class _Walk:
         batch, device = self.batch, self.device
         macs = cost.macs * batch
         moved = bytes_moved(layer, shapes, out, cost.params, batch, self.dtype_bytes)
-        seconds, bound = (None, None) if device is None else layer_seconds(
-            macs, moved, efficiency_class(layer, cost.window, shapes[0]), device)
+        seconds: float | None = None
+        bound: str | None = None
+        if device is not None:
+            padding, slow = channel_path(layer, cost.window, shapes[0], out,
+                                         device.channel_block)
+            seconds, bound = layer_seconds(
+                macs, moved, efficiency_class(layer, cost.window, shapes[0]), device,
+                padding=padding, slow=slow)
         self.rows.append(LayerRow(
             path=path, kind=layer.kind, layer=layer, inputs=tuple(p.row for p in parts),
             input=shapes[0], output=out, window=cost.window, params=cost.params, macs=macs,

@@ -18,6 +18,13 @@ finds rates that explain the calibration networks and nothing else. So by defaul
 depthwise and grouped convolutions (``OWN_EFFICIENCY``) get a rate of their own and the other
 classes share one; ``efficiency=`` (``--efficiency``) names other classes, or all of them.
 
+With a runtime (``runtime='onnxruntime'``, ``--runtime``) the fit starts from that runtime's
+known rules (``RUNTIMES``: what it fuses into the convolution before, that compute and memory
+time add up per layer) and fits five figures: the multiply rate, the depthwise efficiency, the
+slow path's efficiency, the bandwidth and the overhead. Compute plus memory is linear in all of
+them, so one non-negative least-squares solve fits them; it is done for each channel block the
+runtime may use and the block that fits the measurements best is kept.
+
 numpy is imported here only: this module is loaded by the calibrate command, never on the
 analyze path.
 """
@@ -26,7 +33,7 @@ import csv
 import io
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -36,11 +43,19 @@ from convcalc.architecture import Architecture
 from convcalc.errors import ConvcalcError, suggestion
 from convcalc.limits import MAX_CALIBRATION_ROWS
 from convcalc.loader import load, read_text
-from convcalc.roofline import EFFICIENCY_CLASSES, Device, network_seconds
+from convcalc.roofline import (
+    EFFICIENCY_CLASSES,
+    Device,
+    channel_path,
+    fused_rows,
+    network_seconds,
+)
 from convcalc.shapes import parse_shape
 from convcalc.variants import with_input, with_width
 
-COLUMNS = ("arch", "seconds", "input", "width", "batch")
+# The columns `convcalc measure` writes beside these are read as notes.
+COLUMNS = ("arch", "seconds", "input", "width", "batch", "cpu_seconds", "min_seconds", "runtime",
+           "threads", "repeat")
 # Bounds that keep every fitted figure a usable one: at most 1e18 MACs and 1e16 bytes per second.
 SLOWEST_MACS = 1e-18
 SLOWEST_BYTES = 1e-16
@@ -49,6 +64,28 @@ MAX_ROUNDS = 30
 # The classes whose multiply rate is fitted on its own by default: the two the MobileNet and
 # ShuffleNet papers single out as slower than their multiplies suggest.
 OWN_EFFICIENCY = ("depthwise", "grouped")
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What is known of a runtime before fitting: the kinds it fuses into the convolution before
+    them, how a layer's compute and memory time combine, the channel blocks it may use and the
+    classes that get a multiply rate of their own."""
+
+    fuses: tuple[str, ...]
+    combine: str
+    blocks: tuple[int, ...]
+    own: tuple[str, ...]
+
+
+# ONNX Runtime on CPUs (issue 22, from single-layer graphs and its profiler): batch norm,
+# ReLU / Clip / HardSwish / HardSigmoid and residual adds run inside the convolution; the NCHWc
+# layout blocks channels by 16 (AVX-512), 8 (AVX2) or 4; blocked grouped convolutions run at the
+# normal rate, so only depthwise ones (and the slow path) get a rate of their own.
+RUNTIMES = {
+    "onnxruntime": Rules(fuses=("batchnorm", "relu", "relu6", "hardswish", "hardsigmoid", "add"),
+                         combine="sum", blocks=(4, 8, 16), own=("depthwise",)),
+}
 
 
 @dataclass(frozen=True)
@@ -72,13 +109,17 @@ class Calibration:
 
 
 def calibrate(source: str | Path, name: str = "calibrated", dtype: str = "fp32",
-              efficiency: Sequence[str] = OWN_EFFICIENCY) -> Calibration:
+              efficiency: Sequence[str] | None = None,
+              runtime: str | None = None) -> Calibration:
     """The profile fitted to the latencies of the CSV file ``source`` (see
-    ``read_measurements``), with the fit's error per network."""
+    ``read_measurements``), with the fit's error per network; ``runtime`` starts from that
+    runtime's rules (see the module docstring)."""
+    if runtime is not None:
+        check_runtime(runtime)
     measurements = read_measurements(source, dtype)
     device = fit(measurements, name=name, dtype=dtype,
                  description=f"fitted by convcalc calibrate to {len(measurements)} measured "
-                 f"networks in {Path(source).name}", efficiency=efficiency)
+                 f"networks in {Path(source).name}", efficiency=efficiency, runtime=runtime)
     return Calibration(device, tuple(measurements),
                        relative_errors(measurements, device))
 
@@ -181,18 +222,35 @@ class _Network:
     seconds: float
 
 
+def check_runtime(runtime: str) -> Rules:
+    """The known rules of ``runtime``; an error naming the runtimes calibrate knows."""
+    if runtime not in RUNTIMES:
+        raise ConvcalcError(f"runtime '{runtime}' is not one calibrate knows the rules of"
+                            f"{suggestion(runtime, RUNTIMES)}; runtimes: {', '.join(RUNTIMES)}")
+    return RUNTIMES[runtime]
+
+
 def fit(measurements: Sequence[Measurement], name: str = "calibrated", dtype: str = "fp32",
-        description: str = "", efficiency: Sequence[str] = OWN_EFFICIENCY) -> Device:
+        description: str = "", efficiency: Sequence[str] | None = None,
+        runtime: str | None = None) -> Device:
     """The profile whose roofline best predicts the measured seconds (least squares on
     relative error; see the module docstring). The classes in ``efficiency`` get a multiply
-    rate of their own; the others share one (a few networks cannot pin six rates)."""
+    rate of their own (default: depthwise and grouped, or the runtime's); the others share
+    one (a few networks cannot pin six rates). ``runtime`` fits with its rules."""
     if not measurements:
         raise ConvcalcError("calibrate needs at least one measured network")
+    rules = check_runtime(runtime) if runtime is not None else None
+    if efficiency is None:
+        efficiency = rules.own if rules is not None else OWN_EFFICIENCY
     for kind in efficiency:
         if kind not in EFFICIENCY_CLASSES:
             raise ConvcalcError(f"efficiency class '{kind}' is not one of "
                                 f"{', '.join(EFFICIENCY_CLASSES)}"
                                 f"{suggestion(kind, EFFICIENCY_CLASSES)}")
+    if rules is not None and runtime is not None:
+        return _fit_runtime(measurements, runtime, rules, efficiency, Device(
+            name=name, macs_per_second=1.0, bytes_per_second=1.0, dtype=dtype,
+            description=description, figures="calibrated"))
     rows = [list(m.report.counted()) for m in measurements]
     present = [c for c in EFFICIENCY_CLASSES
                if any(r.macs and r.efficiency_class == c for rs in rows for r in rs)]
@@ -251,6 +309,63 @@ def _settle_unbound(networks: list[_Network], x: "np.ndarray", k: int) -> "np.nd
             cap = float(np.concatenate(caps).min())
             per_mac[c] = min(reference, cap)
     return per_mac
+
+
+def _fit_runtime(measurements: Sequence[Measurement], runtime: str, rules: Rules,
+                 efficiency: Sequence[str], named: Device) -> Device:
+    """The profile with ``rules`` whose compute-plus-memory time best predicts the measured
+    seconds, at the channel block that fits best (``named`` gives the name and texts)."""
+    best: tuple[float, Device] | None = None
+    for block in rules.blocks:
+        # Per network: multiplies run by each rate group (the classes that share one rate,
+        # each class with its own, and the slow path last), bytes, unfused layers.
+        groups: dict[str, int] = {}
+        rows_of = []
+        for m in measurements:
+            rows = m.report.rows
+            fused = fused_rows(rows, rules.fuses)
+            kept = [r for i, r in enumerate(rows)
+                    if i not in fused and (m.report.include_side or not r.side)]
+            macs: dict[str, float] = {}
+            for r in kept:
+                if not r.macs:
+                    continue
+                padding, slow = channel_path(r.layer, r.window, r.input, r.output, block)
+                group = "slow" if slow else (r.efficiency_class if r.efficiency_class in
+                                             efficiency else "shared")
+                groups.setdefault(group, len(groups))
+                macs[group] = macs.get(group, 0.0) + r.macs * padding
+            rows_of.append((macs, float(sum(r.bytes_moved for r in kept)), len(kept)))
+        k = len(groups)
+        a = np.zeros((len(measurements), k + 2))
+        for i, ((macs, moved, layers), m) in enumerate(zip(rows_of, measurements,
+                                                             strict=True)):
+            for group, count in macs.items():
+                a[i, groups[group]] = count
+            a[i, k], a[i, k + 1] = moved, layers
+            a[i] /= m.seconds
+        lower = np.array([SLOWEST_MACS] * k + [SLOWEST_BYTES, 0.0])
+        scale = np.linalg.norm(a, axis=0)
+        scale[scale == 0] = 1.0
+        x = lower + _nnls(a / scale, 1.0 - a @ lower) / scale
+        error = float(((a @ x - 1) ** 2).sum())
+        rates = {g: float(x[i]) for g, i in groups.items()}  # seconds per multiply
+        fast = [v for g, v in rates.items() if g != "slow"]
+        fastest = min(fast) if fast else rates.get("slow", SLOWEST_MACS)
+        source = f"fitted by convcalc calibrate with {runtime}'s rules to measured latencies"
+        device = replace(
+            named, macs_per_second=1 / fastest, bytes_per_second=float(1 / x[k]),
+            overhead_seconds=float(x[k + 1]),
+            efficiency={g: fastest / v for g, v in rates.items()
+                        if g not in ("slow", "shared") and v > fastest},
+            runtime=runtime, fuses=rules.fuses, channel_block=block, combine=rules.combine,
+            slow_efficiency=min(1.0, fastest / rates["slow"]) if "slow" in rates else 1.0,
+            sources=dict.fromkeys(("macs_per_second", "bytes_per_second", "overhead_seconds",
+                                   "efficiency", "channel_block", "slow_efficiency"), source))
+        if best is None or error < best[0]:
+            best = (error, device)
+    assert best is not None  # every runtime has channel blocks
+    return best[1]
 
 
 def relative_errors(measurements: Sequence[Measurement], device: Device) -> tuple[float, ...]:

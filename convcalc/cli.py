@@ -715,33 +715,42 @@ def import_command(*, model: str, output_: str, input_: str | None) -> None:
     click.echo(f"wrote {output_}")
 
 
-EXPORT_FORMATS = ("pytorch", "yaml")
+EXPORT_FORMATS = ("pytorch", "yaml", "onnx")
 
 
 @main.command("export", epilog=examples(
     "convcalc export resnet50 --to pytorch -o resnet50.py",
     "convcalc export mobilenet_v2 --width 0.5 --to pytorch -o mobilenet_half.py",
-    "convcalc export model.onnx --to yaml -o model.yaml"))
+    "convcalc export model.onnx --to yaml -o model.yaml",
+    "convcalc export mobilenet_v2 --to onnx --batch 8 -o mobilenet_v2.onnx"))
 @click.argument("arch")
 @click.option("--to", "to", type=click.Choice(EXPORT_FORMATS), required=True,
               help="pytorch: a self-contained module file with build(); yaml: a convcalc "
-              "architecture file.")
+              "architecture file; onnx: a runnable ONNX model (opset 17, random weights; "
+              "needs the onnx extra).")
 @click.option("-o", "--output", "output_", type=click.Path(dir_okay=False),
-              help="Write to this file (atomically) instead of stdout.")
+              help="Write to this file (atomically) instead of stdout (onnx: required).")
 @click.option("--input", "input_", metavar="HxWxC",
               help="Input size instead of the file's: HxWxC, HxW or one size N (NxN).")
 @click.option("--width", type=float, help="Width multiplier on channel counts, e.g. 0.5.")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+              help="onnx: images per batch of the model's input.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="onnx: seed of the random weights.")
 @depth_multiplier_option
 @conversion_options
 def export_command(*, arch: str, to: str, output_: str | None, input_: str | None,
-                   width: float | None, depth_multiplier: float | None, convert: str | None,
-                   include_stem: bool) -> None:
+                   width: float | None, batch: int, seed: int, depth_multiplier: float | None,
+                   convert: str | None, include_stem: bool) -> None:
     """Write ARCH (a built-in name, a YAML or an ONNX file), as --input, --width,
-    --depth-multiplier and --convert make it, as PyTorch source or as convcalc YAML."""
+    --depth-multiplier and --convert make it, as PyTorch source, convcalc YAML or a runnable
+    ONNX model."""
     from convcalc.formats import export
 
+    if to == "onnx" and output_ is None:
+        raise ConvcalcError("--to onnx writes a binary file: give -o FILE.onnx")
     designed = prepared(arch, input_, width, depth_multiplier)
-    text = export(converted(designed, convert, include_stem)[0], to)
+    text = export(converted(designed, convert, include_stem)[0], to, batch=batch, seed=seed)
     if output_ is None:
         click.echo(text, nl=False)
     else:
@@ -772,16 +781,20 @@ def devices_command() -> None:
               help="The profile's name.")
 @click.option("--dtype", type=DTYPES, default="fp32", show_default=True,
               help="Element type the networks ran in.")
-@click.option("--efficiency", default="depthwise,grouped", show_default=True,
-              metavar="CLASS,...|all",
+@click.option("--efficiency", metavar="CLASS,...|all",
               help="Layer classes that get a multiply rate of their own (conv, pointwise, "
-              "depthwise, grouped, dense, other); the rest share one.")
+              "depthwise, grouped, dense, other); the rest share one.  [default: "
+              "depthwise,grouped; with --runtime, the runtime's]")
+@click.option("--runtime", metavar="NAME",
+              help="Start from this runtime's rules (onnxruntime: what it fuses, compute + "
+              "memory per layer) and fit its channel block and slow path too.")
 def calibrate_command(*, measured: str, output_: str, name: str, dtype: str,
-                      efficiency: str) -> None:
+                      efficiency: str | None, runtime: str | None) -> None:
     """Fit a device profile to measured latencies of networks and write it.
 
     MEASURED.csv has the columns arch,seconds (and optionally input, width, batch), one row
-    per network; arch is anything ARCH accepts. Prints the fit's error per network."""
+    per network, as `convcalc measure` writes it; arch is anything ARCH accepts. Prints the
+    fit's error per network."""
     from pathlib import Path
 
     from convcalc.calibrate import calibrate
@@ -790,9 +803,57 @@ def calibrate_command(*, measured: str, output_: str, name: str, dtype: str,
     from convcalc.render import render_calibration
     from convcalc.roofline import EFFICIENCY_CLASSES
 
-    classes = EFFICIENCY_CLASSES if efficiency == "all" else parse_list(efficiency, "efficiency")
-    calibration = calibrate(measured, name=name, dtype=dtype, efficiency=classes)
+    classes = (None if efficiency is None else EFFICIENCY_CLASSES if efficiency == "all"
+               else parse_list(efficiency, "efficiency"))
+    calibration = calibrate(measured, name=name, dtype=dtype, efficiency=classes,
+                            runtime=runtime)
     write_atomically(output_, device_yaml(
         calibration.device, comment=f"Fitted by `convcalc calibrate` to {Path(measured).name}: "
         "calibrated figures, not datasheet peaks."), inputs=[measured])
     print_result(render_calibration(calibration))
+
+
+@main.command("measure", epilog=examples(
+    "convcalc measure resnet18 mobilenet_v2 --runtime onnxruntime -o measured.csv",
+    "convcalc measure my_net.yaml --width 0.5 --threads 4 --repeat 30 -o measured.csv",
+    "convcalc calibrate measured.csv --runtime onnxruntime -o my_cpu.yaml"))
+@click.argument("archs", metavar="ARCH...", nargs=-1, required=True)
+@click.option("--runtime", default="onnxruntime", show_default=True,
+              help="The runtime to time on (onnxruntime; needs the measure extra).")
+@click.option("-o", "--output", "output_", required=True, type=click.Path(dir_okay=False),
+              help="The CSV to write (atomically); `convcalc calibrate` reads it.")
+@click.option("--threads", type=int, default=1, show_default=True,
+              help="Threads the runtime computes one network with.")
+@click.option("--repeat", type=int, default=15, show_default=True,
+              help="Timed runs of each network; the median is kept.")
+@click.option("--warmup", type=int, default=3, show_default=True,
+              help="Untimed runs first.")
+@click.option("--input", "input_", metavar="HxWxC",
+              help="Input size instead of each file's: HxWxC, HxW or one size N (NxN).")
+@click.option("--width", type=float, help="Width multiplier on channel counts, e.g. 0.5.")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Images per run.")
+def measure_command(*, archs: tuple[str, ...], runtime: str, output_: str, threads: int,
+                    repeat: int, warmup: int, input_: str | None, width: float | None,
+                    batch: int) -> None:
+    """Time each ARCH (built-in, YAML or ONNX) on a runtime: convcalc's ONNX export of it,
+    with random weights, after warm-up runs; writes the median wall and CPU seconds of the
+    repeats as the CSV `convcalc calibrate` fits a profile to."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from convcalc.output import write_atomically
+    from convcalc.reference.measure import check_runtime, measure_all, timings_csv
+
+    check_runtime(runtime)
+    designs = [(arch, prepared(arch, input_, width)) for arch in archs]
+    err = Console(stderr=True)
+    with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("measuring", total=len(designs))
+        timings = measure_all(designs, runtime=runtime, threads=threads, repeat=repeat,
+                              warmup=warmup, batch=batch, width=width or 1.0,
+                              progress=lambda i, source: bar.update(
+                                  task, completed=i, description=f"measuring {source}"))
+    write_atomically(output_, timings_csv(timings), inputs=list(archs))
+    click.echo(f"wrote {output_}: {len(timings)} network(s) on {runtime}, {threads} "
+               f"thread(s), median of {repeat}")

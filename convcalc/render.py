@@ -562,9 +562,11 @@ def _caption(report: Report) -> str:
             + (f", batch {report.batch}" if report.batch != 1 else ""))
     if report.device is not None and t.seconds is not None:
         memory = sum(r.bound == "memory" for r in report.counted())
+        fused = sum(r.bound == "fused" for r in report.counted())
         text += (f"; {human_seconds(t.seconds)} on {report.device.name} "
                  f"({report.device.figures} figures, roofline), {memory} of "
-                 f"{len(report.counted())} layers memory-bound")
+                 f"{len(report.counted())} layers memory-bound"
+                 + (f", {fused} fused into the convolution before them" if fused else ""))
     return text
 
 
@@ -981,6 +983,26 @@ def render_catalogue(entries: "Sequence[tuple[Architecture, Totals]]") -> "Grid"
         rules=frozenset(starts[1:-1]))
 
 
+# What each runtime rule of a profile means, shown by `convcalc devices` (roofline.py).
+RULE_MEANINGS = {
+    "runtime": "the runtime these rules are for",
+    "fuses": "kinds run inside the convolution before them: no bytes, no overhead",
+    "channel_block": "convolutions compute on channels padded to a multiple of this",
+    "slow_efficiency": "share of macs_per_second a convolution reaches when its channels "
+                       "cannot be blocked (per group, or not a multiple of 4)",
+    "combine": "a layer's time: max = the slower of compute and memory, sum = both",
+}
+
+
+def _rules(d: "Device") -> list[tuple[str, str]]:
+    """(rule, value) of each runtime rule a profile sets."""
+    rules = [("runtime", d.runtime), ("fuses", ", ".join(d.fuses)),
+             ("channel_block", str(d.channel_block) if d.channel_block != 1 else ""),
+             ("slow_efficiency", f"{d.slow_efficiency:.2g}" if d.slow_efficiency != 1 else ""),
+             ("combine", d.combine if d.combine != "max" else "")]
+    return [(k, v) for k, v in rules if v]
+
+
 def render_devices(devices: "Sequence[Device]") -> "Grid":
     """``convcalc devices``: each built-in profile, what it is, then one line per figure with
     its value and where it comes from."""
@@ -994,7 +1016,9 @@ def render_devices(devices: "Sequence[Device]") -> "Grid":
             figures.append(("overhead_seconds", human_seconds(d.overhead_seconds),
                             "overhead_seconds"))
         figures += [(f"efficiency {k}", f"{v:.2g}", "efficiency") for k, v in d.efficiency.items()]
-        rows += [["", figure, value, d.sources.get(key, "")] for figure, value, key in figures]
+        figures += [(key, value, key) for key, value in _rules(d)]
+        rows += [["", figure, value, d.sources.get(key, "") or RULE_MEANINGS.get(key, "")]
+                 for figure, value, key in figures]
         styles += ["bold"] + [""] * len(figures)
     return Grid(
         title="", rows=rows, styles=styles,

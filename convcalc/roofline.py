@@ -12,22 +12,39 @@ each row; no files, no numpy.
   class (``efficiency_class``) reaches, 1 unless the profile says otherwise (Williams, Waterman
   and Patterson, "Roofline", CACM 2009, with a per-kind ceiling).
 - ``bound`` is 'compute' when the multiply term is the larger, else 'memory'.
+
+A profile may also carry its runtime's rules (all off by default, as for PyTorch eager):
+- ``fuses``: layer kinds the runtime runs inside the convolution before them (ONNX Runtime folds
+  batch norm, ReLU/Clip/HardSwish/HardSigmoid and a residual add into it). A fused row moves no
+  bytes and pays no overhead: its ``seconds`` are 0 and its ``bound`` is 'fused' (``fused``).
+- ``channel_block``: convolutions compute on channels padded to a multiple of it (ONNX Runtime's
+  NCHWc layout: 16 with AVX-512, 8 with AVX2), so ``macs`` x padded / counted channels is what
+  runs. A convolution that cannot be blocked -- grouped or depthwise with channels per group
+  not a multiple of the block, or with a channel count not a multiple of ALIGNMENT -- runs on a
+  slow path at ``slow_efficiency`` of the peak rate instead (``channel_path``).
+- ``combine``: 'max' (the roofline) or 'sum' (compute plus memory time per layer).
 """
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from convcalc.layers import Conv, Dense
+from convcalc.layers import ACTIVATION_OPS, Conv, Dense
 
 if TYPE_CHECKING:
-    from convcalc.analysis import Report
+    from convcalc.analysis import LayerRow, Report
     from convcalc.layers import Layer, Merge, Window
     from convcalc.shapes import Shape
 
 # The classes a profile may give an efficiency: what kind of multiplies a layer does.
 EFFICIENCY_CLASSES = ("conv", "pointwise", "depthwise", "grouped", "dense", "other")
-BOUNDS = ("compute", "memory")
+BOUNDS = ("compute", "memory", "fused")
+COMBINES = ("max", "sum")
+# The kinds a profile may say its runtime fuses: element-wise layers after a convolution.
+FUSABLE = ("batchnorm", *ACTIVATION_OPS, "add", "mul")
+# Channel counts the blocked convolutions need: ONNX Runtime's NCHWc transformer leaves a
+# convolution whose output channels are not a multiple of 4 in its plain (slow) kernels.
+ALIGNMENT = 4
 
 
 @dataclass(frozen=True)
@@ -46,6 +63,11 @@ class Device:
     description: str = ""
     figures: str = "peak"
     sources: Mapping[str, str] = field(default_factory=dict)
+    runtime: str = ""
+    fuses: tuple[str, ...] = ()
+    channel_block: int = 1
+    slow_efficiency: float = 1.0
+    combine: str = "max"
 
 
 def efficiency_class(layer: "Layer | Merge", window: "Window | None", input: "Shape") -> str:
@@ -70,20 +92,83 @@ def bytes_moved(layer: "Layer | Merge", inputs: "Sequence[Shape]", output: "Shap
     return (batch * activations + params) * dtype_bytes
 
 
-def layer_seconds(macs: int, moved: int, kind_class: str, device: Device) -> tuple[float, str]:
-    """(seconds, bound) of one layer on ``device``: the slower of its two roofs, plus the
-    per-layer overhead."""
-    compute = macs / (device.macs_per_second * device.efficiency.get(kind_class, 1.0))
+def _padded(channels: int, block: int) -> int:
+    return -(-channels // block) * block
+
+
+def channel_path(layer: "Layer | Merge", window: "Window | None", input: "Shape",
+                 output: "Shape", block: int) -> tuple[float, bool]:
+    """(multiplies run per multiply counted, whether it runs on the slow path) of a layer
+    whose runtime blocks channels by ``block`` (see the module docstring); (1, False) for
+    layers that are not convolutions and for ``block`` 1."""
+    if block == 1 or not isinstance(layer, Conv) or window is None:
+        return 1.0, False
+    c_in, c_out, groups = input.c, output.c, window.groups
+    if groups > 1:  # blocked only when each group is whole blocks of channels
+        if groups == c_in:  # depthwise: the channels themselves are blocked
+            return 1.0, c_in % block != 0
+        return 1.0, (c_in // groups) % block != 0 or (c_out // groups) % block != 0
+    if c_out % ALIGNMENT or (c_in >= block and c_in % ALIGNMENT):
+        return 1.0, True
+    # An input narrower than the block (an RGB image) is read unpadded.
+    padded_in = _padded(c_in, block) if c_in >= block else c_in
+    return padded_in * _padded(c_out, block) / (c_in * c_out), False
+
+
+def layer_seconds(macs: int, moved: int, kind_class: str, device: Device, *,
+                  padding: float = 1.0, slow: bool = False,
+                  fused: bool = False) -> tuple[float, str]:
+    """(seconds, bound) of one layer on ``device``: the slower of its two roofs (or their sum,
+    as the profile combines them), plus the per-layer overhead; 0 for a fused layer.
+    ``padding`` and ``slow`` come from ``channel_path``."""
+    if fused:
+        return 0.0, "fused"
+    efficiency = device.slow_efficiency if slow else device.efficiency.get(kind_class, 1.0)
+    compute = macs * padding / (device.macs_per_second * efficiency)
     memory = moved / device.bytes_per_second
     bound = "compute" if macs and compute >= memory else "memory"
-    return max(compute, memory) + device.overhead_seconds, bound
+    both = compute + memory if device.combine == "sum" else max(compute, memory)
+    return both + device.overhead_seconds, bound
+
+
+def fused_rows(rows: "Sequence[LayerRow]", fuses: "Sequence[str]") -> set[int]:
+    """The positions of the rows a runtime that fuses the kinds ``fuses`` runs inside the
+    convolution before them: a row of such a kind that reads the output of a convolution (or
+    of a row fused into one) that nothing else reads (side branches aside)."""
+    if not fuses:
+        return set()
+    readers: dict[int, int] = {}
+    for row in rows:
+        for source in () if row.side else row.inputs:  # side branches are not run
+            readers[source] = readers.get(source, 0) + 1
+    hosts: set[int] = set()  # rows whose output a fused row may extend
+    fused: set[int] = set()
+    for i, row in enumerate(rows):
+        if isinstance(row.layer, Conv):
+            hosts.add(i)
+        elif row.kind in fuses and not row.side and any(s in hosts and readers[s] == 1
+                                                        for s in row.inputs):
+            fused.add(i)
+            hosts.add(i)
+    return fused
+
+
+def row_seconds(rows: "Sequence[LayerRow]", device: Device) -> list[tuple[float, str]]:
+    """(seconds, bound) of each of a report's ``rows`` (all of them: rows name their inputs by
+    position) on ``device``, with its runtime's rules."""
+    fused = fused_rows(rows, device.fuses)
+    out = []
+    for i, row in enumerate(rows):
+        padding, slow = channel_path(row.layer, row.window, row.input, row.output,
+                                     device.channel_block)
+        out.append(layer_seconds(row.macs, row.bytes_moved, row.efficiency_class, device,
+                                 padding=padding, slow=slow, fused=i in fused))
+    return out
 
 
 def network_seconds(report: "Report", device: Device) -> float:
     """The seconds of a report's counted rows on ``device`` (whatever device it was analysed
-    for): the sum of the layers' roofline times, one layer after another."""
-    total = 0.0
-    for row in report.counted():
-        total += layer_seconds(row.macs, row.bytes_moved, row.efficiency_class, device)[0]
-    return total
-
+    for): the sum of the layers' times, one layer after another."""
+    times = row_seconds(report.rows, device)
+    return sum(times[i][0] for i, row in enumerate(report.rows)
+               if report.include_side or not row.side)

@@ -1,0 +1,164 @@
+"""`calibrate --runtime onnxruntime`: timings made from a known profile with ONNX Runtime's rules
+(fusions, channel blocks, a slow path, compute + memory per layer) are fitted back to the
+figures they were made with; the rules as profile data; bad runtimes, profiles and CSVs."""
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from convcalc.analysis import Report, analyze
+from convcalc.calibrate import Measurement, calibrate, fit
+from convcalc.cli import main
+from convcalc.errors import ConvcalcError
+from convcalc.layers import Conv
+from convcalc.loader import load
+from convcalc.profiles import device_yaml, parse_device
+from convcalc.roofline import Device
+
+# The figures the synthetic timings are made with.
+PEAK = 40e9          # multiplies per second
+BANDWIDTH = 12e9     # bytes per second
+OVERHEAD = 15e-6     # seconds per unfused layer
+DEPTHWISE = 0.4      # share of PEAK a blocked depthwise convolution reaches
+SLOW = 0.25          # share of PEAK on the slow path
+BLOCK = 8
+FUSES = ("batchnorm", "relu", "relu6", "hardswish", "hardsigmoid", "add")
+NETWORKS = ["resnet18", "mobilenet_v2", "shufflenet_v2_x1_0", "resnext50_32x4d",
+            "mobilenet_v3_small", "squeezenet1_1", "regnet_y_400mf", "alexnet",
+            "efficientnet_b0", "mnasnet0_5", "googlenet_torchvision", "densenet121"]
+
+
+def naive_seconds(report: Report, block: int = BLOCK) -> float:
+    """The time of a network under the rules above, written out plainly, apart from
+    roofline.py: a fused layer costs nothing; a convolution runs its multiplies on channels
+    padded to the block (the slow path when a group's channels are not whole blocks, or a
+    plain convolution's are not a multiple of 4); every other layer moves its bytes."""
+    rows = report.rows
+    readers = [0] * len(rows)
+    for r in rows:
+        for i in r.inputs:
+            if i >= 0 and not r.side:  # side branches (auxiliary heads) are not run
+                readers[i] += 1
+    conv_like: set[int] = set()
+    total = 0.0
+    for n, r in enumerate(rows):
+        if r.side:
+            continue
+        if isinstance(r.layer, Conv):
+            conv_like.add(n)
+        elif r.kind in FUSES and any(i in conv_like and readers[i] == 1 for i in r.inputs):
+            conv_like.add(n)
+            continue  # fused: no bytes, no overhead
+        rate = PEAK
+        macs = float(r.macs)
+        if isinstance(r.layer, Conv):
+            assert r.window is not None
+            c_in, c_out, g = r.input.c, r.output.c, r.window.groups
+            if g == c_in and g > 1:
+                rate = PEAK * (DEPTHWISE if c_in % block == 0 else SLOW)
+            elif g > 1:
+                if (c_in // g) % block or (c_out // g) % block:
+                    rate = PEAK * SLOW
+            elif c_out % 4 or (c_in >= block and c_in % 4):
+                rate = PEAK * SLOW
+            else:
+                up = (lambda c: -(-c // block) * block)
+                macs *= (up(c_in) if c_in >= block else c_in) * up(c_out) / (c_in * c_out)
+        total += macs / rate + r.bytes_moved / BANDWIDTH + OVERHEAD
+    return total
+
+
+def synthetic() -> list[Measurement]:
+    out = []
+    for name in NETWORKS:
+        report = analyze(load(name))
+        out.append(Measurement(name, report, naive_seconds(report)))
+    return out
+
+
+def test_calibrate_recovers_the_figures_it_was_made_with() -> None:
+    device = fit(synthetic(), name="ort", runtime="onnxruntime")
+    assert device.channel_block == BLOCK
+    assert device.fuses == FUSES and device.combine == "sum" and device.runtime == "onnxruntime"
+    assert device.macs_per_second == pytest.approx(PEAK, rel=1e-6)
+    assert device.bytes_per_second == pytest.approx(BANDWIDTH, rel=1e-6)
+    assert device.overhead_seconds == pytest.approx(OVERHEAD, rel=1e-6)
+    assert device.slow_efficiency == pytest.approx(SLOW, rel=1e-6)
+    assert dict(device.efficiency) == pytest.approx({"depthwise": DEPTHWISE}, rel=1e-6)
+
+
+def test_a_profile_with_the_rules_predicts_the_naive_times() -> None:
+    device = Device(name="ort", macs_per_second=PEAK, bytes_per_second=BANDWIDTH,
+                    dtype="fp32", overhead_seconds=OVERHEAD, efficiency={"depthwise": DEPTHWISE},
+                    runtime="onnxruntime", fuses=FUSES, channel_block=BLOCK,
+                    slow_efficiency=SLOW, combine="sum")
+    for name in ("mobilenet_v3_large", "regnet_x_400mf", "resnet50"):
+        arch = load(name)
+        timed = analyze(arch, device=device)
+        assert timed.totals.seconds == pytest.approx(naive_seconds(analyze(arch)), rel=1e-9)
+        fused = [r for r in timed.rows if r.bound == "fused"]
+        assert fused and all(r.seconds == 0 and r.bytes_moved == 0 for r in fused)
+    # ResNet-50: each of its 53 convolutions is followed by a batch norm; 33 batch norms by a
+    # ReLU (the stem's, and two in each of the 16 bottlenecks); each bottleneck's residual add
+    # reads its last batch norm and is followed by a ReLU: 53 + 33 + 16 + 16 fused rows.
+    assert len(fused) == 53 + 33 + 16 + 16
+
+
+def test_rules_round_trip_through_the_profile_file() -> None:
+    device = fit(synthetic(), name="ort", runtime="onnxruntime")
+    again = parse_device(device_yaml(device))
+    assert again == device
+
+
+def test_torch_profiles_keep_their_rules_off() -> None:
+    device = parse_device((Path(__file__).parent.parent / "devices" /
+                           "torch_cpu_epyc_1thread.yaml").read_text())
+    assert (device.fuses, device.channel_block, device.slow_efficiency, device.combine) == (
+        (), 1, 1.0, "max")
+    report = analyze(load("resnet50"), device=device)
+    assert not [r for r in report.rows if r.bound == "fused"]
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("fuses: [batchnorm, reluu]", r"^p\.yaml:6: fuses 'reluu', which is not a kind a runtime "
+     r"fuses into a convolution; did you mean 'relu'\?"),
+    ("channel_block: 0", r"^p\.yaml:6: channel_block 0 must be a whole number from 1 to 1024"),
+    ("slow_efficiency: 2", r"^p\.yaml:6: slow_efficiency 2 must be a fraction of the peak"),
+    ("combine: add", r"^p\.yaml:6: combine 'add' must be one of max, sum"),
+])
+def test_bad_rules_in_a_profile(line: str, message: str) -> None:
+    text = ("name: x\ndtype: fp32\nmacs_per_second: 1e9\nbytes_per_second: 1e9\n"
+            f"runtime: onnxruntime\n{line}\n")
+    with pytest.raises(ConvcalcError, match=message):
+        parse_device(text, file="p.yaml")
+
+
+def test_unknown_runtime_is_one_error(tmp_path: Path) -> None:
+    with pytest.raises(ConvcalcError, match=r"^runtime 'onnxrt' is not one calibrate knows the "
+                       r"rules of; did you mean 'onnxruntime'\?; runtimes: onnxruntime$"):
+        fit(synthetic()[:1], runtime="onnxrt")
+    csv_file = tmp_path / "m.csv"
+    csv_file.write_text("arch,seconds\nresnet18,0.03\n")
+    result = CliRunner().invoke(main, ["calibrate", str(csv_file), "-o",
+                                       str(tmp_path / "p.yaml"), "--runtime", "onnxrt"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1] == (
+        "Error: runtime 'onnxrt' is not one calibrate knows the rules of; did you mean "
+        "'onnxruntime'?; runtimes: onnxruntime")
+    assert not (tmp_path / "p.yaml").exists()
+
+
+def test_measure_csv_columns_are_read(tmp_path: Path) -> None:
+    csv_file = tmp_path / "measured.csv"
+    csv_file.write_text(
+        "arch,input,width,batch,seconds,cpu_seconds,min_seconds,runtime,threads,repeat\n"
+        + "".join(f"{m.name},224x224x3,1,1,{m.seconds!r},{m.seconds!r},{m.seconds!r},"
+                  "onnxruntime,1,15\n" for m in synthetic()))
+    calibration = calibrate(csv_file, runtime="onnxruntime")
+    assert calibration.device.channel_block == BLOCK
+    assert max(abs(e) for e in calibration.errors) < 1e-6
+    bad = tmp_path / "bad.csv"
+    bad.write_text("arch,seconds,clock\nresnet18,0.03,cpu\n")
+    with pytest.raises(ConvcalcError, match=rf"^{bad}:1: unknown column 'clock'"):
+        calibrate(bad, runtime="onnxruntime")
