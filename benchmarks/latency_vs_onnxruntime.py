@@ -202,14 +202,12 @@ def evaluate(path: Path, clock: str) -> None:
 
 def profile_text(profile: Any) -> str:
     """The fitted figures on a few lines."""
-    rules = profile.runtime
-    text = (f"fitted: {profile.macs_per_second / 1e9:.1f} GMAC/s, "
+    efficiency = ", ".join(f"{k} {v:.2f}" for k, v in profile.efficiency.items()) or "none"
+    return (f"fitted: {profile.macs_per_second / 1e9:.1f} GMAC/s, "
             f"{profile.bytes_per_second / 1e9:.1f} GB/s, "
-            f"{profile.overhead_seconds * 1e6:.1f} us per layer")
-    if rules is not None:
-        text += (f"; channel block {rules.channel_block}, slow path "
-                 f"{rules.slow_efficiency:.2f}, fuses {', '.join(rules.fuses)}")
-    return text
+            f"{profile.overhead_seconds * 1e6:.1f} us per layer, efficiency {efficiency}; "
+            f"channel block {profile.channel_block}, slow path n/(n+{profile.slow_channels:.1f}), "
+            f"{profile.combine} of compute and memory, fuses {', '.join(profile.fuses)}")
 
 
 def main() -> int:

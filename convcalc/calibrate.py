@@ -20,10 +20,10 @@ classes share one; ``efficiency=`` (``--efficiency``) names other classes, or al
 
 With a runtime (``runtime='onnxruntime'``, ``--runtime``) the fit starts from that runtime's
 known rules (``RUNTIMES``: what it fuses into the convolution before, that compute and memory
-time add up per layer) and fits five figures: the multiply rate, the depthwise efficiency, the
-slow path's efficiency, the bandwidth and the overhead. Compute plus memory is linear in all of
-them, so one non-negative least-squares solve fits them; it is done for each channel block the
-runtime may use and the block that fits the measurements best is kept.
+time add up per layer) and fits five figures: the multiply rate, the slow path's channels
+(``slow_channels``), the bandwidth, the overhead and the channel block. Compute plus memory is
+linear in the first four, so one non-negative least-squares solve fits them; it is done for
+each channel block the runtime may use, and the block that fits the measurements best is kept.
 
 numpy is imported here only: this module is loaded by the calibrate command, never on the
 analyze path.
@@ -81,10 +81,10 @@ class Rules:
 # ONNX Runtime on CPUs (issue 22, from single-layer graphs and its profiler): batch norm,
 # ReLU / Clip / HardSwish / HardSigmoid and residual adds run inside the convolution; the NCHWc
 # layout blocks channels by 16 (AVX-512), 8 (AVX2) or 4; blocked grouped convolutions run at the
-# normal rate, so only depthwise ones (and the slow path) get a rate of their own.
+# normal rate, and depthwise ones are slow by their bytes: one multiply rate for all.
 RUNTIMES = {
     "onnxruntime": Rules(fuses=("batchnorm", "relu", "relu6", "hardswish", "hardsigmoid", "add"),
-                         combine="sum", blocks=(4, 8, 16), own=("depthwise",)),
+                         combine="sum", blocks=(4, 8, 16), own=()),
 }
 
 
@@ -314,12 +314,17 @@ def _settle_unbound(networks: list[_Network], x: "np.ndarray", k: int) -> "np.nd
 def _fit_runtime(measurements: Sequence[Measurement], runtime: str, rules: Rules,
                  efficiency: Sequence[str], named: Device) -> Device:
     """The profile with ``rules`` whose compute-plus-memory time best predicts the measured
-    seconds, at the channel block that fits best (``named`` gives the name and texts)."""
+    seconds, at the channel block that fits best (``named`` gives the name and texts).
+
+    A slow-path layer with n output channels per group takes macs / P x (n + h) / n: its
+    multiplies count at the shared rate 1 / P, and macs / n in a column of its own whose
+    figure is h / P, so the model stays linear."""
     best: tuple[float, Device] | None = None
     for block in rules.blocks:
-        # Per network: multiplies run by each rate group (the classes that share one rate,
-        # each class with its own, and the slow path last), bytes, unfused layers.
-        groups: dict[str, int] = {}
+        # Per network: multiplies run at each rate (the classes that share one rate, each
+        # class with its own), the slow path's macs / n, bytes, unfused layers.
+        groups: dict[str, int] = {"shared": 0}
+        members: dict[str, set[str]] = {"shared": set()}  # the classes of each group
         rows_of = []
         for m in measurements:
             rows = m.report.rows
@@ -327,41 +332,48 @@ def _fit_runtime(measurements: Sequence[Measurement], runtime: str, rules: Rules
             kept = [r for i, r in enumerate(rows)
                     if i not in fused and (m.report.include_side or not r.side)]
             macs: dict[str, float] = {}
+            slow_part = 0.0
             for r in kept:
                 if not r.macs:
                     continue
                 padding, slow = channel_path(r.layer, r.window, r.input, r.output, block)
-                group = "slow" if slow else (r.efficiency_class if r.efficiency_class in
-                                             efficiency else "shared")
+                group = "shared" if slow or r.efficiency_class not in efficiency \
+                    else r.efficiency_class
                 groups.setdefault(group, len(groups))
+                members.setdefault(group, set()).add(r.efficiency_class)
                 macs[group] = macs.get(group, 0.0) + r.macs * padding
-            rows_of.append((macs, float(sum(r.bytes_moved for r in kept)), len(kept)))
+                slow_part += r.macs / slow if slow else 0.0
+            rows_of.append((macs, slow_part, float(sum(r.bytes_moved for r in kept)),
+                            len(kept)))
         k = len(groups)
-        a = np.zeros((len(measurements), k + 2))
-        for i, ((macs, moved, layers), m) in enumerate(zip(rows_of, measurements,
-                                                             strict=True)):
+        a = np.zeros((len(measurements), k + 3))
+        for i, ((macs, slow_part, moved, layers), m) in enumerate(
+                zip(rows_of, measurements, strict=True)):
             for group, count in macs.items():
                 a[i, groups[group]] = count
-            a[i, k], a[i, k + 1] = moved, layers
+            a[i, k:] = slow_part, moved, layers
             a[i] /= m.seconds
-        lower = np.array([SLOWEST_MACS] * k + [SLOWEST_BYTES, 0.0])
+        lower = np.array([SLOWEST_MACS] * k + [0.0, SLOWEST_BYTES, 0.0])
         scale = np.linalg.norm(a, axis=0)
         scale[scale == 0] = 1.0
         x = lower + _nnls(a / scale, 1.0 - a @ lower) / scale
         error = float(((a @ x - 1) ** 2).sum())
-        rates = {g: float(x[i]) for g, i in groups.items()}  # seconds per multiply
-        fast = [v for g, v in rates.items() if g != "slow"]
-        fastest = min(fast) if fast else rates.get("slow", SLOWEST_MACS)
+        # Seconds per multiply of each group. A rate the fit left at its bound explains no
+        # time (its multiplies hidden by its bytes): it gets the shared one.
+        shared = float(x[0]) if x[0] > 2 * SLOWEST_MACS else 1 / 1e12
+        rates = {g: float(x[i]) if x[i] > 2 * SLOWEST_MACS else shared
+                 for g, i in groups.items()}
+        fastest = min(rates.values())
         source = f"fitted by convcalc calibrate with {runtime}'s rules to measured latencies"
         device = replace(
-            named, macs_per_second=1 / fastest, bytes_per_second=float(1 / x[k]),
-            overhead_seconds=float(x[k + 1]),
-            efficiency={g: fastest / v for g, v in rates.items()
-                        if g not in ("slow", "shared") and v > fastest},
+            named, macs_per_second=1 / fastest, bytes_per_second=float(1 / x[k + 1]),
+            overhead_seconds=float(x[k + 2]),
+            efficiency={c: fastest / v for g, v in sorted(rates.items())
+                        if v > fastest for c in sorted(members[g])},
             runtime=runtime, fuses=rules.fuses, channel_block=block, combine=rules.combine,
-            slow_efficiency=min(1.0, fastest / rates["slow"]) if "slow" in rates else 1.0,
+            slow_channels=float(x[k] / shared),
             sources=dict.fromkeys(("macs_per_second", "bytes_per_second", "overhead_seconds",
-                                   "efficiency", "channel_block", "slow_efficiency"), source))
+                                   "efficiency", "channel_block", "slow_channels"), source))
         if best is None or error < best[0]:
             best = (error, device)
     assert best is not None  # every runtime has channel blocks

@@ -15,7 +15,7 @@ A profile is a name, two rates and a dtype, with optional extras::
     runtime: onnxruntime         # what the rules are for
     fuses: [batchnorm, relu]     # kinds run inside the convolution before them
     channel_block: 16            # convolutions compute on channels padded to this
-    slow_efficiency: 0.2         # fraction of macs_per_second on the slow path
+    slow_channels: 16            # the slow path with n channels per group: n / (n + 16)
     combine: sum                 # 'max' (roofline) or 'sum': compute + memory per layer
 
 Built-in profiles are the files of devices/, shipped in the wheel like architectures/ and found
@@ -45,7 +45,7 @@ from convcalc.roofline import COMBINES, EFFICIENCY_CLASSES, FUSABLE, Device
 
 FOLDER = "devices"
 REQUIRED = ("name", "macs_per_second", "bytes_per_second", "dtype")
-RULES = ("runtime", "fuses", "channel_block", "slow_efficiency", "combine")
+RULES = ("runtime", "fuses", "channel_block", "slow_channels", "combine")
 KEYS = (*REQUIRED, "description", "figures", "overhead_seconds", "efficiency", "sources",
         *RULES)
 MAX_CHANNEL_BLOCK = 1024
@@ -126,7 +126,7 @@ def _device(doc: YMap) -> Device:
 
 
 def _rules(doc: YMap) -> dict[str, Any]:
-    """The runtime rules a profile gives (roofline.py): fuses, channel_block, slow_efficiency
+    """The runtime rules a profile gives (roofline.py): fuses, channel_block, slow_channels
     and combine, each checked; the runtime's name is read with the other texts."""
     line = doc.key_lines
     rules: dict[str, Any] = {"runtime": doc.get("runtime", "")}
@@ -146,13 +146,9 @@ def _rules(doc: YMap) -> dict[str, Any]:
                                 f"{MAX_CHANNEL_BLOCK} (1: channels are not blocked)",
                                 line=line["channel_block"])
         rules["channel_block"] = block
-    if "slow_efficiency" in doc:
-        where = line["slow_efficiency"]
-        value = _number(doc["slow_efficiency"], "slow_efficiency", where, zero=False)
-        if value > 1:
-            raise ConvcalcError(f"slow_efficiency {doc['slow_efficiency']!r} must be a fraction "
-                                "of the peak: above 0 and at most 1", line=where)
-        rules["slow_efficiency"] = value
+    if "slow_channels" in doc:
+        rules["slow_channels"] = _number(doc["slow_channels"], "slow_channels",
+                                         line["slow_channels"], zero=True)
     if "combine" in doc:
         if doc["combine"] not in COMBINES:
             raise ConvcalcError(f"combine {doc['combine']!r} must be one of "
@@ -198,8 +194,8 @@ def device_yaml(device: Device, comment: str = "") -> str:
         lines.append(f"fuses: [{', '.join(device.fuses)}]")
     if device.channel_block != 1:
         lines.append(f"channel_block: {device.channel_block}")
-    if device.slow_efficiency != 1:
-        lines.append(f"slow_efficiency: {device.slow_efficiency!r}")
+    if device.slow_channels:
+        lines.append(f"slow_channels: {device.slow_channels!r}")
     if device.combine != "max":
         lines.append(f"combine: {device.combine}")
     if device.sources:

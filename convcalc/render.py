@@ -988,8 +988,9 @@ RULE_MEANINGS = {
     "runtime": "the runtime these rules are for",
     "fuses": "kinds run inside the convolution before them: no bytes, no overhead",
     "channel_block": "convolutions compute on channels padded to a multiple of this",
-    "slow_efficiency": "share of macs_per_second a convolution reaches when its channels "
-                       "cannot be blocked (per group, or not a multiple of 4)",
+    "slow_channels": "h: a grouped convolution whose groups are not whole blocks (or a "
+                     "depthwise one not a multiple of 4 channels) with n channels per group "
+                     "reaches n / (n + h) of macs_per_second",
     "combine": "a layer's time: max = the slower of compute and memory, sum = both",
 }
 
@@ -998,7 +999,7 @@ def _rules(d: "Device") -> list[tuple[str, str]]:
     """(rule, value) of each runtime rule a profile sets."""
     rules = [("runtime", d.runtime), ("fuses", ", ".join(d.fuses)),
              ("channel_block", str(d.channel_block) if d.channel_block != 1 else ""),
-             ("slow_efficiency", f"{d.slow_efficiency:.2g}" if d.slow_efficiency != 1 else ""),
+             ("slow_channels", f"{d.slow_channels:.3g}" if d.slow_channels else ""),
              ("combine", d.combine if d.combine != "max" else "")]
     return [(k, v) for k, v in rules if v]
 

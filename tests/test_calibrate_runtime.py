@@ -20,8 +20,7 @@ from convcalc.roofline import Device
 PEAK = 40e9          # multiplies per second
 BANDWIDTH = 12e9     # bytes per second
 OVERHEAD = 15e-6     # seconds per unfused layer
-DEPTHWISE = 0.4      # share of PEAK a blocked depthwise convolution reaches
-SLOW = 0.25          # share of PEAK on the slow path
+SLOW = 20.0          # slow path: n channels per group reach n / (n + SLOW) of PEAK
 BLOCK = 8
 FUSES = ("batchnorm", "relu", "relu6", "hardswish", "hardsigmoid", "add")
 NETWORKS = ["resnet18", "mobilenet_v2", "shufflenet_v2_x1_0", "resnext50_32x4d",
@@ -32,8 +31,9 @@ NETWORKS = ["resnet18", "mobilenet_v2", "shufflenet_v2_x1_0", "resnext50_32x4d",
 def naive_seconds(report: Report, block: int = BLOCK) -> float:
     """The time of a network under the rules above, written out plainly, apart from
     roofline.py: a fused layer costs nothing; a convolution runs its multiplies on channels
-    padded to the block (the slow path when a group's channels are not whole blocks, or a
-    plain convolution's are not a multiple of 4); every other layer moves its bytes."""
+    padded to the block (the slow path when a group's channels are not whole blocks or a
+    depthwise one's not a multiple of 4; unpadded when a plain convolution's are not a
+    multiple of 4); every other layer moves its bytes."""
     rows = report.rows
     readers = [0] * len(rows)
     for r in rows:
@@ -55,13 +55,17 @@ def naive_seconds(report: Report, block: int = BLOCK) -> float:
         if isinstance(r.layer, Conv):
             assert r.window is not None
             c_in, c_out, g = r.input.c, r.output.c, r.window.groups
+            n = c_out // g  # output channels per group
             if g == c_in and g > 1:
-                rate = PEAK * (DEPTHWISE if c_in % block == 0 else SLOW)
+                if c_in % 4:
+                    rate = PEAK * n / (n + SLOW)
+                else:
+                    macs *= -(-c_out // block) * block / c_out
             elif g > 1:
-                if (c_in // g) % block or (c_out // g) % block:
-                    rate = PEAK * SLOW
+                if (c_in // g) % block or n % block:
+                    rate = PEAK * n / (n + SLOW)
             elif c_out % 4 or (c_in >= block and c_in % 4):
-                rate = PEAK * SLOW
+                pass  # plain kernels: unpadded, the usual rate
             else:
                 up = (lambda c: -(-c // block) * block)
                 macs *= (up(c_in) if c_in >= block else c_in) * up(c_out) / (c_in * c_out)
@@ -84,15 +88,14 @@ def test_calibrate_recovers_the_figures_it_was_made_with() -> None:
     assert device.macs_per_second == pytest.approx(PEAK, rel=1e-6)
     assert device.bytes_per_second == pytest.approx(BANDWIDTH, rel=1e-6)
     assert device.overhead_seconds == pytest.approx(OVERHEAD, rel=1e-6)
-    assert device.slow_efficiency == pytest.approx(SLOW, rel=1e-6)
-    assert dict(device.efficiency) == pytest.approx({"depthwise": DEPTHWISE}, rel=1e-6)
+    assert device.slow_channels == pytest.approx(SLOW, rel=1e-6)
+    assert device.efficiency == {}
 
 
 def test_a_profile_with_the_rules_predicts_the_naive_times() -> None:
     device = Device(name="ort", macs_per_second=PEAK, bytes_per_second=BANDWIDTH,
-                    dtype="fp32", overhead_seconds=OVERHEAD, efficiency={"depthwise": DEPTHWISE},
-                    runtime="onnxruntime", fuses=FUSES, channel_block=BLOCK,
-                    slow_efficiency=SLOW, combine="sum")
+                    dtype="fp32", overhead_seconds=OVERHEAD, runtime="onnxruntime",
+                    fuses=FUSES, channel_block=BLOCK, slow_channels=SLOW, combine="sum")
     for name in ("mobilenet_v3_large", "regnet_x_400mf", "resnet50"):
         arch = load(name)
         timed = analyze(arch, device=device)
@@ -114,8 +117,8 @@ def test_rules_round_trip_through_the_profile_file() -> None:
 def test_torch_profiles_keep_their_rules_off() -> None:
     device = parse_device((Path(__file__).parent.parent / "devices" /
                            "torch_cpu_epyc_1thread.yaml").read_text())
-    assert (device.fuses, device.channel_block, device.slow_efficiency, device.combine) == (
-        (), 1, 1.0, "max")
+    assert (device.fuses, device.channel_block, device.slow_channels, device.combine) == (
+        (), 1, 0.0, "max")
     report = analyze(load("resnet50"), device=device)
     assert not [r for r in report.rows if r.bound == "fused"]
 
@@ -124,7 +127,7 @@ def test_torch_profiles_keep_their_rules_off() -> None:
     ("fuses: [batchnorm, reluu]", r"^p\.yaml:6: fuses 'reluu', which is not a kind a runtime "
      r"fuses into a convolution; did you mean 'relu'\?"),
     ("channel_block: 0", r"^p\.yaml:6: channel_block 0 must be a whole number from 1 to 1024"),
-    ("slow_efficiency: 2", r"^p\.yaml:6: slow_efficiency 2 must be a fraction of the peak"),
+    ("slow_channels: -2", r"^p\.yaml:6: slow_channels -2 must be a number of 0 or more"),
     ("combine: add", r"^p\.yaml:6: combine 'add' must be one of max, sum"),
 ])
 def test_bad_rules_in_a_profile(line: str, message: str) -> None:
