@@ -843,9 +843,9 @@ def measure_command(*, archs: tuple[str, ...], runtime: str, output_: str, threa
     from rich.progress import Progress
 
     from convcalc.output import write_atomically
-    from convcalc.reference.measure import check_runtime, measure_all, timings_csv
+    from convcalc.reference.measure import check_settings, measure_all, timings_csv
 
-    check_runtime(runtime)
+    check_settings(runtime, threads, repeat, warmup)
     designs = [(arch, prepared(arch, input_, width)) for arch in archs]
     err = Console(stderr=True)
     with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:

@@ -55,20 +55,20 @@ def naive_seconds(report: Report, block: int = BLOCK) -> float:
         if isinstance(r.layer, Conv):
             assert r.window is not None
             c_in, c_out, g = r.input.c, r.output.c, r.window.groups
-            n = c_out // g  # output channels per group
+            per_group = c_out // g  # output channels per group
             if g == c_in and g > 1:
                 if c_in % 4:
-                    rate = PEAK * n / (n + SLOW)
+                    rate = PEAK * per_group / (per_group + SLOW)
                 else:
                     macs *= -(-c_out // block) * block / c_out
             elif g > 1:
-                if (c_in // g) % block or n % block:
-                    rate = PEAK * n / (n + SLOW)
+                if (c_in // g) % block or per_group % block:
+                    rate = PEAK * per_group / (per_group + SLOW)
             elif c_out % 4 or (c_in >= block and c_in % 4):
                 pass  # plain kernels: unpadded, the usual rate
             else:
-                up = (lambda c: -(-c // block) * block)
-                macs *= (up(c_in) if c_in >= block else c_in) * up(c_out) / (c_in * c_out)
+                padded_in = -(-c_in // block) * block if c_in >= block else c_in
+                macs *= padded_in * (-(-c_out // block) * block) / (c_in * c_out)
         total += macs / rate + r.bytes_moved / BANDWIDTH + OVERHEAD
     return total
 

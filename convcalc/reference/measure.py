@@ -54,16 +54,21 @@ def check_runtime(runtime: str) -> str:
     return runtime
 
 
-def measure(arch: Architecture, source: str, *, runtime: str = "onnxruntime", threads: int = 1,
-            repeat: int = 15, warmup: int = 3, batch: int = 1, width: float = 1.0) -> Timing:
-    """The timing of ``arch`` (loaded from ``source`` at ``width``; both only label the row)
-    on ``runtime`` with ``threads`` threads, after ``warmup`` untimed runs."""
+def check_settings(runtime: str, threads: int, repeat: int, warmup: int) -> None:
+    """Nothing when convcalc can measure so; else the error naming what to change."""
     check_runtime(runtime)
     for name, value, least, most in (("threads", threads, 1, MAX_MEASURE_THREADS),
                                      ("repeat", repeat, 1, MAX_MEASURE_REPEAT),
                                      ("warmup", warmup, 0, MAX_MEASURE_REPEAT)):
         if not least <= value <= most:
             raise ConvcalcError(f"{name} {value} must be from {least} to {most:,}")
+
+
+def measure(arch: Architecture, source: str, *, runtime: str = "onnxruntime", threads: int = 1,
+            repeat: int = 15, warmup: int = 3, batch: int = 1, width: float = 1.0) -> Timing:
+    """The timing of ``arch`` (loaded from ``source`` at ``width``; both only label the row)
+    on ``runtime`` with ``threads`` threads, after ``warmup`` untimed runs."""
+    check_settings(runtime, threads, repeat, warmup)
     ort = require("onnxruntime", "measure")
     model = write_onnx(arch, batch=batch)
     import numpy as np
@@ -95,6 +100,9 @@ def measure_all(designs: Sequence[tuple[str, Architecture]], *, runtime: str = "
                 ) -> list[Timing]:
     """The timing of every (source, architecture) in ``designs``, as ``measure`` times one;
     ``progress(i, source)`` is called before the i-th. An error names the design's source."""
+    check_settings(runtime, threads, repeat, warmup)
+    for module in ("onnxruntime", "onnx"):  # what is missing, before any design is exported
+        require(module, "measure")
     timings = []
     for i, (source, arch) in enumerate(designs):
         if progress is not None:
