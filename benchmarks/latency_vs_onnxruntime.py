@@ -19,7 +19,8 @@ Measuring: ``convcalc.reference.measure.measure`` on every configuration: convca
 batch 1, fp32; ``--warmup`` untimed runs, then the median of ``--repeat`` runs, in the
 process's CPU seconds (which other processes on this shared machine inflate least) and wall
 seconds. With ``--passes N`` every configuration is measured N times, passes apart, and the
-lowest median is kept (a pass hit by a busy neighbour is the slower one).
+lowest median is kept (a pass hit by a busy neighbour is the slower one); passes already in
+the ``--save`` file count too, so measuring again adds passes.
 
 Fitting: ``convcalc.calibrate.fit`` with ONNX Runtime's rules (``runtime='onnxruntime'``) on
 the torchvision configurations in FIT; every timm family is held out and predicted from its
@@ -116,11 +117,23 @@ def configurations() -> list[tuple[str, Any, float]]:
 
 
 def measure_all(passes: int, repeat: int, warmup: int, save: Path) -> None:
-    """Measure every configuration ``passes`` times; keep each one's fastest pass."""
-    from convcalc.reference.measure import measure, timings_csv
+    """Measure every configuration ``passes`` times; keep each one's fastest pass (counting
+    the passes already in ``save``, when it exists)."""
+    from convcalc.reference.measure import Timing, measure, timings_csv
 
     configs = configurations()
     best: dict[int, Any] = {}
+    if save.exists():  # earlier passes
+        with save.open(newline="") as f:
+            earlier = {(r["arch"], r["input"], float(r["width"])): r for r in csv.DictReader(f)}
+        for i, (shown, arch, width) in enumerate(configs):
+            r = earlier.get((shown, str(arch.input), width))
+            if r is not None:
+                best[i] = Timing(arch=shown, input=arch.input, width=width, batch=1,
+                                 runtime=r["runtime"], threads=int(r["threads"]),
+                                 repeat=int(r["repeat"]), seconds=float(r["seconds"]),
+                                 cpu_seconds=float(r["cpu_seconds"]),
+                                 min_seconds=float(r["min_seconds"]))
     for p in range(passes):
         for i, (shown, arch, width) in enumerate(configs):
             timing = measure(arch, shown, threads=1, repeat=repeat, warmup=warmup, width=width)

@@ -79,11 +79,13 @@ class Rules:
 
 
 # ONNX Runtime on CPUs (issue 22, from single-layer graphs and its profiler): batch norm,
-# ReLU / Clip / HardSwish / HardSigmoid and residual adds run inside the convolution; the NCHWc
+# ReLU / Clip / HardSwish / HardSigmoid and residual adds run inside the convolution, SiLU
+# written as Sigmoid and Mul runs as one op (its optimised graph has QuickGelu); the NCHWc
 # layout blocks channels by 16 (AVX-512), 8 (AVX2) or 4; blocked grouped convolutions run at the
 # normal rate, and depthwise ones are slow by their bytes: one multiply rate for all.
 RUNTIMES = {
-    "onnxruntime": Rules(fuses=("batchnorm", "relu", "relu6", "hardswish", "hardsigmoid", "add"),
+    "onnxruntime": Rules(fuses=("batchnorm", "relu", "relu6", "hardswish", "hardsigmoid", "add",
+                                "mul"),
                          combine="sum", blocks=(4, 8, 16), own=()),
 }
 

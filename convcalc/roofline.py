@@ -15,8 +15,9 @@ each row; no files, no numpy.
 
 A profile may also carry its runtime's rules (all off by default, as for PyTorch eager):
 - ``fuses``: layer kinds the runtime runs inside the convolution before them (ONNX Runtime folds
-  batch norm, ReLU/Clip/HardSwish/HardSigmoid and a residual add into it). A fused row moves no
-  bytes and pays no overhead: its ``seconds`` are 0 and its ``bound`` is 'fused' (``fused``).
+  batch norm, ReLU/Clip/HardSwish/HardSigmoid and a residual add into it; a 'mul' of x by
+  sigmoid(x) into the sigmoid, as one SiLU). A fused row moves no bytes and pays no overhead:
+  its ``seconds`` are 0 and its ``bound`` is 'fused' (``fused_rows``).
 - ``channel_block``: convolutions compute on channels padded to a multiple of it (ONNX Runtime's
   NCHWc layout: 16 with AVX-512, 8 with AVX2), so ``macs`` x padded / counted channels is what
   runs. A grouped convolution whose groups are not whole blocks, or a depthwise one whose
@@ -147,8 +148,10 @@ def layer_seconds(macs: int, moved: int, kind_class: str, device: Device, *,
 
 def fused_rows(rows: "Sequence[LayerRow]", fuses: "Sequence[str]") -> set[int]:
     """The positions of the rows a runtime that fuses the kinds ``fuses`` runs inside the
-    convolution before them: a row of such a kind that reads the output of a convolution (or
-    of a row fused into one) that nothing else reads (side branches aside)."""
+    layer before them: a row of such a kind that reads the output of a convolution (or of a row
+    fused into one) that nothing else reads (side branches aside). A 'mul' fuses only as the
+    second half of SiLU written as two ops, x * sigmoid(x): into the sigmoid, when nothing
+    else reads the sigmoid (ONNX Runtime runs the pair as one QuickGelu)."""
     if not fuses:
         return set()
     readers: dict[int, int] = {}
@@ -158,13 +161,28 @@ def fused_rows(rows: "Sequence[LayerRow]", fuses: "Sequence[str]") -> set[int]:
     hosts: set[int] = set()  # rows whose output a fused row may extend
     fused: set[int] = set()
     for i, row in enumerate(rows):
+        if row.side:
+            continue
         if isinstance(row.layer, Conv):
             hosts.add(i)
-        elif row.kind in fuses and not row.side and any(s in hosts and readers[s] == 1
-                                                        for s in row.inputs):
+        elif row.kind == "mul":
+            if "mul" in fuses and _silu_half(rows, row, readers):
+                fused.add(i)
+        elif row.kind in fuses and any(s in hosts and readers[s] == 1 for s in row.inputs):
             fused.add(i)
             hosts.add(i)
     return fused
+
+
+def _silu_half(rows: "Sequence[LayerRow]", row: "LayerRow", readers: dict[int, int]) -> bool:
+    """Whether a mul row computes x * sigmoid(x) with a sigmoid only it reads."""
+    if len(row.inputs) != 2:
+        return False
+    for gate, x in (row.inputs, row.inputs[::-1]):
+        if gate >= 0 and rows[gate].kind == "sigmoid" and rows[gate].inputs == (x,) \
+                and readers[gate] == 1:
+            return True
+    return False
 
 
 def row_seconds(rows: "Sequence[LayerRow]", device: Device) -> list[tuple[float, str]]:
