@@ -9,6 +9,10 @@ convcalc's prediction from a profile fitted on torchvision networks only.
     # 3. fit and predict (numpy only):
     PYTHONPATH=. python benchmarks/latency_vs_onnxruntime.py \\
         --measured benchmarks/data/onnxruntime_cpu_1thread.csv
+    # 4. the built-in profile, fitted to every torchvision configuration measured:
+    PYTHONPATH=. python benchmarks/latency_vs_onnxruntime.py \\
+        --measured benchmarks/data/onnxruntime_cpu_1thread.csv \\
+        --profile devices/onnxruntime_cpu_1thread.yaml
 
 Exporting: each timm model (``pretrained=False``, eval) is exported by ``torch.onnx.export``
 (TorchScript exporter, opset 17, 224x224), read by convcalc's ONNX reader and written as YAML
@@ -32,6 +36,7 @@ import csv
 import os
 import statistics
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from convcalc import Report, analyze, load, with_input, with_width  # noqa: E402
-from convcalc.shapes import parse_shape  # noqa: E402
+from convcalc.graph.shapes import parse_shape  # noqa: E402
 
 TIMM_DIR = Path(__file__).resolve().parent / "data" / "timm"
 # torchvision configurations: (zoo name, width, input size).
@@ -174,8 +179,8 @@ def summary(errors: list[float]) -> str:
 
 def evaluate(path: Path, clock: str) -> None:
     """Fit on FIT, predict the rest, print errors beside the MACs baseline."""
-    from convcalc.calibrate import Measurement, fit, relative_errors
-    from convcalc.roofline import network_seconds
+    from convcalc.analysis.calibrate import Measurement, fit, relative_errors
+    from convcalc.analysis.report import network_seconds
 
     rows = read(path, clock)
     fit_labels = {name + (f" w{w:g}" if w != 1 else "") + (f" @{s}" if s != 224 else "")
@@ -213,6 +218,31 @@ def evaluate(path: Path, clock: str) -> None:
                   f"  a*MACs+b   {summary(baseline)}")
 
 
+def write_profile(path: Path, clock: str, out: Path) -> None:
+    """The built-in profile: fitted with ONNX Runtime's rules to every torchvision row."""
+    from convcalc.analysis.calibrate import Measurement, fit, relative_errors
+    from convcalc.formats.profiles import device_yaml
+
+    rows = [Measurement(label, report, s) for label, report, s in read(path, clock)
+            if label not in TIMM]
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    source = (f"fitted by convcalc calibrate --runtime onnxruntime to the {len(rows)} "
+              f"torchvision configurations of {shown} ({clock} seconds; "
+              "benchmarks/latency_vs_onnxruntime.py --profile)")
+    device = fit(rows, name="onnxruntime_cpu_1thread", runtime="onnxruntime", description=(
+        "Calibrated, not peak: ONNX Runtime 1.32 on one CPU thread (fp32, all graph "
+        "optimisations) on the 2-core AMD EPYC (AVX-512) machine convcalc's benchmarks ran on, "
+        f"fitted to {len(rows)} torchvision configurations timed by convcalc measure"))
+    device = replace(device, sources=dict.fromkeys(device.sources, source))
+    out.write_text(device_yaml(device, comment=(
+        f"Fitted by benchmarks/latency_vs_onnxruntime.py to {shown}: calibrated figures, "
+        "not datasheet peaks.\nAn example of a calibrated profile; measure and calibrate your "
+        "own (convcalc measure, convcalc calibrate --runtime onnxruntime).")))
+    errors = [abs(e) for e in relative_errors(rows, device)]
+    print(f"wrote {out}: {profile_text(device)}; |error| on its {len(rows)} networks: median "
+          f"{statistics.median(errors):.1%}, worst {max(errors):.1%}")
+
+
 def profile_text(profile: Any) -> str:
     """The fitted figures on a few lines."""
     efficiency = ", ".join(f"{k} {v:.2f}" for k, v in profile.efficiency.items()) or "none"
@@ -235,6 +265,9 @@ def main() -> int:
     parser.add_argument("--measured", type=Path, help="fit and predict from this CSV")
     parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
                         help="fit CPU seconds (default) or wall seconds")
+    parser.add_argument("--profile", type=Path,
+                        help="with --measured: write the profile fitted to every torchvision "
+                        "configuration here instead of predicting")
     args = parser.parse_args()
     if args.export_timm:
         export_timm(TIMM)
@@ -242,7 +275,9 @@ def main() -> int:
         if args.save is None:
             parser.error("--measure needs --save FILE")
         measure_all(args.passes, args.repeat, args.warmup, args.save)
-    if args.measured:
+    if args.measured and args.profile:
+        write_profile(args.measured, args.clock, args.profile)
+    elif args.measured:
         evaluate(args.measured, args.clock)
     if not (args.export_timm or args.measure or args.measured):
         parser.error("give --export-timm, --measure or --measured FILE")

@@ -12,9 +12,9 @@ busy, wall-clock time measures the contention more than the network: ``--threads
 cpu`` times the process's CPU seconds instead, which other processes do not inflate.
 
 Fitting: the configurations are ordered by MACs and dealt alternately into a calibration half and
-a held-out half. ``convcalc.calibrate.fit`` fits a profile on the first half; the held-out half is
-predicted with it, beside a MACs-proportional estimate (seconds = k * macs, k fitted on the same
-half by least squares on relative error).
+a held-out half. ``convcalc.analysis.calibrate.fit`` fits a profile on the first half; the
+held-out half is predicted with it, beside a MACs-proportional estimate (seconds = k * macs, k
+fitted on the same half by least squares on relative error).
 """
 
 import argparse
@@ -31,10 +31,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from convcalc import Report, analyze, load, with_input, with_width  # noqa: E402
-from convcalc.calibrate import Measurement, fit, relative_errors  # noqa: E402
-from convcalc.loader import catalogue_names  # noqa: E402
-from convcalc.roofline import EFFICIENCY_CLASSES, network_seconds  # noqa: E402
-from convcalc.shapes import Shape  # noqa: E402
+from convcalc.analysis.calibrate import Measurement, fit, relative_errors  # noqa: E402
+from convcalc.analysis.report import network_seconds  # noqa: E402
+from convcalc.analysis.roofline import EFFICIENCY_CLASSES  # noqa: E402
+from convcalc.formats.loader import catalogue_names  # noqa: E402
+from convcalc.graph.shapes import Shape  # noqa: E402
 
 
 @dataclass(frozen=True)

@@ -13,20 +13,18 @@ convcalc never imports numpy.
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from convcalc.analysis import LayerRow, Report, Totals, analyze
-from convcalc.architecture import Architecture, Node
+from convcalc.analysis.report import LayerRow, Report, Totals, analyze
+from convcalc.analysis.roofline import Device
 from convcalc.errors import ConvcalcError
-from convcalc.expr import make_divisible
-from convcalc.loader import builtin_names, load, parse
-from convcalc.roofline import Device
-from convcalc.shapes import Shape, output_size
+from convcalc.formats.loader import builtin_names, load, parse
+from convcalc.graph.architecture import Architecture, Node
+from convcalc.graph.expr import make_divisible
+from convcalc.graph.shapes import Shape, output_size
+from convcalc.present import reprs  # noqa: F401  (registers how results print and display)
 
 if TYPE_CHECKING:
-    from convcalc.explain import explain
-    from convcalc.profiles import load_device
-    from convcalc.quick import table
-    from convcalc.summary import Summary, summarize
-    from convcalc.variants import (
+    from convcalc.analysis.summary import Summary, summarize
+    from convcalc.analysis.variants import (
         Comparison,
         LayerComparison,
         Sweep,
@@ -37,15 +35,19 @@ if TYPE_CHECKING:
         with_input,
         with_width,
     )
+    from convcalc.formats.profiles import load_device
+    from convcalc.present.explain import explain
+    from convcalc.quick import table
 
 # Imported on first use (PEP 562), so that `convcalc analyze`, which starts by importing this
 # package, does not build the summary's and the variants' records or read the device
 # profiles' and the explanations' code.
-_LAZY = {"explain": "convcalc.explain", "load_device": "convcalc.profiles",
+_LAZY = {"explain": "convcalc.present.explain", "load_device": "convcalc.formats.profiles",
          "table": "convcalc.quick",
-         "Summary": "convcalc.summary", "summarize": "convcalc.summary",
+         "Summary": "convcalc.analysis.summary", "summarize": "convcalc.analysis.summary",
          **dict.fromkeys(("Comparison", "LayerComparison", "Sweep", "compare", "compare_designs",
-                          "convert", "sweep", "with_input", "with_width"), "convcalc.variants")}
+                          "convert", "sweep", "with_input", "with_width"),
+                         "convcalc.analysis.variants")}
 
 
 def __getattr__(name: str) -> Any:

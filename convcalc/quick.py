@@ -3,13 +3,13 @@ analyzes and renders, with the options of ``convcalc analyze``."""
 
 from collections.abc import Sequence
 
-from convcalc.analysis import DTYPE_BYTES, analyze
-from convcalc.architecture import Architecture
-from convcalc.loader import load
-from convcalc.profiles import load_device
-from convcalc.roofline import Device
-from convcalc.shapes import Shape, parse_shape
-from convcalc.variants import with_input, with_width
+from convcalc.analysis.report import DTYPE_BYTES, analyze
+from convcalc.analysis.roofline import Device
+from convcalc.analysis.variants import with_input, with_width
+from convcalc.formats.loader import load
+from convcalc.formats.profiles import load_device
+from convcalc.graph.architecture import Architecture
+from convcalc.graph.shapes import Shape, parse_shape
 from convcalc.vocabulary import canonical
 
 TABLE_FORMATS = ("table", "markdown", "csv", "json")
@@ -28,8 +28,8 @@ def table(arch: str | Architecture, *, input: int | str | Shape | None = None,
     ``batch`` images, timed on ``device`` (a profile, its built-in name or file; its dtype
     unless ``dtype`` is given).
     """
-    from convcalc import render
-    from convcalc.summary import fold
+    from convcalc.analysis.summary import fold
+    from convcalc.present import grid, table
 
     loaded = load(arch) if isinstance(arch, str) else arch
     if input is not None:
@@ -44,17 +44,17 @@ def table(arch: str | Architecture, *, input: int | str | Shape | None = None,
     report = analyze(loaded, include_side=side, dtype=canonical(dtype, list(DTYPE_BYTES),
                                                                   "dtype"),
                      batch=batch, device=profile)
-    result: str | render.Grid
+    result: str | grid.Grid
     if depth is not None:
-        result = render.render_blocks(report, fold(report, depth), depth, format_)
+        result = table.render_blocks(report, fold(report, depth), depth, format_)
     elif format_ == "json":
-        result = render.render_json(report) + "\n"
+        result = table.render_json(report) + "\n"
     elif format_ == "csv":
-        result = render.render_csv(report, flops)
+        result = table.render_csv(report, flops)
     elif format_ == "markdown":
-        result = render.render_markdown(report, flops)
+        result = table.render_markdown(report, flops)
     else:
-        result = render.render_table(report, flops)
-    if isinstance(result, render.Grid):
+        result = table.render_table(report, flops)
+    if isinstance(result, grid.Grid):
         return result.text(line_width, columns, hint="columns")
     return result

@@ -6,12 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convcalc.analysis import NETWORK_INPUT, analyze
+from convcalc.analysis.report import NETWORK_INPUT, analyze
+from convcalc.analysis.variants import with_input, with_width
 from convcalc.errors import ConvcalcError
-from convcalc.expr import make_divisible
-from convcalc.loader import load, parse
-from convcalc.shapes import Shape
-from convcalc.variants import with_input, with_width
+from convcalc.formats.loader import load, parse
+from convcalc.graph.expr import make_divisible
+from convcalc.graph.shapes import Shape
 
 LENET = """
 name: lenet

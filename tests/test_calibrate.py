@@ -11,12 +11,13 @@ from click.testing import CliRunner, Result
 from test_cli import imported_after
 
 from convcalc import analyze, load, with_input, with_width
-from convcalc.calibrate import Measurement, fit, relative_errors
+from convcalc.analysis.calibrate import Measurement, fit, relative_errors
+from convcalc.analysis.report import network_seconds
+from convcalc.analysis.roofline import Device
 from convcalc.cli import main
 from convcalc.errors import ConvcalcError
-from convcalc.profiles import device_names, load_device, parse_device
-from convcalc.roofline import Device, network_seconds
-from convcalc.shapes import Shape
+from convcalc.formats.profiles import device_names, load_device, parse_device
+from convcalc.graph.shapes import Shape
 
 
 def run(*args: str) -> Result:
@@ -41,7 +42,7 @@ def test_built_in_profiles_say_what_their_figures_are_with_a_source_each() -> No
 
 
 def test_a_profile_reads_back_what_it_wrote(tmp_path: Path) -> None:
-    from convcalc.profiles import device_yaml
+    from convcalc.formats.profiles import device_yaml
 
     device = Device("mine", 1.25e10, 3.5e9, "fp16", 7.5e-6, {"depthwise": 0.125},
                     "a \"quoted\" board: ok", "calibrated", {"macs_per_second": "fit"})
@@ -308,7 +309,7 @@ def test_by_default_only_depthwise_and_grouped_get_a_rate_of_their_own() -> None
 
 
 def test_calibrate_csv_rows_can_name_input_width_and_batch(tmp_path: Path) -> None:
-    from convcalc.calibrate import read_measurements
+    from convcalc.formats.measurements import read_measurements
 
     path = tmp_path / "m.csv"
     path.write_text("arch,input,width,batch,seconds\nmobilenet_v2,160,0.5,4,0.02\n"
@@ -325,7 +326,7 @@ def test_analyze_with_a_device_imports_no_numpy() -> None:
     modules = imported_after(["analyze", "resnet50", "--device", "raspberry_pi4", "--batch",
                               "4", "--format", "json"])
     assert "numpy" not in modules
-    assert "convcalc.profiles" in modules and "convcalc.calibrate" not in modules
+    assert "convcalc.formats.profiles" in modules and "convcalc.analysis.calibrate" not in modules
 
 
 def test_table_takes_a_device_and_a_batch() -> None:

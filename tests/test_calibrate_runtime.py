@@ -7,14 +7,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from convcalc.analysis import Report, analyze
-from convcalc.calibrate import Measurement, calibrate, fit
+from convcalc.analysis.calibrate import Measurement, fit
+from convcalc.analysis.report import Report, analyze
+from convcalc.analysis.roofline import Device
 from convcalc.cli import main
 from convcalc.errors import ConvcalcError
-from convcalc.layers import Conv
-from convcalc.loader import load
-from convcalc.profiles import device_yaml, parse_device
-from convcalc.roofline import Device
+from convcalc.formats.loader import load, parse
+from convcalc.formats.measurements import calibrate
+from convcalc.formats.profiles import device_yaml, parse_device
+from convcalc.graph.layers import Conv
 
 # The figures the synthetic timings are made with.
 PEAK = 40e9          # multiplies per second
@@ -22,7 +23,7 @@ BANDWIDTH = 12e9     # bytes per second
 OVERHEAD = 15e-6     # seconds per unfused layer
 SLOW = 20.0          # slow path: n channels per group reach n / (n + SLOW) of PEAK
 BLOCK = 8
-FUSES = ("batchnorm", "relu", "relu6", "hardswish", "hardsigmoid", "add")
+FUSES = ("batchnorm", "relu", "relu6", "hardswish", "hardsigmoid", "add", "mul")
 NETWORKS = ["resnet18", "mobilenet_v2", "shufflenet_v2_x1_0", "resnext50_32x4d",
             "mobilenet_v3_small", "squeezenet1_1", "regnet_y_400mf", "alexnet",
             "efficientnet_b0", "mnasnet0_5", "googlenet_torchvision", "densenet121"]
@@ -47,6 +48,11 @@ def naive_seconds(report: Report, block: int = BLOCK) -> float:
             continue
         if isinstance(r.layer, Conv):
             conv_like.add(n)
+        elif r.kind == "mul":
+            a, b = r.inputs
+            if any(rows[g].kind == "sigmoid" and rows[g].inputs == (x,) and readers[g] == 1
+                   for g, x in ((a, b), (b, a)) if g >= 0):
+                continue  # x * sigmoid(x): one SiLU pass, the sigmoid's
         elif r.kind in FUSES and any(i in conv_like and readers[i] == 1 for i in r.inputs):
             conv_like.add(n)
             continue  # fused: no bytes, no overhead
@@ -73,11 +79,28 @@ def naive_seconds(report: Report, block: int = BLOCK) -> float:
     return total
 
 
+# SiLU written as two ops, as convcalc reads it from an ONNX export.
+SILU_PAIRS = """
+name: silu_pairs
+input: 56x56x16
+layers:
+  - conv: {name: c1, filters: 32, kernel: 3, padding: 1}
+  - sigmoid: {name: s1}
+  - mul: {name: m1, from: [c1, s1]}
+  - depthwise: {name: dw, kernel: 3, padding: 1}
+  - sigmoid: {name: s2}
+  - mul: {name: m2, from: [dw, s2]}
+  - sigmoid: {name: gate, from: m1}
+  - mul: {name: m3, from: [m2, gate]}
+  - conv: {name: c2, filters: 24, kernel: 1}
+"""
+
+
 def synthetic() -> list[Measurement]:
     out = []
-    for name in NETWORKS:
-        report = analyze(load(name))
-        out.append(Measurement(name, report, naive_seconds(report)))
+    for arch in [*(load(name) for name in NETWORKS), parse(SILU_PAIRS)]:
+        report = analyze(arch)
+        out.append(Measurement(arch.name, report, naive_seconds(report)))
     return out
 
 
@@ -123,6 +146,15 @@ def test_torch_profiles_keep_their_rules_off() -> None:
     assert not [r for r in report.rows if r.bound == "fused"]
 
 
+def test_silu_pairs_fuse_and_a_gate_does_not() -> None:
+    device = Device(name="ort", macs_per_second=PEAK, bytes_per_second=BANDWIDTH,
+                    dtype="fp32", runtime="onnxruntime", fuses=FUSES, channel_block=BLOCK,
+                    combine="sum")
+    rows = analyze(parse(SILU_PAIRS), device=device).rows
+    # m1 and m2 are x * sigmoid(x); m3 multiplies m2 by the sigmoid of another tensor (a gate).
+    assert [r.path for r in rows if r.bound == "fused"] == ["m1", "m2"]
+
+
 @pytest.mark.parametrize(("line", "message"), [
     ("fuses: [batchnorm, reluu]", r"^p\.yaml:6: fuses 'reluu', which is not a kind a runtime "
      r"fuses into a convolution; did you mean 'relu'\?"),
@@ -157,7 +189,7 @@ def test_measure_csv_columns_are_read(tmp_path: Path) -> None:
     csv_file.write_text(
         "arch,input,width,batch,seconds,cpu_seconds,min_seconds,runtime,threads,repeat\n"
         + "".join(f"{m.name},224x224x3,1,1,{m.seconds!r},{m.seconds!r},{m.seconds!r},"
-                  "onnxruntime,1,15\n" for m in synthetic()))
+                  "onnxruntime,1,15\n" for m in synthetic()[:-1]))
     calibration = calibrate(csv_file, runtime="onnxruntime")
     assert calibration.device.channel_block == BLOCK
     assert max(abs(e) for e in calibration.errors) < 1e-6

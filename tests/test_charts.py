@@ -13,11 +13,11 @@ import pytest
 from click.testing import CliRunner
 
 from convcalc import analyze, load
+from convcalc.analysis.summary import summarize
+from convcalc.analysis.variants import sweep
 from convcalc.cli import main
-from convcalc.render import render_sweep_chart
-from convcalc.report_formats import render_report_html, report_charts
-from convcalc.summary import summarize
-from convcalc.variants import sweep
+from convcalc.present.report_formats import render_report_html, report_charts
+from convcalc.present.results import render_sweep_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 

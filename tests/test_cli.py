@@ -140,15 +140,15 @@ def imported_after(args: list[str]) -> set[str]:
 def test_analyze_json_imports_neither_numpy_nor_rich() -> None:
     modules = imported_after(["analyze", "resnet50", "--format", "json"])
     assert "numpy" not in modules and "rich" not in modules
-    assert "convcalc.loader" in modules  # the probe did run the command
+    assert "convcalc.formats.loader" in modules  # the probe did run the command
 
 
 def test_analyze_table_imports_neither_numpy_nor_rich() -> None:
-    # The table is drawn as plain text (render.Grid): rich is left for conv's grids and
+    # The table is drawn as plain text (grid.Grid): rich is left for conv's grids and
     # verify's progress bar.
     modules = imported_after(["analyze", "resnet50"])
     assert "numpy" not in modules and "rich" not in modules
-    assert "convcalc.render" in modules
+    assert "convcalc.present.grid" in modules
 
 
 def test_python_dash_m_runs_the_cli() -> None:

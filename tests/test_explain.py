@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from convcalc import ConvcalcError, analyze, load, parse
-from convcalc.explain import explain
+from convcalc.present.explain import explain
 
 POOL_DENSE = """
 input: 8x8x3

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 import convcalc
 from convcalc.cli import main
 from convcalc.errors import ConvcalcError
-from convcalc.render import Col, Grid, abbreviate_kind
+from convcalc.present.grid import Col, Grid, abbreviate_kind
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 BUILTINS = ["alexnet", "bottleneck_example", "bottleneck_example_plain", "googlenet",

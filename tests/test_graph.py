@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from convcalc.analysis import NETWORK_INPUT, analyze
-from convcalc.architecture import Architecture, Node, chain
+from convcalc.analysis.report import NETWORK_INPUT, analyze
+from convcalc.analysis.summary import memory
+from convcalc.analysis.variants import to_separable, to_standard, with_width
 from convcalc.errors import ConvcalcError
-from convcalc.layers import Add, Conv, Mul, Pool
-from convcalc.loader import load, parse, scale_names
-from convcalc.shapes import Shape
-from convcalc.summary import memory
-from convcalc.variants import to_separable, to_standard, with_width
+from convcalc.formats.loader import load, parse, scale_names
+from convcalc.graph.architecture import Architecture, Node, chain
+from convcalc.graph.layers import Add, Conv, Mul, Pool
+from convcalc.graph.shapes import Shape
 
 DATA = Path(__file__).parent / "data"
 

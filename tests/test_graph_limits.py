@@ -9,14 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convcalc.analysis import analyze
-from convcalc.architecture import Architecture, chain
+from convcalc.analysis.report import analyze
+from convcalc.analysis.variants import to_separable, to_standard, with_width
 from convcalc.errors import ConvcalcError
-from convcalc.layers import Activation, Depthwise, Pointwise
+from convcalc.formats.loader import parse
+from convcalc.graph.architecture import Architecture, chain
+from convcalc.graph.layers import Activation, Depthwise, Pointwise
+from convcalc.graph.shapes import Shape
 from convcalc.limits import LIMITS, MAX_DIM, MAX_ELEMENTS, MAX_ITEMS, MAX_NESTING
-from convcalc.loader import parse
-from convcalc.shapes import Shape
-from convcalc.variants import to_separable, to_standard, with_width
 
 
 def error(text: str) -> str:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from convcalc.layers import ConvTranspose, Upsample
-from convcalc.shapes import Shape
+from convcalc.graph.layers import ConvTranspose, Upsample
+from convcalc.graph.shapes import Shape
 
 DATA = Path(__file__).parent / "data"
 STORED = json.loads((DATA / "torch_graph_shapes.json").read_text())

@@ -22,13 +22,13 @@ from test_commands_fuzz import assert_ran_or_refused, assert_refused
 from test_robustness import _run_cli
 
 import convcalc
-from convcalc.analysis import analyze
+from convcalc.analysis.report import analyze
+from convcalc.analysis.summary import memory
 from convcalc.cli import main
 from convcalc.errors import MAX_MESSAGE_CHARS, ConvcalcError, one_line
+from convcalc.formats.loader import builtin_names, locate, parse
 from convcalc.inputs import read_input
-from convcalc.loader import builtin_names, locate, parse
 from convcalc.output import write_atomically
-from convcalc.summary import memory
 
 HEAD = "input: 8x8x3\nlayers:\n"
 
@@ -143,11 +143,11 @@ def test_values_equal_pyyaml_safe_load(name: str) -> None:
     # PyYAML's own safe_load is the oracle: reading from the event stream changes no value.
     import yaml
 
+    from convcalc.formats.yaml_reader import read_yaml
     from convcalc.limits import Budget
-    from convcalc.loader import _read_yaml
 
     text = FORMS if name == "forms" else locate(name).read_text()
-    assert _plain(_read_yaml(text, Budget())) == yaml.safe_load(text)
+    assert _plain(read_yaml(text, Budget())) == yaml.safe_load(text)
 
 
 @pytest.mark.parametrize(("text", "pattern"), [

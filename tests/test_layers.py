@@ -3,7 +3,7 @@
 import pytest
 
 from convcalc.errors import ConvcalcError
-from convcalc.layers import (
+from convcalc.graph.layers import (
     LAYER_KINDS,
     AdaptiveAvgPool,
     Add,
@@ -19,7 +19,7 @@ from convcalc.layers import (
     Separable,
     ZeroPad,
 )
-from convcalc.shapes import Shape
+from convcalc.graph.shapes import Shape
 
 
 def test_lecture_5x5_conv_costs_120_million_multiplies() -> None:
@@ -163,7 +163,7 @@ def test_every_kind_has_a_docstring() -> None:
 
 
 def test_conv_transpose_by_hand() -> None:
-    from convcalc.layers import ConvTranspose
+    from convcalc.graph.layers import ConvTranspose
 
     up = ConvTranspose(filters=8, kernel=(4, 4), stride=(2, 2), padding=1, bias=True)
     x = Shape(16, 16, 24)
@@ -185,7 +185,7 @@ def test_conv_transpose_by_hand() -> None:
 
 
 def test_upsample_by_hand() -> None:
-    from convcalc.layers import Upsample
+    from convcalc.graph.layers import Upsample
 
     x = Shape(7, 5, 3)
     assert Upsample(scale=(2.0, 2.0)).cost((x,)).output == Shape(14, 10, 3)
@@ -206,7 +206,7 @@ def test_upsample_by_hand() -> None:
 
 
 def test_split_and_channel_slices_by_hand() -> None:
-    from convcalc.layers import ChannelSlice, Split
+    from convcalc.graph.layers import ChannelSlice, Split
 
     x = Shape(8, 8, 24)
     halves = [layer for _, layer in Split(sections=2).expand()]
@@ -225,7 +225,7 @@ def test_split_and_channel_slices_by_hand() -> None:
 
 
 def test_shuffle_norms_scale_and_free_kinds_by_hand() -> None:
-    from convcalc.layers import (
+    from convcalc.graph.layers import (
         ChannelShuffle,
         Identity,
         LayerNorm,
@@ -249,7 +249,7 @@ def test_shuffle_norms_scale_and_free_kinds_by_hand() -> None:
 
 def test_adaptive_pooling_is_closed_form_and_agrees_with_the_windows() -> None:
     # The closed form against the windows listed one by one ([floor(i*n/o), ceil((i+1)*n/o))).
-    from convcalc.layers import _adaptive_windows
+    from convcalc.graph.layers.pooling import _adaptive_windows
 
     for n in range(1, 40):
         for o in range(1, 40):
@@ -261,7 +261,7 @@ def test_adaptive_pooling_is_closed_form_and_agrees_with_the_windows() -> None:
 
 
 def test_merges_read_several_inputs_and_layers_one() -> None:
-    from convcalc.layers import Merge, Mul
+    from convcalc.graph.layers import Merge, Mul
 
     assert issubclass(Add, Merge) and issubclass(Mul, Merge) and issubclass(Concat, Merge)
     with pytest.raises(ConvcalcError, match=r"reads one tensor, not 2"):
@@ -270,7 +270,7 @@ def test_merges_read_several_inputs_and_layers_one() -> None:
 
 
 def test_crop_by_hand() -> None:
-    from convcalc.layers import Crop
+    from convcalc.graph.layers import Crop
 
     # the U-Net's first skip: 568x568x64 cropped to 392x392 (Ronneberger et al., Figure 1)
     big, small = Shape(568, 568, 64), Shape(392, 392, 128)

@@ -4,12 +4,12 @@ import textwrap
 
 import pytest
 
-from convcalc.analysis import analyze
-from convcalc.architecture import Node
+from convcalc.analysis.report import analyze
 from convcalc.errors import ConvcalcError
-from convcalc.layers import Conv, Depthwise, Pointwise
-from convcalc.loader import load, parse
-from convcalc.shapes import Shape
+from convcalc.formats.loader import load, parse
+from convcalc.graph.architecture import Node
+from convcalc.graph.layers import Conv, Depthwise, Pointwise
+from convcalc.graph.shapes import Shape
 
 
 def arch(text: str, file: str = "net.yaml"):  # type: ignore[no-untyped-def]

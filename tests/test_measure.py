@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from convcalc.analysis import analyze
-from convcalc.calibrate import read_measurements
+from convcalc.analysis.report import analyze
 from convcalc.cli import main
-from convcalc.loader import load
+from convcalc.formats.loader import load
+from convcalc.formats.measurements import read_measurements
 
 
 def test_measure_writes_the_csv_calibrate_reads(tmp_path: Path) -> None:
@@ -66,7 +66,7 @@ def test_export_onnx_writes_a_model_analyze_reads(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     import json
 
-    from convcalc.variants import with_width
+    from convcalc.analysis.variants import with_width
 
     design = analyze(with_width(load("mobilenet_v2"), 0.5))
     assert json.loads(result.output)["totals"]["params"] == design.totals.params

@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 from conftest import DATA
 
-from convcalc.analysis import analyze
+from convcalc.analysis.report import analyze
 from convcalc.cli import main
-from convcalc.loader import load, parse
+from convcalc.formats.loader import load, parse
 
 pytest.importorskip("onnx")
 
@@ -78,7 +78,7 @@ def test_analyze_yaml_imports_neither_numpy_nor_onnx() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     modules = set(done.stderr.split())
-    assert "convcalc.loader" in modules  # the probe did run the command
+    assert "convcalc.formats.loader" in modules  # the probe did run the command
     assert "numpy" not in modules and "onnx" not in modules
 
 

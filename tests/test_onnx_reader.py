@@ -13,11 +13,11 @@ from click.testing import CliRunner  # noqa: E402
 from conftest import DATA  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from convcalc.analysis import analyze  # noqa: E402
+from convcalc.analysis.report import analyze  # noqa: E402
 from convcalc.cli import main  # noqa: E402
 from convcalc.errors import ConvcalcError  # noqa: E402
+from convcalc.formats.loader import load  # noqa: E402
 from convcalc.formats.onnx_reader import layer_paths, read_onnx  # noqa: E402
-from convcalc.loader import load  # noqa: E402
 
 
 def weight(name: str, *dims: int) -> Any:

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from convcalc.analysis import Report, analyze
-from convcalc.architecture import Architecture
+from convcalc.analysis.report import Report, analyze
+from convcalc.analysis.variants import convert, with_input, with_width
 from convcalc.errors import ConvcalcError
+from convcalc.formats.loader import builtin_names, load, parse
 from convcalc.formats.onnx_writer import write_onnx
-from convcalc.loader import builtin_names, load, parse
-from convcalc.shapes import Shape
-from convcalc.variants import convert, with_input, with_width
+from convcalc.graph.architecture import Architecture
+from convcalc.graph.shapes import Shape
 
 # The reader of convcalc/formats/onnx_reader.py does not read these ops yet (the ONNX Runtime
 # test below runs them): GoogLeNet's LRN, and U-Net's crop (a Slice of height and width).

@@ -5,9 +5,9 @@ a dataflow list, and converting to separable and back restores the costs."""
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convcalc.analysis import NETWORK_INPUT, analyze
-from convcalc.loader import parse
-from convcalc.variants import to_separable, to_standard
+from convcalc.analysis.report import NETWORK_INPUT, analyze
+from convcalc.analysis.variants import to_separable, to_standard
+from convcalc.formats.loader import parse
 
 
 def conv(f: int, k: int, s: int) -> str:
@@ -166,7 +166,7 @@ def graphs(draw: st.DrawFn) -> str:
 @settings(max_examples=150, deadline=None)
 @given(text=graphs())
 def test_random_graphs_count_what_the_outputs_depend_on(text: str) -> None:
-    from convcalc.summary import memory
+    from convcalc.analysis.summary import memory
 
     arch = parse(text)
     report = analyze(arch)

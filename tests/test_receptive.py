@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 from conftest import DATA
 
-from convcalc.analysis import analyze
+from convcalc.analysis.report import analyze
 from convcalc.cli import main
 from convcalc.errors import ConvcalcError
-from convcalc.loader import parse
+from convcalc.formats.loader import parse
 
 sys.path.insert(0, str(DATA))
 import make_receptive_torch as make

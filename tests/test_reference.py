@@ -7,7 +7,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from convcalc.filters import EXAMPLES, FILTERS
-from convcalc.layers import LAYER_KINDS
+from convcalc.graph.layers import LAYER_KINDS
+from convcalc.graph.shapes import same_padding
 from convcalc.reference import (
     RUNNERS,
     adaptive_avg_pool2d,
@@ -16,7 +17,6 @@ from convcalc.reference import (
     local_response_norm,
     pool2d,
 )
-from convcalc.shapes import same_padding
 
 
 def naive_conv(x, w, b, *, stride, padding, dilation, groups):

@@ -15,8 +15,8 @@ import pytest
 from conftest import DATA
 
 from convcalc import Report, analyze, load
-from convcalc.render import report_dict
-from convcalc.report_formats import (
+from convcalc.analysis.summary import Summary, summarize
+from convcalc.present.report_formats import (
     render_report,
     render_report_csv,
     render_report_html,
@@ -25,7 +25,7 @@ from convcalc.report_formats import (
     render_report_tex,
     tex_escape,
 )
-from convcalc.summary import Summary, summarize
+from convcalc.present.table import report_dict
 
 FORMATS = ("md", "csv", "json", "html", "tex")
 

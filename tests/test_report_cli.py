@@ -157,7 +157,7 @@ def test_a_write_that_fails_midway_leaves_the_old_file(
 
 def test_a_failing_renderer_never_touches_the_file(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import convcalc.report_formats as formats
+    import convcalc.present.report_formats as formats
 
     target = tmp_path / "report.md"
     target.write_text("old report")

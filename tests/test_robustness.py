@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import convcalc
-from convcalc.analysis import analyze
+from convcalc.analysis.report import analyze
 from convcalc.errors import ConvcalcError
-from convcalc.loader import builtin_names, locate, parse
+from convcalc.formats.loader import builtin_names, locate, parse
 
 JUNK = [None, -1, 0, 10**12, 2.5, True, "abc", "x" * 300, [], {}, [1, 2, 3], {"k": 1},
         "same", "mid * 0", "1 / 0", "__import__('os')"]

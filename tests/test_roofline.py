@@ -5,9 +5,9 @@ import json
 import pytest
 
 from convcalc import analyze, parse
+from convcalc.analysis.roofline import Device
 from convcalc.errors import ConvcalcError
-from convcalc.render import render_csv, render_json
-from convcalc.roofline import Device
+from convcalc.present.table import render_csv, render_json
 
 # A round device: 1 GMAC/s and 1 GB/s, so seconds read as (macs or bytes) / 1e9.
 ONE = Device("one", macs_per_second=1e9, bytes_per_second=1e9, dtype="fp32")

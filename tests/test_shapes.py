@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from convcalc.errors import ConvcalcError
-from convcalc.shapes import Shape, output_size, parse_shape, resolve_padding, same_padding
+from convcalc.graph.shapes import Shape, output_size, parse_shape, resolve_padding, same_padding
 
 
 @pytest.mark.parametrize(

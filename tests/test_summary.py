@@ -6,7 +6,7 @@ import pytest
 from conftest import DATA
 
 from convcalc import Report, analyze, load, parse
-from convcalc.summary import (
+from convcalc.analysis.summary import (
     Block,
     by_kind,
     compare_totals,

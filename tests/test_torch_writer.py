@@ -12,11 +12,11 @@ import pytest
 from click.testing import CliRunner
 from conftest import DATA
 
-from convcalc.analysis import analyze
+from convcalc.analysis.report import analyze
+from convcalc.analysis.variants import convert, with_width
 from convcalc.cli import main
+from convcalc.formats.loader import builtin_names, load
 from convcalc.formats.torch_writer import write_torch
-from convcalc.loader import builtin_names, load
-from convcalc.variants import convert, with_width
 
 
 def torch_counts(source: str) -> tuple[int, int, list[list[int]]]:
@@ -120,8 +120,8 @@ def test_graph_kinds_export() -> None:
 
 
 def test_graph_kinds_export_to_yaml() -> None:
+    from convcalc.formats.loader import parse
     from convcalc.formats.yaml_writer import write_yaml
-    from convcalc.loader import parse
 
     arch = load(DATA / "export_kinds.yaml")
     again = analyze(parse(write_yaml(arch), file="again.yaml"))

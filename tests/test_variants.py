@@ -6,9 +6,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from convcalc import ConvcalcError, Shape, analyze, load, parse
-from convcalc.architecture import Architecture, chain
-from convcalc.layers import Activation, BatchNorm, Conv
-from convcalc.variants import (
+from convcalc.analysis.variants import (
     compare_designs,
     convert,
     sweep,
@@ -17,6 +15,8 @@ from convcalc.variants import (
     with_input,
     with_width,
 )
+from convcalc.graph.architecture import Architecture, chain
+from convcalc.graph.layers import Activation, BatchNorm, Conv
 
 MOBILENET = "mobilenet_v1"
 

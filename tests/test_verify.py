@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import convcalc
 from convcalc.cli import main
 from convcalc.errors import ConvcalcError
-from convcalc.layers import Conv, ConvTranspose, Upsample
+from convcalc.graph.layers import Conv, ConvTranspose, Upsample
 from convcalc.reference import verify
 
 

@@ -15,13 +15,13 @@ import pytest
 
 import convcalc
 from convcalc.errors import ConvcalcError
+from convcalc.formats.loader import parse
 from convcalc.limits import (
     MAX_VERIFY_BYTES,
     MAX_VERIFY_ELEMENTWISE,
     MAX_VERIFY_MACS,
     VERIFY_CHUNK_BYTES,
 )
-from convcalc.loader import parse
 from convcalc.reference import ACTIVATIONS, RUNNERS, budget, verify
 from convcalc.reference.kernels import im2col_position_bytes, position_blocks
 

@@ -27,8 +27,8 @@ from convcalc import (
     with_width,
 )
 from convcalc.cli import main
-from convcalc.loader import catalogue_names
-from convcalc.render import family
+from convcalc.formats.loader import catalogue_names
+from convcalc.present.results import family
 
 REFERENCE = json.loads((DATA / "torchvision_counts.json").read_text())["models"]
 EXTRA = json.loads((DATA / "torchvision_extra_counts.json").read_text())["models"]

@@ -3,7 +3,7 @@
 Only these modules import a format library (onnx), and only when they are used.
 """
 
-from convcalc.architecture import Architecture
+from convcalc.graph.architecture import Architecture
 
 
 def export(arch: Architecture, to: str, batch: int = 1, seed: int = 0) -> str | bytes:

@@ -21,7 +21,7 @@ import numpy as np
 
 from convcalc.errors import ConvcalcError
 from convcalc.formats.onnx_reader import Emit, Env, OnnxNode, Tensor, Value, Weight
-from convcalc.layers import LAYER_KINDS, Layer, Merge
+from convcalc.graph.layers import LAYER_KINDS, Layer, Merge
 
 Handler = Callable[[OnnxNode, Env], Any]
 HANDLERS: dict[str, Handler] = {}

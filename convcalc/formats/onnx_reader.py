@@ -20,12 +20,12 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from convcalc.architecture import NETWORK_INPUT, Architecture, Node
 from convcalc.errors import ConvcalcError
 from convcalc.formats.onnx_file import read_model
-from convcalc.layers import Layer, Merge
+from convcalc.graph.architecture import NETWORK_INPUT, Architecture, Node
+from convcalc.graph.layers import Layer, Merge
+from convcalc.graph.shapes import Shape, parse_shape
 from convcalc.limits import MAX_DIM, MAX_LAYERS
-from convcalc.shapes import Shape, parse_shape
 
 
 @dataclass(frozen=True)
@@ -356,7 +356,7 @@ class _Reader:
         if isinstance(self.requested, Shape) and self.requested != shape:
             # A graph exported at a fixed size holds that size in its shape constants: read it
             # there, then change the input as for any architecture.
-            from convcalc.variants import with_input
+            from convcalc.analysis.variants import with_input
 
             arch = with_input(arch, self.requested)
         return arch

@@ -17,12 +17,12 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from convcalc.analysis import NETWORK_INPUT, LayerRow, analyze
-from convcalc.architecture import Architecture
+from convcalc.analysis.report import NETWORK_INPUT, LayerRow, analyze
 from convcalc.errors import ConvcalcError, require
-from convcalc.layers import ConvTranspose, Pool
+from convcalc.graph.architecture import Architecture
+from convcalc.graph.layers import ConvTranspose, Pool
+from convcalc.graph.shapes import Shape, resolve_padding
 from convcalc.limits import MAX_BATCH
-from convcalc.shapes import Shape, resolve_padding
 
 OPSET = 17
 INPUT_NAME = "input"

@@ -13,11 +13,11 @@ maps each layer kind to the code of its module; a kind without an entry cannot b
 
 from collections.abc import Callable
 
-from convcalc.analysis import NETWORK_INPUT, LayerRow, analyze
-from convcalc.architecture import Architecture
+from convcalc.analysis.report import NETWORK_INPUT, LayerRow, analyze
 from convcalc.errors import ConvcalcError
-from convcalc.layers import ACTIVATION_OPS, ConvTranspose, Pool
-from convcalc.shapes import resolve_padding
+from convcalc.graph.architecture import Architecture
+from convcalc.graph.layers import ACTIVATION_OPS, ConvTranspose, Pool
+from convcalc.graph.shapes import resolve_padding
 
 ACTIVATION_MODULES = {
     "relu": "nn.ReLU()", "relu6": "nn.ReLU6()", "leaky_relu": "nn.LeakyReLU()",

@@ -13,9 +13,9 @@ import json
 import re
 from typing import Any
 
-from convcalc.analysis import NETWORK_INPUT, LayerRow, analyze
-from convcalc.architecture import Architecture
-from convcalc.layers import Layer, Merge
+from convcalc.analysis.report import NETWORK_INPUT, LayerRow, analyze
+from convcalc.graph.architecture import Architecture
+from convcalc.graph.layers import Layer, Merge
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_ .,:()/+-]*[A-Za-z0-9_.)]")

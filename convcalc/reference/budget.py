@@ -15,9 +15,10 @@ within MAX_VERIFY_ELEMENTWISE, both sized so that verify finishes in a few secon
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from convcalc.analysis import NETWORK_INPUT, LayerRow, Report, last_readers
+from convcalc.analysis.report import NETWORK_INPUT, LayerRow, Report, last_readers
 from convcalc.errors import ConvcalcError
-from convcalc.layers import Conv, ConvTranspose, Upsample
+from convcalc.graph.layers import Conv, ConvTranspose, Upsample
+from convcalc.graph.shapes import Shape
 from convcalc.limits import (
     MAX_VERIFY_BYTES,
     MAX_VERIFY_ELEMENTWISE,
@@ -25,7 +26,6 @@ from convcalc.limits import (
     VERIFY_CHUNK_BYTES,
 )
 from convcalc.reference.kernels import conv2d_scratch_bytes, conv_transpose2d_scratch_bytes
-from convcalc.shapes import Shape
 
 
 def hint(report: Report, weights: bool = False) -> str:

@@ -7,10 +7,10 @@ import numpy as np
 
 from convcalc.errors import ConvcalcError
 from convcalc.filters import CHANNELS
+from convcalc.graph.shapes import Pads, output_size, resolve_padding
 from convcalc.inputs import open_input, read_input
 from convcalc.limits import MAX_MATRIX_ELEMENTS, MAX_TEXT_BYTES
 from convcalc.reference.kernels import Array, conv2d
-from convcalc.shapes import Pads, output_size, resolve_padding
 
 # `conv` is for looking at small matrices: its images, padded images and outputs are limited to
 # MAX_MATRIX_ELEMENTS (32 MiB as float64), and text matrices to MAX_TEXT_BYTES, whose parsing

@@ -21,8 +21,8 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from convcalc.errors import ConvcalcError
+from convcalc.graph.shapes import Pads, Pair, output_size
 from convcalc.limits import VERIFY_CHUNK_BYTES
-from convcalc.shapes import Pads, Pair, output_size
 
 Array = np.ndarray[Any, Any]
 # Largest intermediate (im2col matrix or tap products) a layer may build at once; bigger ones

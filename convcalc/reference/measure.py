@@ -16,11 +16,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from convcalc.architecture import Architecture
 from convcalc.errors import ConvcalcError, require, suggestion
 from convcalc.formats.onnx_writer import INPUT_NAME, write_onnx
+from convcalc.graph.architecture import Architecture
+from convcalc.graph.shapes import Shape
 from convcalc.limits import MAX_MEASURE_REPEAT, MAX_MEASURE_THREADS
-from convcalc.shapes import Shape
 
 RUNTIMES = ("onnxruntime",)
 # The columns of the CSV: calibrate's arch, seconds, input, width and batch, then what else

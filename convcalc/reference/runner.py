@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from convcalc.analysis import NETWORK_INPUT, LayerRow, Report, last_readers
+from convcalc.analysis.report import NETWORK_INPUT, LayerRow, Report, last_readers
 from convcalc.errors import ConvcalcError
-from convcalc.layers import (
+from convcalc.graph.layers import (
     Activation,
     AdaptiveAvgPool,
     ChannelShuffle,
@@ -28,6 +28,7 @@ from convcalc.layers import (
     Upsample,
     ZeroPad,
 )
+from convcalc.graph.shapes import Shape, resolve_padding
 from convcalc.reference import budget
 from convcalc.reference.kernels import (
     ACTIVATIONS,
@@ -44,7 +45,6 @@ from convcalc.reference.kernels import (
     pool2d,
     upsample,
 )
-from convcalc.shapes import Shape, resolve_padding
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
 

@@ -170,9 +170,9 @@ def network(case: str) -> Any:
     """The convcalc architecture of a case, at its width."""
     import textwrap
 
-    from convcalc.loader import load, parse
-    from convcalc.shapes import parse_shape
-    from convcalc.variants import with_input, with_width
+    from convcalc.analysis.variants import with_input, with_width
+    from convcalc.formats.loader import load, parse
+    from convcalc.graph.shapes import parse_shape
 
     text, width = CASES[case]
     if ":" in text and "\n" not in text:

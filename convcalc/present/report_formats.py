@@ -17,20 +17,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from convcalc.analysis import DTYPE_BYTES, LayerRow, Report
-from convcalc.charts import AMBER, BLUE, bar_chart
-from convcalc.render import (
-    TITLES,
-    Column,
-    cell,
-    human,
-    human_bytes,
-    human_seconds,
-    input_text,
-    markdown_escape,
-    report_dict,
-)
-from convcalc.summary import Summary, compare_totals, compared, share, summarize
+from convcalc.analysis.report import DTYPE_BYTES, LayerRow, Report
+from convcalc.analysis.summary import Summary, compare_totals, compared, share, summarize
+from convcalc.present.charts import AMBER, BLUE, bar_chart
+from convcalc.present.grid import human, human_bytes, human_seconds, markdown_escape
+from convcalc.present.table import TITLES, Column, cell, input_text, report_dict
 
 SCHEMA = 1
 TIMES = "\N{MULTIPLICATION SIGN}"

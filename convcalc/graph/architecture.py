@@ -24,8 +24,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from convcalc.errors import ConvcalcError
-from convcalc.layers import Layer, Merge
-from convcalc.shapes import Shape
+from convcalc.graph.layers import Layer, Merge
+from convcalc.graph.shapes import Shape
 
 NETWORK_INPUT = "input"
 

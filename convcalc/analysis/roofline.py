@@ -32,12 +32,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from convcalc.layers import ACTIVATION_OPS, Conv, Dense
+from convcalc.graph.layers import ACTIVATION_OPS, Conv, Dense
 
 if TYPE_CHECKING:
-    from convcalc.analysis import LayerRow, Report
-    from convcalc.layers import Layer, Merge, Window
-    from convcalc.shapes import Shape
+    from convcalc.graph.layers import Layer, Merge, Window
+    from convcalc.graph.shapes import Shape
 
 # The classes a profile may give an efficiency: what kind of multiplies a layer does.
 EFFICIENCY_CLASSES = ("conv", "pointwise", "depthwise", "grouped", "dense", "other")
@@ -144,63 +143,3 @@ def layer_seconds(macs: int, moved: int, kind_class: str, device: Device, *,
     bound = "compute" if macs and compute >= memory else "memory"
     both = compute + memory if device.combine == "sum" else max(compute, memory)
     return both + device.overhead_seconds, bound
-
-
-def fused_rows(rows: "Sequence[LayerRow]", fuses: "Sequence[str]") -> set[int]:
-    """The positions of the rows a runtime that fuses the kinds ``fuses`` runs inside the
-    layer before them: a row of such a kind that reads the output of a convolution (or of a row
-    fused into one) that nothing else reads (side branches aside). A 'mul' fuses only as the
-    second half of SiLU written as two ops, x * sigmoid(x): into the sigmoid, when nothing
-    else reads the sigmoid (ONNX Runtime runs the pair as one QuickGelu)."""
-    if not fuses:
-        return set()
-    readers: dict[int, int] = {}
-    for row in rows:
-        for source in () if row.side else row.inputs:  # side branches are not run
-            readers[source] = readers.get(source, 0) + 1
-    hosts: set[int] = set()  # rows whose output a fused row may extend
-    fused: set[int] = set()
-    for i, row in enumerate(rows):
-        if row.side:
-            continue
-        if isinstance(row.layer, Conv):
-            hosts.add(i)
-        elif row.kind == "mul":
-            if "mul" in fuses and _silu_half(rows, row, readers):
-                fused.add(i)
-        elif row.kind in fuses and any(s in hosts and readers[s] == 1 for s in row.inputs):
-            fused.add(i)
-            hosts.add(i)
-    return fused
-
-
-def _silu_half(rows: "Sequence[LayerRow]", row: "LayerRow", readers: dict[int, int]) -> bool:
-    """Whether a mul row computes x * sigmoid(x) with a sigmoid only it reads."""
-    if len(row.inputs) != 2:
-        return False
-    for gate, x in (row.inputs, row.inputs[::-1]):
-        if gate >= 0 and rows[gate].kind == "sigmoid" and rows[gate].inputs == (x,) \
-                and readers[gate] == 1:
-            return True
-    return False
-
-
-def row_seconds(rows: "Sequence[LayerRow]", device: Device) -> list[tuple[float, str]]:
-    """(seconds, bound) of each of a report's ``rows`` (all of them: rows name their inputs by
-    position) on ``device``, with its runtime's rules."""
-    fused = fused_rows(rows, device.fuses)
-    out = []
-    for i, row in enumerate(rows):
-        padding, slow = channel_path(row.layer, row.window, row.input, row.output,
-                                     device.channel_block)
-        out.append(layer_seconds(row.macs, row.bytes_moved, row.efficiency_class, device,
-                                 padding=padding, slow=slow, fused=i in fused))
-    return out
-
-
-def network_seconds(report: "Report", device: Device) -> float:
-    """The seconds of a report's counted rows on ``device`` (whatever device it was analysed
-    for): the sum of the layers' times, one layer after another."""
-    times = row_seconds(report.rows, device)
-    return sum(times[i][0] for i, row in enumerate(report.rows)
-               if report.include_side or not row.side)

@@ -19,7 +19,7 @@ import math
 from typing import NamedTuple
 
 from convcalc.errors import ConvcalcError
-from convcalc.layers import Reach
+from convcalc.graph.layers import Reach
 from convcalc.limits import MAX_FIELD_POSITIONS
 
 

@@ -16,8 +16,8 @@ the steps.
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from convcalc.analysis import DTYPE_BYTES, NETWORK_INPUT, LayerRow, Report, last_readers
-from convcalc.layers import Conv, Dense, Depthwise
+from convcalc.analysis.report import DTYPE_BYTES, NETWORK_INPUT, LayerRow, Report, last_readers
+from convcalc.graph.layers import Conv, Dense, Depthwise
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ output sizes are recomputed with ``shapes.output_size``, so what a student reads
 counted. Plain text, one indented block per layer.
 """
 
-from convcalc.analysis import LayerRow, Report
+from convcalc.analysis.report import LayerRow, Report
 from convcalc.errors import ConvcalcError, suggestion
-from convcalc.layers import (
+from convcalc.graph.layers import (
     BatchNorm,
     Conv,
     ConvTranspose,
@@ -20,7 +20,7 @@ from convcalc.layers import (
     Upsample,
     Window,
 )
-from convcalc.shapes import output_size
+from convcalc.graph.shapes import output_size
 
 
 def explain(report: Report, layer: str | None = None) -> str:

@@ -1,4 +1,4 @@
-"""``convcalc calibrate``: a device profile fitted to measured network latencies.
+"""The fit behind ``convcalc calibrate``: a device profile fitted to measured network latencies.
 
 The model is the roofline of roofline.py summed over a network's layers:
 
@@ -29,38 +29,29 @@ numpy is imported here only: this module is loaded by the calibrate command, nev
 analyze path.
 """
 
-import csv
-import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 
-from convcalc.analysis import Report, analyze
-from convcalc.architecture import Architecture
+from convcalc.analysis.report import Report, fused_rows, network_seconds
+from convcalc.analysis.roofline import EFFICIENCY_CLASSES, Device, channel_path
 from convcalc.errors import ConvcalcError, suggestion
-from convcalc.limits import MAX_CALIBRATION_ROWS
-from convcalc.loader import load, read_text
-from convcalc.roofline import (
-    EFFICIENCY_CLASSES,
-    Device,
-    channel_path,
-    fused_rows,
-    network_seconds,
-)
-from convcalc.shapes import parse_shape
-from convcalc.variants import with_input, with_width
 
-# The columns `convcalc measure` writes beside these are read as notes.
-COLUMNS = ("arch", "seconds", "input", "width", "batch", "cpu_seconds", "min_seconds", "runtime",
-           "threads", "repeat")
 # Bounds that keep every fitted figure a usable one: at most 1e18 MACs and 1e16 bytes per second.
 SLOWEST_MACS = 1e-18
+
+
 SLOWEST_BYTES = 1e-16
+
+
 RIDGE_GUESSES = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, math.inf)
+
+
 MAX_ROUNDS = 30
+
+
 # The classes whose multiply rate is fitted on its own by default: the two the MobileNet and
 # ShuffleNet papers single out as slower than their multiplies suggest.
 OWN_EFFICIENCY = ("depthwise", "grouped")
@@ -109,109 +100,6 @@ class Calibration:
     measurements: tuple[Measurement, ...]
     errors: tuple[float, ...]
 
-
-def calibrate(source: str | Path, name: str = "calibrated", dtype: str = "fp32",
-              efficiency: Sequence[str] | None = None,
-              runtime: str | None = None) -> Calibration:
-    """The profile fitted to the latencies of the CSV file ``source`` (see
-    ``read_measurements``), with the fit's error per network; ``runtime`` starts from that
-    runtime's rules (see the module docstring)."""
-    if runtime is not None:
-        check_runtime(runtime)
-    measurements = read_measurements(source, dtype)
-    device = fit(measurements, name=name, dtype=dtype,
-                 description=f"fitted by convcalc calibrate to {len(measurements)} measured "
-                 f"networks in {Path(source).name}", efficiency=efficiency, runtime=runtime)
-    return Calibration(device, tuple(measurements),
-                       relative_errors(measurements, device))
-
-
-def read_measurements(source: str | Path, dtype: str = "fp32") -> list[Measurement]:
-    """The rows of a CSV file with columns ``arch`` (anything ARCH accepts) and ``seconds``,
-    and optionally ``input`` (as --input), ``width`` and ``batch``; each row analysed."""
-    shown = str(source)
-    text = read_text(Path(source), "measurement CSVs", shown, kind="CSV")
-    try:
-        return _measurements(text, dtype)
-    except ConvcalcError as e:
-        raise e.located(file=shown) from None
-
-
-def _measurements(text: str, dtype: str) -> list[Measurement]:
-    reader = csv.reader(io.StringIO(text))
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise ConvcalcError("is empty; a measurements CSV has a header row 'arch,seconds' "
-                            "and one row per network", line=1) from None
-    except csv.Error as e:
-        raise ConvcalcError(f"is not CSV: {e}", line=1) from None
-    for column in header:
-        if column not in COLUMNS:
-            raise ConvcalcError(f"unknown column '{column}'{suggestion(column, COLUMNS)}; "
-                                f"columns: {', '.join(COLUMNS)}", line=1)
-    for column in ("arch", "seconds"):
-        if column not in header:
-            raise ConvcalcError(f"needs a column '{column}'; the header is "
-                                f"'{','.join(header)}'", line=1)
-    loaded: dict[str, Architecture] = {}
-    out: list[Measurement] = []
-    line = 1
-    try:
-        for values in reader:
-            line = reader.line_num
-            if not any(v.strip() for v in values):
-                continue
-            if len(out) >= MAX_CALIBRATION_ROWS:
-                raise ConvcalcError(f"has more than {MAX_CALIBRATION_ROWS:,} measurements")
-            if len(values) != len(header):
-                raise ConvcalcError(f"has {len(values)} values for the {len(header)} columns "
-                                    f"{','.join(header)}")
-            out.append(_measurement(dict(zip(header, (v.strip() for v in values), strict=True)),
-                                    loaded, dtype))
-    except csv.Error as e:
-        raise ConvcalcError(f"is not CSV: {e}", line=reader.line_num) from None
-    except ConvcalcError as e:
-        raise e.located(line=line) from None
-    if not out:
-        raise ConvcalcError("has no measurements: one row per network after the header",
-                            line=2)
-    return out
-
-
-def _measurement(row: dict[str, str], loaded: dict[str, Architecture],
-                 dtype: str) -> Measurement:
-    arch_name = row["arch"]
-    if not arch_name:
-        raise ConvcalcError("arch is empty: give a built-in name or a YAML file")
-    seconds = _positive(row["seconds"], "seconds", float)
-    width = _positive(row.get("width") or "1", "width", float)
-    batch = int(_positive(row.get("batch") or "1", "batch", int))
-    if arch_name not in loaded:
-        loaded[arch_name] = load(arch_name)
-    arch = loaded[arch_name]
-    if row.get("input"):
-        arch = with_input(arch, parse_shape(row["input"], channels=arch.input.c))
-    if width != 1:
-        arch = with_width(arch, width)
-    label = arch_name + (f" w{width:g}" if width != 1 else "") + (
-        f" @{arch.input}" if arch.input != loaded[arch_name].input else "") + (
-        f" x{batch}" if batch != 1 else "")
-    return Measurement(label, analyze(arch, dtype=dtype, batch=batch), seconds)
-
-
-def _positive(text: str, column: str, kind: type[float] | type[int]) -> float:
-    try:
-        value = kind(text)
-    except ValueError:
-        raise ConvcalcError(f"{column} '{text}' must be a "
-                            f"{'whole ' if kind is int else ''}number above 0") from None
-    if not (math.isfinite(value) and value > 0):
-        raise ConvcalcError(f"{column} '{text}' must be a number above 0")
-    return value
-
-
-# -- the fit ------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class _Network:

@@ -27,21 +27,19 @@ import math
 from pathlib import Path
 from typing import Any
 
-from convcalc.analysis import DTYPE_BYTES
+from convcalc.analysis.report import DTYPE_BYTES
+from convcalc.analysis.roofline import COMBINES, EFFICIENCY_CLASSES, FUSABLE, Device
 from convcalc.errors import ConvcalcError, suggestion
-from convcalc.limits import Budget
-from convcalc.loader import (
+from convcalc.formats.loader import builtin_dirs, builtin_names, locate
+from convcalc.formats.yaml_reader import (
     YMap,
-    _check_keys,
-    _mapping,
-    _read_yaml,
-    _sequence,
-    builtin_dirs,
-    builtin_names,
-    locate,
+    as_mapping,
+    as_sequence,
+    check_keys,
     read_text,
+    read_yaml,
 )
-from convcalc.roofline import COMBINES, EFFICIENCY_CLASSES, FUSABLE, Device
+from convcalc.limits import Budget
 
 FOLDER = "devices"
 REQUIRED = ("name", "macs_per_second", "bytes_per_second", "dtype")
@@ -68,14 +66,14 @@ def load_device(source: str | Path) -> Device:
 def parse_device(text: str, file: str = "<string>") -> Device:
     """A ``Device`` from the YAML text of a profile; ``file`` is the name used in errors."""
     try:
-        doc = _read_yaml(text, Budget(), needs=f"a device profile needs {', '.join(REQUIRED)}")
+        doc = read_yaml(text, Budget(), needs=f"a device profile needs {', '.join(REQUIRED)}")
         return _device(doc)
     except ConvcalcError as e:
         raise e.located(file=file) from None
 
 
 def _device(doc: YMap) -> Device:
-    _check_keys(doc, KEYS, "a device profile")
+    check_keys(doc, KEYS, "a device profile")
     for key in REQUIRED:
         if key not in doc:
             raise ConvcalcError(f"needs '{key}'; a device profile has {', '.join(REQUIRED)}",
@@ -97,7 +95,7 @@ def _device(doc: YMap) -> Device:
                             line=line["figures"])
     numbers = {key: _number(doc[key], key, line[key], zero=key == "overhead_seconds")
                for key in NUMBERS if key in doc}
-    efficiency = _mapping(doc.get("efficiency"), "'efficiency'", line.get("efficiency"))
+    efficiency = as_mapping(doc.get("efficiency"), "'efficiency'", line.get("efficiency"))
     for kind, value in efficiency.items():
         where = efficiency.key_lines[kind]
         if kind not in EFFICIENCY_CLASSES:
@@ -107,7 +105,7 @@ def _device(doc: YMap) -> Device:
         if _number(value, f"efficiency {kind}", where, zero=False) > 1:
             raise ConvcalcError(f"efficiency {kind} {value!r} must be a fraction of the peak: "
                                 "above 0 and at most 1", line=where)
-    sources = _mapping(doc.get("sources"), "'sources'", line.get("sources"))
+    sources = as_mapping(doc.get("sources"), "'sources'", line.get("sources"))
     for key, value in sources.items():
         if key not in NUMBERS and key not in ("efficiency", "dtype", *RULES):
             raise ConvcalcError(f"a source for unknown figure '{key}'"
@@ -131,7 +129,7 @@ def _rules(doc: YMap) -> dict[str, Any]:
     line = doc.key_lines
     rules: dict[str, Any] = {"runtime": doc.get("runtime", "")}
     if "fuses" in doc:
-        fuses = _sequence(doc["fuses"], "'fuses'", line["fuses"])
+        fuses = as_sequence(doc["fuses"], "'fuses'", line["fuses"])
         for kind in fuses:
             if kind not in FUSABLE:
                 raise ConvcalcError(f"fuses '{kind}', which is not a kind a runtime fuses into "

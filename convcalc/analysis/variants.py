@@ -8,11 +8,12 @@ usual, so no cost is ever computed here.
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from convcalc.analysis import Report, analyze
-from convcalc.architecture import Architecture, Node, chain, rename_inputs
+from convcalc.analysis.report import Report, analyze
+from convcalc.analysis.roofline import Device
 from convcalc.errors import ConvcalcError, suggestion
-from convcalc.expr import make_divisible
-from convcalc.layers import (
+from convcalc.graph.architecture import Architecture, Node, chain, rename_inputs
+from convcalc.graph.expr import make_divisible
+from convcalc.graph.layers import (
     Activation,
     Add,
     BatchNorm,
@@ -24,9 +25,8 @@ from convcalc.layers import (
     Padding,
     Pointwise,
 )
+from convcalc.graph.shapes import Shape, checked_shape
 from convcalc.limits import MAX_DIM, MAX_SWEEP_CELLS, MAX_SWEEP_LAYERS, MAX_WIDTH
-from convcalc.roofline import Device
-from convcalc.shapes import Shape, checked_shape
 from convcalc.vocabulary import CONVERSIONS
 
 

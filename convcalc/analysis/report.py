@@ -9,26 +9,23 @@ node whose layer resolves by shape (a residual's projection) adds zero, one or s
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
-from convcalc.architecture import NETWORK_INPUT as GRAPH_INPUT
-from convcalc.architecture import Architecture, Node
-from convcalc.errors import ConvcalcError
-from convcalc.layers import Layer, Merge, Reaches, Window
-from convcalc.limits import MAX_BATCH, MAX_ELEMENTS, MAX_FIELD_POSITIONS, MAX_MAGNITUDE
-from convcalc.receptive import INPUT, Field, merged, through
-from convcalc.roofline import (
+from convcalc.analysis.receptive import INPUT, Field, merged, through
+from convcalc.analysis.roofline import (
     Device,
     bytes_moved,
     channel_path,
     efficiency_class,
-    fused_rows,
     layer_seconds,
 )
-from convcalc.shapes import Pair, Shape, checked_shape
-
-if TYPE_CHECKING:
-    from convcalc.render import Grid
+from convcalc.display import Shown
+from convcalc.errors import ConvcalcError
+from convcalc.graph.architecture import NETWORK_INPUT as GRAPH_INPUT
+from convcalc.graph.architecture import Architecture, Node
+from convcalc.graph.layers import Conv, Layer, Merge, Reaches, Window
+from convcalc.graph.shapes import Pair, Shape, checked_shape
+from convcalc.limits import MAX_BATCH, MAX_ELEMENTS, MAX_FIELD_POSITIONS, MAX_MAGNITUDE
 
 NETWORK_INPUT = -1
 DTYPE_BYTES = {"fp64": 8, "fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
@@ -101,7 +98,7 @@ class Totals:
 
 
 @dataclass(frozen=True)
-class Report:
+class Report(Shown):
     """The analysis of one architecture at one input size and width."""
 
     name: str
@@ -122,28 +119,65 @@ class Report:
         """The rows the totals add up: all of them, or all but side branches."""
         return tuple(r for r in self.rows if self.include_side or not r.side)
 
-    # How a report shows itself: thin delegations to the renderers, imported when used.
-    def __str__(self) -> str:
-        """The per-layer table with every column, its totals and the exact totals."""
-        from convcalc.render import render_table
 
-        return str(render_table(self))
+def fused_rows(rows: Sequence[LayerRow], fuses: Sequence[str]) -> set[int]:
+    """The positions of the rows a runtime that fuses the kinds ``fuses`` runs inside the
+    layer before them: a row of such a kind that reads the output of a convolution (or of a row
+    fused into one) that nothing else reads (side branches aside). A 'mul' fuses only as the
+    second half of SiLU written as two ops, x * sigmoid(x): into the sigmoid, when nothing
+    else reads the sigmoid (ONNX Runtime runs the pair as one QuickGelu)."""
+    if not fuses:
+        return set()
+    readers: dict[int, int] = {}
+    for row in rows:
+        for source in () if row.side else row.inputs:  # side branches are not run
+            readers[source] = readers.get(source, 0) + 1
+    hosts: set[int] = set()  # rows whose output a fused row may extend
+    fused: set[int] = set()
+    for i, row in enumerate(rows):
+        if row.side:
+            continue
+        if isinstance(row.layer, Conv):
+            hosts.add(i)
+        elif row.kind == "mul":
+            if "mul" in fuses and _silu_half(rows, row, readers):
+                fused.add(i)
+        elif row.kind in fuses and any(s in hosts and readers[s] == 1 for s in row.inputs):
+            fused.add(i)
+            hosts.add(i)
+    return fused
 
-    def __rich__(self) -> "Grid":
-        """The table for rich, laid out to the console's width."""
-        from convcalc.render import render_table
 
-        return render_table(self)
+def _silu_half(rows: Sequence[LayerRow], row: LayerRow, readers: dict[int, int]) -> bool:
+    """Whether a mul row computes x * sigmoid(x) with a sigmoid only it reads."""
+    if len(row.inputs) != 2:
+        return False
+    for gate, x in (row.inputs, row.inputs[::-1]):
+        if gate >= 0 and rows[gate].kind == "sigmoid" and rows[gate].inputs == (x,) \
+                and readers[gate] == 1:
+            return True
+    return False
 
-    def _repr_markdown_(self) -> str:
-        from convcalc.render import render_markdown
 
-        return render_markdown(self)
+def row_seconds(rows: Sequence[LayerRow], device: Device) -> list[tuple[float, str]]:
+    """(seconds, bound) of each of a report's ``rows`` (all of them: rows name their inputs by
+    position) on ``device``, with its runtime's rules."""
+    fused = fused_rows(rows, device.fuses)
+    out = []
+    for i, row in enumerate(rows):
+        padding, slow = channel_path(row.layer, row.window, row.input, row.output,
+                                     device.channel_block)
+        out.append(layer_seconds(row.macs, row.bytes_moved, row.efficiency_class, device,
+                                 padding=padding, slow=slow, fused=i in fused))
+    return out
 
-    def _repr_html_(self) -> str:
-        from convcalc.report_formats import render_html_table
 
-        return render_html_table(self)
+def network_seconds(report: Report, device: Device) -> float:
+    """The seconds of a report's counted rows on ``device`` (whatever device it was analysed
+    for): the sum of the layers' times, one layer after another."""
+    times = row_seconds(report.rows, device)
+    return sum(times[i][0] for i, row in enumerate(report.rows)
+               if report.include_side or not row.side)
 
 
 class _Tensor(NamedTuple):

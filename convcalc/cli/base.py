@@ -1,0 +1,304 @@
+"""What every command shares: the one error boundary (``ConvcalcError`` -> one line, exit 2),
+the option groups, loading an ARCH with its --input / --width / --depth-multiplier, and printing a
+result in the chosen format."""
+
+import contextlib
+import errno
+import io
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from convcalc.analysis.report import DTYPE_BYTES, Report
+from convcalc.errors import ConvcalcError
+from convcalc.formats.loader import load
+from convcalc.graph.architecture import Architecture
+from convcalc.graph.shapes import parse_shape
+from convcalc.vocabulary import CONVERSIONS, canonical, spellings
+
+if TYPE_CHECKING:
+    from convcalc.analysis.roofline import Device
+    from convcalc.present import table
+
+
+FORMATS = ("table", "json", "markdown", "csv")
+
+
+class Names(click.Choice):  # type: ignore[type-arg]
+    """A choice that takes every spelling of its names (``vocabulary``: md or markdown, fp16
+    or float16) and passes on the command's own name for it."""
+
+    def __init__(self, names: "tuple[str, ...] | list[str]") -> None:
+        self.names = tuple(names)
+        super().__init__(spellings(self.names), case_sensitive=False)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return canonical(str(super().convert(value, param, ctx)), self.names)
+
+
+DTYPES = Names(list(DTYPE_BYTES))
+
+
+def columns_option(command: Any) -> Any:
+    """--columns, shared by every command that prints a table."""
+    return click.option("--columns", metavar="ID,ID,...",
+                        help="Show these columns, in this order (ids as in the hint under a "
+                        "narrowed table, e.g. name,macs,params). Without it, a table fits the "
+                        "terminal and says what it left out.")(command)
+
+
+def examples(*lines: str) -> str:
+    """An epilog of example command lines, kept as written by click's help formatter."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+class BadInput(click.ClickException):
+    """Bad input from the user: one line on stderr, exit status 2."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        """Print the line; a standard error that cannot take it (``2> /dev/full``) still
+        leaves exit status 2, the one signal left."""
+        try:
+            super().show(file)
+            sys.stderr.flush()
+        except OSError:
+            _discard(sys.stderr)
+
+
+@contextlib.contextmanager
+def _boundary() -> Iterator[None]:
+    """The error boundary: a ConvcalcError becomes a BadInput, and so does a standard output
+    that cannot be written (a full disk, ``> /dev/full``, or closed, ``>&-``)."""
+    if sys.stdout is None:  # closed: Python sets None, and click and rich would drop output
+        sys.stdout = _ClosedStdout()
+    try:
+        try:
+            yield
+        finally:
+            # Flushed inside the boundary, so a write that fails is reported below and not as
+            # "Exception ignored" when the interpreter exits.
+            sys.stdout.flush()
+    except ConvcalcError as e:
+        raise BadInput(str(e)) from None
+    except OSError as e:
+        # Files are read by convcalc.inputs and written by convcalc.output, which raise
+        # ConvcalcError; an OSError without a file name is a failed write to stdout. EPIPE (the
+        # reader has gone, as with `| head`) is left to click, which ends quietly.
+        if e.filename is not None or e.errno == errno.EPIPE:
+            raise
+        _discard(sys.stdout)
+        raise BadInput(f"cannot write the output: {e.strerror or e}") from None
+
+
+class Commands(click.Group):
+    """Every command, and the top-level options (--help, --version), run inside the one error
+    boundary."""
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        with _boundary():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _boundary():
+            return super().invoke(ctx)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list with each command's first sentence whole (click would cut it to
+        the width with '...'); the formatter wraps it instead."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                text = command.short_help or (command.help or "").split("\n\n")[0]
+                first = " ".join(text.split()).split(". ")[0].rstrip(".") + "."
+                rows.append((name, first))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+class _ClosedStdout(io.TextIOBase):
+    """Standard output when the process was started without one: writing is an error."""
+
+    def write(self, text: str) -> int:
+        """Refuse, as a write to a closed descriptor would."""
+        raise OSError(errno.EBADF, "standard output is closed")
+
+
+def _discard(stream: Any) -> None:
+    """Point a standard stream that failed at /dev/null, so what is still buffered does not
+    fail again when the interpreter exits (which would change the exit status to 120)."""
+    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, stream.fileno())
+        os.close(null)
+
+
+def prepared(arch: str, input_: str | None, width: float | None,
+             depth_multiplier: float | None = None) -> Architecture:
+    """An architecture loaded by name or path, at the requested resolution, width and depth."""
+    if input_ and arch.lower().endswith(".onnx"):
+        # An ONNX graph's shape constants (Reshape, Resize sizes) follow its input: read it
+        # at that size, which is also how a symbolic input gets one.
+        from convcalc.formats.onnx_reader import read_onnx
+
+        loaded = read_onnx(arch, input_)
+    else:
+        loaded = load(arch, depth=1.0 if depth_multiplier is None else depth_multiplier)
+    # variants is imported only when asked for: most runs need neither rule.
+    if input_:
+        from convcalc.analysis.variants import with_input
+
+        loaded = with_input(loaded, parse_shape(input_, channels=loaded.input.c))
+    if width is not None:
+        from convcalc.analysis.variants import with_width
+
+        loaded = with_width(loaded, width)
+    return loaded
+
+
+def depth_multiplier_option(command: Any) -> Any:
+    """--depth-multiplier, EfficientNet's compound depth scaling (named apart from `--depth`,
+    which folds tables into blocks)."""
+    return click.option("--depth-multiplier", type=float, metavar="D",
+                        help="Scale every repeat count n to ceil(n x D) (EfficientNet's "
+                             "depth rule), e.g. 1.2.")(command)
+
+
+def conversion_options(command: Any) -> Any:
+    """--convert and --include-stem, shared by analyze, compare and sweep."""
+    command = click.option("--include-stem", is_flag=True,
+                           help="With --convert separable: convert the first convolution too.")(
+        command)
+    return click.option("--convert", type=click.Choice(CONVERSIONS),
+                        help="Rewrite the network first: standard convolutions to depthwise + "
+                        "pointwise ('separable'), or depthwise + pointwise pairs to one "
+                        "convolution ('standard').")(command)
+
+
+def roofline_options(command: Any) -> Any:
+    """--batch and --device, shared by analyze, compare, sweep and report."""
+    command = click.option("--device", "device_name", metavar="PROFILE",
+                           help="Add each layer's roofline time and bound on a device: a "
+                           "built-in profile ('convcalc devices') or a profile YAML file.")(
+        command)
+    return click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+                        help="Images per batch: MACs and activations scale, weights are read "
+                        "once.")(command)
+
+
+DTYPE_HELP = "Element type for the byte figures.  [default: the --device profile's, else fp32]"
+
+
+def device_and_dtype(device_name: str | None, dtype: str | None) -> "tuple[Device | None, str]":
+    """The --device profile (None without one) and the dtype: --dtype, else the profile's."""
+    if not device_name:
+        return None, dtype or "fp32"
+    from convcalc.formats.profiles import load_device
+
+    device = load_device(device_name)
+    return device, dtype or device.dtype
+
+
+def converted(arch: Architecture, to: str | None,
+              include_stem: bool) -> "tuple[Architecture, Mapping[str, str] | None]":
+    """``arch`` converted as --convert asks, and what each layer path it created replaced
+    (``arch`` unchanged and None without --convert, which then does not import variants)."""
+    if to is None:
+        if include_stem:
+            raise ConvcalcError("--include-stem goes with --convert separable")
+        return arch, None
+    from convcalc.analysis.variants import convert
+
+    conversion = convert(arch, to, include_stem)
+    return conversion.arch, conversion.changed
+
+
+def explain_reports(reports: list[Report], format_: str, layer: str | None) -> None:
+    """Print --explain's text for each report."""
+    from convcalc.present.explain import explain
+
+    if format_ != "table":
+        raise ConvcalcError(f"--explain prints text; drop --format {format_}")
+    for report in reports:
+        click.echo(f"== {report.name} ==\n" + explain(report, layer))
+
+
+def table_only(columns: str | None) -> None:
+    """--columns is refused where no table is printed (--format json, markdown, csv)."""
+    if columns:
+        raise ConvcalcError("--columns picks the columns of the table; it does not go with "
+                            "--format")
+
+
+def print_result(result: Any, columns: str | None = None) -> None:
+    """Echo a rendered string; lay out a text table (``grid.Grid``) to the terminal's width,
+    or whole and plain when piped; print any other rich renderable at the terminal's width, or
+    wide enough for any table when piped (so a file gets whole lines, without colour codes).
+    ``columns`` is --columns: ids separated by commas."""
+    from convcalc.present.grid import Grid
+
+    if not isinstance(result, Grid):
+        table_only(columns)
+    if isinstance(result, Grid):
+        tty = sys.stdout.isatty()
+        chosen = parse_list(columns, "--columns") if columns else None
+        import shutil  # here, not at the top: it imports bz2 and lzma, which JSON never needs
+
+        width = shutil.get_terminal_size().columns if tty else None
+        result = result.text(width, chosen, styled=tty)
+    if isinstance(result, str):
+        click.echo(result, nl=not result.endswith("\n"))
+        return
+    from rich.console import Console
+
+    Console(width=None if sys.stdout.isatty() else 400).print(result)
+
+
+def output(report: Report, format_: str, flops: bool,
+           changed: "table.Changed | None" = None, columns: str | None = None) -> None:
+    """Print a report in one of FORMATS (none of them imports rich). ``changed``
+    marks the layers a conversion created."""
+    from convcalc.present import table
+
+    if format_ != "table":
+        table_only(columns)
+    if format_ == "json":
+        click.echo(table.render_json(report, changed))
+    elif format_ == "csv":
+        click.echo(table.render_csv(report, flops, changed), nl=False)
+    elif format_ == "markdown":
+        click.echo(table.render_markdown(report, flops, changed), nl=False)
+    else:
+        print_result(table.render_table(report, flops, changed), columns)
+
+
+def parse_padding(text: str) -> int | str:
+    """--padding: 'same', 'valid' or a number of pixels on every side."""
+    if text in ("same", "valid"):
+        return text
+    if text.isdecimal():
+        return int(text)
+    raise ConvcalcError(f"padding '{text}' must be 'same', 'valid' or a number")
+
+
+def parse_list(text: str, what: str) -> list[str]:
+    """'1,0.75,0.5' -> ['1', '0.75', '0.5']."""
+    items = [t.strip() for t in text.split(",")]
+    if not all(items):
+        raise ConvcalcError(f"{what} '{text}' must be values separated by commas")
+    return items
+
+
+def parse_width(text: str) -> float:
+    """One width multiplier."""
+    try:
+        return float(text)
+    except ValueError:
+        raise ConvcalcError(f"width '{text}' must be a number such as 0.75") from None

@@ -1,0 +1,130 @@
+"""Measured latencies: the CSV ``convcalc calibrate`` reads (``read_measurements``), each row
+analysed at its input, width and batch, and ``calibrate``, which reads one and fits a profile to
+it with ``convcalc.analysis.calibrate.fit``."""
+
+import csv
+import io
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+from convcalc.analysis.calibrate import (
+    Calibration,
+    Measurement,
+    check_runtime,
+    fit,
+    relative_errors,
+)
+from convcalc.analysis.report import analyze
+from convcalc.analysis.variants import with_input, with_width
+from convcalc.errors import ConvcalcError, suggestion
+from convcalc.formats.loader import load
+from convcalc.formats.yaml_reader import read_text
+from convcalc.graph.architecture import Architecture
+from convcalc.graph.shapes import parse_shape
+from convcalc.limits import MAX_CALIBRATION_ROWS
+
+# The columns `convcalc measure` writes beside these are read as notes.
+COLUMNS = ("arch", "seconds", "input", "width", "batch", "cpu_seconds", "min_seconds", "runtime",
+           "threads", "repeat")
+
+
+def calibrate(source: str | Path, name: str = "calibrated", dtype: str = "fp32",
+              efficiency: Sequence[str] | None = None,
+              runtime: str | None = None) -> Calibration:
+    """The profile fitted to the latencies of the CSV file ``source`` (see
+    ``read_measurements``), with the fit's error per network; ``runtime`` starts from that
+    runtime's rules (see ``convcalc.analysis.calibrate``)."""
+    if runtime is not None:
+        check_runtime(runtime)
+    measurements = read_measurements(source, dtype)
+    device = fit(measurements, name=name, dtype=dtype,
+                 description=f"fitted by convcalc calibrate to {len(measurements)} measured "
+                 f"networks in {Path(source).name}", efficiency=efficiency, runtime=runtime)
+    return Calibration(device, tuple(measurements),
+                       relative_errors(measurements, device))
+
+
+def read_measurements(source: str | Path, dtype: str = "fp32") -> list[Measurement]:
+    """The rows of a CSV file with columns ``arch`` (anything ARCH accepts) and ``seconds``,
+    and optionally ``input`` (as --input), ``width`` and ``batch``; each row analysed."""
+    shown = str(source)
+    text = read_text(Path(source), "measurement CSVs", shown, kind="CSV")
+    try:
+        return _measurements(text, dtype)
+    except ConvcalcError as e:
+        raise e.located(file=shown) from None
+
+
+def _measurements(text: str, dtype: str) -> list[Measurement]:
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise ConvcalcError("is empty; a measurements CSV has a header row 'arch,seconds' "
+                            "and one row per network", line=1) from None
+    except csv.Error as e:
+        raise ConvcalcError(f"is not CSV: {e}", line=1) from None
+    for column in header:
+        if column not in COLUMNS:
+            raise ConvcalcError(f"unknown column '{column}'{suggestion(column, COLUMNS)}; "
+                                f"columns: {', '.join(COLUMNS)}", line=1)
+    for column in ("arch", "seconds"):
+        if column not in header:
+            raise ConvcalcError(f"needs a column '{column}'; the header is "
+                                f"'{','.join(header)}'", line=1)
+    loaded: dict[str, Architecture] = {}
+    out: list[Measurement] = []
+    line = 1
+    try:
+        for values in reader:
+            line = reader.line_num
+            if not any(v.strip() for v in values):
+                continue
+            if len(out) >= MAX_CALIBRATION_ROWS:
+                raise ConvcalcError(f"has more than {MAX_CALIBRATION_ROWS:,} measurements")
+            if len(values) != len(header):
+                raise ConvcalcError(f"has {len(values)} values for the {len(header)} columns "
+                                    f"{','.join(header)}")
+            out.append(_measurement(dict(zip(header, (v.strip() for v in values), strict=True)),
+                                    loaded, dtype))
+    except csv.Error as e:
+        raise ConvcalcError(f"is not CSV: {e}", line=reader.line_num) from None
+    except ConvcalcError as e:
+        raise e.located(line=line) from None
+    if not out:
+        raise ConvcalcError("has no measurements: one row per network after the header",
+                            line=2)
+    return out
+
+
+def _measurement(row: dict[str, str], loaded: dict[str, Architecture],
+                 dtype: str) -> Measurement:
+    arch_name = row["arch"]
+    if not arch_name:
+        raise ConvcalcError("arch is empty: give a built-in name or a YAML file")
+    seconds = _positive(row["seconds"], "seconds", float)
+    width = _positive(row.get("width") or "1", "width", float)
+    batch = int(_positive(row.get("batch") or "1", "batch", int))
+    if arch_name not in loaded:
+        loaded[arch_name] = load(arch_name)
+    arch = loaded[arch_name]
+    if row.get("input"):
+        arch = with_input(arch, parse_shape(row["input"], channels=arch.input.c))
+    if width != 1:
+        arch = with_width(arch, width)
+    label = arch_name + (f" w{width:g}" if width != 1 else "") + (
+        f" @{arch.input}" if arch.input != loaded[arch_name].input else "") + (
+        f" x{batch}" if batch != 1 else "")
+    return Measurement(label, analyze(arch, dtype=dtype, batch=batch), seconds)
+
+
+def _positive(text: str, column: str, kind: type[float] | type[int]) -> float:
+    try:
+        value = kind(text)
+    except ValueError:
+        raise ConvcalcError(f"{column} '{text}' must be a "
+                            f"{'whole ' if kind is int else ''}number above 0") from None
+    if not (math.isfinite(value) and value > 0):
+        raise ConvcalcError(f"{column} '{text}' must be a number above 0")
+    return value

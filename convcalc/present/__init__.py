@@ -1,0 +1,2 @@
+"""Presentation: terminal tables, report formats, charts, explanations and drawings; it formats,
+never computes costs."""
