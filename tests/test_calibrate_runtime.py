@@ -197,3 +197,16 @@ def test_measure_csv_columns_are_read(tmp_path: Path) -> None:
     bad.write_text("arch,seconds,clock\nresnet18,0.03,cpu\n")
     with pytest.raises(ConvcalcError, match=rf"^{bad}:1: unknown column 'clock'"):
         calibrate(bad, runtime="onnxruntime")
+
+
+def test_clock_cpu_fits_cpu_seconds_and_needs_the_column(tmp_path: Path) -> None:
+    csv_file = tmp_path / "m.csv"
+    csv_file.write_text("arch,seconds,cpu_seconds\n" + "".join(
+        f"{m.name},{2 * m.seconds!r},{m.seconds!r}\n" for m in synthetic()[:-1]))
+    calibration = calibrate(csv_file, runtime="onnxruntime", clock="cpu")
+    assert calibration.device.macs_per_second == pytest.approx(PEAK, rel=1e-6)
+    wall_only = tmp_path / "wall.csv"
+    wall_only.write_text("arch,seconds\nresnet18,0.03\n")
+    with pytest.raises(ConvcalcError, match=rf"^{wall_only}:1: needs a column 'cpu_seconds'; "
+                       r"the header is 'arch,seconds'$"):
+        calibrate(wall_only, clock="cpu")

@@ -263,7 +263,8 @@ def _fit_runtime(measurements: Sequence[Measurement], runtime: str, rules: Rules
             runtime=runtime, fuses=rules.fuses, channel_block=block, combine=rules.combine,
             slow_channels=float(x[k] / shared),
             sources=dict.fromkeys(("macs_per_second", "bytes_per_second", "overhead_seconds",
-                                   "efficiency", "channel_block", "slow_channels"), source))
+                                   *(["efficiency"] if any(v > fastest for v in rates.values())
+                                     else []), "channel_block", "slow_channels"), source))
         if best is None or error < best[0]:
             best = (error, device)
     assert best is not None  # every runtime has channel blocks

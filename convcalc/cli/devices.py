@@ -40,8 +40,11 @@ def devices_command() -> None:
 @click.option("--runtime", metavar="NAME",
               help="Start from this runtime's rules (onnxruntime: what it fuses, compute + "
               "memory per layer) and fit its channel block and slow path too.")
+@click.option("--clock", type=click.Choice(("wall", "cpu")), default="wall", show_default=True,
+              help="Fit the seconds column (wall-clock) or cpu_seconds (the CPU time `convcalc "
+              "measure` records: one thread's time on a busy machine).")
 def calibrate_command(*, measured: str, output_: str, name: str, dtype: str,
-                      efficiency: str | None, runtime: str | None) -> None:
+                      efficiency: str | None, runtime: str | None, clock: str) -> None:
     """Fit a device profile to measured latencies of networks and write it.
 
     MEASURED.csv has the columns arch,seconds (and optionally input, width, batch), one row
@@ -58,7 +61,7 @@ def calibrate_command(*, measured: str, output_: str, name: str, dtype: str,
     classes = (None if efficiency is None else EFFICIENCY_CLASSES if efficiency == "all"
                else parse_list(efficiency, "efficiency"))
     calibration = calibrate(measured, name=name, dtype=dtype, efficiency=classes,
-                            runtime=runtime)
+                            runtime=runtime, clock=clock)
     write_atomically(output_, device_yaml(
         calibration.device, comment=f"Fitted by `convcalc calibrate` to {Path(measured).name}: "
         "calibrated figures, not datasheet peaks."), inputs=[measured])

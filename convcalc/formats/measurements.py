@@ -24,20 +24,22 @@ from convcalc.graph.architecture import Architecture
 from convcalc.graph.shapes import parse_shape
 from convcalc.limits import MAX_CALIBRATION_ROWS
 
-# The columns `convcalc measure` writes beside these are read as notes.
+# The columns `convcalc measure` writes beside these are read as notes, but for cpu_seconds,
+# which --clock cpu fits instead of seconds (wall-clock).
 COLUMNS = ("arch", "seconds", "input", "width", "batch", "cpu_seconds", "min_seconds", "runtime",
            "threads", "repeat")
+CLOCKS = {"wall": "seconds", "cpu": "cpu_seconds"}
 
 
 def calibrate(source: str | Path, name: str = "calibrated", dtype: str = "fp32",
               efficiency: Sequence[str] | None = None,
-              runtime: str | None = None) -> Calibration:
+              runtime: str | None = None, clock: str = "wall") -> Calibration:
     """The profile fitted to the latencies of the CSV file ``source`` (see
     ``read_measurements``), with the fit's error per network; ``runtime`` starts from that
     runtime's rules (see ``convcalc.analysis.calibrate``)."""
     if runtime is not None:
         check_runtime(runtime)
-    measurements = read_measurements(source, dtype)
+    measurements = read_measurements(source, dtype, clock)
     device = fit(measurements, name=name, dtype=dtype,
                  description=f"fitted by convcalc calibrate to {len(measurements)} measured "
                  f"networks in {Path(source).name}", efficiency=efficiency, runtime=runtime)
@@ -45,18 +47,23 @@ def calibrate(source: str | Path, name: str = "calibrated", dtype: str = "fp32",
                        relative_errors(measurements, device))
 
 
-def read_measurements(source: str | Path, dtype: str = "fp32") -> list[Measurement]:
+def read_measurements(source: str | Path, dtype: str = "fp32",
+                      clock: str = "wall") -> list[Measurement]:
     """The rows of a CSV file with columns ``arch`` (anything ARCH accepts) and ``seconds``,
-    and optionally ``input`` (as --input), ``width`` and ``batch``; each row analysed."""
+    and optionally ``input`` (as --input), ``width`` and ``batch``; each row analysed. With
+    ``clock`` 'cpu' the seconds are the ``cpu_seconds`` column (``convcalc measure``'s CPU
+    time of the process) instead."""
+    if clock not in CLOCKS:
+        raise ConvcalcError(f"clock '{clock}' must be one of {', '.join(CLOCKS)}")
     shown = str(source)
     text = read_text(Path(source), "measurement CSVs", shown, kind="CSV")
     try:
-        return _measurements(text, dtype)
+        return _measurements(text, dtype, CLOCKS[clock])
     except ConvcalcError as e:
         raise e.located(file=shown) from None
 
 
-def _measurements(text: str, dtype: str) -> list[Measurement]:
+def _measurements(text: str, dtype: str, timed: str) -> list[Measurement]:
     reader = csv.reader(io.StringIO(text))
     try:
         header = [h.strip() for h in next(reader)]
@@ -69,7 +76,7 @@ def _measurements(text: str, dtype: str) -> list[Measurement]:
         if column not in COLUMNS:
             raise ConvcalcError(f"unknown column '{column}'{suggestion(column, COLUMNS)}; "
                                 f"columns: {', '.join(COLUMNS)}", line=1)
-    for column in ("arch", "seconds"):
+    for column in ("arch", timed):
         if column not in header:
             raise ConvcalcError(f"needs a column '{column}'; the header is "
                                 f"'{','.join(header)}'", line=1)
@@ -87,7 +94,7 @@ def _measurements(text: str, dtype: str) -> list[Measurement]:
                 raise ConvcalcError(f"has {len(values)} values for the {len(header)} columns "
                                     f"{','.join(header)}")
             out.append(_measurement(dict(zip(header, (v.strip() for v in values), strict=True)),
-                                    loaded, dtype))
+                                    loaded, dtype, timed))
     except csv.Error as e:
         raise ConvcalcError(f"is not CSV: {e}", line=reader.line_num) from None
     except ConvcalcError as e:
@@ -99,11 +106,11 @@ def _measurements(text: str, dtype: str) -> list[Measurement]:
 
 
 def _measurement(row: dict[str, str], loaded: dict[str, Architecture],
-                 dtype: str) -> Measurement:
+                 dtype: str, timed: str) -> Measurement:
     arch_name = row["arch"]
     if not arch_name:
         raise ConvcalcError("arch is empty: give a built-in name or a YAML file")
-    seconds = _positive(row["seconds"], "seconds", float)
+    seconds = _positive(row[timed], timed, float)
     width = _positive(row.get("width") or "1", "width", float)
     batch = int(_positive(row.get("batch") or "1", "batch", int))
     if arch_name not in loaded:

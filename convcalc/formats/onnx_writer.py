@@ -19,6 +19,7 @@ from typing import Any
 
 from convcalc.analysis.report import NETWORK_INPUT, LayerRow, analyze
 from convcalc.errors import ConvcalcError, require
+from convcalc.formats.walk import inference_rows, not_written
 from convcalc.graph.architecture import Architecture
 from convcalc.graph.layers import ConvTranspose, Pool
 from convcalc.graph.shapes import Shape, resolve_padding
@@ -296,13 +297,10 @@ def write_onnx(arch: Architecture, batch: int = 1, seed: int = 0) -> bytes:
     report = analyze(arch)
     graph = _Graph(onnx, batch, seed)
     names = {NETWORK_INPUT: INPUT_NAME}
-    for i, row in enumerate(report.rows):
-        if row.side:
-            continue
+    for i, row in inference_rows(report):
         write = ONNX.get(row.kind)
         if write is None:
-            raise ConvcalcError(f"layer kind '{row.kind}' cannot be exported to ONNX yet",
-                                file=arch.file, line=row.line, path=row.path, kind=row.kind)
+            raise not_written(row, "ONNX").located(file=arch.file, line=row.line)
         try:
             names[i] = write(graph, row, [names[source] for source in row.inputs])
         except ConvcalcError as e:
