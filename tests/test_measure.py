@@ -17,12 +17,13 @@ from convcalc.formats.measurements import read_measurements
 def test_measure_writes_the_csv_calibrate_reads(tmp_path: Path) -> None:
     pytest.importorskip("onnxruntime")
     out = tmp_path / "measured.csv"
-    result = CliRunner().invoke(main, ["measure", "lenet5", "squeezenet1_1", "--input", "64",
-                                       "--repeat", "3", "--warmup", "1", "-o", str(out)])
+    result = CliRunner().invoke(main, ["measure", "lenet5", "mobilenet_v2@width=0.5", "--input",
+                                       "64", "--repeat", "3", "--warmup", "1", "-o", str(out)])
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(out.read_text().splitlines()))
-    assert [r["arch"] for r in rows] == ["lenet5", "squeezenet1_1"]
+    assert [r["arch"] for r in rows] == ["lenet5", "mobilenet_v2"]
     assert [r["input"] for r in rows] == ["64x64x1", "64x64x3"]
+    assert [r["width"] for r in rows] == ["1", "0.5"]
     assert all(float(r["seconds"]) > 0 and float(r["cpu_seconds"]) > 0 for r in rows)
     assert {(r["runtime"], r["threads"], r["repeat"]) for r in rows} == {("onnxruntime", "1", "3")}
     measured = read_measurements(out)  # calibrate analyses each network at its input
@@ -34,6 +35,9 @@ def test_measure_writes_the_csv_calibrate_reads(tmp_path: Path) -> None:
      "runtimes: onnxruntime"),
     (["--repeat", "0"], "Error: repeat 0 must be from 1 to 10,000"),
     (["--threads", "0"], "Error: threads 0 must be from 1 to 1,024"),
+    (["mobilenet_v2@depth-multiplier=2"], "Error: 'mobilenet_v2@depth-multiplier=2': the CSV "
+     "records each network's width and input, not a depth multiplier; measure a YAML file with "
+     "the repeats you want instead"),
 ])
 def test_bad_measure_options_are_one_line(args: list[str], message: str, tmp_path: Path) -> None:
     out = tmp_path / "m.csv"

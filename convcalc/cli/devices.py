@@ -5,7 +5,17 @@ from typing import TYPE_CHECKING
 
 import click
 
-from convcalc.cli.base import DTYPES, examples, parse_list, prepared, print_result
+from convcalc.cli.base import (
+    DTYPES,
+    examples,
+    parse_list,
+    parse_width,
+    prepared,
+    print_result,
+    source_files,
+    split_settings,
+)
+from convcalc.errors import ConvcalcError
 
 if TYPE_CHECKING:
     pass
@@ -101,14 +111,22 @@ def measure_command(*, archs: tuple[str, ...], runtime: str, output_: str, threa
     from convcalc.reference.measure import check_settings, measure_all, timings_csv
 
     check_settings(runtime, threads, repeat, warmup)
-    designs = [(arch, prepared(arch, input_, width)) for arch in archs]
+    designs = []
+    for arch in archs:
+        source, settings = split_settings(arch)
+        if "depth-multiplier" in settings:
+            raise ConvcalcError(f"'{arch}': the CSV records each network's width and input, "
+                                "not a depth multiplier; measure a YAML file with the repeats "
+                                "you want instead")
+        own = parse_width(settings["width"]) if "width" in settings else width
+        designs.append((source, prepared(arch, input_, width), own or 1.0))
     err = Console(stderr=True)
     with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("measuring", total=len(designs))
         timings = measure_all(designs, runtime=runtime, threads=threads, repeat=repeat,
-                              warmup=warmup, batch=batch, width=width or 1.0,
+                              warmup=warmup, batch=batch,
                               progress=lambda i, source: bar.update(
                                   task, completed=i, description=f"measuring {source}"))
-    write_atomically(output_, timings_csv(timings), inputs=list(archs))
+    write_atomically(output_, timings_csv(timings), inputs=source_files(archs))
     click.echo(f"wrote {output_}: {len(timings)} network(s) on {runtime}, {threads} "
                f"thread(s), median of {repeat}")

@@ -94,17 +94,17 @@ def measure(arch: Architecture, source: str, *, runtime: str = "onnxruntime", th
                   cpu_seconds=statistics.median(cpus), min_seconds=min(walls))
 
 
-def measure_all(designs: Sequence[tuple[str, Architecture]], *, runtime: str = "onnxruntime",
-                threads: int = 1, repeat: int = 15, warmup: int = 3, batch: int = 1,
-                width: float = 1.0, progress: Callable[[int, str], None] | None = None
-                ) -> list[Timing]:
-    """The timing of every (source, architecture) in ``designs``, as ``measure`` times one;
-    ``progress(i, source)`` is called before the i-th. An error names the design's source."""
+def measure_all(designs: Sequence[tuple[str, Architecture, float]], *,
+                runtime: str = "onnxruntime", threads: int = 1, repeat: int = 15,
+                warmup: int = 3, batch: int = 1,
+                progress: Callable[[int, str], None] | None = None) -> list[Timing]:
+    """The timing of every (source, architecture, width) in ``designs``, as ``measure`` times
+    one; ``progress(i, source)`` is called before the i-th. An error names the source."""
     check_settings(runtime, threads, repeat, warmup)
     for module in ("onnxruntime", "onnx"):  # what is missing, before any design is exported
         require(module, "measure")
     timings = []
-    for i, (source, arch) in enumerate(designs):
+    for i, (source, arch, width) in enumerate(designs):
         if progress is not None:
             progress(i, source)
         try:
