@@ -158,8 +158,13 @@ def export_command(*, arch: str, to: str, output_: str | None, input_: str | Non
 
     if to == "onnx" and output_ is None:
         raise ConvcalcError("--to onnx writes a binary file: give -o FILE.onnx")
-    designed = prepared(arch, input_, width, depth_multiplier)
-    text = export(converted(designed, convert, include_stem)[0], to, batch=batch, seed=seed)
+    rewritten, conversion = converted(prepared(arch, input_, width, depth_multiplier), convert,
+                                      include_stem)
+    text = export(rewritten, to, batch=batch, seed=seed)
+    if conversion is not None:  # on stderr: stdout may be the exported file
+        from convcalc.present.conversions import conversion_note
+
+        click.echo(conversion_note(conversion), err=True)
     if output_ is None:
         click.echo(text, nl=False)
     else:
