@@ -1,6 +1,8 @@
 """The ONNX reader on graphs built with onnx.helper: one per op family, with the expected numbers
 worked out by hand in each test, plus hostile files. No torch needed."""
 
+import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -551,6 +553,19 @@ def test_shared_initializer_counts_once(tmp_path: Path) -> None:
     report = analyze(read_onnx(path))
     assert [r.params for r in report.rows] == [148, 0]
     assert report.totals.macs == 2 * 36 * 4 * 36
+    # Said once, on stderr and in JSON: 2 initializers, 144 + 4 values.
+    note = ("2 initializers (148 values) are each read by more than one layer; params count "
+            "each once. If the exporter merged equal tensors, torch counts more: export with "
+            "the dynamo exporter, with trained weights, or with do_constant_folding=False in "
+            "training mode for torch's count")
+    result = CliRunner().invoke(main, ["analyze", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"{path}: note: {note}\n"
+    assert json.loads(result.stdout)["notes"] == [note]
+    unshared = save(tmp_path, [node("Conv", ["x", "w", "b"], ["y"])],
+                    [weight("w", 4, 4, 3, 3), weight("b", 4)], [1, 4, 6, 6], name="one.onnx")
+    result = CliRunner().invoke(main, ["analyze", str(unshared), "--format", "json"])
+    assert (result.stderr, json.loads(result.stdout)["notes"]) == ("", [])
 
 
 def test_a_graph_too_big_besides_its_weights(tmp_path: Path,
@@ -599,3 +614,39 @@ def test_mutated_exports_give_errors_not_tracebacks(tmp_path: Path) -> None:
         path.write_bytes(bytes(data))
         with contextlib.suppress(ConvcalcError):
             analyze(read_onnx(path))
+
+
+# -- weight-side arithmetic ---------------------------------------------------------------------
+
+def test_weight_standardisation_counts_the_weight_once_and_no_macs(tmp_path: Path) -> None:
+    # NFNet's ScaledStdConv2d as the dynamo exporter writes it without folding: the weight
+    # minus its mean over each filter, times a gain, then the convolution. Params are the
+    # weight, gain and bias (8 * 27 + 8 + 8); MACs are the convolution's alone.
+    path = save(tmp_path, [
+        node("ReduceMean", ["w", "axes"], ["mean"], keepdims=1),
+        node("Sub", ["w", "mean"], ["centred"]),
+        node("Mul", ["centred", "gain"], ["ws"]),
+        node("Conv", ["x", "ws", "b"], ["y"], pads=[1, 1, 1, 1])],
+        [weight("w", 8, 3, 3, 3), ints("axes", 1, 2, 3), weight("gain", 8, 1, 1, 1),
+         weight("b", 8)], [1, 3, 16, 16], opset=18)
+    assert counts(path) == (8 * 27 + 8 + 8, 16 * 16 * 8 * 27, [16, 16, 8])
+
+
+def test_weight_standardisation_from_the_torchscript_exporter(tmp_path: Path) -> None:
+    # timm's ScaledStdConv2d through the TorchScript exporter: a BatchNormalization of the
+    # weight in training mode, whose mean and variance come from a second, transposed copy of
+    # the weight (no parameter of the model): torch's own count.
+    torch = pytest.importorskip("torch")
+    layers = pytest.importorskip("timm.layers")
+    model = torch.nn.Sequential(layers.ScaledStdConv2d(3, 8, 3, padding=1),
+                                torch.nn.ReLU()).eval()
+    path = tmp_path / "ws.onnx"
+    with warnings.catch_warnings():  # the legacy exporter, and batch norm in training mode
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.zeros(1, 3, 16, 16),), str(path), dynamo=False,
+                          opset_version=17)
+    kinds = {n.op_type for n in onnx.load(str(path)).graph.node}
+    assert {"BatchNormalization", "ReduceMean"} <= kinds
+    params, macs, out = counts(path)
+    assert params == sum(p.numel() for p in model.parameters())
+    assert (macs, out) == (16 * 16 * 8 * 27, [16, 16, 8])

@@ -119,7 +119,8 @@ class _Reader:
         self.index: dict[str, int] = {}
         self.layers: dict[str, Layer | Merge] = {}
         self.shapes: dict[str, Shape] = {}
-        self.counted: set[str] = set()  # initializers some layer's params include
+        self.counted: dict[str, int] = {}  # initializer -> how many layers compute with it
+        self.elements: dict[str, int] = {}
         self.readers: dict[str, int] = {}
         self.paths: set[str] = {NETWORK_INPUT}
 
@@ -159,7 +160,7 @@ class _Reader:
             name=name, description=f"imported from {Path(self.file).name}"
             + (f" (made by {producer})" if producer else ""),
             source=Path(self.file).name, input=shape, nodes=tuple(self.nodes), file=self.file,
-            outputs=tuple(dict.fromkeys(outputs)))
+            outputs=tuple(dict.fromkeys(outputs)), notes=self._notes())
         if isinstance(self.requested, Shape) and self.requested != shape:
             # A graph exported at a fixed size holds that size in its shape constants: read it
             # there, then change the input as for any architecture.
@@ -167,6 +168,19 @@ class _Reader:
 
             arch = with_input(arch, self.requested)
         return arch
+
+    def _notes(self) -> tuple[str, ...]:
+        """One line when initializers are read by more than one layer: the TorchScript exporter
+        merges equal tensors (an untrained model is full of them: zero-initialised batch norms,
+        zero biases), and params then count each merged tensor once, below torch's count."""
+        shared = [name for name, n in self.counted.items() if n > 1]
+        if not shared:
+            return ()
+        values = sum(self.elements[name] for name in shared)
+        return (f"{len(shared):,} initializers ({values:,} values) are each read by more than "
+                "one layer; params count each once. If the exporter merged equal tensors, "
+                "torch counts more: export with the dynamo exporter, with trained weights, or "
+                "with do_constant_folding=False in training mode for torch's count",)
 
     def _weight(self, tensor: TensorProto) -> Weight:
         for d in tensor.dims:
@@ -286,10 +300,12 @@ class _Reader:
     def _shared(self, emit: Emit) -> Emit:
         """``emit`` with its layer counting only initializers no earlier layer counted."""
         # A weight computed from initializers counts those (each once), not its own dims.
-        new = {w.name: w for given in emit.weights for w in given.leaves()
-               if w.name not in self.counted}
-        shared = sum(w.elements for w in emit.weights) - sum(w.elements for w in new.values())
-        self.counted.update(new)
+        leaves = {w.name: w for given in emit.weights for w in given.leaves()}
+        new = [w for name, w in leaves.items() if name not in self.counted]
+        shared = sum(w.elements for w in emit.weights) - sum(w.elements for w in new)
+        for name, w in leaves.items():
+            self.counted[name] = self.counted.get(name, 0) + 1
+            self.elements[name] = w.elements
         if not shared or not isinstance(emit.layer, Layer):
             return emit
         return replace(emit, layer=sharing(emit.layer, shared))

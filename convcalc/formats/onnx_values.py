@@ -50,12 +50,13 @@ class Weight:
     """An initializer: its name, dims and, when the file holds them in a few bytes, its values.
     Arithmetic on initializers only (weight standardisation, a scale an exporter folded in)
     makes a Weight too, whose ``sources`` are the initializers it was computed from: those are
-    what its params count."""
+    what its params count. A statistic of weights (a ReduceMean) has none: the TorchScript
+    exporter computes it from its own copy of the weight, which is no parameter of the model."""
 
     name: str
     dims: tuple[int, ...]
     value: Const | None = None
-    sources: tuple["Weight", ...] = ()
+    sources: tuple["Weight", ...] | None = None  # None: an initializer, its own source
 
     @property
     def elements(self) -> int:
@@ -64,7 +65,7 @@ class Weight:
 
     def leaves(self) -> tuple["Weight", ...]:
         """The initializers this weight's values come from (itself for an initializer)."""
-        return self.sources or (self,)
+        return (self,) if self.sources is None else self.sources
 
 
 Value = Tensor | Weight | Const | None  # None: an omitted optional input
