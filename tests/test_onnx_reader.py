@@ -650,3 +650,60 @@ def test_weight_standardisation_from_the_torchscript_exporter(tmp_path: Path) ->
     params, macs, out = counts(path)
     assert params == sum(p.numel() for p in model.parameters())
     assert (macs, out) == (16 * 16 * 8 * 27, [16, 16, 8])
+
+
+# -- layer paths --------------------------------------------------------------------------------
+
+def _scoped(op: str, inputs: list[str], outputs: list[str], scopes: list[str],
+            classes: list[str], **attrs: Any) -> Any:
+    """A node as the dynamo exporter names it (node_conv2d_3), with its module scopes."""
+    made = node(op, inputs, outputs, name=f"node_{outputs[0]}", **attrs)
+    for key, value in (("pkg.torch.onnx.name_scopes", scopes),
+                       ("pkg.torch.onnx.class_hierarchy", classes)):
+        entry = made.metadata_props.add()
+        entry.key, entry.value = key, repr(value)
+    return made
+
+
+def test_dynamo_scopes_give_module_paths_that_fold(tmp_path: Path) -> None:
+    conv = ["torchvision.models.resnet.ResNet", "torch.nn.modules.container.Sequential",
+            "torchvision.models.resnet.BasicBlock", "torch.nn.modules.conv.Conv2d",
+            "aten.conv2d.default"]
+    block = [*conv[:3], "aten.add.Tensor"]
+    path = save(tmp_path, [
+        _scoped("Conv", ["x", "w1"], ["c1"], ["", "layer1", "layer1.0", "layer1.0.conv1",
+                                              "conv2d"], conv, pads=[1, 1, 1, 1]),
+        _scoped("Conv", ["c1", "w2"], ["c2"], ["", "layer1", "layer1.0", "layer1.0.conv2",
+                                               "conv2d_1"], conv, pads=[1, 1, 1, 1]),
+        _scoped("Add", ["c2", "x"], ["y"], ["", "layer1", "layer1.0", "add_7"], block)],
+        [weight("w1", 4, 4, 3, 3), weight("w2", 4, 4, 3, 3)], [1, 4, 8, 8])
+    report = analyze(read_onnx(path))
+    assert [r.path for r in report.rows] == ["layer1.0.conv1", "layer1.0.conv2", "layer1.0.add"]
+    result = CliRunner().invoke(main, ["analyze", str(path), "--depth", "1"])
+    assert result.exit_code == 0, result.output
+    assert [line.split()[:2] for line in result.output.splitlines() if line.startswith(
+        "layer1")] == [["layer1", "3"]]
+
+
+def test_dynamo_export_folds_as_the_torchscript_one(tmp_path: Path) -> None:
+    # torchvision's ResNet-18 through the dynamo exporter, with its node metadata: at --depth 1
+    # the same blocks, layers and MACs as the stored TorchScript export, whose scopes are
+    # torch's module paths.
+    torch = pytest.importorskip("torch")
+    torchvision = pytest.importorskip("torchvision")
+    path = tmp_path / "resnet18.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(torchvision.models.resnet18(weights=None).eval(),
+                          (torch.zeros(1, 3, 64, 64),), str(path), dynamo=True, verbose=False)
+
+    def blocks(model: Path) -> list[tuple[str, int]]:
+        result = CliRunner().invoke(main, ["analyze", str(model), "--depth", "1", "--input",
+                                           "64x64", "--format", "json"])
+        assert result.exit_code == 0, result.output
+        rows = json.loads(result.stdout)["layers"]
+        return [(r["path"], r["macs"]) for r in rows if r["path"].startswith("layer")]
+
+    dynamo = blocks(path)
+    assert [p for p, _ in dynamo] == ["layer1", "layer2", "layer3", "layer4"]
+    assert dynamo == blocks(DATA / "onnx" / "resnet18.torchscript.onnx")

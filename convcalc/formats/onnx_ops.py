@@ -683,5 +683,6 @@ def fuse(nodes: list[OnnxNode], values: dict[str, Value]) -> list[OnnxNode]:
                 and scalar(half[1]) == 0.5 and len(readers.get(div.outputs[0], [])) == 1):
             continue
         dropped |= {id(div), id(erf), id(plus[0]), id(times_x[0])}
-        replaced[id(half[0])] = OnnxNode(erf.name, "Gelu", (x,), half[0].outputs, {})
+        replaced[id(half[0])] = OnnxNode(erf.name, "Gelu", (x,), half[0].outputs, {},
+                                           erf.scopes)
     return [replaced.get(id(n), n) for n in nodes if id(n) not in dropped]

@@ -23,7 +23,14 @@ from typing import Any
 from convcalc.errors import ConvcalcError
 from convcalc.formats import onnx_ops
 from convcalc.formats.onnx_eval import Evaluator, const_of
-from convcalc.formats.onnx_proto import ModelProto, TensorProto, ValueInfoProto, read_model
+from convcalc.formats.onnx_proto import (
+    CLASS_HIERARCHY,
+    NAME_SCOPES,
+    ModelProto,
+    TensorProto,
+    ValueInfoProto,
+    read_model,
+)
 from convcalc.formats.onnx_values import Emit, Env, OnnxNode, Tensor, Value, Weight
 from convcalc.graph.architecture import NETWORK_INPUT, Architecture, Node
 from convcalc.graph.layers import Layer, Merge
@@ -68,6 +75,28 @@ def layer_paths(name: str) -> list[str]:
     if len(scopes) > 1 and _OP_NAME.fullmatch(scopes[-1]):
         return [".".join(w for w in words[:-1] if w), full]
     return [full] if full else []
+
+
+# The items of a Python list of strings as the dynamo exporter writes it: "['', 'layer1']".
+_QUOTED = re.compile(r"'([^'\\]*)'")
+_COUNTER = re.compile(r"_\d+$")  # the dynamo exporter numbers ops: add, add_1, ...
+
+
+def scope_paths(scopes: Sequence[str], classes: Sequence[str] = ()) -> list[str]:
+    """Candidate layer paths for a node of the dynamo exporter, from its module scopes (each
+    a full dotted module path), its op's name last, and their classes: ['', 'layer1',
+    'layer1.0', 'layer1.0.conv1', 'conv2d'] gives 'layer1.0.conv1' for the op of a torch.nn
+    layer (a Conv2d), and 'layer1.0.add' for a function called in a block's forward."""
+    *modules, op_name = scopes
+    module = next((m for m in reversed(modules) if m), "")
+    words = ".".join(w for w in (_word(p) for p in module.split(".")) if w)
+    op_word = _word(_COUNTER.sub("", op_name))
+    if not words:
+        return [op_word]
+    owner = classes[-2] if len(classes) == len(scopes) >= 2 else ""
+    if owner.startswith("torch.nn.modules.") and ".container." not in owner:
+        return [words, f"{words}.{op_word}"]
+    return [f"{words}.{op_word}", words]
 
 
 def _word(text: str) -> str:
@@ -219,7 +248,9 @@ class _Reader:
     def _ordered(self) -> list[OnnxNode]:
         """The nodes in an order where each comes after the nodes it reads; a cycle or an
         input nobody makes is an error naming the node."""
-        nodes = [OnnxNode(n.name, n.op_type, n.inputs, n.outputs, n.attributes)
+        nodes = [OnnxNode(n.name, n.op_type, n.inputs, n.outputs, n.attributes,
+                          tuple(_QUOTED.findall(n.metadata.get(NAME_SCOPES, ""))),
+                          tuple(_QUOTED.findall(n.metadata.get(CLASS_HIERARCHY, ""))))
                  for n in self.graph.nodes]
         if len(nodes) > MAX_LAYERS:
             raise ConvcalcError(f"has {len(nodes):,} nodes, more than {MAX_LAYERS:,}")
@@ -266,7 +297,8 @@ class _Reader:
         return node.name or (node.outputs[0] if node.outputs else node.op_type)
 
     def _path(self, node: OnnxNode) -> str:
-        candidates = [p for p in layer_paths(node.name) if p]
+        candidates = [p for p in (scope_paths(node.scopes, node.classes) if node.scopes
+                                  else layer_paths(node.name)) if p]
         for path in candidates:
             if path not in self.paths:
                 return path

@@ -80,6 +80,8 @@ class OnnxNode:
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     attrs: dict[str, Any]
+    scopes: tuple[str, ...] = ()  # the dynamo exporter's module scopes, then the op's name
+    classes: tuple[str, ...] = ()  # the class of each scope
 
     def attr(self, key: str, default: Any = None) -> Any:
         """An attribute's value, or ``default`` when the node does not set it; an attribute

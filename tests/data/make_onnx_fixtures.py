@@ -139,12 +139,17 @@ def onnx_batchnorm_channels(proto: Any) -> int:
 def strip(proto: Any, target: Path) -> None:
     """Save ``proto`` to ``target`` with its tensors above 1 KiB as external data, then delete
     the data file: the graph keeps every initializer's dims and dtype, not its values. The
-    nodes' metadata and doc strings (source locations) are dropped too."""
+    nodes' metadata and doc strings (source locations) are dropped too, but for the module
+    scopes and classes the dynamo exporter records (convcalc's layer paths come from them)."""
     import onnx
 
     data = target.with_suffix(".data")
+    kept = ("pkg.torch.onnx.name_scopes", "pkg.torch.onnx.class_hierarchy")
     for node in proto.graph.node:  # the dynamo exporter's stack traces: most of the bytes
+        props = [(p.key, p.value) for p in node.metadata_props if p.key in kept]
         del node.metadata_props[:]
+        for key, value in props:
+            node.metadata_props.add(key=key, value=value)
         node.doc_string = ""
     onnx.save_model(proto, str(target), save_as_external_data=True,
                     all_tensors_to_one_file=True, location=data.name, size_threshold=1024)
