@@ -707,3 +707,28 @@ def test_dynamo_export_folds_as_the_torchscript_one(tmp_path: Path) -> None:
     dynamo = blocks(path)
     assert [p for p, _ in dynamo] == ["layer1", "layer2", "layer3", "layer4"]
     assert dynamo == blocks(DATA / "onnx" / "resnet18.torchscript.onnx")
+
+
+def test_stripped_constants_fall_back_on_recorded_shapes(tmp_path: Path) -> None:
+    # A Reshape target and Resize sizes whose values were stripped: the dims value_info
+    # records for the outputs stand in; without them, the error names the initializer.
+    target, sizes = ints("target", 0, 0), ints("sizes", 0, 0, 0, 0)
+    for tensor in (target, sizes):
+        tensor.ClearField("raw_data")
+        tensor.ClearField("int64_data")
+    nodes = [node("Resize", ["x", "", "", "sizes"], ["r"], mode="nearest"),
+             node("Reshape", ["r", "target"], ["y"])]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 192])], [target, sizes],
+        value_info=[helper.make_tensor_value_info("r", TensorProto.FLOAT, [1, 3, 8, 8])])
+    path = tmp_path / "stripped.onnx"
+    path.write_bytes(helper.make_model(graph).SerializeToString())
+    report = analyze(read_onnx(path))
+    assert [(r.kind, r.output.as_list()) for r in report.rows] == [
+        ("upsample", [8, 8, 3]), ("flatten", [192])]
+    del graph.value_info[:]
+    path.write_bytes(helper.make_model(graph).SerializeToString())
+    with pytest.raises(ConvcalcError, match=r"\(Resize\): needs the values of initializer "
+                       r"'sizes' \(dims \[4\]\)"):
+        read_onnx(path)

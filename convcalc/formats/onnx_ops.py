@@ -389,7 +389,8 @@ def reshape(node: OnnxNode, env: Env) -> Any:
     x = env.tensor(node.inputs[0])
     dims = list(x.dims())
     total = math.prod(dims)
-    target = list(reshaped(dims, env.ints(node.inputs[1]), bool(node.attr("allowzero", 0))))
+    target = list(reshaped(dims, env.dims_to(node.inputs[1], node.outputs[0]),
+                           bool(node.attr("allowzero", 0))))
     if target == dims:
         return (x,)
     if x.layout == "nchw" and len(target) == 2 and target[0] == 1:
@@ -573,7 +574,7 @@ def resize(node: OnnxNode, env: Env) -> list[Emit]:
         if len(scales) != 4 or scales[:2] != [1.0, 1.0]:
             raise ConvcalcError(f"Resize scales {scales} must scale height and width only")
         return [Emit(make("upsample", scale=(scales[2], scales[3]), mode=modes[mode]), (x,))]
-    sizes = env.ints(node.inputs[3])
+    sizes = env.dims_to(node.inputs[3], node.outputs[0])
     if len(sizes) != 4 or sizes[:2] != [1, x.shape.c]:
         raise ConvcalcError(f"Resize to {sizes} must resize height and width only")
     # interpolate(x, size=y.shape[-2:]) (DeepLab, LR-ASPP, to the input at the end): the sizes

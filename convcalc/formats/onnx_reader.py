@@ -171,7 +171,11 @@ class _Reader:
                 self.readers[n] = self.readers.get(n, 0) + 1
         for out in self.graph.outputs:
             self.readers[out.name] = self.readers.get(out.name, 0) + 1
-        env = self.env = Env(self.values, self.layers, self.readers)
+        recorded = {} if self.requested not in (None, shape) else {
+            v.name: tuple(d for d in v.dims if isinstance(d, int))
+            for v in (*self.graph.value_info, *self.graph.outputs)
+            if v.dims and all(isinstance(d, int) and d >= 0 for d in v.dims)}
+        env = self.env = Env(self.values, self.layers, self.readers, recorded)
         self.evaluator = Evaluator()
         if not shape.is_flat:
             env.latest[shape.hw] = network_input

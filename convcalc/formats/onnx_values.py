@@ -133,10 +133,13 @@ class Env:
     each network tensor, and how many ONNX nodes read each name."""
 
     def __init__(self, values: dict[str, Value], layers: dict[str, Layer | Merge],
-                 readers: dict[str, int]) -> None:
+                 readers: dict[str, int],
+                 recorded: dict[str, tuple[int, ...]] | None = None) -> None:
         self.values = values
         self.layers = layers
         self.reader_counts = readers
+        # The dims the file records for tensors (value_info), at its own input size.
+        self.recorded = recorded or {}
         # The latest tensor of each height and width: a Resize to that size reads it.
         self.latest: dict[tuple[int, int], Tensor] = {}
 
@@ -189,4 +192,13 @@ class Env:
     def ints(self, name: str) -> list[int]:
         """A constant as a list of Python ints (shapes, axes, split sizes)."""
         return self.const(name).ints()
+
+    def dims_to(self, name: str, output: str) -> list[int]:
+        """The dims a constant ``name`` gives ``output`` (a Reshape's target, a Resize's
+        sizes); when the file does not hold the constant (stripped, or in a missing external
+        file), the dims it records for ``output`` in value_info."""
+        value = self.value(name)
+        if isinstance(value, Weight) and value.value is None and output in self.recorded:
+            return list(self.recorded[output])
+        return self.ints(name)
 
