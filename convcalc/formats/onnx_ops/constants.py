@@ -7,9 +7,10 @@ from convcalc.formats.onnx_eval import ELEMENTWISE, OPS, REDUCTIONS, Evaluator, 
 from convcalc.formats.onnx_proto import TensorProto
 from convcalc.formats.onnx_values import OnnxNode, Tensor, Value, Weight
 
-# others are shapes, axes and indices, and a BatchNormalization of a weight normalises it with
-# statistics of the weight (inputs 3 and 4), which are no parameters either.
-WEIGHT_INPUTS = {"BatchNormalization": 3, "ConstantOfShape": 0, "Range": 0,
+# others are shapes, axes and indices. A BatchNormalization of a weight (weight standardisation:
+# timm's StdConv2d and ScaledStdConv2d) scales it by its gain; its shift is the exporter's zeros
+# and its mean and variance are statistics of the weight, no parameters either.
+WEIGHT_INPUTS = {"BatchNormalization": 2, "ConstantOfShape": 0, "Range": 0,
                  **dict.fromkeys(("Reshape", "Expand", "Unsqueeze", "Squeeze", "Slice", "Gather",
                                   "Transpose", "Cast", "Flatten", "Identity"), 1)}
 
