@@ -19,6 +19,7 @@ from convcalc.graph.layers import (
     BatchNorm,
     Conv,
     ConvTranspose,
+    Dense,
     Depthwise,
     Layer,
     Merge,
@@ -31,33 +32,51 @@ from convcalc.vocabulary import CONVERSIONS
 
 
 def with_width(arch: Architecture, multiplier: float) -> Architecture:
-    """Every scaled convolution's (and transposed convolution's) filters times ``multiplier``,
-    rounded by the architecture's ``channel_divisor``. Depthwise layers, and layers whose
-    settings are formulas over ``in.c``, follow their input; dense layers keep their units;
-    split sections given as channel counts do not scale (give a number of equal sections)."""
+    """Every scaled convolution's (and transposed convolution's) filters, and every scaled dense
+    layer's units, times ``multiplier``, rounded by the architecture's ``channel_divisor``
+    (torchvision's _make_divisible). A layer's ``scale`` says whether it scales: convolutions do
+    unless ``scale: false``, dense layers only with ``scale: true``, and ``scale: up`` only for
+    multipliers above 1 (MobileNetV2's last 1280 channels). Depthwise layers, and layers whose
+    settings are formulas over ``in.c``, follow their input; split sections given as channel
+    counts do not scale (give a number of equal sections). The result is named after the
+    multiplier: 'mobilenet_v2 ×0.5'."""
     if not 0 < multiplier <= MAX_WIDTH:
         raise ConvcalcError(f"width {multiplier} must be above 0 and at most {MAX_WIDTH:g}")
 
     def scale(node: Node) -> Node:
         layer = node.layer
-        if not isinstance(layer, Conv | ConvTranspose) or not layer.filters or (
-                layer.scale is False) or (
-                layer.scale == "up" and multiplier <= 1):
+        if isinstance(layer, Dense):
+            field, count = "units", layer.units
+        elif isinstance(layer, Conv | ConvTranspose) and layer.filters:
+            field, count = "filters", layer.filters
+        else:
             return node
-        filters = make_divisible(layer.filters * multiplier, arch.channel_divisor)
-        if filters > MAX_DIM:
-            raise ConvcalcError(f"filters {layer.filters} x width {multiplier:g} = {filters:,} "
+        if layer.scale is False or (layer.scale == "up" and multiplier <= 1):
+            return node
+        scaled = make_divisible(count * multiplier, arch.channel_divisor)
+        if scaled > MAX_DIM:
+            raise ConvcalcError(f"{field} {count} x width {multiplier:g} = {scaled:,} "
                                 f"is more than {MAX_DIM:,}; use a smaller --width",
                                 file=arch.file, line=node.line, path=node.path,
                                 kind=layer.kind)
-        return replace(node, layer=replace(layer, filters=filters))
+        resized = (replace(layer, units=scaled) if isinstance(layer, Dense)
+                   else replace(layer, filters=scaled))
+        return replace(node, layer=resized)
 
-    return replace(arch, nodes=tuple(scale(n) for n in arch.nodes), width=arch.width * multiplier)
+    return replace(arch, name=f"{arch.name} ×{multiplier:g}",
+                   nodes=tuple(scale(n) for n in arch.nodes), width=arch.width * multiplier)
 
 
 def with_input(arch: Architecture, shape: Shape) -> Architecture:
-    """The same network on another input size (the resolution multiplier)."""
-    return replace(arch, input=checked_shape(shape))
+    """The same network on another input size (the resolution multiplier), named after it:
+    'mobilenet_v2 @160' for 160x160 with the channels kept, else '@HxW' or '@HxWxC'. The same
+    size keeps the name."""
+    shape = checked_shape(shape)
+    if shape == arch.input:
+        return arch
+    size = (str(shape.h) if shape.h == shape.w else f"{shape.h}x{shape.w}"
+            ) if shape.c == arch.input.c and not shape.is_flat else str(shape)
+    return replace(arch, name=f"{arch.name} @{size}", input=shape)
 
 
 # -- conversions ---------------------------------------------------------------------------------

@@ -7,14 +7,15 @@ import errno
 import io
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from convcalc.analysis.report import DTYPE_BYTES, Report
-from convcalc.errors import ConvcalcError
-from convcalc.formats.loader import load
+from convcalc.errors import ConvcalcError, suggestion
+from convcalc.formats.loader import load, locate_scaled
 from convcalc.graph.architecture import Architecture
 from convcalc.graph.shapes import parse_shape
 from convcalc.vocabulary import CONVERSIONS, canonical, spellings
@@ -140,26 +141,69 @@ def _discard(stream: Any) -> None:
         os.close(null)
 
 
+# The settings one network of a command line may carry after '@' (each overrides the option
+# of the same name for that network): mobilenet_v2@width=0.5,input=160.
+SETTINGS = {"width": "0.5", "input": "160", "depth-multiplier": "1.2"}  # name: an example
+
+
+def split_settings(arch: str) -> tuple[str, dict[str, str]]:
+    """'mobilenet_v2@width=0.5,input=160' -> ('mobilenet_v2', {'width': '0.5', 'input': '160'});
+    an ARCH without '@NAME=VALUE,...' comes back as it is, without settings."""
+    source, at, text = arch.rpartition("@")
+    if not at or "=" not in text or not source:
+        return arch, {}
+    settings: dict[str, str] = {}
+    for item in parse_list(text, f"the settings of '{arch}'"):
+        key, equals, value = (t.strip() for t in item.partition("="))
+        if key not in SETTINGS:
+            hint = suggestion(key, list(SETTINGS))
+            raise ConvcalcError(f"'{arch}': unknown setting '{key}'{hint}"
+                                f"{' ' if hint else '; '}a network takes "
+                                f"{', '.join(f'{k}=' for k in SETTINGS)}")
+        if not equals or not value:
+            raise ConvcalcError(f"'{arch}': setting '{key}' needs a value, e.g. "
+                                f"{key}={SETTINGS[key]}")
+        if key in settings:
+            raise ConvcalcError(f"'{arch}': setting '{key}' is given twice")
+        settings[key] = value
+    return source, settings
+
+
+def source_files(archs: "Iterable[str]") -> list[Path]:
+    """The files the ARCHs read (a named scale's file, a path without its settings): the inputs
+    an output file must never overwrite."""
+    return [locate_scaled(split_settings(arch)[0])[0] for arch in archs]
+
+
 def prepared(arch: str, input_: str | None, width: float | None,
              depth_multiplier: float | None = None) -> Architecture:
-    """An architecture loaded by name or path, at the requested resolution, width and depth."""
+    """An architecture loaded by name or path, at the requested resolution, width and depth
+    (the options, or the ARCH's own '@' settings, which take precedence), named after what
+    was done to it: 'mobilenet_v2 ×0.5 @160'."""
+    arch, settings = split_settings(arch)
+    if "width" in settings:
+        width = parse_width(settings["width"])
+    if "depth-multiplier" in settings:
+        depth_multiplier = parse_number(settings["depth-multiplier"], "depth multiplier")
+    input_ = settings.get("input", input_)
     if input_ and arch.lower().endswith(".onnx"):
         # An ONNX graph's shape constants (Reshape, Resize sizes) follow its input: read it
         # at that size, which is also how a symbolic input gets one.
         from convcalc.formats.onnx_reader import read_onnx
 
         loaded = read_onnx(arch, input_)
+        input_ = None
     else:
         loaded = load(arch, depth=1.0 if depth_multiplier is None else depth_multiplier)
     # variants is imported only when asked for: most runs need neither rule.
-    if input_:
-        from convcalc.analysis.variants import with_input
-
-        loaded = with_input(loaded, parse_shape(input_, channels=loaded.input.c))
     if width is not None:
         from convcalc.analysis.variants import with_width
 
         loaded = with_width(loaded, width)
+    if input_:
+        from convcalc.analysis.variants import with_input
+
+        loaded = with_input(loaded, parse_shape(input_, channels=loaded.input.c))
     return loaded
 
 
@@ -302,3 +346,11 @@ def parse_width(text: str) -> float:
         return float(text)
     except ValueError:
         raise ConvcalcError(f"width '{text}' must be a number such as 0.75") from None
+
+
+def parse_number(text: str, what: str) -> float:
+    """One number given as text: '1.2'."""
+    try:
+        return float(text)
+    except ValueError:
+        raise ConvcalcError(f"{what} '{text}' must be a number such as 1.2") from None

@@ -16,9 +16,9 @@ from convcalc.cli.base import (
     examples,
     prepared,
     roofline_options,
+    source_files,
 )
 from convcalc.errors import ConvcalcError
-from convcalc.formats.loader import locate
 
 if TYPE_CHECKING:
     from convcalc.analysis.summary import Summary
@@ -103,7 +103,7 @@ def report_command(*, archs: tuple[str, ...], output_: str | None, format_: str 
     else:
         from convcalc.output import write_atomically
 
-        write_atomically(output_, text, inputs=[locate(a) for a in archs])
+        write_atomically(output_, text, inputs=source_files(archs))
 
 
 @click.command("import", epilog=examples("convcalc import model.onnx -o model.yaml",
@@ -154,7 +154,6 @@ def export_command(*, arch: str, to: str, output_: str | None, input_: str | Non
     if output_ is None:
         click.echo(text, nl=False)
     else:
-        from convcalc.formats.loader import locate
         from convcalc.output import write_atomically
 
-        write_atomically(output_, text, inputs=[locate(arch)])
+        write_atomically(output_, text, inputs=source_files([arch]))
