@@ -7,7 +7,7 @@ import errno
 import io
 import os
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,7 @@ from convcalc.vocabulary import CONVERSIONS, canonical, spellings
 
 if TYPE_CHECKING:
     from convcalc.analysis.roofline import Device
-    from convcalc.present import table
+    from convcalc.analysis.variants import Conversion
 
 
 FORMATS = ("table", "json", "markdown", "csv")
@@ -251,9 +251,10 @@ def device_and_dtype(device_name: str | None, dtype: str | None) -> "tuple[Devic
 
 
 def converted(arch: Architecture, to: str | None,
-              include_stem: bool) -> "tuple[Architecture, Mapping[str, str] | None]":
-    """``arch`` converted as --convert asks, and what each layer path it created replaced
-    (``arch`` unchanged and None without --convert, which then does not import variants)."""
+              include_stem: bool) -> "tuple[Architecture, Conversion | None]":
+    """``arch`` converted as --convert asks, and the ``Conversion`` (what each layer it created
+    replaced, what it left alone and why); ``arch`` unchanged and None without --convert,
+    which then does not import variants."""
     if to is None:
         if include_stem:
             raise ConvcalcError("--include-stem goes with --convert separable")
@@ -261,7 +262,7 @@ def converted(arch: Architecture, to: str | None,
     from convcalc.analysis.variants import convert
 
     conversion = convert(arch, to, include_stem)
-    return conversion.arch, conversion.changed
+    return conversion.arch, conversion
 
 
 def explain_reports(reports: list[Report], format_: str, layer: str | None) -> None:
@@ -306,21 +307,32 @@ def print_result(result: Any, columns: str | None = None) -> None:
 
 
 def output(report: Report, format_: str, flops: bool,
-           changed: "table.Changed | None" = None, columns: str | None = None) -> None:
-    """Print a report in one of FORMATS (none of them imports rich). ``changed``
-    marks the layers a conversion created."""
+           conversion: "Conversion | None" = None, columns: str | None = None) -> None:
+    """Print a report in one of FORMATS (none of them imports rich). After --convert, the
+    layers the ``conversion`` created are marked, and what it did is a line under the table
+    (the ``conversions`` key in JSON; CSV has the ``converted_from`` column only)."""
     from convcalc.present import table
 
+    changed = conversion.changed if conversion is not None else None
+    note = ""
+    if conversion is not None:
+        from convcalc.present.conversions import conversion_note
+
+        note = conversion_note(conversion)
     if format_ != "table":
         table_only(columns)
     if format_ == "json":
-        click.echo(table.render_json(report, changed))
+        click.echo(table.render_json(report, changed, [conversion.to_dict()] if conversion
+                                     else ()))
     elif format_ == "csv":
         click.echo(table.render_csv(report, flops, changed), nl=False)
     elif format_ == "markdown":
-        click.echo(table.render_markdown(report, flops, changed), nl=False)
+        click.echo(table.render_markdown(report, flops, changed) + (f"\n{note}\n" if note
+                                                                    else ""), nl=False)
     else:
         print_result(table.render_table(report, flops, changed), columns)
+        if note:
+            click.echo(note)
 
 
 def parse_padding(text: str) -> int | str:

@@ -149,8 +149,13 @@ def export_command(*, arch: str, to: str, output_: str | None, input_: str | Non
     --depth-multiplier and --convert make it, as PyTorch source or as convcalc YAML."""
     from convcalc.formats import export
 
-    designed = prepared(arch, input_, width, depth_multiplier)
-    text = export(converted(designed, convert, include_stem)[0], to)
+    rewritten, conversion = converted(prepared(arch, input_, width, depth_multiplier), convert,
+                                      include_stem)
+    text = export(rewritten, to)
+    if conversion is not None:  # on stderr: stdout may be the exported file
+        from convcalc.present.conversions import conversion_note
+
+        click.echo(conversion_note(conversion), err=True)
     if output_ is None:
         click.echo(text, nl=False)
     else:
