@@ -194,8 +194,9 @@ def test_measure_csv_columns_are_read(tmp_path: Path) -> None:
     assert calibration.device.channel_block == BLOCK
     assert max(abs(e) for e in calibration.errors) < 1e-6
     bad = tmp_path / "bad.csv"
-    bad.write_text("arch,seconds,clock\nresnet18,0.03,cpu\n")
-    with pytest.raises(ConvcalcError, match=rf"^{bad}:1: unknown column 'clock'"):
+    bad.write_text("arch,seconds,cpu_second\nresnet18,0.03,0.02\n")
+    with pytest.raises(ConvcalcError, match=rf"^{bad}:1: unknown column 'cpu_second'; did you "
+                       r"mean 'cpu_seconds'\?"):
         calibrate(bad, runtime="onnxruntime")
 
 

@@ -5,7 +5,7 @@ it with ``convcalc.analysis.calibrate.fit``."""
 import csv
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from convcalc.analysis.calibrate import (
@@ -24,8 +24,8 @@ from convcalc.graph.architecture import Architecture
 from convcalc.graph.shapes import parse_shape
 from convcalc.limits import MAX_CALIBRATION_ROWS
 
-# The columns `convcalc measure` writes beside these are read as notes, but for cpu_seconds,
-# which --clock cpu fits instead of seconds (wall-clock).
+# The columns `convcalc measure` writes beside these are known notes (not named as ignored),
+# but for cpu_seconds, which --clock cpu fits instead of seconds (wall-clock).
 COLUMNS = ("arch", "seconds", "input", "width", "batch", "cpu_seconds", "min_seconds", "runtime",
            "threads", "repeat")
 CLOCKS = {"wall": "seconds", "cpu": "cpu_seconds"}
@@ -52,7 +52,8 @@ def read_measurements(source: str | Path, dtype: str = "fp32",
     """The rows of a CSV file with columns ``arch`` (anything ARCH accepts) and ``seconds``,
     and optionally ``input`` (as --input), ``width`` and ``batch``; each row analysed. With
     ``clock`` 'cpu' the seconds are the ``cpu_seconds`` column (``convcalc measure``'s CPU
-    time of the process) instead."""
+    time of the process) instead. Other columns are ignored (``ignored_columns`` names
+    them)."""
     if clock not in CLOCKS:
         raise ConvcalcError(f"clock '{clock}' must be one of {', '.join(CLOCKS)}")
     shown = str(source)
@@ -63,8 +64,19 @@ def read_measurements(source: str | Path, dtype: str = "fp32",
         raise e.located(file=shown) from None
 
 
-def _measurements(text: str, dtype: str, timed: str) -> list[Measurement]:
-    reader = csv.reader(io.StringIO(text))
+def ignored_columns(source: str | Path) -> list[str]:
+    """The columns of the CSV file ``source`` that ``read_measurements`` does not read (notes
+    such as min_seconds), to be named to the user."""
+    text = read_text(Path(source), "measurement CSVs", str(source), kind="CSV")
+    try:
+        return _header(csv.reader(io.StringIO(text)))[1]
+    except ConvcalcError as e:
+        raise e.located(file=str(source)) from None
+
+
+def _header(reader: "Iterator[list[str]]") -> tuple[list[str], list[str]]:
+    """The header row and the columns it has beyond COLUMNS, which are ignored; a column that
+    looks like a misspelt one of COLUMNS absent from the header is an error instead."""
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
@@ -72,10 +84,21 @@ def _measurements(text: str, dtype: str, timed: str) -> list[Measurement]:
                             "and one row per network", line=1) from None
     except csv.Error as e:
         raise ConvcalcError(f"is not CSV: {e}", line=1) from None
+    ignored = []
     for column in header:
-        if column not in COLUMNS:
-            raise ConvcalcError(f"unknown column '{column}'{suggestion(column, COLUMNS)}; "
-                                f"columns: {', '.join(COLUMNS)}", line=1)
+        if column in COLUMNS:
+            continue
+        hint = suggestion(column, [c for c in COLUMNS if c not in header])
+        if hint:
+            raise ConvcalcError(f"unknown column '{column}'{hint} columns: "
+                                f"{', '.join(COLUMNS)}", line=1)
+        ignored.append(column)
+    return header, ignored
+
+
+def _measurements(text: str, dtype: str, timed: str) -> list[Measurement]:
+    reader = csv.reader(io.StringIO(text))
+    header, _ = _header(reader)
     for column in ("arch", timed):
         if column not in header:
             raise ConvcalcError(f"needs a column '{column}'; the header is "

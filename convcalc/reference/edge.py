@@ -114,3 +114,14 @@ def edge_filter(image: Array, kernel: Array, *, padding: int | str = "valid", st
     output_size(image.shape[1], kernel.shape[1], stride, pads[2], pads[3])
     return FilterRun(image, kernel, channels, pads, stride,
                      filter2d(image, kernel, pads, stride, channels))
+
+
+def grey_levels(matrix: Array) -> list[list[int]]:
+    """A 2-D matrix as grey levels 0..255 for an image: the smallest value black (0), the
+    largest white (255), linear between, rounded to the nearest level; a constant matrix is
+    black."""
+    if matrix.ndim != 2:
+        raise ConvcalcError(f"an image needs an h x w matrix, not shape {matrix.shape}")
+    low, high = float(matrix.min()), float(matrix.max())
+    scale = 255 / (high - low) if high > low else 0.0
+    return np.rint((matrix - low) * scale).astype(int).tolist()  # type: ignore[no-any-return]
