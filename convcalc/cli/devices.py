@@ -72,7 +72,7 @@ def calibrate_command(*, measured: str, output_: str, name: str, dtype: str,
                else parse_list(efficiency, "efficiency"))
     calibration = calibrate(measured, name=name, dtype=dtype, efficiency=classes,
                             runtime=runtime, clock=clock)
-    ignored = ignored_columns(measured)
+    ignored = ignored_columns(measured, clock)
     if ignored:
         click.echo(f"calibrate: ignored the column{'s' if len(ignored) > 1 else ''} "
                    f"{', '.join(ignored)} of {measured} (it reads arch, seconds, input, width "

@@ -24,10 +24,9 @@ from convcalc.graph.architecture import Architecture
 from convcalc.graph.shapes import parse_shape
 from convcalc.limits import MAX_CALIBRATION_ROWS
 
-# The columns `convcalc measure` writes beside these are known notes (not named as ignored),
-# but for cpu_seconds, which --clock cpu fits instead of seconds (wall-clock).
-COLUMNS = ("arch", "seconds", "input", "width", "batch", "cpu_seconds", "min_seconds", "runtime",
-           "threads", "repeat")
+COLUMNS = ("arch", "seconds", "input", "width", "batch")
+# The column of seconds each clock fits: --clock cpu reads `convcalc measure`'s CPU time
+# instead of the wall-clock seconds (measure's other columns are notes, ignored and named).
 CLOCKS = {"wall": "seconds", "cpu": "cpu_seconds"}
 
 
@@ -64,12 +63,13 @@ def read_measurements(source: str | Path, dtype: str = "fp32",
         raise e.located(file=shown) from None
 
 
-def ignored_columns(source: str | Path) -> list[str]:
-    """The columns of the CSV file ``source`` that ``read_measurements`` does not read (notes
-    such as min_seconds), to be named to the user."""
+def ignored_columns(source: str | Path, clock: str = "wall") -> list[str]:
+    """The columns of the CSV file ``source`` that ``read_measurements`` does not read at
+    ``clock`` (notes such as min_seconds), to be named to the user."""
     text = read_text(Path(source), "measurement CSVs", str(source), kind="CSV")
     try:
-        return _header(csv.reader(io.StringIO(text)))[1]
+        return [c for c in _header(csv.reader(io.StringIO(text)))[1]
+                if c != CLOCKS.get(clock)]
     except ConvcalcError as e:
         raise e.located(file=str(source)) from None
 
