@@ -17,6 +17,8 @@ from convcalc.errors import ConvcalcError
 from convcalc.formats.loader import load
 from convcalc.graph.architecture import Architecture
 from convcalc.graph.shapes import parse_shape
+from convcalc.inputs import recording
+from convcalc.output import deferred
 from convcalc.vocabulary import CONVERSIONS, canonical, spellings
 
 if TYPE_CHECKING:
@@ -78,7 +80,10 @@ def _boundary() -> Iterator[None]:
         sys.stdout = _ClosedStdout()
     try:
         try:
-            yield
+            # Every file the command reads is recorded, and its output files are written
+            # only once it has succeeded, none of them over a file it read.
+            with recording() as read, deferred(read):
+                yield
         finally:
             # Flushed inside the boundary, so a write that fails is reported below and not as
             # "Exception ignored" when the interpreter exits.

@@ -26,16 +26,10 @@ if TYPE_CHECKING:
 
 def write_charts(directory: str, summaries: "list[Summary]") -> None:
     """Write every chart of the report into ``directory`` (made if missing) as NAME.svg."""
-    from pathlib import Path
-
-    from convcalc.output import write_atomically
+    from convcalc.output import make_folder, write_atomically
     from convcalc.present.report_formats import report_charts
 
-    folder = Path(directory)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ConvcalcError(f"cannot make '{folder}': {e.strerror or e}") from None
+    folder = make_folder(directory)
     for chart in report_charts(summaries):
         write_atomically(folder / f"{chart.id}.svg", chart.svg)
 
