@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from convcalc.analysis.report import DTYPE_BYTES, Report
-from convcalc.errors import ConvcalcError
+from convcalc.errors import ConvcalcError, plain
 from convcalc.formats.loader import load
 from convcalc.graph.architecture import Architecture
 from convcalc.graph.shapes import parse_shape
@@ -232,7 +232,7 @@ def explain_reports(reports: list[Report], format_: str, layer: str | None) -> N
     if format_ != "table":
         raise ConvcalcError(f"--explain prints text; drop --format {format_}")
     for report in reports:
-        click.echo(f"== {report.name} ==\n" + explain(report, layer))
+        click.echo(f"== {plain(report.name)} ==\n" + explain(report, layer))
 
 
 def table_only(columns: str | None) -> None:
