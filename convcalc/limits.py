@@ -38,6 +38,17 @@ MAX_SWEEP_CELLS = 1000
 MAX_SWEEP_LAYERS = 200_000            # cells x layers: the analyses one sweep runs
 MAX_BATCH = 1_000_000                 # images in one --batch
 MAX_CALIBRATION_ROWS = 1000           # measured networks in one calibrate CSV
+# Device figures within physical bounds, so that every time computed from them is a finite
+# float that JSON can hold (1e-300 MACs/s made times of 1e300 s and overflowed to inf): a
+# microcontroller does some 1e6 MACs/s, the largest accelerators 1e15; no layer costs a second
+# of fixed overhead. (least, most) of each figure of a profile, read or fitted.
+DEVICE_FIGURES = {
+    "macs_per_second": (1e3, 1e18),
+    "bytes_per_second": (1e3, 1e18),
+    "overhead_seconds": (0.0, 1.0),
+}
+MIN_EFFICIENCY = 1e-6                 # the least fraction of the peak a layer class reaches
+MEASURED_SECONDS = (1e-9, 1e6)        # one measured latency in a calibrate CSV
 # The numpy reference: the most memory one verify may need (tensors alive, weights and working
 # memory at its peak layer), the multiplies and the element-wise operations it may run (a few
 # seconds each on 2 cores: resnet50 at 224 is 4.1 GMACs, vgg16 15.5; see reference/budget.py),

@@ -125,13 +125,17 @@ def fit(measurements: Sequence[Measurement], name: str = "calibrated", dtype: st
     fractions = {c: float(fastest / per_mac[group[c]]) for c in present
                  if per_mac[group[c]] > fastest}
     source = "fitted by convcalc calibrate to measured latencies"
-    return Device(
-        name=name, macs_per_second=1 / fastest, bytes_per_second=float(1 / x[-2]),
-        dtype=dtype, overhead_seconds=float(x[-1]), efficiency=fractions,
-        description=description, figures="calibrated",
-        sources=dict.fromkeys(("macs_per_second", "bytes_per_second", "overhead_seconds",
-                               *(["efficiency"] if fractions else [])), source),
-    )
+    try:
+        return Device(
+            name=name, macs_per_second=1 / fastest, bytes_per_second=float(1 / x[-2]),
+            dtype=dtype, overhead_seconds=float(x[-1]), efficiency=fractions,
+            description=description, figures="calibrated",
+            sources=dict.fromkeys(("macs_per_second", "bytes_per_second", "overhead_seconds",
+                                   *(["efficiency"] if fractions else [])), source),
+        )
+    except ConvcalcError as e:  # a figure outside its physical bounds
+        raise ConvcalcError(f"the fitted profile has {e.message}: no device within physical "
+                            "bounds explains these seconds; check the seconds column") from None
 
 
 def _settle_unbound(networks: list[_Network], x: "np.ndarray", k: int) -> "np.ndarray":

@@ -205,6 +205,9 @@ class _Walk:
         try:
             cost = layer.cost(shapes)
             out = checked_output(cost.output)
+            if cost.params > MAX_ELEMENTS:  # its weights are a tensor like any other
+                raise ConvcalcError(f"has {cost.params:,} weights; a tensor may have at most "
+                                    f"{MAX_ELEMENTS:,} values")
             field = _grow_receptive_field(parts, out, cost.reach, self.positions_left)
         except ConvcalcError as e:
             raise e.located(line=node.line, path=path, kind=layer.kind) from None

@@ -4,7 +4,6 @@ it with ``convcalc.analysis.calibrate.fit``."""
 
 import csv
 import io
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from convcalc.formats.loader import load
 from convcalc.formats.yaml_reader import read_text
 from convcalc.graph.architecture import Architecture
 from convcalc.graph.shapes import parse_shape
-from convcalc.limits import MAX_CALIBRATION_ROWS
+from convcalc.limits import MAX_BATCH, MAX_CALIBRATION_ROWS, MAX_WIDTH, MEASURED_SECONDS
 
 COLUMNS = ("arch", "seconds", "input", "width", "batch")
 
@@ -97,9 +96,9 @@ def _measurement(row: dict[str, str], loaded: dict[str, Architecture],
     arch_name = row["arch"]
     if not arch_name:
         raise ConvcalcError("arch is empty: give a built-in name or a YAML file")
-    seconds = _positive(row["seconds"], "seconds", float)
-    width = _positive(row.get("width") or "1", "width", float)
-    batch = int(_positive(row.get("batch") or "1", "batch", int))
+    seconds = _number(row["seconds"], "seconds", float, *MEASURED_SECONDS)
+    width = _number(row.get("width") or "1", "width", float, 0, MAX_WIDTH)
+    batch = int(_number(row.get("batch") or "1", "batch", int, 1, MAX_BATCH))
     if arch_name not in loaded:
         loaded[arch_name] = load(arch_name)
     arch = loaded[arch_name]
@@ -113,12 +112,21 @@ def _measurement(row: dict[str, str], loaded: dict[str, Architecture],
     return Measurement(label, analyze(arch, dtype=dtype, batch=batch), seconds)
 
 
-def _positive(text: str, column: str, kind: type[float] | type[int]) -> float:
+def _number(text: str, column: str, kind: type[float] | type[int], least: float,
+            most: float) -> float:
+    """The number ``text`` of ``column``, from ``least`` (excluded when 0) to ``most``; a
+    whole number when ``kind`` is int. Compared before any conversion to float, so a batch of
+    1 and 400 zeros is refused rather than overflowing."""
     try:
         value = kind(text)
     except ValueError:
-        raise ConvcalcError(f"{column} '{text}' must be a "
-                            f"{'whole ' if kind is int else ''}number above 0") from None
-    if not (math.isfinite(value) and value > 0):
-        raise ConvcalcError(f"{column} '{text}' must be a number above 0")
+        value = None
+    if value is None or not (least < value <= most if least == 0 else least <= value <= most):
+        above = f"above 0 and at most {most:g}" if least == 0 else f"from {least:g} to {most:g}"
+        raise ConvcalcError(f"{column} {_quoted(text)} must be a "
+                            f"{'whole ' if kind is int else ''}number {above}")
     return value
+
+
+def _quoted(text: str) -> str:
+    return repr(text) if len(text) <= 40 else repr(text[:40]) + "..."
