@@ -7,6 +7,8 @@ that accumulates: YAML values, expanded layers) or call ``check_dim`` (a size th
 and the budget raises the one located error.
 """
 
+import operator
+
 from convcalc.errors import ConvcalcError
 
 # Reading files.
@@ -82,3 +84,16 @@ class Budget:
         limit, text = LIMITS[what]
         if self.spent[what] > limit:
             raise ConvcalcError(f"has more than {limit:,} {text}", line=line)
+
+
+def whole_number(name: str, value: object, least: int, most: int | None = None) -> int:
+    """``value`` of the argument ``name`` when it is a whole number (not a bool, not 2.5)
+    from ``least`` to ``most``; a ConvcalcError otherwise (the public API's arguments)."""
+    if isinstance(value, bool) or not hasattr(type(value), "__index__"):
+        raise ConvcalcError(f"{name} {value!r} must be a whole number")
+    number = operator.index(value)  # type: ignore[arg-type]
+    if number < least or (most is not None and number > most):
+        bound = f"from {least:,} to {most:,}" if most is not None else f"at least {least:,}"
+        raise ConvcalcError(f"{name} {number} must be {bound}")
+    return number
+

@@ -2,24 +2,27 @@
 analyzes and renders, with the options of ``convcalc analyze``."""
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from convcalc.analysis.report import DTYPE_BYTES, analyze
 from convcalc.analysis.roofline import Device
 from convcalc.analysis.variants import with_input, with_width
+from convcalc.errors import ConvcalcError
 from convcalc.formats.loader import load
 from convcalc.formats.profiles import load_device
 from convcalc.graph.architecture import Architecture
 from convcalc.graph.shapes import Shape, parse_shape
+from convcalc.limits import whole_number
 from convcalc.vocabulary import canonical
 
 TABLE_FORMATS = ("table", "markdown", "csv", "json")
 
 
-def table(arch: str | Architecture, *, input: int | str | Shape | None = None,
+def table(arch: str | Path | Architecture, *, input: int | str | Shape | None = None,
           width: float | None = None, side: bool = False, dtype: str | None = None,
           depth: int | None = None, flops: bool = False, format: str = "table",
           columns: Sequence[str] | None = None, line_width: int | None = None,
-          batch: int = 1, device: "str | Device | None" = None) -> str:
+          batch: int = 1, device: "str | Path | Device | None" = None) -> str:
     """The text ``convcalc analyze`` prints for ``arch`` (a built-in name, a YAML path or an
     ``Architecture``): at ``input`` (160, '160x120' or a Shape) and ``width``, side branches
     counted when ``side``, bytes at ``dtype`` (fp32/float32, fp16/float16, bf16, int8),
@@ -31,7 +34,18 @@ def table(arch: str | Architecture, *, input: int | str | Shape | None = None,
     from convcalc.analysis.summary import fold
     from convcalc.present import grid, table
 
-    loaded = load(arch) if isinstance(arch, str) else arch
+    if line_width is not None:
+        whole_number("line_width", line_width, 1)
+    if columns is not None and (isinstance(columns, str) or not isinstance(columns, Sequence)
+                                or not all(isinstance(c, str) for c in columns)):
+        raise ConvcalcError(f"columns {columns!r} must be a list of column ids such as "
+                            "['name', 'macs']")
+    if not isinstance(arch, str | Path | Architecture):
+        raise ConvcalcError(f"arch {arch!r} must be a name, a path or an Architecture")
+    if device is not None and not isinstance(device, str | Path | Device):
+        raise ConvcalcError(f"device {device!r} must be a profile's name or path, or a Device")
+
+    loaded = arch if isinstance(arch, Architecture) else load(arch)
     if input is not None:
         shape = input if isinstance(input, Shape) else parse_shape(str(input),
                                                                   channels=loaded.input.c)
@@ -39,7 +53,7 @@ def table(arch: str | Architecture, *, input: int | str | Shape | None = None,
     if width is not None:
         loaded = with_width(loaded, width)
     format_ = canonical(format, TABLE_FORMATS, "format")
-    profile = load_device(device) if isinstance(device, str) else device
+    profile = load_device(device) if isinstance(device, str | Path) else device
     dtype = dtype or (profile.dtype if profile is not None else "fp32")
     report = analyze(loaded, include_side=side, dtype=canonical(dtype, list(DTYPE_BYTES),
                                                                   "dtype"),

@@ -35,8 +35,10 @@ def with_width(arch: Architecture, multiplier: float) -> Architecture:
     rounded by the architecture's ``channel_divisor``. Depthwise layers, and layers whose
     settings are formulas over ``in.c``, follow their input; dense layers keep their units;
     split sections given as channel counts do not scale (give a number of equal sections)."""
-    if not 0 < multiplier <= MAX_WIDTH:
-        raise ConvcalcError(f"width {multiplier} must be above 0 and at most {MAX_WIDTH:g}")
+    if isinstance(multiplier, bool) or not isinstance(multiplier, int | float) or not (
+            0 < multiplier <= MAX_WIDTH):  # NaN fails the comparison
+        raise ConvcalcError(f"width {multiplier!r} must be a number above 0 and at most "
+                            f"{MAX_WIDTH:g}")
 
     def scale(node: Node) -> Node:
         layer = node.layer
