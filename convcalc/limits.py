@@ -15,6 +15,11 @@ from convcalc.errors import ConvcalcError
 MAX_FILE_BYTES = 5 * 1024 * 1024      # an architecture file
 MAX_ONNX_GRAPH_BYTES = 256 << 20       # an ONNX model with its weights left out
 MAX_TEXT_BYTES = 4 << 20              # a text matrix for `conv`
+# Constants an ONNX graph computes (shape arithmetic, in pure Python): one tensor, and all of
+# them in one graph. Real exports make a few values each (YOLO's anchor grid, 8,400 x 2, is the
+# largest seen); 4 million take a few seconds.
+MAX_CONSTANT_ELEMENTS = 1 << 16
+MAX_FOLDED_ELEMENTS = 1 << 22
 # Parsing and expanding.
 MAX_YAML_NODES = 200_000              # YAML values after aliases are expanded
 MAX_NUMBER_CHARS = 100                # one number written in a file (Python refuses 4,300 digits)

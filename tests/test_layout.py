@@ -49,6 +49,4 @@ def test_no_module_is_over_700_lines() -> None:
     sizes = {str(p.relative_to(PACKAGE)): len(p.read_text().splitlines())
              for p in PACKAGE.rglob("*.py")}
     assert len(sizes) > 40
-    # The ONNX op table is split by the ONNX rewrite (issue 21); it is named here so that this
-    # test fails, and the name is removed, once it is under the limit.
-    assert {name for name, n in sizes.items() if n > 700} == {"formats/onnx_ops.py"}
+    assert {name for name, n in sizes.items() if n > 700} == set()

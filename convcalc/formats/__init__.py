@@ -1,6 +1,6 @@
 """Readers and writers of other formats: each turns its format into convcalc's graph or back.
 
-Only these modules import a format library (onnx), and only when they are used.
+ONNX is decoded here without the onnx package (onnx_proto, onnx_eval).
 """
 
 from convcalc.graph.architecture import Architecture

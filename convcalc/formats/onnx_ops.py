@@ -17,17 +17,22 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
-
 from convcalc.errors import ConvcalcError
-from convcalc.formats.onnx_reader import Emit, Env, OnnxNode, Tensor, Value, Weight
+from convcalc.formats.onnx_eval import (
+    ELEMENTWISE,
+    OPS,
+    Const,
+    Evaluator,
+    const_of,
+    output_dims,
+    reshaped,
+)
+from convcalc.formats.onnx_proto import TensorProto
+from convcalc.formats.onnx_values import Emit, Env, OnnxNode, Tensor, Value, Weight
 from convcalc.graph.layers import LAYER_KINDS, Layer, Merge
 
 Handler = Callable[[OnnxNode, Env], Any]
 HANDLERS: dict[str, Handler] = {}
-# The largest constant the folder builds (Range, Expand, ConstantOfShape): shapes and axes are
-# a few values, so anything near this is a hostile file, not plumbing.
-MAX_FOLDED_ELEMENTS = 1 << 16
 
 
 def op(*op_types: str) -> Callable[[Handler], Handler]:
@@ -254,12 +259,12 @@ def layernorm(node: OnnxNode, env: Env) -> list[Emit]:
             Emit(make("layer_scale"), suffix="scale", weights=(scale,))]
 
 
-def _scalar(value: Value) -> float | None:
+def _scalar(value: Value | TensorProto) -> float | None:
+    if isinstance(value, TensorProto):
+        value = const_of(value)
     if isinstance(value, Weight):
         value = value.value
-    if isinstance(value, np.ndarray) and value.size == 1:
-        return float(value.reshape(-1)[0])
-    return None
+    return value.scalar() if isinstance(value, Const) else None
 
 
 def _channel_vector(value: Value, x: Tensor) -> bool:
@@ -380,17 +385,10 @@ def squeeze(node: OnnxNode, env: Env) -> Any:
 def reshape(node: OnnxNode, env: Env) -> Any:
     """Reshape: to [1, -1] -> flatten; to [1, g, c/g, h, w] and back after a Transpose (the
     channel shuffle) -> channel_shuffle; to the same dims -> nothing."""
-    x, target = env.tensor(node.inputs[0]), env.ints(node.inputs[1])
+    x = env.tensor(node.inputs[0])
     dims = list(x.dims())
     total = math.prod(dims)
-    if -1 in target:
-        known = math.prod(d for d, source in zip(target, range(len(target)), strict=True)
-                          if d != -1) or 1
-        target = [total // known if d == -1 else d for d in target]
-    target = [dims[i] if d == 0 and not node.attr("allowzero", 0) else d
-              for i, d in enumerate(target)]
-    if math.prod(target) != total:
-        raise ConvcalcError(f"cannot reshape dims {dims} to {target}")
+    target = list(reshaped(dims, env.ints(node.inputs[1]), bool(node.attr("allowzero", 0))))
     if target == dims:
         return (x,)
     if x.layout == "nchw" and len(target) == 2 and target[0] == 1:
@@ -414,13 +412,10 @@ def gather(node: OnnxNode, env: Env) -> tuple[Value, ...]:
     whose values may be stripped; when present they must be 0, 1, 2, ... in order."""
     x, indices = env.tensor(node.inputs[0]), env.value(node.inputs[1])
     flat = replace(x, layout="nchw")
-    dims = indices.dims if isinstance(indices, Weight) else None
-    values: Any = indices.value if isinstance(indices, Weight) else indices
-    if x.layout == "vector" and int(node.attr("axis", 0)) == 0 and (
-            dims == flat.dims() or (values is not None and list(np.shape(values)) ==
-                                    list(flat.dims()))) and (
-            values is None or [int(v) for v in np.reshape(values, -1)] == list(
-                range(x.shape.elements))):
+    values = indices.value if isinstance(indices, Weight) else indices
+    dims = indices.dims if isinstance(indices, Weight) else getattr(values, "dims", None)
+    if x.layout == "vector" and int(node.attr("axis", 0)) == 0 and dims == flat.dims() and (
+            not isinstance(values, Const) or values.ints() == list(range(x.shape.elements))):
         return (flat,)
     raise ConvcalcError(f"Gather of a network tensor with dims {list(x.dims())} is not "
                         "supported; convcalc reads Gather on shapes and constants")
@@ -573,7 +568,7 @@ def resize(node: OnnxNode, env: Env) -> list[Emit]:
                             "and linear")
     scales_name = node.inputs[1] if node.op_type == "Upsample" else _optional(node, 2)
     if not _optional(node, 3):
-        scales = [float(s) for s in env.const(scales_name).reshape(-1)]
+        scales = [float(s) for s in env.const(scales_name).values]
         if len(scales) != 4 or scales[:2] != [1.0, 1.0]:
             raise ConvcalcError(f"Resize scales {scales} must scale height and width only")
         return [Emit(make("upsample", scale=(scales[2], scales[3]), mode=modes[mode]), (x,))]
@@ -589,150 +584,45 @@ def resize(node: OnnxNode, env: Env) -> list[Emit]:
     return [Emit(make("upsample", size=(sizes[2], sizes[3]), mode=modes[mode]), (x,))]
 
 
-# -- the constant folder ----------------------------------------------------------------------
+# -- constants ---------------------------------------------------------------------------------
 
-def _np(value: Value) -> Any:
-    return value.value if isinstance(value, Weight) else value
-
-
-def is_constant(node: OnnxNode, values: list[Value]) -> bool:
-    """Whether the folder computes this node: a plumbing op whose inputs are all constants
-    (the Shape of a network tensor counts: its shape is known)."""
-    if node.op_type not in FOLDERS:
-        return False
-    if node.op_type in ("Shape", "Size"):
-        return isinstance(values[0], Tensor) or _np(values[0]) is not None
-    return all(v is None or (not isinstance(v, Tensor) and _np(v) is not None)
-               for v in values[:len(node.inputs)]) and all(n == "" or v is not None
-                                                           for n, v in zip(node.inputs, values,
-                                                                           strict=True))
-
-
-def fold(node: OnnxNode, values: list[Value]) -> tuple[Any, ...]:
-    """The outputs of a plumbing node, computed with numpy."""
-    args = [v.dims() if isinstance(v, Tensor) else _np(v) for v in values]
-    try:
-        result = FOLDERS[node.op_type](node, *args)
-    except (ValueError, IndexError, TypeError, OverflowError, ZeroDivisionError) as e:
-        raise ConvcalcError(f"cannot compute this constant: {e}") from None
-    return (np.asarray(result),)
-
-
-def _limited(elements: int) -> int:
-    if elements > MAX_FOLDED_ELEMENTS:
-        raise ConvcalcError(f"makes a constant of {elements:,} values; shape plumbing needs a "
-                            f"few (limit {MAX_FOLDED_ELEMENTS:,})")
-    return elements
-
-
-def _shape(node: OnnxNode, x: Any) -> Any:
-    dims = list(x) if isinstance(x, tuple) else list(np.shape(x))
-    start, end = node.attr("start", 0), node.attr("end")
-    return np.array(dims[start:end], dtype=np.int64)
-
-
-def _axes(node: OnnxNode, given: Any) -> list[int]:
-    return [int(a) for a in (given.reshape(-1) if given is not None else node.attr("axes", []))]
-
-
-def _constant(node: OnnxNode) -> Any:
-    for key in ("value", "value_float", "value_floats", "value_int", "value_ints"):
-        if key in node.attrs:
-            if node.attrs[key] is None:
-                raise ConvcalcError("holds its value in external data")
-            return np.asarray(node.attrs[key])
-    raise ConvcalcError(f"has none of the attributes convcalc reads ({', '.join(node.attrs)})")
-
-
-def _unsqueeze(node: OnnxNode, x: Any, axes: Any = None) -> Any:
-    out = np.asarray(x)
-    rank = out.ndim + len(_axes(node, axes))
-    for a in sorted(a % rank for a in _axes(node, axes)):
-        out = np.expand_dims(out, a)
-    return out
-
-
-def _squeeze(node: OnnxNode, x: Any, axes: Any = None) -> Any:
-    chosen = _axes(node, axes)
-    return np.squeeze(x, axis=tuple(chosen)) if chosen else np.squeeze(x)
-
-
-def _slice(node: OnnxNode, x: Any, starts: Any, ends: Any, axes: Any = None,
-           steps: Any = None) -> Any:
-    index = [slice(None)] * np.ndim(x)
-    axes_ = list(range(len(starts))) if axes is None else [int(a) for a in axes]
-    steps_ = [1] * len(starts) if steps is None else [int(s) for s in steps]
-    for a, s, e, st in zip(axes_, starts, ends, steps_, strict=True):
-        index[a] = slice(int(s), int(e), st)
-    return np.asarray(x)[tuple(index)]
-
-
-def _div(node: OnnxNode, a: Any, b: Any) -> Any:
-    if np.issubdtype(np.asarray(a).dtype, np.integer):
-        return np.trunc(np.asarray(a) / np.asarray(b)).astype(np.asarray(a).dtype)
-    return np.asarray(a) / np.asarray(b)
-
-
-def _cast(node: OnnxNode, x: Any) -> Any:
-    from onnx import helper
-
-    return np.asarray(x).astype(helper.tensor_dtype_to_np_dtype(node.attr("to")))
-
-
-def _constant_of_shape(node: OnnxNode, shape: Any) -> Any:
-    dims = [int(d) for d in shape.reshape(-1)]
-    _limited(math.prod(dims))
-    value = node.attr("value")
-    return np.full(dims, value.reshape(-1)[0] if value is not None else 0.0,
-                   dtype=value.dtype if value is not None else np.float32)
-
-
-def _range(node: OnnxNode, start: Any, limit: Any, delta: Any) -> Any:
-    _limited(max(0, math.ceil((float(limit) - float(start)) / float(delta))))
-    return np.arange(start, limit, delta)
-
-
-def _expand(node: OnnxNode, x: Any, shape: Any) -> Any:
-    out_shape = np.broadcast_shapes(np.shape(x), tuple(int(d) for d in shape.reshape(-1)))
-    _limited(math.prod(out_shape))
-    return np.broadcast_to(x, out_shape).copy()
-
-
-def _reshape(node: OnnxNode, x: Any, shape: Any) -> Any:
-    dims = [int(d) if d != 0 else np.shape(x)[i] for i, d in enumerate(shape.reshape(-1))]
-    return np.reshape(x, dims)
-
-
-FOLDERS: dict[str, Callable[..., Any]] = {
-    "Constant": _constant,
-    "Shape": _shape,
-    "Size": lambda node, x: np.int64(math.prod(x) if isinstance(x, tuple) else np.size(x)),
-    "Gather": lambda node, x, i: np.take(x, i, axis=node.attr("axis", 0)),
-    "Unsqueeze": _unsqueeze,
-    "Squeeze": _squeeze,
-    "Concat": lambda node, *xs: np.concatenate([np.atleast_1d(x) for x in xs],
-                                               axis=node.attr("axis", 0)),
-    "Cast": _cast,
-    "Slice": _slice,
-    "Reshape": _reshape,
-    "Add": lambda node, a, b: np.add(a, b),
-    "Sub": lambda node, a, b: np.subtract(a, b),
-    "Mul": lambda node, a, b: np.multiply(a, b),
-    "Div": _div,
-    "Neg": lambda node, x: np.negative(x),
-    "Floor": lambda node, x: np.floor(x),
-    "Ceil": lambda node, x: np.ceil(x),
-    "Sqrt": lambda node, x: np.sqrt(x),
-    "Min": lambda node, *xs: np.minimum.reduce(xs),
-    "Max": lambda node, *xs: np.maximum.reduce(xs),
-    "Equal": lambda node, a, b: np.equal(a, b),
-    "Where": lambda node, c, a, b: np.where(c, a, b),
-    "ConstantOfShape": _constant_of_shape,
-    "Range": _range,
-    "Expand": _expand,
-    "Transpose": lambda node, x: np.transpose(x, node.attr("perm")),
-}
-
+def fold(node: OnnxNode, values: list[Value], evaluator: Evaluator) -> tuple[Value, ...] | None:
+    """The outputs of a node the evaluator computes: an op of ``onnx_eval`` whose inputs are
+    all constants or initializers (or the Shape of a network tensor, whose dims are known);
+    None for a node a handler reads. Arithmetic on initializers makes a Weight whose sources
+    are those initializers, with its values when the file holds them all."""
+    if node.op_type not in OPS and node.op_type not in ELEMENTWISE:
+        return None
+    if node.op_type in ("Shape", "Size") and isinstance(values[0], Tensor):
+        return (evaluator.run(node.op_type, node.attrs, [values[0].dims()]),)
+    if any(isinstance(v, Tensor) or (v is None and name)
+           for v, name in zip(values, node.inputs, strict=True)):
+        return None
+    sources = tuple({w.name: w for v in values if isinstance(v, Weight)
+                     for w in v.leaves()}.values())
+    args = [v.value if isinstance(v, Weight) else v for v in values
+            if not isinstance(v, Tensor)]
+    if node.op_type == "Constant" and isinstance(node.attrs.get("value"), TensorProto):
+        tensor = node.attrs["value"]
+        if tensor.values is None:  # a weight held in a Constant node, left out or external
+            return (Weight(node.outputs[0], tensor.dims),)
+    missing = [v for v, a in zip(values, args, strict=True) if isinstance(v, Weight) and a is None]
+    if missing or node.op_type not in OPS:
+        dims = output_dims(node.op_type, node.attrs,
+                           [v.dims if isinstance(v, Weight) and v.value is None else a
+                            for v, a in zip(values, args, strict=True)])
+        if dims is not None and sources:
+            return (Weight(node.outputs[0], dims, None, sources),)
+    if node.op_type not in OPS:
+        return None
+    if missing:
+        raise ConvcalcError(f"needs the values of initializer '{missing[0].name}' "
+                            f"(dims {list(missing[0].dims)}), which the file does not hold "
+                            "(they are weights or in a missing external data file)")
+    result = evaluator.run(node.op_type, node.attrs, args)
+    if sources:
+        return (Weight(node.outputs[0], result.dims, result, sources),)
+    return (result,)
 
 
 # -- patterns of several ops that are one layer -------------------------------------------------

@@ -21,181 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from convcalc.errors import ConvcalcError
-from convcalc.formats.onnx_file import read_model
+from convcalc.formats import onnx_ops
+from convcalc.formats.onnx_eval import Evaluator, const_of
+from convcalc.formats.onnx_proto import ModelProto, TensorProto, ValueInfoProto, read_model
+from convcalc.formats.onnx_values import Emit, Env, OnnxNode, Tensor, Value, Weight
 from convcalc.graph.architecture import NETWORK_INPUT, Architecture, Node
 from convcalc.graph.layers import Layer, Merge
 from convcalc.graph.shapes import Shape, parse_shape
 from convcalc.limits import MAX_DIM, MAX_LAYERS
-
-
-@dataclass(frozen=True)
-class Tensor:
-    """A tensor the network computes: made by the convcalc node ``path`` (or the input).
-
-    ``layout`` is 'nchw' (flat vectors too), 'nhwc' (a Transpose to channels-last, as ConvNeXt
-    does around its layer norms and linear layers), 'shuffle' (the 5-D view
-    [1, groups, c/groups, h, w] of a channel shuffle; ``transposed`` once its two group axes
-    are swapped), or 'vector' (all values in one axis, without the batch: the dynamo
-    exporter's as_strided, a Reshape to [n] and a Gather of every index back)."""
-
-    path: str
-    shape: Shape
-    layout: str = "nchw"
-    groups: int = 0
-    transposed: bool = False
-
-    def dims(self) -> tuple[int, ...]:
-        """The ONNX dims of this tensor, batch 1 first."""
-        s = self.shape
-        if self.layout == "vector":
-            return (s.elements,)
-        if s.is_flat:
-            return (1, s.c)
-        h, w = s.hw
-        if self.layout == "nhwc":
-            return (1, h, w, s.c)
-        if self.layout == "shuffle":
-            g, rest = self.groups, s.c // self.groups
-            return (1, rest, g, h, w) if self.transposed else (1, g, rest, h, w)
-        return (1, s.c, h, w)
-
-
-@dataclass(frozen=True)
-class Weight:
-    """An initializer: its name, dims and, when it is small, its value (a numpy array)."""
-
-    name: str
-    dims: tuple[int, ...]
-    value: Any = None
-
-    @property
-    def elements(self) -> int:
-        """Number of values."""
-        n = 1
-        for d in self.dims:
-            n *= d
-        return n
-
-
-Value = Tensor | Weight | Any  # Any: a numpy array, a folded constant
-
-
-@dataclass(frozen=True)
-class OnnxNode:
-    """One ONNX node, as a handler sees it: names, op type and attributes as Python values."""
-
-    name: str
-    op_type: str
-    inputs: tuple[str, ...]
-    outputs: tuple[str, ...]
-    attrs: dict[str, Any]
-
-    def attr(self, key: str, default: Any = None) -> Any:
-        """An attribute's value, or ``default`` when the node does not set it; an attribute
-        of the wrong type (a damaged file) is a ConvcalcError."""
-        value = self.attrs.get(key)
-        if value is None:
-            return default
-        kind = ATTRIBUTE_TYPES.get(key)
-        ok = {"ints": lambda v: isinstance(v, list) and all(isinstance(i, int) for i in v),
-              "int": lambda v: isinstance(v, int),
-              "float": lambda v: isinstance(v, int | float),
-              "str": lambda v: isinstance(v, str)}
-        if kind is not None and not ok[kind](value):
-            raise ConvcalcError(f"attribute '{key}' is {value!r}; ONNX makes it {kind}")
-        return value
-
-
-# The attributes handlers read, with the type ONNX gives each.
-ATTRIBUTE_TYPES = {
-    **dict.fromkeys(("strides", "dilations", "pads", "kernel_shape", "output_padding",
-                     "output_shape", "split", "axes", "perm"), "ints"),
-    **dict.fromkeys(("group", "axis", "keepdims", "transA", "transB", "ceil_mode", "allowzero",
-                     "start", "end", "to", "num_outputs"), "int"),
-    **dict.fromkeys(("min", "max", "epsilon"), "float"),
-    **dict.fromkeys(("auto_pad", "mode"), "str"),
-}
-
-
-@dataclass(frozen=True)
-class Emit:
-    """A convcalc layer a handler asks for. ``inputs`` None reads the previous Emit of the same
-    node (a short chain); ``suffix`` is added to the node's path ('' for the node itself).
-    ``output`` says which output of the ONNX node the layer's tensor is (by default the last
-    Emit is the first output); ``replaces`` names a tensor whose layer this one replaces (a
-    MatMul's layer gaining the bias of the Add after it). ``weights`` are the initializers
-    whose values are the layer's parameters: one that an earlier layer counted already (a
-    shared initializer) is not counted again."""
-
-    layer: Layer | Merge
-    inputs: tuple[Tensor, ...] | None = None
-    suffix: str = ""
-    output: int | None = None
-    replaces: Tensor | None = None
-    weights: tuple[Weight, ...] = ()
-
-
-class Env:
-    """What every handler reads: the value of each tensor name so far, the layer that made
-    each network tensor, and how many ONNX nodes read each name."""
-
-    def __init__(self, values: dict[str, Value], layers: dict[str, Layer | Merge],
-                 readers: dict[str, int]) -> None:
-        self.values = values
-        self.layers = layers
-        self.reader_counts = readers
-        # The latest tensor of each height and width: a Resize to that size reads it.
-        self.latest: dict[tuple[int, int], Tensor] = {}
-
-    def latest_of_size(self, h: int, w: int) -> Tensor | None:
-        """The tensor made last (or the input) with height h and width w, if any."""
-        return self.latest.get((h, w))
-
-    def producer(self, tensor: Tensor) -> Layer | Merge | None:
-        """The layer that computes ``tensor`` (None for the network input)."""
-        return self.layers.get(tensor.path)
-
-    def readers(self, name: str) -> int:
-        """How many ONNX nodes (and graph outputs) read the tensor ``name``."""
-        return self.reader_counts.get(name, 0)
-
-    def value(self, name: str) -> Value:
-        """The value named ``name`` (an empty name is an omitted optional input: None)."""
-        return self.values.get(name) if name else None
-
-    def tensor(self, name: str) -> Tensor:
-        """The network tensor ``name``; a located error when it is a weight or a constant."""
-        value = self.value(name)
-        if not isinstance(value, Tensor):
-            raise ConvcalcError(f"input '{name}' must be a tensor computed from the network "
-                                "input, not a constant or an initializer")
-        return value
-
-    def weight(self, name: str) -> Weight:
-        """The initializer ``name``; a located error for anything else."""
-        value = self.value(name)
-        if not isinstance(value, Weight):
-            raise ConvcalcError(f"input '{name}' must be an initializer (a weight); convcalc "
-                                "counts weights by their dims")
-        return value
-
-    def const(self, name: str) -> Any:
-        """The constant value of ``name`` as a numpy array."""
-        value = self.value(name)
-        if isinstance(value, Weight):
-            if value.value is None:
-                raise ConvcalcError(f"needs the values of initializer '{name}' "
-                                    f"(dims {list(value.dims)}), which the file does not hold "
-                                    "(they are weights or in a missing external data file)")
-            return value.value
-        if value is None or isinstance(value, Tensor):
-            raise ConvcalcError(f"input '{name}' must be a constant (it sets a shape, axis or "
-                                "scale)")
-        return value
-
-    def ints(self, name: str) -> list[int]:
-        """A constant as a list of Python ints (shapes, axes, split sizes)."""
-        return [int(v) for v in self.const(name).reshape(-1)]
 
 
 def read_onnx(path: str | Path, input: str | Shape | None = None, shown: str | None = None
@@ -205,36 +38,13 @@ def read_onnx(path: str | Path, input: str | Shape | None = None, shown: str | N
     width or batch is symbolic. A graph with a fixed size is read at that size and then given
     ``input``, as ``with_input`` does for any architecture. ``shown`` is the file's name in
     error messages."""
-    from convcalc.formats import onnx_ops
-
     path = Path(path)
     shown = shown or str(path)
     model = read_model(path, shown)
     try:
-        return _Reader(model, shown, input, onnx_ops).architecture(path.stem)
+        return _Reader(model, shown, input).architecture(path.stem)
     except ConvcalcError as e:
         raise e.located(file=shown) from None
-
-
-def _node_attrs(node: Any, onnx: Any) -> dict[str, Any]:
-    attrs: dict[str, Any] = {}
-    for a in node.attribute:
-        if a.type == onnx.AttributeProto.TENSOR:
-            from onnx import numpy_helper
-
-            attrs[_text(a.name)] = (numpy_helper.to_array(a.t) if a.t.data_location == 0
-                                    else None)
-        elif a.type == onnx.AttributeProto.GRAPH:
-            attrs[_text(a.name)] = a.g
-        else:
-            value = onnx.helper.get_attribute_value(a)
-            attrs[_text(a.name)] = _text(value) if isinstance(value, bytes) else value
-    return attrs
-
-
-def _text(value: str | bytes) -> str:
-    """A protobuf string as text: a file with invalid UTF-8 in a name gets it replaced."""
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
 _NOT_A_WORD = re.compile(r"[^A-Za-z0-9_]+")
@@ -298,15 +108,12 @@ def sharing(layer: Layer, shared: int) -> Layer:
 
 
 class _Reader:
-    def __init__(self, model: Any, file: str, input: str | Shape | None, ops: Any) -> None:
-        import onnx
-
-        self.onnx = onnx
+    def __init__(self, model: ModelProto, file: str, input: str | Shape | None) -> None:
+        assert model.graph is not None  # read_model refuses a model without one
         self.model = model
         self.graph = model.graph
         self.file = file
         self.requested = input
-        self.ops = ops
         self.values: dict[str, Value] = {}
         self.nodes: list[Node] = []
         self.index: dict[str, int] = {}
@@ -317,37 +124,37 @@ class _Reader:
         self.paths: set[str] = {NETWORK_INPUT}
 
     def architecture(self, name: str) -> Architecture:
-        initializers = {_text(t.name) for t in self.graph.initializer}
-        for tensor in self.graph.initializer:
-            self.values[_text(tensor.name)] = self._weight(tensor)
-        inputs = [i for i in self.graph.input if _text(i.name) not in initializers]
+        initializers = {t.name for t in self.graph.initializers}
+        for tensor in self.graph.initializers:
+            self.values[tensor.name] = self._weight(tensor)
+        inputs = [i for i in self.graph.inputs if i.name not in initializers]
         if len(inputs) != 1:
             raise ConvcalcError(f"has {len(inputs)} inputs "
-                                f"({', '.join(_text(i.name) for i in inputs) or 'none'}); "
-                                "convcalc "
+                                f"({', '.join(i.name for i in inputs) or 'none'}); convcalc "
                                 "reads networks with one input image")
         shape = self._input_shape(inputs[0])
         self.shapes[NETWORK_INPUT] = shape
-        self.values[_text(inputs[0].name)] = network_input = Tensor(NETWORK_INPUT, shape)
-        order = self.ops.fuse(self._ordered(), self.values)
+        self.values[inputs[0].name] = network_input = Tensor(NETWORK_INPUT, shape)
+        order = onnx_ops.fuse(self._ordered(), self.values)
         for node in order:
             for n in node.inputs:
                 self.readers[n] = self.readers.get(n, 0) + 1
-        for out in self.graph.output:
-            self.readers[_text(out.name)] = self.readers.get(_text(out.name), 0) + 1
+        for out in self.graph.outputs:
+            self.readers[out.name] = self.readers.get(out.name, 0) + 1
         env = self.env = Env(self.values, self.layers, self.readers)
+        self.evaluator = Evaluator()
         if not shape.is_flat:
             env.latest[shape.hw] = network_input
         for node in order:
             self._convert(node, env)
         outputs = []
-        for out in self.graph.output:
-            value = self.values.get(_text(out.name))
+        for out in self.graph.outputs:
+            value = self.values.get(out.name)
             if not isinstance(value, Tensor) or value.path == NETWORK_INPUT:
-                raise ConvcalcError(f"output '{_text(out.name)}' is not computed by any layer")
+                raise ConvcalcError(f"output '{out.name}' is not computed by any layer")
             outputs.append(value.path)
-        producer = " ".join(p for p in (self.model.producer_name, self.model.producer_version)
-                            if p)
+        producer = " ".join(p for p in (self.model.producer_name,
+                                        self.model.producer_version) if p)
         arch = Architecture(
             name=name, description=f"imported from {Path(self.file).name}"
             + (f" (made by {producer})" if producer else ""),
@@ -361,29 +168,15 @@ class _Reader:
             arch = with_input(arch, self.requested)
         return arch
 
-    def _weight(self, tensor: Any) -> Weight:
-        dims = tuple(int(d) for d in tensor.dims)
-        for d in dims:
+    def _weight(self, tensor: TensorProto) -> Weight:
+        for d in tensor.dims:
             if not 0 <= d <= MAX_DIM:
                 raise ConvcalcError(f"initializer '{tensor.name}' has a dim of {d:,}; dims "
                                     f"must be between 0 and {MAX_DIM:,}")
-        weight = Weight(_text(tensor.name), dims)
-        has_data = tensor.data_location == 0 and any(
-            tensor.HasField("raw_data") if f == "raw_data" else len(getattr(tensor, f))
-            for f in ("raw_data", "float_data", "int32_data", "int64_data", "double_data",
-                      "uint64_data"))
-        if has_data and weight.elements <= 1024:
-            from onnx import numpy_helper
+        return Weight(tensor.name, tensor.dims, const_of(tensor))
 
-            try:
-                weight = Weight(weight.name, dims, numpy_helper.to_array(tensor))
-            except ValueError as e:
-                raise ConvcalcError(f"initializer '{tensor.name}' cannot be read: {e}") from None
-        return weight
-
-    def _input_shape(self, value_info: Any) -> Shape:
-        dims = [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?")
-                for d in value_info.type.tensor_type.shape.dim]
+    def _input_shape(self, value_info: ValueInfoProto) -> Shape:
+        dims = list(value_info.dims or ())
         shown = "x".join(str(d) for d in dims)
         if len(dims) != 4:
             raise ConvcalcError(f"input '{value_info.name}' has dims {shown}; convcalc reads "
@@ -412,9 +205,8 @@ class _Reader:
     def _ordered(self) -> list[OnnxNode]:
         """The nodes in an order where each comes after the nodes it reads; a cycle or an
         input nobody makes is an error naming the node."""
-        nodes = [OnnxNode(_text(n.name), _text(n.op_type), tuple(map(_text, n.input)),
-                          tuple(map(_text, n.output)), _node_attrs(n, self.onnx))
-                 for n in self.graph.node]
+        nodes = [OnnxNode(n.name, n.op_type, n.inputs, n.outputs, n.attributes)
+                 for n in self.graph.nodes]
         if len(nodes) > MAX_LAYERS:
             raise ConvcalcError(f"has {len(nodes):,} nodes, more than {MAX_LAYERS:,}")
         producer: dict[str, int] = {}
@@ -474,15 +266,16 @@ class _Reader:
     def _convert(self, node: OnnxNode, env: Env) -> None:
         try:
             values = [env.value(n) for n in node.inputs]
-            if self.ops.is_constant(node, values):
-                results: Sequence[Value] = self.ops.fold(node, values)
+            folded = onnx_ops.fold(node, values, self.evaluator)
+            if folded is not None:
+                results: Sequence[Value] = folded
             else:
-                handler = self.ops.HANDLERS.get(node.op_type)
+                handler = onnx_ops.HANDLERS.get(node.op_type)
                 if handler is None:
                     raise ConvcalcError(
                         f"ONNX op '{node.op_type}' is not supported by convcalc (node "
                         f"'{self._shown(node)}'); supported: "
-                        f"{', '.join(sorted(self.ops.HANDLERS))}")
+                        f"{', '.join(sorted(onnx_ops.HANDLERS))}")
                 results = self._emit(node, handler(node, env))
         except ConvcalcError as e:
             raise e.located(path=self._shown(node), kind=node.op_type) from None
@@ -492,8 +285,11 @@ class _Reader:
 
     def _shared(self, emit: Emit) -> Emit:
         """``emit`` with its layer counting only initializers no earlier layer counted."""
-        shared = sum(w.elements for w in emit.weights if w.name in self.counted)
-        self.counted.update(w.name for w in emit.weights)
+        # A weight computed from initializers counts those (each once), not its own dims.
+        new = {w.name: w for given in emit.weights for w in given.leaves()
+               if w.name not in self.counted}
+        shared = sum(w.elements for w in emit.weights) - sum(w.elements for w in new.values())
+        self.counted.update(new)
         if not shared or not isinstance(emit.layer, Layer):
             return emit
         return replace(emit, layer=sharing(emit.layer, shared))

@@ -1,0 +1,189 @@
+"""The values an ONNX graph's tensor names hold while it is read, and what op handlers see:
+``Tensor`` (computed from the network input), ``Weight`` (an initializer, or arithmetic on
+initializers), ``Const`` (a constant the evaluator computed), ``OnnxNode``, ``Emit`` and ``Env``.
+"""
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from convcalc.errors import ConvcalcError
+from convcalc.formats.onnx_eval import Const
+from convcalc.graph.layers import Layer, Merge
+from convcalc.graph.shapes import Shape
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """A tensor the network computes: made by the convcalc node ``path`` (or the input).
+
+    ``layout`` is 'nchw' (flat vectors too), 'nhwc' (a Transpose to channels-last, as ConvNeXt
+    does around its layer norms and linear layers), 'shuffle' (the 5-D view
+    [1, groups, c/groups, h, w] of a channel shuffle; ``transposed`` once its two group axes
+    are swapped), or 'vector' (all values in one axis, without the batch: the dynamo
+    exporter's as_strided, a Reshape to [n] and a Gather of every index back)."""
+
+    path: str
+    shape: Shape
+    layout: str = "nchw"
+    groups: int = 0
+    transposed: bool = False
+
+    def dims(self) -> tuple[int, ...]:
+        """The ONNX dims of this tensor, batch 1 first."""
+        s = self.shape
+        if self.layout == "vector":
+            return (s.elements,)
+        if s.is_flat:
+            return (1, s.c)
+        h, w = s.hw
+        if self.layout == "nhwc":
+            return (1, h, w, s.c)
+        if self.layout == "shuffle":
+            g, rest = self.groups, s.c // self.groups
+            return (1, rest, g, h, w) if self.transposed else (1, g, rest, h, w)
+        return (1, s.c, h, w)
+
+
+@dataclass(frozen=True)
+class Weight:
+    """An initializer: its name, dims and, when the file holds them in a few bytes, its values.
+    Arithmetic on initializers only (weight standardisation, a scale an exporter folded in)
+    makes a Weight too, whose ``sources`` are the initializers it was computed from: those are
+    what its params count."""
+
+    name: str
+    dims: tuple[int, ...]
+    value: Const | None = None
+    sources: tuple["Weight", ...] = ()
+
+    @property
+    def elements(self) -> int:
+        """Number of values."""
+        return math.prod(self.dims)
+
+    def leaves(self) -> tuple["Weight", ...]:
+        """The initializers this weight's values come from (itself for an initializer)."""
+        return self.sources or (self,)
+
+
+Value = Tensor | Weight | Const | None  # None: an omitted optional input
+
+
+@dataclass(frozen=True)
+class OnnxNode:
+    """One ONNX node, as a handler sees it: names, op type and attributes as Python values."""
+
+    name: str
+    op_type: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    attrs: dict[str, Any]
+
+    def attr(self, key: str, default: Any = None) -> Any:
+        """An attribute's value, or ``default`` when the node does not set it; an attribute
+        of the wrong type (a damaged file) is a ConvcalcError."""
+        value = self.attrs.get(key)
+        if value is None:
+            return default
+        kind = ATTRIBUTE_TYPES.get(key)
+        ok = {"ints": lambda v: isinstance(v, list) and all(isinstance(i, int) for i in v),
+              "int": lambda v: isinstance(v, int),
+              "float": lambda v: isinstance(v, int | float),
+              "str": lambda v: isinstance(v, str)}
+        if kind is not None and not ok[kind](value):
+            raise ConvcalcError(f"attribute '{key}' is {value!r}; ONNX makes it {kind}")
+        return value
+
+
+# The attributes handlers read, with the type ONNX gives each.
+ATTRIBUTE_TYPES = {
+    **dict.fromkeys(("strides", "dilations", "pads", "kernel_shape", "output_padding",
+                     "output_shape", "split", "axes", "perm"), "ints"),
+    **dict.fromkeys(("group", "axis", "keepdims", "transA", "transB", "ceil_mode", "allowzero",
+                     "start", "end", "to", "num_outputs"), "int"),
+    **dict.fromkeys(("min", "max", "epsilon"), "float"),
+    **dict.fromkeys(("auto_pad", "mode"), "str"),
+}
+
+
+@dataclass(frozen=True)
+class Emit:
+    """A convcalc layer a handler asks for. ``inputs`` None reads the previous Emit of the same
+    node (a short chain); ``suffix`` is added to the node's path ('' for the node itself).
+    ``output`` says which output of the ONNX node the layer's tensor is (by default the last
+    Emit is the first output); ``replaces`` names a tensor whose layer this one replaces (a
+    MatMul's layer gaining the bias of the Add after it). ``weights`` are the initializers
+    whose values are the layer's parameters: one that an earlier layer counted already (a
+    shared initializer) is not counted again."""
+
+    layer: Layer | Merge
+    inputs: tuple[Tensor, ...] | None = None
+    suffix: str = ""
+    output: int | None = None
+    replaces: Tensor | None = None
+    weights: tuple[Weight, ...] = ()
+
+
+class Env:
+    """What every handler reads: the value of each tensor name so far, the layer that made
+    each network tensor, and how many ONNX nodes read each name."""
+
+    def __init__(self, values: dict[str, Value], layers: dict[str, Layer | Merge],
+                 readers: dict[str, int]) -> None:
+        self.values = values
+        self.layers = layers
+        self.reader_counts = readers
+        # The latest tensor of each height and width: a Resize to that size reads it.
+        self.latest: dict[tuple[int, int], Tensor] = {}
+
+    def latest_of_size(self, h: int, w: int) -> Tensor | None:
+        """The tensor made last (or the input) with height h and width w, if any."""
+        return self.latest.get((h, w))
+
+    def producer(self, tensor: Tensor) -> Layer | Merge | None:
+        """The layer that computes ``tensor`` (None for the network input)."""
+        return self.layers.get(tensor.path)
+
+    def readers(self, name: str) -> int:
+        """How many ONNX nodes (and graph outputs) read the tensor ``name``."""
+        return self.reader_counts.get(name, 0)
+
+    def value(self, name: str) -> Value:
+        """The value named ``name`` (an empty name is an omitted optional input: None)."""
+        return self.values.get(name) if name else None
+
+    def tensor(self, name: str) -> Tensor:
+        """The network tensor ``name``; a located error when it is a weight or a constant."""
+        value = self.value(name)
+        if not isinstance(value, Tensor):
+            raise ConvcalcError(f"input '{name}' must be a tensor computed from the network "
+                                "input, not a constant or an initializer")
+        return value
+
+    def weight(self, name: str) -> Weight:
+        """The initializer ``name``; a located error for anything else."""
+        value = self.value(name)
+        if not isinstance(value, Weight):
+            raise ConvcalcError(f"input '{name}' must be an initializer (a weight); convcalc "
+                                "counts weights by their dims")
+        return value
+
+    def const(self, name: str) -> Const:
+        """The constant value of ``name``."""
+        value = self.value(name)
+        if isinstance(value, Weight):
+            if value.value is None:
+                raise ConvcalcError(f"needs the values of initializer '{name}' "
+                                    f"(dims {list(value.dims)}), which the file does not hold "
+                                    "(they are weights or in a missing external data file)")
+            return value.value
+        if value is None or isinstance(value, Tensor):
+            raise ConvcalcError(f"input '{name}' must be a constant (it sets a shape, axis or "
+                                "scale)")
+        return value
+
+    def ints(self, name: str) -> list[int]:
+        """A constant as a list of Python ints (shapes, axes, split sizes)."""
+        return self.const(name).ints()
+
