@@ -27,7 +27,11 @@ MAX_NESTING = 64                      # YAML nesting, and block calls inside blo
 MAX_REPEAT = 10_000                   # one repeat count
 # 50,000 layers (some 25x the largest zoo network) is what every command finishes in a few
 # seconds on 2 cores; at 200,000, report, verify and --convert took 13-22 s.
-MAX_LAYERS = 50_000                   # layers after expanding blocks and repeats
+MAX_LAYERS = 50_000                   # layers after expanding blocks and repeats (ONNX nodes)
+# An ONNX node name: exporters write module scopes ('/layer1/layer1.0/conv1/Conv', under 300
+# characters in the zoo's exports); a name of 40 million scopes took seconds to split.
+MAX_NAME_CHARS = 10_000
+MAX_RANK = 64                         # dims of one ONNX tensor (networks use up to 6)
 MAX_ITEMS = 100_000                   # list items expanded (empty groups and sides included)
 MAX_EXPRESSION_CHARS = 200            # one formula
 MAX_MAGNITUDE = 10**15                # any value a formula computes

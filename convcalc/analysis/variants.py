@@ -37,8 +37,7 @@ def with_width(arch: Architecture, multiplier: float) -> Architecture:
     split sections given as channel counts do not scale (give a number of equal sections)."""
     if isinstance(multiplier, bool) or not isinstance(multiplier, int | float) or not (
             0 < multiplier <= MAX_WIDTH):  # NaN fails the comparison
-        raise ConvcalcError(f"width {multiplier!r} must be a number above 0 and at most "
-                            f"{MAX_WIDTH:g}")
+        raise ConvcalcError(f"width {multiplier!r} must be above 0 and at most {MAX_WIDTH:g}")
 
     def scale(node: Node) -> Node:
         layer = node.layer

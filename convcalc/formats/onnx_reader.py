@@ -265,6 +265,7 @@ class _Reader:
 
     def _convert(self, node: OnnxNode, env: Env) -> None:
         try:
+            onnx_ops.check_node(node)
             values = [env.value(n) for n in node.inputs]
             folded = onnx_ops.fold(node, values, self.evaluator)
             if folded is not None:
