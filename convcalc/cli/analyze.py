@@ -71,16 +71,20 @@ def analyze_command(*, arch: str, input_: str | None, width: float | None,
     if (explain or layer) and batch != 1:
         raise ConvcalcError("--explain writes out one image's formulas; drop --batch")
     device, dtype_ = device_and_dtype(device_name, dtype)
-    loaded, changed = converted(prepared(arch, input_, width, depth_multiplier), convert,
-                                include_stem)
+    loaded, conversion = converted(prepared(arch, input_, width, depth_multiplier), convert,
+                                   include_stem)
     report = analyze(loaded, include_side=include_side, dtype=dtype_, batch=batch,
                      device=device)
     if explain or layer:
         explain_reports([report], format_, layer)
     elif depth is not None:
         folded(report, depth, format_, columns)
+        if conversion is not None and format_ == "table":
+            from convcalc.present.conversions import conversion_note
+
+            click.echo(conversion_note(conversion))
     else:
-        output(report, format_, flops, changed, columns)
+        output(report, format_, flops, conversion, columns)
 
 
 def folded(report: Report, depth: int, format_: str, columns: str | None) -> None:
@@ -144,15 +148,18 @@ def compare_command(*, archs: tuple[str, ...], input_: str | None, kernel: int |
                                 "give either ARCH "
                                 "names or --input, --kernel and --filters")
         archs_ = []
+        conversions = []
         for arch in archs:
             loaded = prepared(arch, input_, width, depth_multiplier)
             archs_.append(loaded)
-            if convert:
-                archs_.append(converted(loaded, convert, include_stem)[0])
+            rewritten, conversion = converted(loaded, convert, include_stem)
+            if conversion is not None:
+                archs_.append(rewritten)
+                conversions.append(conversion)
         comparison = compare(archs_, dtype=dtype_, batch=batch, device=device)
         if explain:
             explain_reports(list(comparison.reports), format_, None)
-        print_result(render_comparison(comparison, format_), columns)
+        print_result(render_comparison(comparison, format_, conversions), columns)
         return
     network_options = {"--width": width, "--convert": convert, "--include-stem":
                        include_stem or None, "--depth-multiplier": depth_multiplier}
@@ -208,7 +215,8 @@ def sweep_command(*, arch: str, widths: str, inputs: str | None, convert: str | 
     from convcalc.analysis.variants import sweep
     from convcalc.present.results import render_sweep
 
-    loaded, _ = converted(prepared(arch, None, None, depth_multiplier), convert, include_stem)
+    loaded, conversion = converted(prepared(arch, None, None, depth_multiplier), convert,
+                                   include_stem)
     shapes = ([parse_shape(t, channels=loaded.input.c) for t in parse_list(inputs, "input")]
               if inputs else [loaded.input])
     device, dtype = device_and_dtype(device_name, None)
@@ -220,6 +228,10 @@ def sweep_command(*, arch: str, widths: str, inputs: str | None, convert: str | 
 
         write_atomically(chart, render_sweep_chart(result))
     print_result(render_sweep(result, format_), columns)
+    if conversion is not None and format_ == "table":
+        from convcalc.present.conversions import conversion_note
+
+        click.echo(conversion_note(conversion))
 
 
 @click.command("list", epilog=examples("convcalc list", "convcalc list --filter efficientnet",

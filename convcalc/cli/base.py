@@ -7,14 +7,15 @@ import errno
 import io
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from convcalc.analysis.report import DTYPE_BYTES, Report
-from convcalc.errors import ConvcalcError, plain
-from convcalc.formats.loader import load
+from convcalc.errors import ConvcalcError, plain, suggestion
+from convcalc.formats.loader import load, locate_scaled
 from convcalc.graph.architecture import Architecture
 from convcalc.graph.shapes import parse_shape
 from convcalc.inputs import recording
@@ -23,7 +24,7 @@ from convcalc.vocabulary import CONVERSIONS, canonical, spellings
 
 if TYPE_CHECKING:
     from convcalc.analysis.roofline import Device
-    from convcalc.present import table
+    from convcalc.analysis.variants import Conversion
 
 
 FORMATS = ("table", "json", "markdown", "csv")
@@ -145,26 +146,69 @@ def _discard(stream: Any) -> None:
         os.close(null)
 
 
+# The settings one network of a command line may carry after '@' (each overrides the option
+# of the same name for that network): mobilenet_v2@width=0.5,input=160.
+SETTINGS = {"width": "0.5", "input": "160", "depth-multiplier": "1.2"}  # name: an example
+
+
+def split_settings(arch: str) -> tuple[str, dict[str, str]]:
+    """'mobilenet_v2@width=0.5,input=160' -> ('mobilenet_v2', {'width': '0.5', 'input': '160'});
+    an ARCH without '@NAME=VALUE,...' comes back as it is, without settings."""
+    source, at, text = arch.rpartition("@")
+    if not at or "=" not in text or not source:
+        return arch, {}
+    settings: dict[str, str] = {}
+    for item in parse_list(text, f"the settings of '{arch}'"):
+        key, equals, value = (t.strip() for t in item.partition("="))
+        if key not in SETTINGS:
+            hint = suggestion(key, list(SETTINGS))
+            raise ConvcalcError(f"'{arch}': unknown setting '{key}'{hint}"
+                                f"{' ' if hint else '; '}a network takes "
+                                f"{', '.join(f'{k}=' for k in SETTINGS)}")
+        if not equals or not value:
+            raise ConvcalcError(f"'{arch}': setting '{key}' needs a value, e.g. "
+                                f"{key}={SETTINGS[key]}")
+        if key in settings:
+            raise ConvcalcError(f"'{arch}': setting '{key}' is given twice")
+        settings[key] = value
+    return source, settings
+
+
+def source_files(archs: "Iterable[str]") -> list[Path]:
+    """The files the ARCHs read (a named scale's file, a path without its settings): the inputs
+    an output file must never overwrite."""
+    return [locate_scaled(split_settings(arch)[0])[0] for arch in archs]
+
+
 def prepared(arch: str, input_: str | None, width: float | None,
              depth_multiplier: float | None = None) -> Architecture:
-    """An architecture loaded by name or path, at the requested resolution, width and depth."""
+    """An architecture loaded by name or path, at the requested resolution, width and depth
+    (the options, or the ARCH's own '@' settings, which take precedence), named after what
+    was done to it: 'mobilenet_v2 ×0.5 @160'."""
+    arch, settings = split_settings(arch)
+    if "width" in settings:
+        width = parse_width(settings["width"])
+    if "depth-multiplier" in settings:
+        depth_multiplier = parse_number(settings["depth-multiplier"], "depth multiplier")
+    input_ = settings.get("input", input_)
     if input_ and arch.lower().endswith(".onnx"):
         # An ONNX graph's shape constants (Reshape, Resize sizes) follow its input: read it
         # at that size, which is also how a symbolic input gets one.
         from convcalc.formats.onnx_reader import read_onnx
 
         loaded = read_onnx(arch, input_)
+        input_ = None
     else:
         loaded = load(arch, depth=1.0 if depth_multiplier is None else depth_multiplier)
     # variants is imported only when asked for: most runs need neither rule.
-    if input_:
-        from convcalc.analysis.variants import with_input
-
-        loaded = with_input(loaded, parse_shape(input_, channels=loaded.input.c))
     if width is not None:
         from convcalc.analysis.variants import with_width
 
         loaded = with_width(loaded, width)
+    if input_:
+        from convcalc.analysis.variants import with_input
+
+        loaded = with_input(loaded, parse_shape(input_, channels=loaded.input.c))
     return loaded
 
 
@@ -212,9 +256,10 @@ def device_and_dtype(device_name: str | None, dtype: str | None) -> "tuple[Devic
 
 
 def converted(arch: Architecture, to: str | None,
-              include_stem: bool) -> "tuple[Architecture, Mapping[str, str] | None]":
-    """``arch`` converted as --convert asks, and what each layer path it created replaced
-    (``arch`` unchanged and None without --convert, which then does not import variants)."""
+              include_stem: bool) -> "tuple[Architecture, Conversion | None]":
+    """``arch`` converted as --convert asks, and the ``Conversion`` (what each layer it created
+    replaced, what it left alone and why); ``arch`` unchanged and None without --convert,
+    which then does not import variants."""
     if to is None:
         if include_stem:
             raise ConvcalcError("--include-stem goes with --convert separable")
@@ -222,7 +267,7 @@ def converted(arch: Architecture, to: str | None,
     from convcalc.analysis.variants import convert
 
     conversion = convert(arch, to, include_stem)
-    return conversion.arch, conversion.changed
+    return conversion.arch, conversion
 
 
 def explain_reports(reports: list[Report], format_: str, layer: str | None) -> None:
@@ -267,21 +312,32 @@ def print_result(result: Any, columns: str | None = None) -> None:
 
 
 def output(report: Report, format_: str, flops: bool,
-           changed: "table.Changed | None" = None, columns: str | None = None) -> None:
-    """Print a report in one of FORMATS (none of them imports rich). ``changed``
-    marks the layers a conversion created."""
+           conversion: "Conversion | None" = None, columns: str | None = None) -> None:
+    """Print a report in one of FORMATS (none of them imports rich). After --convert, the
+    layers the ``conversion`` created are marked, and what it did is a line under the table
+    (the ``conversions`` key in JSON; CSV has the ``converted_from`` column only)."""
     from convcalc.present import table
 
+    changed = conversion.changed if conversion is not None else None
+    note = ""
+    if conversion is not None:
+        from convcalc.present.conversions import conversion_note
+
+        note = conversion_note(conversion)
     if format_ != "table":
         table_only(columns)
     if format_ == "json":
-        click.echo(table.render_json(report, changed))
+        click.echo(table.render_json(report, changed, [conversion.to_dict()] if conversion
+                                     else ()))
     elif format_ == "csv":
         click.echo(table.render_csv(report, flops, changed), nl=False)
     elif format_ == "markdown":
-        click.echo(table.render_markdown(report, flops, changed), nl=False)
+        click.echo(table.render_markdown(report, flops, changed) + (f"\n{note}\n" if note
+                                                                    else ""), nl=False)
     else:
         print_result(table.render_table(report, flops, changed), columns)
+        if note:
+            click.echo(note)
 
 
 def parse_padding(text: str) -> int | str:
@@ -307,3 +363,11 @@ def parse_width(text: str) -> float:
         return float(text)
     except ValueError:
         raise ConvcalcError(f"width '{text}' must be a number such as 0.75") from None
+
+
+def parse_number(text: str, what: str) -> float:
+    """One number given as text: '1.2'."""
+    try:
+        return float(text)
+    except ValueError:
+        raise ConvcalcError(f"{what} '{text}' must be a number such as 1.2") from None

@@ -16,9 +16,9 @@ from convcalc.cli.base import (
     examples,
     prepared,
     roofline_options,
+    source_files,
 )
 from convcalc.errors import ConvcalcError
-from convcalc.formats.loader import locate
 
 if TYPE_CHECKING:
     from convcalc.analysis.summary import Summary
@@ -97,7 +97,7 @@ def report_command(*, archs: tuple[str, ...], output_: str | None, format_: str 
     else:
         from convcalc.output import write_atomically
 
-        write_atomically(output_, text, inputs=[locate(a) for a in archs])
+        write_atomically(output_, text, inputs=source_files(archs))
 
 
 @click.command("import", epilog=examples("convcalc import model.onnx -o model.yaml",
@@ -143,12 +143,16 @@ def export_command(*, arch: str, to: str, output_: str | None, input_: str | Non
     --depth-multiplier and --convert make it, as PyTorch source or as convcalc YAML."""
     from convcalc.formats import export
 
-    designed = prepared(arch, input_, width, depth_multiplier)
-    text = export(converted(designed, convert, include_stem)[0], to)
+    rewritten, conversion = converted(prepared(arch, input_, width, depth_multiplier), convert,
+                                      include_stem)
+    text = export(rewritten, to)
+    if conversion is not None:  # on stderr: stdout may be the exported file
+        from convcalc.present.conversions import conversion_note
+
+        click.echo(conversion_note(conversion), err=True)
     if output_ is None:
         click.echo(text, nl=False)
     else:
-        from convcalc.formats.loader import locate
         from convcalc.output import write_atomically
 
-        write_atomically(output_, text, inputs=[locate(arch)])
+        write_atomically(output_, text, inputs=source_files([arch]))

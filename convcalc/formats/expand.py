@@ -154,7 +154,8 @@ class _Expander:
         if width != 1:
             from convcalc.analysis.variants import with_width  # the one width rule
 
-            arch = with_width(arch, width)
+            # A named scale is the network its name says (efficientnet_b3), not a variant.
+            arch = dataclasses.replace(with_width(arch, width), name=arch.name)
         return arch
 
     def _read_scale(self, value: Any, line: int | None) -> tuple[float, Shape | None]:

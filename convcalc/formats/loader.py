@@ -12,6 +12,7 @@ PyYAML's safe loader only.
 """
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from convcalc.errors import ConvcalcError, suggestion
@@ -104,7 +105,8 @@ def locate_scaled(source: str | Path) -> tuple[Path, str | None]:
 
 def load(source: str | Path, *, depth: float = 1.0) -> Architecture:
     """Read an architecture from a YAML file, an ONNX file or by built-in name ('resnet50', or
-    a named scale such as 'efficientnet_b3'); ``depth`` multiplies every scaled repeat count."""
+    a named scale such as 'efficientnet_b3'); ``depth`` multiplies every scaled repeat count
+    (and the name says so: 'efficientnet_b0 depth×1.4')."""
     path, scale = locate_scaled(source)
     shown = path.name if path.parent in builtin_dirs() else str(
         source if scale is None else path)
@@ -115,8 +117,10 @@ def load(source: str | Path, *, depth: float = 1.0) -> Architecture:
             raise ConvcalcError("--depth-multiplier scales the repeat counts of a YAML file; "
                                 "an ONNX graph has none", file=shown)
         return read_onnx(path, shown=shown)
-    return parse(read_text(path, "architecture files", shown), file=shown, depth=depth,
+    arch = parse(read_text(path, "architecture files", shown), file=shown, depth=depth,
                  scale=scale)
+    # Named after what was done to it, as the width and input variants are.
+    return arch if depth == 1.0 else replace(arch, name=f"{arch.name} depth×{depth:g}")
 
 
 def parse(text: str, file: str = "<string>", *, depth: float = 1.0,

@@ -19,7 +19,7 @@ from convcalc.graph.architecture import Architecture
 from convcalc.graph.layers import Layer, Merge
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_ .,:()/+-]*[A-Za-z0-9_.)]")
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_ .,:()/+×@-]*[A-Za-z0-9_.)]")  # ×@: variant names
 
 
 def _scalar(value: Any) -> str:

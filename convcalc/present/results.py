@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from convcalc.analysis.calibrate import Calibration
     from convcalc.analysis.roofline import Device
-    from convcalc.analysis.variants import Comparison, LayerComparison, Sweep
+    from convcalc.analysis.variants import Comparison, Conversion, LayerComparison, Sweep
     from convcalc.graph.architecture import Architecture
     from convcalc.reference import Check, FilterRun
 
@@ -116,10 +116,18 @@ def comparison_dict(comparison: "Comparison") -> dict[str, Any]:
     } for i, r in enumerate(comparison.reports)]}
 
 
-def render_comparison(comparison: "Comparison", format_: str) -> "str | Grid":
-    """One row per network: totals and the ratios of params and multiplies to the first."""
+def render_comparison(comparison: "Comparison", format_: str,
+                      conversions: "Sequence[Conversion]" = ()) -> "str | Grid":
+    """One row per network: totals and the ratios of params and multiplies to the first.
+    ``conversions`` (what --convert did to each network) are a line under the table, and the
+    ``conversions`` list in JSON."""
+    from convcalc.present.conversions import conversion_note
+
     if format_ == "json":
-        return json.dumps(comparison_dict(comparison), indent=2, allow_nan=False)
+        document = comparison_dict(comparison)
+        if conversions:
+            document["conversions"] = [c.to_dict() for c in conversions]
+        return json.dumps(document, indent=2, allow_nan=False)
     rows: Cells = []
     device = comparison.reports[0].device
     for i, r in enumerate(comparison.reports):
@@ -135,6 +143,7 @@ def render_comparison(comparison: "Comparison", format_: str) -> "str | Grid":
                Col("params_ratio", "Params / first", right=True),
                Col("macs_ratio", "MACs / first", right=True), *_timed_headers(device, "first")]
     return render_grid("networks side by side (ratios to the first)", headers, rows, format_,
+                       caption=" ".join(conversion_note(c) for c in conversions),
                        priority=("network", "macs", "macs_ratio", "seconds", "seconds_ratio",
                                  "params", "params_ratio", "memory_bound", "input",
                                  "activation_memory", "activations"))

@@ -380,12 +380,17 @@ def report_dict(report: Report, changed: Changed | None = None,
     }
 
 
-def render_json(report: Report, changed: Changed | None = None) -> str:
+def render_json(report: Report, changed: Changed | None = None,
+                conversions: Sequence[Mapping[str, Any]] = ()) -> str:
     """One JSON object (see ``report_dict``), one layer per line: readable, and fast because
-    only json's C encoder (no indent) is used and each layer is encoded as it is made."""
+    only json's C encoder (no indent) is used and each layer is encoded as it is made.
+    ``conversions`` (``Conversion.to_dict()``: what --convert did) go under that key."""
     encode = json.JSONEncoder(check_circular=False, allow_nan=False).encode
     items = []
-    for key, value in report_dict(report, changed, layers=False).items():
+    document = report_dict(report, changed, layers=False)
+    if conversions:
+        document["conversions"] = list(conversions)
+    for key, value in document.items():
         if key == "layers":
             rows = ",\n".join("    " + encode(e) for e in _layer_entries(report, changed))
             items.append(f'  "layers": [\n{rows}\n  ]' if rows else '  "layers": []')

@@ -171,14 +171,19 @@ class Separable(Layer):
 
 @dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class Dense(Layer):
-    """Fully connected layer on a flat vector: macs = in * units; params = in * units (+ units)."""
+    """Fully connected layer on a flat vector: macs = in * units; params = in * units (+ units).
+    ``scale`` is false by default: the width multiplier keeps a classifier's classes (MobileNetV3
+    scales its hidden 1280 units, as torchvision's ``adjust_channels(last_channel)``)."""
 
     kind: str = "dense"
     units: int
     bias: bool = True
+    scale: WidthScale = False
 
     def __post_init__(self) -> None:
         _positive("units", self.units)
+        if self.scale not in (True, False, "up"):
+            raise ConvcalcError(f"scale {self.scale!r} must be true, false or 'up'")
 
     def out_shape(self, x: Shape) -> Shape:
         if not x.is_flat:
