@@ -47,6 +47,10 @@ MAX_WIDTH = 16.0
 MAX_DEPTH_MULTIPLIER = 16.0           # --depth-multiplier and a scale's depth
 MAX_SWEEP_CELLS = 1000
 MAX_SWEEP_LAYERS = 200_000            # cells x layers: the analyses one sweep runs
+# Networks one compare or report reads, and their layers in all (20 copies of a 50,000-layer
+# file took minutes): checked as each is loaded.
+MAX_ARCHS = 100
+MAX_COMPARED_LAYERS = 100_000
 MAX_BATCH = 1_000_000                 # images in one --batch
 MAX_CALIBRATION_ROWS = 1000           # measured networks in one calibrate CSV
 # Device figures within physical bounds, so that every time computed from them is a finite

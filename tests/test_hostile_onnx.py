@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_commands_fuzz import assert_ran_or_refused, assert_refused, invoke
 
-from convcalc.formats import onnx_eval, onnx_ops
+from convcalc.formats import onnx_arity, onnx_eval, onnx_ops
 from convcalc.limits import MAX_LAYERS, MAX_NAME_CHARS, MAX_RANK
 
 onnx = pytest.importorskip("onnx")
@@ -31,7 +31,7 @@ def save(path: Path, nodes: list, inits: tuple = (), opset: int = 18, **graph: o
 
 
 def test_every_supported_op_has_an_arity() -> None:
-    assert [op for op in SUPPORTED if op not in onnx_ops.ARITY] == []
+    assert [op for op in SUPPORTED if op not in onnx_arity.ARITY] == []
 
 
 ONE_LINE = settings(max_examples=80, deadline=None,
@@ -50,7 +50,7 @@ def test_any_number_of_inputs_and_outputs(op: str, inputs: int, named: bool, out
     nodes.append(helper.make_node("Relu", [made[0] if made else "x"], ["y"]))
     result = invoke("analyze", str(save(tmp_path / "m.onnx", nodes)), "--format", "json")
     assert_ran_or_refused(result)
-    fewest, most = onnx_ops.ARITY[op]
+    fewest, most = onnx_arity.ARITY[op]
     if inputs < fewest or (most is not None and inputs > most) or (fewest and not named):
         assert_refused(result, f"layer 'n' ({op}): has {inputs} input")
 

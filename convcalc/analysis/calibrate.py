@@ -72,13 +72,15 @@ class Calibration:
 
 @dataclass(frozen=True)
 class _Network:
-    """The per-layer figures of one measured network, as arrays."""
+    """The per-layer figures of one measured network, as arrays, with each of its measured
+    times: rows of the CSV that share an analysis share one (1,000 rows of a 2,001-layer file
+    are one network of 1,000 times, not 2 million layers)."""
 
     macs: "np.ndarray"
     moved: "np.ndarray"
     kind: "np.ndarray"  # index into the fitted classes
     layers: int
-    seconds: float
+    seconds: "np.ndarray"  # every time measured for this analysis (one network, many rows)
 
 
 def fit(measurements: Sequence[Measurement], name: str = "calibrated", dtype: str = "fp32",
@@ -93,7 +95,12 @@ def fit(measurements: Sequence[Measurement], name: str = "calibrated", dtype: st
             raise ConvcalcError(f"efficiency class '{kind}' is not one of "
                                 f"{', '.join(EFFICIENCY_CLASSES)}"
                                 f"{suggestion(kind, EFFICIENCY_CLASSES)}")
-    rows = [list(m.report.counted()) for m in measurements]
+    times: dict[int, list[float]] = {}
+    reports: dict[int, Report] = {}
+    for m in measurements:
+        times.setdefault(id(m.report), []).append(m.seconds)
+        reports[id(m.report)] = m.report
+    rows = [list(report.counted()) for report in reports.values()]
     present = [c for c in EFFICIENCY_CLASSES
                if any(r.macs and r.efficiency_class == c for rs in rows for r in rs)]
     shared = [c for c in present if c not in efficiency]
@@ -104,7 +111,8 @@ def fit(measurements: Sequence[Measurement], name: str = "calibrated", dtype: st
         macs=np.array([r.macs for r in rs], float),
         moved=np.array([r.bytes_moved for r in rs], float),
         kind=np.array([group[r.efficiency_class] if r.macs else -1 for r in rs]),
-        layers=len(rs), seconds=m.seconds) for m, rs in zip(measurements, rows, strict=True)]
+        layers=len(rs), seconds=np.array(times[key])) for key, rs in zip(reports, rows,
+                                                                            strict=True)]
     best: tuple[float, np.ndarray] | None = None
     for ridge in RIDGE_GUESSES:
         compute = [(n.macs > 0) & (n.macs >= ridge * n.moved) if ridge < math.inf
@@ -160,20 +168,26 @@ def _settle_unbound(networks: list[_Network], x: "np.ndarray", k: int) -> "np.nd
 def relative_errors(measurements: Sequence[Measurement], device: Device) -> tuple[float, ...]:
     """Each measurement's predicted / measured - 1 on ``device``, in the same order (a network
     measured twice has two errors)."""
-    return tuple(network_seconds(m.report, device) / m.seconds - 1 for m in measurements)
+    predicted: dict[int, float] = {}  # measurements of one analysis share its prediction
+    for m in measurements:
+        if id(m.report) not in predicted:
+            predicted[id(m.report)] = network_seconds(m.report, device)
+    return tuple(predicted[id(m.report)] / m.seconds - 1 for m in measurements)
 
 
 def _design(networks: list[_Network], compute: list["np.ndarray"], k: int) -> "np.ndarray":
-    """One row per network: multiplies of its compute-bound layers per class, bytes of its
-    memory-bound layers, its number of layers; divided by its seconds (relative error)."""
-    a = np.zeros((len(networks), k + 2))
-    for i, (n, bound) in enumerate(zip(networks, compute, strict=True)):
+    """One row per measurement: multiplies of its network's compute-bound layers per class,
+    bytes of its memory-bound layers, its number of layers; divided by its seconds (relative
+    error)."""
+    blocks = []
+    for n, bound in zip(networks, compute, strict=True):
+        row = np.zeros(k + 2)
         for c in range(k):
-            a[i, c] = n.macs[bound & (n.kind == c)].sum()
-        a[i, k] = n.moved[~bound].sum()
-        a[i, k + 1] = n.layers
-        a[i] /= n.seconds
-    return a
+            row[c] = n.macs[bound & (n.kind == c)].sum()
+        row[k] = n.moved[~bound].sum()
+        row[k + 1] = n.layers
+        blocks.append(row[None, :] / n.seconds[:, None])  # one row per measured time
+    return np.vstack(blocks)
 
 
 def _solve(networks: list[_Network], compute: list["np.ndarray"], k: int) -> "np.ndarray":
@@ -203,7 +217,7 @@ def _objective(networks: list[_Network], x: "np.ndarray", k: int) -> float:
     for n in networks:
         compute, memory = _per_layer(n, x, k)
         predicted = np.maximum(compute, memory).sum() + n.layers * x[k + 1]
-        total += (predicted / n.seconds - 1) ** 2
+        total += float(((predicted / n.seconds - 1) ** 2).sum())
     return total
 
 

@@ -14,7 +14,7 @@ from convcalc.analysis.calibrate import (
     fit,
     relative_errors,
 )
-from convcalc.analysis.report import analyze
+from convcalc.analysis.report import Report, analyze
 from convcalc.analysis.variants import with_input, with_width
 from convcalc.errors import ConvcalcError, suggestion
 from convcalc.formats.loader import load
@@ -67,6 +67,7 @@ def _measurements(text: str, dtype: str) -> list[Measurement]:
             raise ConvcalcError(f"needs a column '{column}'; the header is "
                                 f"'{','.join(header)}'", line=1)
     loaded: dict[str, Architecture] = {}
+    analysed: dict[tuple[str, str, float, int], Report] = {}
     out: list[Measurement] = []
     line = 1
     try:
@@ -80,7 +81,7 @@ def _measurements(text: str, dtype: str) -> list[Measurement]:
                 raise ConvcalcError(f"has {len(values)} values for the {len(header)} columns "
                                     f"{','.join(header)}")
             out.append(_measurement(dict(zip(header, (v.strip() for v in values), strict=True)),
-                                    loaded, dtype))
+                                    loaded, analysed, dtype))
     except csv.Error as e:
         raise ConvcalcError(f"is not CSV: {e}", line=reader.line_num) from None
     except ConvcalcError as e:
@@ -92,7 +93,11 @@ def _measurements(text: str, dtype: str) -> list[Measurement]:
 
 
 def _measurement(row: dict[str, str], loaded: dict[str, Architecture],
+                 analysed: dict[tuple[str, str, float, int], Report],
                  dtype: str) -> Measurement:
+    """One row, its network loaded once per ``arch`` (``loaded``) and analysed once per
+    arch, input, width and batch (``analysed``): rows that repeat a network share its
+    report."""
     arch_name = row["arch"]
     if not arch_name:
         raise ConvcalcError("arch is empty: give a built-in name or a YAML file")
@@ -101,15 +106,17 @@ def _measurement(row: dict[str, str], loaded: dict[str, Architecture],
     batch = int(_number(row.get("batch") or "1", "batch", int, 1, MAX_BATCH))
     if arch_name not in loaded:
         loaded[arch_name] = load(arch_name)
-    arch = loaded[arch_name]
-    if row.get("input"):
-        arch = with_input(arch, parse_shape(row["input"], channels=arch.input.c))
-    if width != 1:
-        arch = with_width(arch, width)
+    base = loaded[arch_name]
+    shape = parse_shape(row["input"], channels=base.input.c) if row.get("input") else base.input
     label = arch_name + (f" w{width:g}" if width != 1 else "") + (
-        f" @{arch.input}" if arch.input != loaded[arch_name].input else "") + (
-        f" x{batch}" if batch != 1 else "")
-    return Measurement(label, analyze(arch, dtype=dtype, batch=batch), seconds)
+        f" @{shape}" if shape != base.input else "") + (f" x{batch}" if batch != 1 else "")
+    key = (arch_name, str(shape), width, batch)
+    if key not in analysed:
+        arch = with_input(base, shape) if row.get("input") else base
+        if width != 1:
+            arch = with_width(arch, width)
+        analysed[key] = analyze(arch, dtype=dtype, batch=batch)
+    return Measurement(label, analysed[key], seconds)
 
 
 def _number(text: str, column: str, kind: type[float] | type[int], least: float,

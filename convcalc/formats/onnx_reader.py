@@ -22,6 +22,7 @@ from typing import Any
 
 from convcalc.errors import ConvcalcError
 from convcalc.formats import onnx_ops
+from convcalc.formats.onnx_arity import check_node
 from convcalc.formats.onnx_eval import Evaluator, const_of
 from convcalc.formats.onnx_proto import ModelProto, TensorProto, ValueInfoProto, read_model
 from convcalc.formats.onnx_values import Emit, Env, OnnxNode, Tensor, Value, Weight
@@ -265,7 +266,7 @@ class _Reader:
 
     def _convert(self, node: OnnxNode, env: Env) -> None:
         try:
-            onnx_ops.check_node(node)
+            check_node(node)
             values = [env.value(n) for n in node.inputs]
             folded = onnx_ops.fold(node, values, self.evaluator)
             if folded is not None:
