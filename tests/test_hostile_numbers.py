@@ -137,3 +137,54 @@ def test_a_weight_past_10_to_the_18_values_is_refused(body: str, kind: str) -> N
                                             r"[\d,]+ weights; a tensor may have at most "
                                             r"1,000,000,000,000,000,000 values"):
         analyze(parse(f"name: big\n{body}", file="big.yaml"))
+
+
+# ---------------------------------------------------------------- warnings at exit 0
+
+@pytest.mark.parametrize(("matrix", "args", "message"), [
+    ("1,inf,1\n0,0,0\n-1,-1,-1\n", ("--filter", "{m}"),
+     "{m}: holds a value that is not a finite number (inf or nan)"),
+    ("1,nan\n0,0\n", ("--filter", "{m}", "-o", "{o}"), "{m}: holds a value that is not a finite"),
+    ("1e308,1e308,1e308\n" * 3, ("--filter", "{m}"),
+     "the filtered image's values leave floating point (overflow"),
+], ids=["filter-inf", "filter-nan-to-a-file", "overflow"])
+def test_conv_refuses_what_it_cannot_compute(matrix: str, args: tuple[str, ...], message: str,
+                                             tmp_path: Path) -> None:
+    m, o = tmp_path / "m.csv", tmp_path / "o.csv"
+    m.write_text(matrix)
+    (tmp_path / "img.csv").write_text("1,2,3\n4,5,6\n7,8,9\n")
+    result = CliRunner().invoke(main, ["conv", str(tmp_path / "img.csv"),
+                                       *(a.format(m=m, o=o) for a in args)])
+    assert_refused(result, message.format(m=m))
+    assert not o.exists()
+
+
+def test_verify_of_a_mul_of_5000_inputs_is_an_error_not_a_warning(tmp_path: Path) -> None:
+    # the product of 5,000 seeded random values leaves float32 (numpy overflowed with a warning)
+    net = tmp_path / "mul.yaml"
+    net.write_text("name: m\ninput: 4x4x2\nlayers:\n  - conv: {name: c, filters: 2, kernel: 1}\n"
+                   f"  - mul: {{name: m, from: [{', '.join(['c'] * 5000)}]}}\n")
+    result = CliRunner().invoke(main, ["verify", str(net)])
+    assert_refused(result, f"{net}:5: layer 'm' (mul): its values leave floating point")
+
+
+@settings(max_examples=30, deadline=None)
+@given(values=st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64),
+                       min_size=9, max_size=9))
+def test_conv_on_any_finite_filter_is_a_result_or_an_error_with_a_quiet_stderr(
+        values: list[float]) -> None:
+    import warnings
+
+    import numpy as np
+
+    from convcalc.reference import edge_filter
+
+    kernel = np.array(values).reshape(3, 3)
+    image = np.arange(25, dtype=float).reshape(5, 5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning fails the test
+        try:
+            run = edge_filter(image, kernel)
+        except ConvcalcError:
+            return
+    assert np.isfinite(run.output).all()
