@@ -5,6 +5,7 @@
     report.totals.macs   # 4089184256
     print(report)        # the per-layer table; a notebook shows it as HTML
     print(convcalc.table("resnet50", input=160, depth=1))   # load + analyze + render
+    convcalc.draw("resnet50", depth=2)   # the layer graph; a notebook shows the SVG
 
 The numpy reference (``convcalc.reference.verify``) is imported on its own, so that importing
 convcalc never imports numpy.
@@ -37,13 +38,13 @@ if TYPE_CHECKING:
     )
     from convcalc.formats.profiles import load_device
     from convcalc.present.explain import explain
-    from convcalc.quick import table
+    from convcalc.quick import draw, table
 
 # Imported on first use (PEP 562), so that `convcalc analyze`, which starts by importing this
 # package, does not build the summary's and the variants' records or read the device
 # profiles' and the explanations' code.
 _LAZY = {"explain": "convcalc.present.explain", "load_device": "convcalc.formats.profiles",
-         "table": "convcalc.quick",
+         "table": "convcalc.quick", "draw": "convcalc.quick",
          "Summary": "convcalc.analysis.summary", "summarize": "convcalc.analysis.summary",
          **dict.fromkeys(("Comparison", "LayerComparison", "Sweep", "compare", "compare_designs",
                           "convert", "sweep", "with_input", "with_width"),
@@ -74,6 +75,7 @@ __all__ = [
     "compare",
     "compare_designs",
     "convert",
+    "draw",
     "explain",
     "load",
     "load_device",

@@ -73,6 +73,9 @@ MAX_VERIFY_MACS = 20 * 10**9
 MAX_VERIFY_ELEMENTWISE = 1 * 10**9
 VERIFY_CHUNK_BYTES = 256 << 20
 MAX_MATRIX_ELEMENTS = 1 << 22         # `conv`'s matrices (2048x2048)
+# Boxes in one drawing (`graph`): laid out and written in about 3 s, some 8 MB of SVG, which
+# browsers still pan smoothly; densenet201 unfolded is 708.
+MAX_DRAWN_BOXES = 10_000
 
 LIMITS = {
     "yaml_values": (MAX_YAML_NODES, "YAML values (after aliases are expanded)"),

@@ -20,6 +20,11 @@ SYNONYMS: tuple[tuple[str, ...], ...] = (
 # list them for --convert without importing variants on every start.
 CONVERSIONS = ("separable", "standard")
 
+# What a drawing (``convcalc graph``) can colour its boxes by, and the formats it is written in;
+# here so that the CLI lists them without importing the drawing code on every start.
+COLOR_METRICS = ("macs", "params", "seconds", "activations", "bytes_moved")
+DRAWING_FORMATS = ("svg", "html", "dot")
+
 
 def spellings(names: Sequence[str]) -> list[str]:
     """Every accepted spelling of ``names``: each name followed by its synonyms."""

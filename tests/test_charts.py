@@ -139,7 +139,7 @@ def test_report_fits_1400_px_and_labels_stay_in_their_charts(tmp_path: Path) -> 
     scroll_width, client_width = data["page"]
     assert scroll_width <= client_width
     assert all(inner <= outer for inner, outer in data["scroll"]), data["scroll"]
-    assert len(data["svg"]) == 1 + 2 * 3
+    assert len(data["svg"]) == 1 + 3 * 3  # the comparison, then two charts and a graph each
     inside(data["svg"])
     # With a device the layer table gains its time and bound columns, and still fits.
     timed = tmp_path / "timed.html"

@@ -377,7 +377,8 @@ def test_html_renders_in_headless_chromium(tmp_path: Path, hostile: Report) -> N
     rendered = parse_page(dom)
     assert rendered.headings["h2"] == ["mobilenet_v1", hostile.name]
     assert "script" not in rendered.tags
-    assert len(rendered.rects_per_svg) == 5  # the comparison chart, then two per network
+    # The comparison chart, then two charts and the layer graph per network.
+    assert len(rendered.rects_per_svg) == 7
     shot = tmp_path / "report.png"
     subprocess.run([*flags, "--window-size=1200,1600", f"--screenshot={shot}", page.as_uri()],
                    capture_output=True, timeout=120, check=True)

@@ -49,6 +49,7 @@ class Block:
     macs: int
     activations: int
     seconds: float | None = None  # the roofline time, for a report analysed for a device
+    bytes_moved: int = 0
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,7 @@ def fold(report: Report, depth: int) -> tuple[Block, ...]:
             macs=sum(r.macs for r in rows), activations=sum(r.activations for r in rows),
             seconds=(sum(r.seconds or 0.0 for r in rows)
                      if report.totals.seconds is not None else None),
+            bytes_moved=sum(r.bytes_moved for r in rows),
         ))
     return tuple(blocks)
 

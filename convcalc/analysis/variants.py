@@ -35,18 +35,21 @@ from convcalc.limits import MAX_DIM, MAX_SWEEP_CELLS, MAX_SWEEP_LAYERS, MAX_WIDT
 from convcalc.vocabulary import CONVERSIONS
 
 
-def with_width(arch: Architecture, multiplier: float) -> Architecture:
+def with_width(arch: Architecture, multiplier: float,
+               max_channels: int | None = None) -> Architecture:
     """Every scaled convolution's (and transposed convolution's) filters, and every scaled dense
     layer's units, times ``multiplier``, rounded by the architecture's ``channel_divisor``
-    (torchvision's _make_divisible). A layer's ``scale`` says whether it scales: convolutions do
-    unless ``scale: false``, dense layers only with ``scale: true``, and ``scale: up`` only for
-    multipliers above 1 (MobileNetV2's last 1280 channels). Depthwise layers, and layers whose
-    settings are formulas over ``in.c``, follow their input; split sections given as channel
-    counts do not scale (give a number of equal sections). The result is named after the
-    multiplier: 'mobilenet_v2 ×0.5'."""
+    (torchvision's _make_divisible); with ``max_channels``, each count is first capped there
+    (Ultralytics' make_divisible(min(c, max_channels) * width, 8)). A layer's ``scale`` says
+    whether it scales: convolutions do unless ``scale: false``, dense layers only with
+    ``scale: true``, and ``scale: up`` only for multipliers above 1 (MobileNetV2's last 1280
+    channels). Depthwise layers, and layers whose settings are formulas over ``in.c``, follow
+    their input; split sections given as channel counts do not scale (give a number of equal
+    sections). The result is named after the multiplier: 'mobilenet_v2 ×0.5'."""
     if isinstance(multiplier, bool) or not isinstance(multiplier, int | float) or not (
             0 < multiplier <= MAX_WIDTH):  # NaN fails the comparison
         raise ConvcalcError(f"width {multiplier!r} must be above 0 and at most {MAX_WIDTH:g}")
+    cap = max_channels or MAX_DIM
 
     def scale(node: Node) -> Node:
         layer = node.layer
@@ -58,7 +61,7 @@ def with_width(arch: Architecture, multiplier: float) -> Architecture:
             return node
         if layer.scale is False or (layer.scale == "up" and multiplier <= 1):
             return node
-        scaled = make_divisible(count * multiplier, arch.channel_divisor)
+        scaled = make_divisible(min(count, cap) * multiplier, arch.channel_divisor)
         if scaled > MAX_DIM:
             raise ConvcalcError(f"{field} {count} x width {multiplier:g} = {scaled:,} "
                                 f"is more than {MAX_DIM:,}; use a smaller --width",

@@ -9,6 +9,7 @@ from convcalc.cli.analyze import analyze_command, compare_command, list_command,
 from convcalc.cli.base import Commands, examples
 from convcalc.cli.devices import calibrate_command, devices_command
 from convcalc.cli.files import export_command, import_command, report_command
+from convcalc.cli.graph import graph_command
 from convcalc.cli.reference import conv_command, verify_command
 
 
@@ -36,5 +37,6 @@ main.add_command(calibrate_command)
 main.add_command(report_command)
 main.add_command(import_command)
 main.add_command(export_command)
+main.add_command(graph_command)
 main.add_command(verify_command)
 main.add_command(conv_command)

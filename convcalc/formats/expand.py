@@ -20,6 +20,7 @@ from convcalc.formats.arguments import (
     _near,
     _parts,
     _referenced,
+    scaled_name,
 )
 from convcalc.formats.yaml_reader import YList, YMap, as_mapping, as_sequence, check_keys
 from convcalc.graph import expr
@@ -39,6 +40,7 @@ from convcalc.graph.layers import (
 from convcalc.graph.shapes import Shape, checked_shape, parse_shape
 from convcalc.limits import (
     MAX_DEPTH_MULTIPLIER,
+    MAX_DIM,
     MAX_NESTING,
     MAX_REPEAT,
     MAX_WIDTH,
@@ -129,7 +131,7 @@ class _Expander:
         for key, value in text.items():
             if not isinstance(value, str):
                 raise ConvcalcError(f"'{key}' must be text", line=doc.key_lines[key])
-        width, shape = self._read_scale(doc.get("scales"), doc.key_lines.get("scales"))
+        width, cap, shape = self._read_scale(doc.get("scales"), doc.key_lines.get("scales"))
         top = _Context("", NETWORK_INPUT, {}, False, (), set())
         self._sequence(layers, top, NETWORK_INPUT, 0)
         self._check_unresolved()
@@ -138,7 +140,7 @@ class _Expander:
         name = text["name"] or one_line(Path(self.file).stem)
         try:
             arch = Architecture(
-                name=f"{name}_{self.scale}" if self.scale else name,
+                name=scaled_name(name, self.scale) if self.scale else name,
                 description=" ".join(text["description"].split()),
                 source=" ".join(text["source"].split()),
                 input=self._input(doc["input"], doc.key_lines["input"]),
@@ -151,27 +153,29 @@ class _Expander:
             raise e.located(line=doc.key_lines.get("outputs", layers_line)) from None
         if shape is not None:
             arch = dataclasses.replace(arch, input=shape)
-        if width != 1:
+        if width != 1 or cap is not None:
             from convcalc.analysis.variants import with_width  # the one width rule
 
             # A named scale is the network its name says (efficientnet_b3), not a variant.
-            arch = dataclasses.replace(with_width(arch, width), name=arch.name)
+            arch = dataclasses.replace(with_width(arch, width, cap), name=arch.name)
         return arch
 
-    def _read_scale(self, value: Any, line: int | None) -> tuple[float, Shape | None]:
-        """The width and input of the scale asked for (1 and None without one), after setting
-        its depth multiplier. ``scales:`` maps names to {width, depth, input}, as Ultralytics'
-        model files do; each figure defaults to the file's own."""
+    def _read_scale(self, value: Any, line: int | None) -> tuple[float, int | None, Shape | None]:
+        """The width, channel cap and input of the scale asked for (1, None, None without one),
+        after setting its depth multiplier. ``scales:`` maps names to {width, depth,
+        max_channels, input}, as Ultralytics' [depth, width, max_channels]; each figure
+        defaults to the file's own (no cap)."""
         scales = as_mapping(value, "'scales'", line)
         if self.scale is None:
-            return 1.0, None
+            return 1.0, None, None
         if self.scale not in scales:
             raise ConvcalcError(f"has no scale '{self.scale}'{_near(self.scale, scales)}"
                                 + (f"; its scales: {', '.join(scales)}" if scales else
                                    " (it declares no 'scales:')"), line=line)
         where = scales.key_lines[self.scale]
         settings = as_mapping(scales[self.scale], f"scale '{self.scale}'", where)
-        check_keys(settings, ("width", "depth", "input"), f"scale '{self.scale}'")
+        check_keys(settings, ("width", "depth", "max_channels", "input"),
+                   f"scale '{self.scale}'")
         figures = {}
         for key, limit in (("width", MAX_WIDTH), ("depth", MAX_DEPTH_MULTIPLIER)):
             number = settings.get(key, 1.0)
@@ -181,10 +185,15 @@ class _Expander:
                                     f"above 0 and at most {limit:g}",
                                     line=settings.key_lines.get(key, where))
             figures[key] = float(number)
+        cap = settings.get("max_channels")
+        if cap is not None and (type(cap) is not int or not 1 <= cap <= MAX_DIM):
+            raise ConvcalcError(f"scale '{self.scale}': max_channels {cap!r} must be a whole "
+                                f"number from 1 to {MAX_DIM:,}",
+                                line=settings.key_lines["max_channels"])
         self.depth_multiplier *= figures["depth"]
         shape = (self._input(settings["input"], settings.key_lines["input"])
                  if "input" in settings else None)
-        return figures["width"], shape
+        return figures["width"], cap, shape
 
     def _input(self, value: Any, line: int) -> Shape:
         try:
@@ -293,6 +302,7 @@ class _Expander:
                     merged.line = line
                     merged.key_lines = {**(body.key_lines if body else {}), **first.key_lines}
                 current = self._item(kind, merged, ctx, f"{path}.{copy}", line, current)
+            self._alias(path, current)  # a repeated item's path names its last copy
         return current
 
     def _split_item(self, item: Any, line: int,
@@ -425,7 +435,24 @@ class _Expander:
                                 for n in names):
             raise ConvcalcError(f"from {raw!r} must name a layer path, or be a list of them",
                                 line=where, path=path, kind=kind)
-        return [self._resolve(str(n), ctx, where, path, kind) for n in names]
+        return [tensor for n in names
+                for tensor in self._resolve_all(str(n), ctx, where, path, kind)]
+
+    def _resolve_all(self, name: str, ctx: _Context, line: int, path: str, kind: str) -> list[str]:
+        """The tensors a 'from:' name means: one, or for 'NAME.*' every copy of the repeated
+        item NAME in order (all the bottlenecks an Ultralytics C2f concatenates)."""
+        if not name.endswith(".*"):
+            return [self._resolve(name, ctx, line, path, kind)]
+        base = name[:-2]
+        for candidate in _candidates(base, ctx.prefix):
+            copies: list[str] = []
+            while f"{candidate}.{len(copies)}" in self.tensors:
+                copies.append(self.tensors[f"{candidate}.{len(copies)}"])
+            if copies:
+                return copies
+        raise ConvcalcError(f"reads '{name}', but '{base}' is no repeated item before it (its "
+                            f"copies would be '{base}.0', '{base}.1', ...)", line=line,
+                            path=path, kind=kind)
 
     def _resolve(self, name: str, ctx: _Context, line: int, path: str, kind: str) -> str:
         """The tensor a 'from:' name means: 'input' (the network input), 'in' (the input of the

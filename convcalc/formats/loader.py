@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from convcalc.errors import ConvcalcError, suggestion
+from convcalc.formats.arguments import scaled_name
 from convcalc.formats.expand import _Expander
 from convcalc.formats.yaml_reader import as_mapping, read_text, read_yaml
 from convcalc.graph.architecture import Architecture
@@ -43,10 +44,11 @@ def builtin_names(folder: str = "architectures") -> list[str]:
 
 def catalogue_names() -> list[str]:
     """The names ``convcalc list`` shows, in natural order: each built-in architecture's, or
-    for a file with named ``scales:`` one NAME_SCALE per scale (efficientnet_b0 ...
-    efficientnet_b7, torchvision's names) instead of the file's own. ``builtin_names`` stays
+    for a file with named ``scales:`` one name per scale (efficientnet_b0 ... efficientnet_b7,
+    torchvision's names; yolov8n ... yolov8x, Ultralytics'; see ``scaled_name``) instead of
+    the file's own. ``builtin_names`` stays
     one name per file, so that the tests and tools going over every file read each once."""
-    names = [f"{name}_{scale}" if scale else name for name in builtin_names()
+    names = [scaled_name(name, scale) if scale else name for name in builtin_names()
              for scale in scale_names(locate(name)) or ("",)]
     return sorted(names, key=_natural)
 
@@ -87,7 +89,8 @@ def locate(source: str | Path, folder: str = "architectures", what: str = "archi
 
 def locate_scaled(source: str | Path) -> tuple[Path, str | None]:
     """The file and named scale for a source: 'efficientnet_b3' is efficientnet.yaml's scale
-    'b3' when no efficientnet_b3.yaml exists; 'nets/effnet.yaml:b3' names a file's scale."""
+    'b3' when no efficientnet_b3.yaml exists, 'yolov8n' yolov8.yaml's scale 'n' when that file
+    declares it; 'nets/effnet.yaml:b3' names a file's scale."""
     text = str(source)
     base, _, scale = text.rpartition(":")
     if not isinstance(source, Path) and Path(base).suffix in (".yaml", ".yml") and is_name(scale):
@@ -100,6 +103,12 @@ def locate_scaled(source: str | Path) -> tuple[Path, str | None]:
             for directory in builtin_dirs():
                 if (directory / f"{stem}.yaml").is_file():
                     return directory / f"{stem}.yaml", scale
+        joined = re.fullmatch(r"(\w*\d)([a-zA-Z]+)", text)  # yolov8n: yolov8.yaml's scale n
+        if joined:
+            for directory in builtin_dirs():
+                path = directory / f"{joined[1]}.yaml"
+                if path.is_file() and joined[2] in scale_names(path):
+                    return path, joined[2]
         raise
 
 

@@ -21,6 +21,8 @@ from convcalc.analysis.report import DTYPE_BYTES, LayerRow, Report
 from convcalc.analysis.summary import Summary, compare_totals, compared, share, summarize
 from convcalc.errors import plain
 from convcalc.present.charts import AMBER, BLUE, bar_chart
+from convcalc.present.drawing.model import diagram, readable_depth
+from convcalc.present.drawing.svg import render_svg
 from convcalc.present.grid import csv_cell, human, human_bytes, human_seconds, markdown_escape
 from convcalc.present.table import TITLES, Column, cell, input_text, report_dict
 
@@ -345,11 +347,13 @@ td.wrap { white-space: normal; }
 tr.dim td { color: #8c959f; }
 svg { display: block; max-width: 100%; height: auto; }
 .scroll { overflow-x: auto; }
+.graph { max-height: 85vh; overflow: auto; border: 1px solid #d0d7de; }
+.graph svg { max-width: none; }
 @media print {
   body { margin: 0; max-width: none; font-size: 10px; }
   section { break-before: page; }
   tr, svg { break-inside: avoid; }
-  .scroll { overflow: visible; }
+  .scroll, .graph { overflow: visible; max-height: none; border: 0; }
 }
 """
 
@@ -469,8 +473,18 @@ def render_report_html(summaries: Sequence[Summary]) -> str:
             if section.id == "memory":
                 for chart in architecture_charts(summary, index):
                     lines += _figure(chart)
+                lines += _layer_graph(summary)
         lines.append("</section>")
     return "\n".join([*lines, "</body>", "</html>", ""])
+
+
+def _layer_graph(summary: Summary) -> list[str]:
+    """The layer graph, folded to the report's --depth or else to a depth that keeps it to a
+    page's worth of boxes, in a box of its own that scrolls."""
+    depth = summary.depth if summary.depth is not None else readable_depth(summary.report)
+    drawn = diagram(summary.report, depth=depth)
+    heading = "Layer graph" + (f", folded to depth {depth}" if depth is not None else "")
+    return [f"<h3>{_esc(heading)}</h3>", f'<div class="graph">{render_svg(drawn)}</div>']
 
 
 NOTEBOOK_STYLE = (".convcalc td.num, .convcalc th.num { text-align: right; } "

@@ -245,14 +245,15 @@ def render_table(report: Report, flops: bool = False,
     styles = ["dim" if r.side else "" for r in report.rows] if any(
         r.side for r in report.rows) else [""] * len(report.rows)
     return Grid(
-        title=_table_title(report),
+        title=table_title(report),
         columns=tuple(Col(c.value, TITLES[c], right=c in NUMERIC) for c in shown),
         rows=rows, priority=tuple(c.value for c in PRIORITY), styles=[*styles, "bold"],
         rules=frozenset([len(report.rows)]), caption=_caption(report),
         kinds=frozenset([Column.KIND.value]))
 
 
-def _table_title(report: Report) -> str:
+def table_title(report: Report) -> str:
+    """A report's name, input and width, as tables and drawings title it."""
     return (f"{report.name} — input {report.input}"
             + (f", width {report.width:g}" if report.width != 1 else ""))
 
@@ -286,7 +287,7 @@ def render_blocks(report: Report, blocks: "Sequence[Block]", depth: int,
                    for b in blocks]
     rows.append([_totals_label(report), "", len(report.counted()), t.params, t.macs,
                  t.activations, *([human_seconds(t.seconds or 0.0)] if timed else [])])
-    title = f"{_table_title(report)}, folded to depth {depth}"
+    title = f"{table_title(report)}, folded to depth {depth}"
     if format_ == "csv":
         levels: list[int] = [b.level for b in blocks] + [0]
         return render_grid(title, [*columns_, Col("level", "Level")],

@@ -1,0 +1,204 @@
+"""The built-in architectures that follow timm's and Ultralytics' models: their counts and every
+recorded layer's shape against PyTorch.
+
+The numbers come from tests/data/zoo_libraries.json, which tests/data/make_zoo_reference.py
+wrote with torch 2.14.1, timm 1.0.31 and ultralytics 8.4.190; the live tests at the bottom
+rebuild the models when those libraries are installed.
+"""
+
+import importlib.util
+import json
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from conftest import DATA
+from test_zoo import comparable, conv_windows, counts
+
+from convcalc import ConvcalcError, Report, Shape, analyze, load, parse, with_input
+from convcalc.cli import main
+from convcalc.formats.loader import catalogue_names
+
+TORCH = json.loads((DATA / "zoo_libraries.json").read_text())["models"]
+
+TIMM = ["mobilenetv4_conv_small", "mobilenetv4_conv_medium"]
+YOLOV8 = [f"yolov8{s}" for s in "nsmlx"]
+DETECTORS = YOLOV8
+
+
+def torch_counts(name: str) -> tuple[int, int]:
+    """torch's params and MACs of what the convcalc file holds: a detector without the DFL
+    of its Detect head (not in the graph yet)."""
+    model = TORCH[name]
+    dfl = model.get("dfl", {"params": 0, "macs": 0})
+    return model["params"] - dfl["params"], model["macs"] - dfl["macs"]
+
+
+def torch_calls(name: str) -> list[list[Any]]:
+    """torch's recorded calls, without the DFL's."""
+    return [c for c in TORCH[name]["calls"] if ".dfl." not in f".{c[0]}."]
+
+
+@pytest.mark.parametrize("name", [*TIMM, *DETECTORS])
+def test_counts_equal_torch_at_the_models_own_input(name: str) -> None:
+    arch = load(name)
+    size = TORCH[name]["input"]
+    assert arch.name == name
+    assert arch.input == Shape(size, size, 3)
+    assert counts(analyze(arch)) == torch_counts(name)
+
+
+def test_the_dfl_left_out_is_16_params_and_4_sides_x_16_bins_per_anchor() -> None:
+    # DFL: a fixed 1x1 conv from 16 bins to 1 over 4 sides of 80^2 + 40^2 + 20^2 anchors.
+    assert TORCH["yolov8n"]["dfl"] == {"params": 16, "macs": 4 * 16 * (80**2 + 40**2 + 20**2)}
+
+
+@pytest.mark.parametrize("name", [*TIMM, *DETECTORS])
+def test_every_layer_shape_equals_torch(name: str) -> None:
+    report = analyze(load(name))
+    ours, theirs = comparable(report, torch_calls(name))
+    assert len(ours) == len(theirs) > 25
+    assert ours == theirs
+    ours, theirs = conv_windows(report, torch_calls(name))
+    assert len(ours) == len(theirs) > 5
+    assert ours == theirs
+
+
+def test_yolov8n_paths_are_ultralytics_module_names() -> None:
+    theirs = [path.removeprefix("model.") for path, kind, *_ in torch_calls("yolov8n")
+              if kind == "Conv2d"]
+    ours = [r.path for r in analyze(load("yolov8n")).rows if r.kind == "conv"]
+    assert len(ours) > 50
+    assert ours == theirs
+
+
+def test_yolov8n_by_hand() -> None:
+    by_path = {r.path: r for r in analyze(load("yolov8n")).rows}
+    # Scale n: width 0.25, depth 0.33. Row 0: Conv 64 -> 16 channels, 3x3/2 on 640x640x3.
+    assert by_path["0.conv"].output == Shape(320, 320, 16)
+    assert by_path["0.conv"].macs == 320 * 320 * 16 * 3 * 3 * 3
+    # Row 2: C2f(128, n=3) -> 32 channels with round(3 * 0.33) = 1 bottleneck of 16: the
+    # concat holds 2 halves + 1 bottleneck = 48 channels.
+    assert by_path["2.cat"].output == Shape(160, 160, 48)
+    assert "2.m.1.cv1.conv" not in by_path
+    # Row 4: C2f(256, n=6) -> round(6 * 0.33) = 2 bottlenecks; the concat 4 x 32 channels.
+    assert by_path["4.cat"].output == Shape(80, 80, 128)
+    # Detect: c2 = max(16, 64 // 4, 64) = 64 and c3 = max(64, 80) = 80 on every scale.
+    assert by_path["22.cv2.2.0.conv"].output == Shape(20, 20, 64)
+    assert by_path["22.cv3.0.0.conv"].output == Shape(80, 80, 80)
+    assert by_path["22.cv3.0.2"].params == 80 * 80 + 80
+
+
+def test_yolov8l_caps_channels_at_max_channels_512() -> None:
+    # Scale l: min(1024, 512) * 1.0 = 512 channels where the YAML says 1024.
+    by_path = {r.path: r for r in analyze(load("yolov8l")).rows}
+    assert by_path["7.conv"].output == Shape(20, 20, 512)
+    assert by_path["9.cv2.conv"].output == Shape(20, 20, 512)
+
+
+def test_scales_are_named_as_ultralytics_names_them() -> None:
+    # convcalc list shows Ultralytics' names (in natural order), not the file's own.
+    assert {n for n in catalogue_names() if n.startswith("yolov8")} == set(YOLOV8)
+    assert "yolov8" not in catalogue_names()
+    assert load("yolov8n").name == "yolov8n"
+    assert load("yolov8").name == "yolov8"         # the file itself, unscaled
+
+
+def test_a_name_ending_in_letters_is_a_scale_only_where_the_file_declares_it() -> None:
+    with pytest.raises(ConvcalcError, match=r"no file and no built-in architecture named "
+                                            r"'resnet50x'; did you mean 'resnet50'"):
+        load("resnet50x")
+    with pytest.raises(ConvcalcError, match=r"no built-in architecture named 'yolov8q'"):
+        load("yolov8q")
+
+
+def test_a_file_path_takes_a_scale_after_a_colon(tmp_path: Any) -> None:
+    path = tmp_path / "net.yaml"
+    path.write_text("name: net8\ninput: 8x8x3\nscales:\n  s: {width: 0.5, max_channels: 32}\n"
+                    "layers:\n  - conv: {filters: 16, kernel: 1}\n"
+                    "  - conv: {filters: 128, kernel: 1}\n")
+    arch = load(f"{path}:s")
+    assert arch.name == "net8s"
+    # 16 * 0.5 = 8; min(128, 32) * 0.5 = 16.
+    assert [r.output.c for r in analyze(arch).rows] == [8, 16]
+
+
+def test_the_cli_analyzes_yolov8n_by_name() -> None:
+    result = CliRunner().invoke(main, ["analyze", "yolov8n", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    totals = json.loads(result.stdout)["totals"]
+    assert (totals["params"], totals["macs"]) == torch_counts("yolov8n")
+
+
+@pytest.mark.parametrize(("scales", "message"), [
+    ("  s: {max_channels: 0}\n", r"scale 's': max_channels 0 must be a whole number from 1"),
+    ("  s: {max_channels: 1.5}\n", r"scale 's': max_channels 1.5 must be a whole number"),
+    ("  s: {max_chanels: 8}\n", r"unknown key 'max_chanels' in scale 's'; did you mean "
+                                r"'max_channels'\?"),
+], ids=["zero", "fraction", "typo"])
+def test_a_bad_max_channels_is_one_located_error(scales: str, message: str) -> None:
+    text = f"input: 8x8x3\nscales:\n{scales}layers:\n  - conv: {{filters: 8, kernel: 1}}\n"
+    with pytest.raises(ConvcalcError, match=rf"^bad\.yaml:3: {message}"):
+        parse(text, file="bad.yaml", scale="s")
+
+
+# -- from: NAME.* ---------------------------------------------------------------------------
+
+CONCAT_COPIES = """
+input: 8x8x4
+layers:
+  - conv: {name: stem, filters: 4, kernel: 1}
+  - repeat: 3
+    conv: {name: m, filters: 4, kernel: 3, padding: 1}
+  - concat: {name: cat, from: [stem, m.*]}
+"""
+
+
+def test_from_name_star_reads_every_copy_of_a_repeated_item_in_order() -> None:
+    report = analyze(parse(CONCAT_COPIES))
+    assert report.rows[-1].output == Shape(8, 8, 16)    # stem + 3 copies of 4 channels
+    deeper = analyze(parse(CONCAT_COPIES, depth=2.0))   # 6 copies
+    assert deeper.rows[-1].output == Shape(8, 8, 28)
+
+
+def test_a_repeated_items_path_names_its_last_copy() -> None:
+    text = CONCAT_COPIES.replace("[stem, m.*]", "[stem, m]")
+    report = analyze(parse(text))
+    assert [report.rows[i].path for i in report.rows[-1].inputs] == ["stem", "m.2"]
+    assert report.rows[-1].output == Shape(8, 8, 8)
+
+
+def test_from_name_star_of_no_repeated_item_is_one_located_error() -> None:
+    text = CONCAT_COPIES.replace("[stem, m.*]", "[stem, mm.*]")
+    with pytest.raises(ConvcalcError, match=r"^bad\.yaml:7: layer 'cat' \(concat\): reads "
+                                            r"'mm\.\*', but 'mm' is no repeated item before it"):
+        parse(text, file="bad.yaml")
+
+
+# -- live ---------------------------------------------------------------------------------------
+
+def _reference() -> Any:
+    pytest.importorskip("torch")
+    spec = importlib.util.spec_from_file_location("make_zoo_reference",
+                                                  DATA / "make_zoo_reference.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(("name", "library", "size"), [
+    ("mobilenetv4_conv_small", "timm", 160),
+    ("mobilenetv4_conv_medium", "timm", 192),
+    ("yolov8n", "ultralytics", 320),
+])
+def test_equals_a_live_model_at_another_input(name: str, library: str, size: int) -> None:
+    reference = _reference()
+    pytest.importorskip(library)
+    theirs = reference.measure(name, size)
+    report: Report = analyze(with_input(load(name), Shape(size, size, 3)))
+    dfl = theirs.get("dfl", {"params": 0, "macs": 0})
+    assert counts(report) == (theirs["params"] - dfl["params"], theirs["macs"] - dfl["macs"])
+    calls = [c for c in theirs["calls"] if ".dfl." not in f".{c[0]}."]
+    ours, calls = comparable(report, calls)
+    assert ours == calls
