@@ -348,3 +348,23 @@ def test_folded_blocks_carry_their_time() -> None:
     assert next(b for b in top if b["name"] == "layer1")["seconds"] == pytest.approx(sum(layer1))
     assert "Time" in run("analyze", "resnet18", "--depth", "1", "--device",
                          "raspberry_pi4").stdout
+
+
+def test_calibrate_reads_the_benchmark_csv_and_names_the_columns_it_ignores(
+        tmp_path: Path) -> None:
+    measured = Path(__file__).parent.parent / "benchmarks" / "data" / "torch_cpu_1thread.csv"
+    out = tmp_path / "fitted.yaml"
+    result = run("calibrate", str(measured), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (f"calibrate: ignored the columns min_seconds, max_seconds of "
+                             f"{measured} (it reads arch, seconds, input, width and batch)\n")
+    assert load_device(str(out)).figures == "calibrated"
+
+
+def test_a_misspelt_column_is_still_an_error(tmp_path: Path) -> None:
+    measured = tmp_path / "m.csv"
+    measured.write_text("arch,seconds,widht,notes\nresnet18,0.06,1,x\n")
+    result = run("calibrate", str(measured), "-o", str(tmp_path / "p.yaml"))
+    assert result.exit_code == 2
+    assert result.stderr == (f"Error: {measured}:1: unknown column 'widht'; did you mean "
+                             "'width'? columns: arch, seconds, input, width, batch\n")

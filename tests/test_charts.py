@@ -163,3 +163,25 @@ def test_standalone_svgs_keep_their_labels_inside(tmp_path: Path) -> None:
         path.write_text(svg.replace("</svg>", MEASURE.replace("<script>", "<script><![CDATA[")
                                     .replace("</script>", "]]></script>") + "</svg>"))
         inside(measured(path, tmp_path)["svg"])
+
+
+def test_report_charts_show_device_time() -> None:
+    from convcalc.formats.profiles import load_device
+    from convcalc.present.grid import human_seconds
+
+    device = load_device("raspberry_pi4")
+    timed = [summarize(analyze(load(name), device=device))
+             for name in ("mobilenet_v1", "resnet18")]
+    comparison, per_layer, _, _, _ = report_charts(timed)
+    first, second = (s.report.totals.seconds for s in timed)
+    assert "MACs, params and roofline time of mobilenet_v1, resnet18" in comparison.svg
+    assert (f"{human_seconds(second)} (\N{MULTIPLICATION SIGN}{second / first:.2f})"
+            in comparison.svg)
+    assert per_layer.heading == "MACs and time per layer on raspberry_pi4"
+    for row in timed[0].report.counted():
+        if row.macs:
+            assert f">{human_seconds(row.seconds or 0.0)}</text>" in per_layer.svg
+    standalone(comparison.svg)
+    standalone(per_layer.svg)
+    # Without a device the charts are as before: no time.
+    assert "time" not in report_charts(summaries("mobilenet_v1", "resnet18"))[0].svg

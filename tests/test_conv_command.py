@@ -80,3 +80,81 @@ def test_help(command):
     result = CliRunner().invoke(main, [command, "--help"])
     assert result.exit_code == 0
     assert "Usage" in result.output
+
+
+def _png_pixels(data: bytes) -> list[list[int]]:
+    """An 8-bit grey PNG's pixels, decoded here from the specification (chunks with CRC-32,
+    IHDR, zlib-compressed IDAT, filter type 0 per scanline) so the writer is not its own
+    judge."""
+    import struct
+    import zlib
+
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    chunks, at = {}, 8
+    while at < len(data):
+        (length,) = struct.unpack(">I", data[at:at + 4])
+        kind, body = data[at + 4:at + 8], data[at + 8:at + 8 + length]
+        (crc,) = struct.unpack(">I", data[at + 8 + length:at + 12 + length])
+        assert crc == zlib.crc32(kind + body)
+        chunks[kind] = body
+        at += 12 + length
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", chunks[b"IHDR"])
+    assert (depth, colour, interlace) == (8, 0, 0)
+    raw = zlib.decompress(chunks[b"IDAT"])
+    lines = [raw[y * (width + 1):(y + 1) * (width + 1)] for y in range(height)]
+    assert all(line[0] == 0 for line in lines) and b"IEND" in chunks
+    return [list(line[1:]) for line in lines]
+
+
+def test_png_output_is_a_real_grey_image(tmp_path):
+    out = tmp_path / "edges.png"
+    result = run("--example", "step", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    # The lecture's output [[0, 30, 30, 0]] x 4: 0 is black, the largest (30) white.
+    assert _png_pixels(out.read_bytes()) == [[0, 255, 255, 0]] * 4
+
+
+def test_png_grey_levels_are_linear(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text("0,0,0,0\n1,1,1,1\n2,2,2,2\n3,3,3,3\n4,4,4,4\n")
+    out = tmp_path / "g.png"
+    # The horizontal filter over rows 0..4: (row r) - (row r + 2) = -2 in every position, so
+    # the output is constant: black.
+    assert run(str(src), "--filter", "horizontal", "-o", str(out)).exit_code == 0
+    assert _png_pixels(out.read_bytes()) == [[0, 0]] * 3
+    kernel = tmp_path / "k.txt"
+    kernel.write_text("1\n")
+    # A 1x1 filter of 1 copies the input: 0..4 in steps of 1 -> 0, 63.75, 127.5, 191.25, 255,
+    # rounded half to even.
+    assert run(str(src), "--filter", str(kernel), "-o", str(out)).exit_code == 0
+    assert _png_pixels(out.read_bytes()) == [[v] * 4 for v in (0, 64, 128, 191, 255)]
+
+
+def test_png_opens_in_pillow(tmp_path):
+    image = pytest.importorskip("PIL.Image")
+    out = tmp_path / "edges.png"
+    assert run("--example", "step", "-o", str(out)).exit_code == 0
+    assert np.asarray(image.open(out)).tolist() == [[0, 255, 255, 0]] * 4
+
+
+def test_an_output_it_cannot_write_is_refused_naming_the_formats(tmp_path):
+    out = tmp_path / "edges.jpg"
+    result = run("--example", "step", "-o", str(out))
+    assert result.exit_code == 2
+    assert result.stderr == (f"Error: cannot tell the format of '{out}' from its extension; "
+                             "conv -o writes .csv .txt .npy .png\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("name", "hint"), [
+    ("sobel", "did you mean 'sobel-x' or 'sobel-y'? "),
+    ("Laplace", "did you mean 'laplacian'? "),
+    ("qqq", ""),
+])
+def test_an_unknown_filter_name_gets_the_nearest(name, hint):
+    result = run("--example", "step", "--filter", name)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: no built-in filter and no file named '{name}'; {hint}filters: vertical, "
+        "horizontal, sobel-x, sobel-y, scharr-x, scharr-y, laplacian, or a matrix file (CSV, "
+        "text or .npy)\n")

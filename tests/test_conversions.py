@@ -140,3 +140,32 @@ def test_analyze_and_export_say_what_convert_did(tmp_path) -> None:
     assert result.stdout == ""
     assert result.stderr == ("mobilenet_v1 (standard): 13 depthwise + pointwise pairs fused "
                              "into full convolutions; 0 left alone.\n")
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_the_fused_gated_block_counts_as_torch_does(stride: int) -> None:
+    torch = pytest.importorskip("torch")
+    from torch import nn
+    from torch.utils.flop_counter import FlopCounterMode
+
+    class GatedConv(nn.Module):
+        """The converted block in PyTorch: the gate on the input, then the full convolution."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.gate = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(4, 2, 1), nn.ReLU(),
+                                      nn.Conv2d(2, 4, 1), nn.Sigmoid())
+            self.conv = nn.Conv2d(4, 8, 3, stride=stride, padding=1, bias=False)
+            self.bn = nn.BatchNorm2d(8)
+
+        def forward(self, x: "torch.Tensor") -> "torch.Tensor":
+            return self.bn(self.conv(x * self.gate(x)))
+
+    model = GatedConv().eval()
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        out = model(torch.zeros(1, 4, 8, 8))
+    report = analyze(to_standard(parse(GATED.replace("STRIDE", str(stride)))).arch)
+    assert report.rows[-1].output == Shape(out.shape[2], out.shape[3], out.shape[1])
+    assert report.totals.params == sum(p.numel() for p in model.parameters())
+    assert report.totals.macs == counter.get_total_flops() // 2

@@ -5,6 +5,8 @@ against hand counts), hostile names in SVG, HTML and DOT, and what each box says
 import dataclasses
 import itertools
 import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
@@ -418,3 +420,20 @@ def test_html_report_embeds_the_graph_folded_to_a_readable_depth() -> None:
     nodes = [g for g in first.iter(f"{SVG}g") if g.get("class") == "node"]
     assert len(nodes) == 24
     assert {"layer1.0", "layer4.2", "fc"} <= {g.get("data-name") for g in nodes}
+
+
+def test_graph_needs_neither_numpy_nor_graphviz(tmp_path: Path) -> None:
+    # The drawing is pure Python: a fresh `convcalc graph` imports no numpy and starts no
+    # process (no Graphviz binary).
+    code = ("import subprocess, sys\n"
+            "def refuse(*a, **k):\n    raise AssertionError('started a process')\n"
+            "subprocess.Popen = refuse\n"
+            "from convcalc.cli import main\n"
+            f"try:\n    main(['graph', 'googlenet', '-o', {str(tmp_path / 'g.html')!r}])\n"
+            "except SystemExit as e:\n    assert e.code == 0, e.code\n"
+            "print(' '.join(sys.modules), file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    modules = set(done.stderr.split())
+    assert "numpy" not in modules and "convcalc.present.drawing.layout" in modules
+    assert (tmp_path / "g.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")

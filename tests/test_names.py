@@ -159,3 +159,20 @@ def test_compare_table_rows_are_named_after_what_was_done() -> None:
 def test_depth_multiplier_is_in_the_name() -> None:
     result = run("analyze", "efficientnet_b0", "--depth-multiplier", "1.2", "--format", "json")
     assert json.loads(result.stdout)["name"] == "efficientnet_b0 depth×1.2"
+
+
+def test_verify_takes_a_named_scale_with_settings() -> None:
+    result = run("verify", "efficientnet_b3@input=32")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.rstrip().endswith("layers match")
+
+
+def test_sweep_refuses_the_settings_it_varies() -> None:
+    result = run("sweep", "mobilenet_v2@width=0.5,input=160", "--width", "1,0.5")
+    assert result.exit_code == 2
+    assert result.stderr == ("Error: 'mobilenet_v2@width=0.5,input=160': sweep varies width "
+                             "and input itself; give the values with --width, --input\n")
+    result = run("sweep", "efficientnet_b0@depth-multiplier=1.2", "--width", "1,0.5",
+                 "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["name"] == "efficientnet_b0 depth×1.2"

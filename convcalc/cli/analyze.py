@@ -25,6 +25,7 @@ from convcalc.cli.base import (
     prepared_all,
     print_result,
     roofline_options,
+    split_settings,
 )
 from convcalc.errors import ConvcalcError
 from convcalc.formats.loader import catalogue_names, load
@@ -76,6 +77,8 @@ def analyze_command(*, arch: str, input_: str | None, width: float | None,
                                    include_stem)
     report = analyze(loaded, include_side=include_side, dtype=dtype_, batch=batch,
                      device=device)
+    for note in report.notes:
+        click.echo(f"{arch}: note: {note}", err=True)
     if explain or layer:
         explain_reports([report], format_, layer)
     elif depth is not None:
@@ -215,6 +218,10 @@ def sweep_command(*, arch: str, widths: str, inputs: str | None, convert: str | 
     from convcalc.analysis.variants import sweep
     from convcalc.present.results import render_sweep
 
+    varied = [key for key in ("width", "input") if key in split_settings(arch)[1]]
+    if varied:
+        raise ConvcalcError(f"'{arch}': sweep varies {' and '.join(varied)} itself; give the "
+                            f"values with {', '.join(f'--{k}' for k in varied)}")
     loaded, conversion = converted(prepared(arch, None, None, depth_multiplier), convert,
                                    include_stem)
     shapes = ([parse_shape(t, channels=loaded.input.c) for t in parse_list(inputs, "input")]

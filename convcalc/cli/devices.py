@@ -41,17 +41,23 @@ def calibrate_command(*, measured: str, output_: str, name: str, dtype: str,
     """Fit a device profile to measured latencies of networks and write it.
 
     MEASURED.csv has the columns arch,seconds (and optionally input, width, batch), one row
-    per network; arch is anything ARCH accepts. Prints the fit's error per network."""
+    per network; arch is anything ARCH accepts. Other columns are ignored and named on
+    stderr. Prints the fit's error per network."""
     from pathlib import Path
 
     from convcalc.analysis.roofline import EFFICIENCY_CLASSES
-    from convcalc.formats.measurements import calibrate
+    from convcalc.formats.measurements import calibrate, ignored_columns
     from convcalc.formats.profiles import device_yaml
     from convcalc.output import write_atomically
     from convcalc.present.results import render_calibration
 
     classes = EFFICIENCY_CLASSES if efficiency == "all" else parse_list(efficiency, "efficiency")
     calibration = calibrate(measured, name=name, dtype=dtype, efficiency=classes)
+    ignored = ignored_columns(measured)
+    if ignored:
+        click.echo(f"calibrate: ignored the column{'s' if len(ignored) > 1 else ''} "
+                   f"{', '.join(ignored)} of {measured} (it reads arch, seconds, input, width "
+                   "and batch)", err=True)
     write_atomically(output_, device_yaml(
         calibration.device, comment=f"Fitted by `convcalc calibrate` to {Path(measured).name}: "
         "calibrated figures, not datasheet peaks."), inputs=[measured])

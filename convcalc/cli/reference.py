@@ -1,6 +1,7 @@
 """The commands that run the numpy reference: verify and the conv (edge filter) demo."""
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -16,6 +17,9 @@ from convcalc.cli.base import (
     print_result,
 )
 from convcalc.errors import ConvcalcError
+
+# What conv -o writes, by the output's extension (CSV without one).
+MATRIX_FORMATS = (".csv", ".txt", ".npy", ".png")
 
 if TYPE_CHECKING:
     pass
@@ -73,7 +77,8 @@ def verify_command(*, arch: str, input_: str | None, width: float | None, seed: 
               help="vertical, horizontal, sobel-x, sobel-y, scharr-x, scharr-y, laplacian, or "
                    "a matrix file (CSV, whitespace text or .npy).")
 @click.option("--padding", default="valid", show_default=True,
-              help="valid, same, or P pixels on every side.")
+              help="valid, same, or P pixels on every side (valid, as the lecture's 6x6 -> "
+              "4x4; compare's one layer pads 'same').")
 @click.option("--stride", type=click.IntRange(1, 10_000), default=1, show_default=True,
               help="Step of the filter.")
 @click.option("--rgb", is_flag=True, help="Treat a one-channel input as three equal channels.")
@@ -82,7 +87,8 @@ def verify_command(*, arch: str, input_: str | None, width: float | None, seed: 
               help="The channel(s) the filter reads on a 3-channel input; the others' filter "
                    "slices are zero.")
 @click.option("-o", "--output", "output_path", metavar="OUT",
-              help="Also write the output matrix: .npy, else CSV.")
+              help="Also write the output matrix: .npy, .png (grey levels, the smallest value "
+              "black and the largest white), else CSV (.csv, .txt or no extension).")
 def conv_command(*, input_: str | None, example: str | None, filter_: str, padding: str,
                  stride: int, rgb: bool, channel: str, output_path: str | None) -> None:
     """Convolve a matrix (or an image's channels) with an edge filter, as in the lecture."""
@@ -94,6 +100,19 @@ def conv_command(*, input_: str | None, example: str | None, filter_: str, paddi
 
     if (input_ is None) == (example is None):
         raise ConvcalcError("give either INPUT (a CSV, text or .npy matrix) or --example step")
+    suffix = Path(output_path).suffix.lower() if output_path is not None else ""
+    if suffix not in ("", *MATRIX_FORMATS):
+        raise ConvcalcError(f"cannot tell the format of '{output_path}' from its extension; "
+                            f"conv -o writes {' '.join(MATRIX_FORMATS)}")
+    if filter_ not in FILTERS and not Path(filter_).suffix and not Path(filter_).exists():
+        import difflib
+
+        # Every close name, in FILTERS' order: 'sobel' is as near sobel-x as sobel-y.
+        close = set(difflib.get_close_matches(filter_.lower(), FILTERS, n=len(FILTERS)))
+        hint = " or ".join(f"'{name}'" for name in FILTERS if name in close)
+        raise ConvcalcError(f"no built-in filter and no file named '{filter_}'"
+                            f"{f'; did you mean {hint}? ' if hint else '; '}filters: "
+                            f"{', '.join(FILTERS)}, or a matrix file (CSV, text or .npy)")
     image = np.array(EXAMPLES[example], float) if example else reference.read_matrix(input_ or "")
     kernel = (np.array(FILTERS[filter_], float) if filter_ in FILTERS
               else reference.read_matrix(filter_))
@@ -105,8 +124,12 @@ def conv_command(*, input_: str | None, example: str | None, filter_: str, paddi
         from convcalc.output import write_atomically
 
         buffer = io.BytesIO()
-        if output_path.endswith(".npy"):
+        if suffix == ".npy":
             np.save(buffer, run.output)
+        elif suffix == ".png":
+            from convcalc.formats.png import encode_png
+
+            buffer.write(encode_png(reference.grey_levels(run.output)))
         else:
             np.savetxt(buffer, run.output, delimiter=",", fmt="%.10g")
         write_atomically(output_path, buffer.getvalue(),

@@ -4,7 +4,7 @@ it with ``convcalc.analysis.calibrate.fit``."""
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from convcalc.analysis.calibrate import (
@@ -40,7 +40,8 @@ def calibrate(source: str | Path, name: str = "calibrated", dtype: str = "fp32",
 
 def read_measurements(source: str | Path, dtype: str = "fp32") -> list[Measurement]:
     """The rows of a CSV file with columns ``arch`` (anything ARCH accepts) and ``seconds``,
-    and optionally ``input`` (as --input), ``width`` and ``batch``; each row analysed."""
+    and optionally ``input`` (as --input), ``width`` and ``batch``; each row analysed. Other
+    columns are ignored (``ignored_columns`` names them)."""
     shown = str(source)
     text = read_text(Path(source), "measurement CSVs", shown, kind="CSV")
     try:
@@ -49,8 +50,19 @@ def read_measurements(source: str | Path, dtype: str = "fp32") -> list[Measureme
         raise e.located(file=shown) from None
 
 
-def _measurements(text: str, dtype: str) -> list[Measurement]:
-    reader = csv.reader(io.StringIO(text))
+def ignored_columns(source: str | Path) -> list[str]:
+    """The columns of the CSV file ``source`` that ``read_measurements`` does not read (notes
+    such as min_seconds), to be named to the user."""
+    text = read_text(Path(source), "measurement CSVs", str(source), kind="CSV")
+    try:
+        return _header(csv.reader(io.StringIO(text)))[1]
+    except ConvcalcError as e:
+        raise e.located(file=str(source)) from None
+
+
+def _header(reader: "Iterator[list[str]]") -> tuple[list[str], list[str]]:
+    """The header row and the columns it has beyond COLUMNS, which are ignored; a column that
+    looks like a misspelt one of COLUMNS absent from the header is an error instead."""
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
@@ -58,10 +70,21 @@ def _measurements(text: str, dtype: str) -> list[Measurement]:
                             "and one row per network", line=1) from None
     except csv.Error as e:
         raise ConvcalcError(f"is not CSV: {e}", line=1) from None
+    ignored = []
     for column in header:
-        if column not in COLUMNS:
-            raise ConvcalcError(f"unknown column '{column}'{suggestion(column, COLUMNS)}; "
-                                f"columns: {', '.join(COLUMNS)}", line=1)
+        if column in COLUMNS:
+            continue
+        hint = suggestion(column, [c for c in COLUMNS if c not in header])
+        if hint:
+            raise ConvcalcError(f"unknown column '{column}'{hint} columns: "
+                                f"{', '.join(COLUMNS)}", line=1)
+        ignored.append(column)
+    return header, ignored
+
+
+def _measurements(text: str, dtype: str) -> list[Measurement]:
+    reader = csv.reader(io.StringIO(text))
+    header, _ = _header(reader)
     for column in ("arch", "seconds"):
         if column not in header:
             raise ConvcalcError(f"needs a column '{column}'; the header is "

@@ -22,6 +22,7 @@ STYLE = ("<style>text { font: 11px ui-monospace, 'DejaVu Sans Mono', Menlo, Cons
          ".title { font: bold 13px system-ui, 'DejaVu Sans', sans-serif; }</style>")
 BLUE = "#0969da"
 AMBER = "#bf8700"
+GREEN = "#1a7f37"  # time on a --device
 PALETTE = (BLUE, AMBER, "#1a7f37", "#cf222e", "#8250df", "#1b7c83", "#bc4c00", "#57606a")
 LABEL_CHARS = 48
 

@@ -20,7 +20,7 @@ from typing import Any
 from convcalc.analysis.report import DTYPE_BYTES, LayerRow, Report
 from convcalc.analysis.summary import Summary, compare_totals, compared, share, summarize
 from convcalc.errors import plain
-from convcalc.present.charts import AMBER, BLUE, bar_chart
+from convcalc.present.charts import AMBER, BLUE, GREEN, bar_chart
 from convcalc.present.drawing.model import diagram, readable_depth
 from convcalc.present.drawing.svg import render_svg
 from convcalc.present.grid import csv_cell, human, human_bytes, human_seconds, markdown_escape
@@ -402,14 +402,28 @@ def _safe(name: str) -> str:
 
 
 def architecture_charts(summary: Summary, index: int) -> list[Chart]:
-    """The charts of one architecture: MACs per layer, and the shares by layer kind."""
+    """The charts of one architecture: MACs per layer (and, analysed on a --device, each
+    layer's roofline time beside them, for every layer that takes any), and the shares by
+    layer kind."""
     name = summary.report.name
     stem = f"{index}-{_safe(name)}"
-    costly = [r for r in summary.report.counted() if r.macs]
-    largest = max((r.macs for r in costly), default=0)
-    out = [Chart(f"{stem}-macs-per-layer", "MACs per layer", bar_chart(
-        f"MACs per layer of {name}",
-        [(r.path, [(share(r.macs, largest), BLUE, human(r.macs))]) for r in costly]))]
+    device = summary.report.device
+    if device is None:
+        costly = [r for r in summary.report.counted() if r.macs]
+        largest = max((r.macs for r in costly), default=0)
+        out = [Chart(f"{stem}-macs-per-layer", "MACs per layer", bar_chart(
+            f"MACs per layer of {name}",
+            [(r.path, [(share(r.macs, largest), BLUE, human(r.macs))]) for r in costly]))]
+    else:
+        timed = [r for r in summary.report.counted() if r.macs or r.seconds]
+        largest = max((r.macs for r in timed), default=0)
+        slowest = max((r.seconds or 0.0 for r in timed), default=0.0)
+        out = [Chart(f"{stem}-macs-per-layer", f"MACs and time per layer on {device.name}",
+                     bar_chart(f"MACs and roofline time per layer of {name} on {device.name}", [
+                         (r.path, [(share(r.macs, largest), BLUE, human(r.macs)),
+                                   ((r.seconds or 0.0) / slowest if slowest else 0.0, GREEN,
+                                    human_seconds(r.seconds or 0.0))])
+                         for r in timed], legend=[("MACs", BLUE), ("time", GREEN)]))]
     if summary.by_kind:
         out.append(Chart(f"{stem}-by-kind", "Shares by layer kind", bar_chart(
             f"Shares of MACs and params by layer kind of {name}",
@@ -432,10 +446,22 @@ def comparison_chart(summaries: Sequence[Summary]) -> Chart:
                 f"{human(getattr(c, key))} {key.replace('macs', 'MACs')}"
                 + (f" ({TIMES}{ratio:.2f})" if ratio is not None else ""))
 
+    timed = all(c.seconds is not None for c in rows)  # every network analysed on a --device
+    slowest = max((c.seconds or 0.0 for c in rows), default=0.0)
+
+    def time_bar(c: Any) -> list[tuple[float, str, str]]:
+        if not timed:
+            return []
+        ratio = c.ratios.get("seconds")
+        return [(c.seconds / slowest if slowest else 0.0, GREEN, human_seconds(c.seconds)
+                 + (f" ({TIMES}{ratio:.2f})" if ratio is not None else ""))]
+
     return Chart("comparison", "Comparison chart", bar_chart(
-        "MACs and params of " + ", ".join(c.name for c in rows),
-        [(c.name, [bar(c, "macs", BLUE), bar(c, "params", AMBER)]) for c in rows],
-        legend=[("MACs", BLUE), ("params", AMBER)]))
+        ("MACs, params and roofline time of " if timed else "MACs and params of ")
+        + ", ".join(c.name for c in rows),
+        [(c.name, [bar(c, "macs", BLUE), bar(c, "params", AMBER), *time_bar(c)])
+         for c in rows],
+        legend=[("MACs", BLUE), ("params", AMBER), *([("time", GREEN)] if timed else [])]))
 
 
 def report_charts(summaries: Sequence[Summary]) -> list[Chart]:

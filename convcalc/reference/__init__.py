@@ -8,7 +8,7 @@ Three jobs, one module each: ``kernels`` (pure array functions returning their m
 the limits.
 """
 
-from convcalc.reference.edge import FilterRun, edge_filter, filter2d, read_matrix
+from convcalc.reference.edge import FilterRun, edge_filter, filter2d, grey_levels, read_matrix
 from convcalc.reference.kernels import (
     ACTIVATIONS,
     adaptive_avg_pool2d,
@@ -39,6 +39,7 @@ __all__ = [
     "conv_transpose2d",
     "edge_filter",
     "filter2d",
+    "grey_levels",
     "layer_norm",
     "local_response_norm",
     "pad",

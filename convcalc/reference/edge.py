@@ -118,3 +118,14 @@ def edge_filter(image: Array, kernel: Array, *, padding: int | str = "valid", st
     with checked_arithmetic("the filtered image's"):
         out = filter2d(image, kernel, pads, stride, channels)
     return FilterRun(image, kernel, channels, pads, stride, out)
+
+
+def grey_levels(matrix: Array) -> list[list[int]]:
+    """A 2-D matrix as grey levels 0..255 for an image: the smallest value black (0), the
+    largest white (255), linear between, rounded to the nearest level; a constant matrix is
+    black."""
+    if matrix.ndim != 2:
+        raise ConvcalcError(f"an image needs an h x w matrix, not shape {matrix.shape}")
+    low, high = float(matrix.min()), float(matrix.max())
+    scale = 255 / (high - low) if high > low else 0.0
+    return np.rint((matrix - low) * scale).astype(int).tolist()  # type: ignore[no-any-return]
