@@ -64,6 +64,8 @@ DEVICE_FIGURES = {
 }
 MIN_EFFICIENCY = 1e-6                 # the least fraction of the peak a layer class reaches
 MEASURED_SECONDS = (1e-9, 1e6)        # one measured latency in a calibrate CSV
+MAX_MEASURE_REPEAT = 10_000           # timed (or warm-up) runs of one design in `measure`
+MAX_MEASURE_THREADS = 1_024           # runtime threads in `measure`
 # The numpy reference: the most memory one verify may need (tensors alive, weights and working
 # memory at its peak layer), the multiplies and the element-wise operations it may run (a few
 # seconds each on 2 cores: resnet50 at 224 is 4.1 GMACs, vgg16 15.5; see reference/budget.py),

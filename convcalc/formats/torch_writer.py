@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from convcalc.analysis.report import NETWORK_INPUT, LayerRow, analyze
 from convcalc.errors import ConvcalcError
+from convcalc.formats.walk import inference_rows, not_written
 from convcalc.graph.architecture import Architecture
 from convcalc.graph.layers import ACTIVATION_OPS, ConvTranspose, Pool
 from convcalc.graph.shapes import resolve_padding
@@ -205,13 +206,10 @@ def write_torch(arch: Architecture) -> str:
     """The source of a PyTorch module computing ``arch`` (side branches left out) and returning
     its outputs."""
     report = analyze(arch)
-    rows = [r for r in report.rows if not r.side]
-    index = {id(r): i for i, r in enumerate(report.rows)}
     modules: list[str] = []
     forward: list[str] = []
     helpers: set[str] = set()
-    for row in rows:
-        i = index[id(row)]
+    for i, row in inference_rows(report):
         args = [_variable(source) for source in row.inputs]
         if row.kind in EXPRESSIONS:
             expression = EXPRESSIONS[row.kind](row, args)
@@ -221,7 +219,7 @@ def write_torch(arch: Architecture) -> str:
         build = TORCH.get(row.kind)
         try:
             if build is None:
-                raise ConvcalcError(f"layer kind '{row.kind}' cannot be exported to PyTorch yet")
+                raise not_written(row, "PyTorch")
             code = build(row)
         except ConvcalcError as e:
             raise e.located(file=arch.file, line=row.line, path=row.path, kind=row.kind) from None
