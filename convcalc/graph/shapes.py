@@ -28,6 +28,10 @@ class Shape:
     def __init__(self, *dims: int) -> None:
         if not 1 <= len(dims) <= MAX_RANK:
             raise ConvcalcError(f"a tensor has 1 to {MAX_RANK} dims, not {len(dims)}")
+        # Made by the API too: Shape(32.5, 32.5, 1) would count fractional positions.
+        if any(isinstance(d, bool) or not isinstance(d, int) for d in dims):
+            raise ConvcalcError("a shape's dims must be whole numbers, not "
+                                + " x ".join(map(repr, dims)))
         image = len(dims) == 3
         set_ = object.__setattr__
         set_(self, "dims", dims)
@@ -177,6 +181,12 @@ def output_size(n: int, kernel: int, stride: int, pad_before: int, pad_after: in
     rounds up instead, except that (as PyTorch does) the last window must start inside the input
     or its left padding.
     """
+    numbers = (n, kernel, stride, pad_before, pad_after, dilation)
+    if any(isinstance(v, bool) or not hasattr(type(v), "__index__") for v in numbers):
+        raise ConvcalcError(f"output_size takes whole numbers, not {numbers}")
+    if min(n, kernel, stride, dilation) < 1:
+        raise ConvcalcError(f"output_size needs n, kernel, stride and dilation of at least 1, "
+                            f"not {numbers}")
     span = n + pad_before + pad_after - dilation * (kernel - 1) - 1
     if span < 0:
         raise ConvcalcError(
