@@ -594,7 +594,7 @@ def test_the_catalogue_names_each_efficientnet_scale_with_torchvisions_counts() 
     named = [n for n in catalogue_names() if n.startswith("efficientnet_b")]
     assert named == [f"efficientnet_b{i}" for i in range(8)]
     assert "efficientnet" not in catalogue_names()
-    scaled = {"efficientnet", "yolov8"}    # listed by their scales' names
+    scaled = {"efficientnet", "yolov8", "yolo11"}    # listed by their scales' names
     assert set(builtin_names()) - scaled <= set(catalogue_names())
     assert {n: counts(analyze(load(n))) for n in named} == {
         n: (EXTRA[n]["params"], EXTRA[n]["macs"]) for n in named}
