@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from convcalc.display import Shown
 from convcalc.graph.layers import Conv, Dense
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ BOUNDS = ("compute", "memory")
 
 
 @dataclass(frozen=True)
-class Device:
+class Device(Shown):
     """A device profile: its peak multiply rate and memory bandwidth at ``dtype``, an optional
     fixed cost per layer, and the efficiency (a fraction of the peak multiply rate) that some
     classes of layer reach. ``figures`` says what the numbers are: 'peak' (from datasheets,
@@ -45,6 +46,13 @@ class Device:
     description: str = ""
     figures: str = "peak"
     sources: Mapping[str, str] = field(default_factory=dict)
+
+
+class Devices(Shown, tuple[Device, ...]):
+    """Several device profiles (``convcalc.devices()``): a tuple that prints, and shows in a
+    notebook, as ``convcalc devices``' table."""
+
+    __slots__ = ()
 
 
 def efficiency_class(layer: "Layer | Merge", window: "Window | None", input: "Shape") -> str:

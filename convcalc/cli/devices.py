@@ -16,10 +16,10 @@ if TYPE_CHECKING:
 def devices_command() -> None:
     """The built-in device profiles for --device: their peak figures and the datasheet each
     figure comes from."""
-    from convcalc.formats.profiles import device_names, load_device
+    from convcalc.formats.profiles import devices
     from convcalc.present.results import render_devices
 
-    print_result(render_devices([load_device(name) for name in device_names()]))
+    print_result(render_devices(devices()))
 
 
 @click.command("calibrate", epilog=examples(

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from convcalc.analysis.report import DTYPE_BYTES
-from convcalc.analysis.roofline import EFFICIENCY_CLASSES, Device
+from convcalc.analysis.roofline import EFFICIENCY_CLASSES, Device, Devices
 from convcalc.errors import ConvcalcError, suggestion
 from convcalc.formats.loader import builtin_dirs, builtin_names, locate
 from convcalc.formats.yaml_reader import YMap, as_mapping, check_keys, read_text, read_yaml
@@ -38,6 +38,11 @@ NUMBERS = ("macs_per_second", "bytes_per_second", "overhead_seconds")
 def device_names() -> list[str]:
     """Names of the built-in device profiles."""
     return builtin_names(FOLDER)
+
+
+def devices() -> Devices:
+    """Every built-in device profile, in name order: prints as ``convcalc devices``."""
+    return Devices(load_device(name) for name in device_names())
 
 
 def load_device(source: str | Path) -> Device:
