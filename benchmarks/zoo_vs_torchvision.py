@@ -60,7 +60,7 @@ def natural(run: tuple[str, float, bool]) -> tuple[Any, ...]:
 
 
 TORCH_MISSING = ("needs torch and torchvision, which this Python lacks: run it with one that has "
-                 "them (see the Development section of README.md)")
+                 "them (see docs/contributing.md)")
 
 
 def main() -> None:

@@ -272,3 +272,12 @@ def test_every_command_has_an_example() -> None:
              for page in PAGES for block in blocks(page.read_text()) if block.lang == "console"
              for command in commands(block) if command.text.startswith("convcalc ")}
     assert set(main.commands) <= shown, f"commands without an example: {set(main.commands) - shown}"
+
+
+def test_named_files_exist() -> None:
+    """Every repository path the pages name in code spans (`convcalc/...`, `tests/...`) exists,
+    so a moved module cannot leave a page pointing at nothing."""
+    named = {path for page in PAGES for path in re.findall(
+        r"`((?:convcalc|tests|benchmarks|architectures|devices)/[\w./-]*)`", page.read_text())}
+    assert named, "no paths found: the pattern is wrong"
+    assert not sorted(path for path in named if not (ROOT / path).exists())

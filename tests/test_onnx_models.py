@@ -19,7 +19,7 @@ pytest.importorskip("onnx")
 
 ONNX = DATA / "onnx"
 COUNTS = json.loads((ONNX / "counts.json").read_text())["models"]
-EXPORTS = [(name, exporter) for name in COUNTS for exporter in ("torchscript", "dynamo")]
+EXPORTS = [(name, exporter) for name in COUNTS for exporter in COUNTS[name]["exporters"]]
 
 
 def expected_params(name: str, exporter: str) -> int:

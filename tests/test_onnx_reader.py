@@ -1,6 +1,8 @@
 """The ONNX reader on graphs built with onnx.helper: one per op family, with the expected numbers
 worked out by hand in each test, plus hostile files. No torch needed."""
 
+import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +198,19 @@ def test_reduce_mean_over_height_and_width(tmp_path: Path) -> None:
         node("Gemm", ["m", "w"], ["y"], transB=1)],
         [ints("axes", -1, -2), weight("w", 3, 16)], [1, 16, 7, 7], opset=18)
     assert counts(path) == (48, 48, [3])
+
+
+def test_reduce_max_over_height_and_width_and_a_cast(tmp_path: Path) -> None:
+    # CBAM's channel attention: the max over height and width, kept 1x1, then a Cast of the
+    # network tensor (no layer) and a 1x1 convolution: 16 * 8 MACs at 1x1.
+    path = save(tmp_path, [
+        node("ReduceMax", ["x"], ["m"], axes=[2, 3], keepdims=1),
+        node("Cast", ["m"], ["c"], to=TensorProto.FLOAT),
+        node("Conv", ["c", "w"], ["y"])], [weight("w", 8, 16, 1, 1)], [1, 16, 7, 7])
+    report = analyze(read_onnx(path))
+    assert [(r.kind, r.output.as_list()) for r in report.rows] == [
+        ("maxpool", [1, 1, 16]), ("pointwise", [1, 1, 8])]
+    assert report.totals.macs == 16 * 8
 
 
 def test_shape_plumbing_is_folded_into_a_flatten(tmp_path: Path) -> None:
@@ -551,6 +566,19 @@ def test_shared_initializer_counts_once(tmp_path: Path) -> None:
     report = analyze(read_onnx(path))
     assert [r.params for r in report.rows] == [148, 0]
     assert report.totals.macs == 2 * 36 * 4 * 36
+    # Said once, on stderr and in JSON: 2 initializers, 144 + 4 values.
+    note = ("2 initializers (148 values) are each read by more than one layer; params count "
+            "each once. If the exporter merged equal tensors, torch counts more: export with "
+            "the dynamo exporter, with trained weights, or with do_constant_folding=False in "
+            "training mode for torch's count")
+    result = CliRunner().invoke(main, ["analyze", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"{path}: note: {note}\n"
+    assert json.loads(result.stdout)["notes"] == [note]
+    unshared = save(tmp_path, [node("Conv", ["x", "w", "b"], ["y"])],
+                    [weight("w", 4, 4, 3, 3), weight("b", 4)], [1, 4, 6, 6], name="one.onnx")
+    result = CliRunner().invoke(main, ["analyze", str(unshared), "--format", "json"])
+    assert (result.stderr, json.loads(result.stdout)["notes"]) == ("", [])
 
 
 def test_a_graph_too_big_besides_its_weights(tmp_path: Path,
@@ -599,3 +627,123 @@ def test_mutated_exports_give_errors_not_tracebacks(tmp_path: Path) -> None:
         path.write_bytes(bytes(data))
         with contextlib.suppress(ConvcalcError):
             analyze(read_onnx(path))
+
+
+# -- weight-side arithmetic ---------------------------------------------------------------------
+
+def test_weight_standardisation_counts_the_weight_once_and_no_macs(tmp_path: Path) -> None:
+    # NFNet's ScaledStdConv2d as the dynamo exporter writes it without folding: the weight
+    # minus its mean over each filter, times a gain, then the convolution. Params are the
+    # weight, gain and bias (8 * 27 + 8 + 8); MACs are the convolution's alone.
+    path = save(tmp_path, [
+        node("ReduceMean", ["w", "axes"], ["mean"], keepdims=1),
+        node("Sub", ["w", "mean"], ["centred"]),
+        node("Mul", ["centred", "gain"], ["ws"]),
+        node("Conv", ["x", "ws", "b"], ["y"], pads=[1, 1, 1, 1])],
+        [weight("w", 8, 3, 3, 3), ints("axes", 1, 2, 3), weight("gain", 8, 1, 1, 1),
+         weight("b", 8)], [1, 3, 16, 16], opset=18)
+    assert counts(path) == (8 * 27 + 8 + 8, 16 * 16 * 8 * 27, [16, 16, 8])
+
+
+def test_weight_standardisation_from_the_torchscript_exporter(tmp_path: Path) -> None:
+    # timm's ScaledStdConv2d through the TorchScript exporter: a BatchNormalization of the
+    # weight in training mode, whose mean and variance come from a second, transposed copy of
+    # the weight (no parameter of the model): torch's own count.
+    torch = pytest.importorskip("torch")
+    layers = pytest.importorskip("timm.layers")
+    model = torch.nn.Sequential(layers.ScaledStdConv2d(3, 8, 3, padding=1),
+                                torch.nn.ReLU()).eval()
+    path = tmp_path / "ws.onnx"
+    with warnings.catch_warnings():  # the legacy exporter, and batch norm in training mode
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.zeros(1, 3, 16, 16),), str(path), dynamo=False,
+                          opset_version=17)
+    kinds = {n.op_type for n in onnx.load(str(path)).graph.node}
+    assert {"BatchNormalization", "ReduceMean"} <= kinds
+    params, macs, out = counts(path)
+    assert params == sum(p.numel() for p in model.parameters())
+    assert (macs, out) == (16 * 16 * 8 * 27, [16, 16, 8])
+
+
+# -- layer paths --------------------------------------------------------------------------------
+
+def _scoped(op: str, inputs: list[str], outputs: list[str], scopes: list[str],
+            classes: list[str], **attrs: Any) -> Any:
+    """A node as the dynamo exporter names it (node_conv2d_3), with its module scopes."""
+    made = node(op, inputs, outputs, name=f"node_{outputs[0]}", **attrs)
+    for key, value in (("pkg.torch.onnx.name_scopes", scopes),
+                       ("pkg.torch.onnx.class_hierarchy", classes)):
+        entry = made.metadata_props.add()
+        entry.key, entry.value = key, repr(value)
+    return made
+
+
+def test_dynamo_scopes_give_module_paths_that_fold(tmp_path: Path) -> None:
+    conv = ["torchvision.models.resnet.ResNet", "torch.nn.modules.container.Sequential",
+            "torchvision.models.resnet.BasicBlock", "torch.nn.modules.conv.Conv2d",
+            "aten.conv2d.default"]
+    block = [*conv[:3], "aten.add.Tensor"]
+    path = save(tmp_path, [
+        _scoped("Conv", ["x", "w1"], ["c1"], ["", "layer1", "layer1.0", "layer1.0.conv1",
+                                              "conv2d"], conv, pads=[1, 1, 1, 1]),
+        _scoped("Conv", ["c1", "w2"], ["c2"], ["", "layer1", "layer1.0", "layer1.0.conv2",
+                                               "conv2d_1"], conv, pads=[1, 1, 1, 1]),
+        _scoped("Add", ["c2", "x"], ["y"], ["", "layer1", "layer1.0", "add_7"], block)],
+        [weight("w1", 4, 4, 3, 3), weight("w2", 4, 4, 3, 3)], [1, 4, 8, 8])
+    report = analyze(read_onnx(path))
+    assert [r.path for r in report.rows] == ["layer1.0.conv1", "layer1.0.conv2", "layer1.0.add"]
+    result = CliRunner().invoke(main, ["analyze", str(path), "--depth", "1"])
+    assert result.exit_code == 0, result.output
+    assert [line.split()[:2] for line in result.output.splitlines() if line.startswith(
+        "layer1")] == [["layer1", "3"]]
+
+
+def test_dynamo_export_folds_as_the_torchscript_one(tmp_path: Path) -> None:
+    # torchvision's ResNet-18 through the dynamo exporter, with its node metadata: at --depth 1
+    # the same blocks, layers and MACs as the stored TorchScript export, whose scopes are
+    # torch's module paths.
+    torch = pytest.importorskip("torch")
+    torchvision = pytest.importorskip("torchvision")
+    path = tmp_path / "resnet18.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(torchvision.models.resnet18(weights=None).eval(),
+                          (torch.zeros(1, 3, 64, 64),), str(path), dynamo=True, verbose=False)
+
+    def blocks(model: Path) -> list[tuple[str, ...]]:
+        """(block, layers, MACs) at depth 1 (params differ: the exporters fold batch norms
+        into different biases)."""
+        result = CliRunner().invoke(main, ["analyze", str(model), "--depth", "1", "--input",
+                                           "64x64", "--format", "csv"])
+        assert result.exit_code == 0, result.output
+        return [tuple(line.split(",")[i] for i in (0, 2, 4))
+                for line in result.stdout.splitlines() if line.startswith("layer")]
+
+    dynamo = blocks(path)
+    assert [row[0] for row in dynamo] == ["layer1", "layer2", "layer3", "layer4"]
+    assert dynamo == blocks(DATA / "onnx" / "resnet18.torchscript.onnx")
+
+
+def test_stripped_constants_fall_back_on_recorded_shapes(tmp_path: Path) -> None:
+    # A Reshape target and Resize sizes whose values were stripped: the dims value_info
+    # records for the outputs stand in; without them, the error names the initializer.
+    target, sizes = ints("target", 0, 0), ints("sizes", 0, 0, 0, 0)
+    for tensor in (target, sizes):
+        tensor.ClearField("raw_data")
+        tensor.ClearField("int64_data")
+    nodes = [node("Resize", ["x", "", "", "sizes"], ["r"], mode="nearest"),
+             node("Reshape", ["r", "target"], ["y"])]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 192])], [target, sizes],
+        value_info=[helper.make_tensor_value_info("r", TensorProto.FLOAT, [1, 3, 8, 8])])
+    path = tmp_path / "stripped.onnx"
+    path.write_bytes(helper.make_model(graph).SerializeToString())
+    report = analyze(read_onnx(path))
+    assert [(r.kind, r.output.as_list()) for r in report.rows] == [
+        ("upsample", [8, 8, 3]), ("flatten", [192])]
+    del graph.value_info[:]
+    path.write_bytes(helper.make_model(graph).SerializeToString())
+    with pytest.raises(ConvcalcError, match=r"\(Resize\): needs the values of initializer "
+                       r"'sizes' \(dims \[4\]\)"):
+        read_onnx(path)

@@ -108,6 +108,7 @@ class Report(Shown):
     device: Device | None = None
     # The rows the network returns (NETWORK_INPUT if it returns its input unchanged).
     outputs: tuple[int, ...] = ()
+    notes: tuple[str, ...] = ()  # the architecture's (how a file was counted)
 
     def counted(self) -> tuple[LayerRow, ...]:
         """The rows the totals add up: all of them, or all but side branches."""
@@ -172,7 +173,7 @@ def analyze(arch: Architecture, *, include_side: bool = False, dtype: str = "fp3
     )
     return Report(arch.name, arch.description, arch.source, arch.input, arch.width, dtype,
                   include_side, costed, totals, batch, device,
-                  outputs=tuple(tensors[p].row for p in arch.outputs))
+                  outputs=tuple(tensors[p].row for p in arch.outputs), notes=arch.notes)
 
 
 class _Walk:

@@ -76,6 +76,8 @@ def analyze_command(*, arch: str, input_: str | None, width: float | None,
                                    include_stem)
     report = analyze(loaded, include_side=include_side, dtype=dtype_, batch=batch,
                      device=device)
+    for note in report.notes:
+        click.echo(f"{arch}: note: {note}", err=True)
     if explain or layer:
         explain_reports([report], format_, layer)
     elif depth is not None:

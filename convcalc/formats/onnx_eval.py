@@ -651,6 +651,8 @@ def output_dims(op_type: str, attrs: dict[str, Any],
         return a if isinstance(a, tuple) else a.dims
 
     given = [a for a in args if a is not None]
+    if op_type == "BatchNormalization":  # of a weight: normalised, the same dims
+        return dims_of(given[0])
     if op_type in ELEMENTWISE:
         return _broadcast(*(dims_of(a) for a in given))
     first = dims_of(given[0])

@@ -34,6 +34,12 @@ MODEL_PRODUCER_NAME, MODEL_PRODUCER_VERSION, MODEL_GRAPH, MODEL_OPSET_IMPORT = 2
 OPSET_DOMAIN, OPSET_VERSION = 1, 2
 GRAPH_NODE, GRAPH_INITIALIZER, GRAPH_INPUT, GRAPH_OUTPUT, GRAPH_VALUE_INFO = 1, 5, 11, 12, 13
 NODE_INPUT, NODE_OUTPUT, NODE_NAME, NODE_OP_TYPE, NODE_ATTRIBUTE, NODE_DOMAIN = 1, 2, 3, 4, 5, 7
+NODE_METADATA_PROPS, ENTRY_KEY, ENTRY_VALUE = 9, 1, 2
+# The node metadata convcalc reads (others, such as stack traces, are skipped undecoded): the
+# dynamo exporter's module scopes of a node, "['', 'layer1', 'layer1.0', 'layer1.0.conv1',
+# 'conv2d']", and their classes, "[..., 'torch.nn.modules.conv.Conv2d', 'aten.conv2d.default']".
+NAME_SCOPES = "pkg.torch.onnx.name_scopes"
+CLASS_HIERARCHY = "pkg.torch.onnx.class_hierarchy"
 (ATTR_NAME, ATTR_F, ATTR_I, ATTR_S, ATTR_T, ATTR_G, ATTR_FLOATS, ATTR_INTS, ATTR_STRINGS,
  ATTR_TENSORS, ATTR_GRAPHS, ATTR_TYPE) = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 20
 (TENSOR_DIMS, TENSOR_DATA_TYPE, TENSOR_FLOAT_DATA, TENSOR_INT32_DATA, TENSOR_STRING_DATA,
@@ -88,8 +94,9 @@ class ValueInfoProto:
 
 @dataclass(frozen=True, slots=True)
 class NodeProto:
-    """One node: names, op type and its attributes as Python values (int, float, str, lists of
-    them, a TensorProto or a GraphProto)."""
+    """One node: names, op type, its attributes as Python values (int, float, str, lists of
+    them, a TensorProto or a GraphProto) and the metadata convcalc reads (NAME_SCOPES,
+    CLASS_HIERARCHY)."""
 
     name: str
     op_type: str
@@ -97,6 +104,7 @@ class NodeProto:
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     attributes: dict[str, Any]
+    metadata: dict[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,6 +411,7 @@ def _node(buf: bytes, start: int, end: int, depth: int) -> NodeProto:
     inputs: list[str] = []
     outputs: list[str] = []
     attributes: dict[str, Any] = {}
+    metadata: dict[str, str] = {}
     for number, wire, value, stop in _fields(buf, start, end):
         if number == NODE_INPUT:
             inputs.append(_text(buf, value, stop, wire))
@@ -419,7 +428,12 @@ def _node(buf: bytes, start: int, end: int, depth: int) -> NodeProto:
                 raise Malformed
             key, found = _attribute(buf, value, stop, depth)
             attributes[key] = found
-    return NodeProto(name, op_type, domain, tuple(inputs), tuple(outputs), attributes)
+        elif number == NODE_METADATA_PROPS and wire == LENGTH_DELIMITED:
+            entry = {n: (v, s, w) for n, w, v, s in _fields(buf, value, stop)}
+            key = _text(buf, *entry[ENTRY_KEY]) if ENTRY_KEY in entry else ""
+            if key in (NAME_SCOPES, CLASS_HIERARCHY):
+                metadata[key] = _text(buf, *entry[ENTRY_VALUE]) if ENTRY_VALUE in entry else ""
+    return NodeProto(name, op_type, domain, tuple(inputs), tuple(outputs), attributes, metadata)
 
 
 def _graph(buf: Any, start: int, end: int, depth: int) -> GraphProto:

@@ -23,7 +23,14 @@ from typing import Any
 from convcalc.errors import ConvcalcError
 from convcalc.formats import onnx_ops
 from convcalc.formats.onnx_eval import Evaluator, const_of
-from convcalc.formats.onnx_proto import ModelProto, TensorProto, ValueInfoProto, read_model
+from convcalc.formats.onnx_proto import (
+    CLASS_HIERARCHY,
+    NAME_SCOPES,
+    ModelProto,
+    TensorProto,
+    ValueInfoProto,
+    read_model,
+)
 from convcalc.formats.onnx_values import Emit, Env, OnnxNode, Tensor, Value, Weight
 from convcalc.graph.architecture import NETWORK_INPUT, Architecture, Node
 from convcalc.graph.layers import Layer, Merge
@@ -68,6 +75,28 @@ def layer_paths(name: str) -> list[str]:
     if len(scopes) > 1 and _OP_NAME.fullmatch(scopes[-1]):
         return [".".join(w for w in words[:-1] if w), full]
     return [full] if full else []
+
+
+# The items of a Python list of strings as the dynamo exporter writes it: "['', 'layer1']".
+_QUOTED = re.compile(r"'([^'\\]*)'")
+_COUNTER = re.compile(r"_\d+$")  # the dynamo exporter numbers ops: add, add_1, ...
+
+
+def scope_paths(scopes: Sequence[str], classes: Sequence[str] = ()) -> list[str]:
+    """Candidate layer paths for a node of the dynamo exporter, from its module scopes (each
+    a full dotted module path), its op's name last, and their classes: ['', 'layer1',
+    'layer1.0', 'layer1.0.conv1', 'conv2d'] gives 'layer1.0.conv1' for the op of a torch.nn
+    layer (a Conv2d), and 'layer1.0.add' for a function called in a block's forward."""
+    *modules, op_name = scopes
+    module = next((m for m in reversed(modules) if m), "")
+    words = ".".join(w for w in (_word(p) for p in module.split(".")) if w)
+    op_word = _word(_COUNTER.sub("", op_name))
+    if not words:
+        return [op_word]
+    owner = classes[-2] if len(classes) == len(scopes) >= 2 else ""
+    if owner.startswith("torch.nn.modules.") and ".container." not in owner:
+        return [words, f"{words}.{op_word}"]
+    return [f"{words}.{op_word}", words]
 
 
 def _word(text: str) -> str:
@@ -119,7 +148,8 @@ class _Reader:
         self.index: dict[str, int] = {}
         self.layers: dict[str, Layer | Merge] = {}
         self.shapes: dict[str, Shape] = {}
-        self.counted: set[str] = set()  # initializers some layer's params include
+        self.counted: dict[str, int] = {}  # initializer -> how many layers compute with it
+        self.elements: dict[str, int] = {}
         self.readers: dict[str, int] = {}
         self.paths: set[str] = {NETWORK_INPUT}
 
@@ -141,7 +171,11 @@ class _Reader:
                 self.readers[n] = self.readers.get(n, 0) + 1
         for out in self.graph.outputs:
             self.readers[out.name] = self.readers.get(out.name, 0) + 1
-        env = self.env = Env(self.values, self.layers, self.readers)
+        recorded = {} if self.requested not in (None, shape) else {
+            v.name: tuple(d for d in v.dims if isinstance(d, int))
+            for v in (*self.graph.value_info, *self.graph.outputs)
+            if v.dims and all(isinstance(d, int) and d >= 0 for d in v.dims)}
+        env = self.env = Env(self.values, self.layers, self.readers, recorded)
         self.evaluator = Evaluator()
         if not shape.is_flat:
             env.latest[shape.hw] = network_input
@@ -159,7 +193,7 @@ class _Reader:
             name=name, description=f"imported from {Path(self.file).name}"
             + (f" (made by {producer})" if producer else ""),
             source=Path(self.file).name, input=shape, nodes=tuple(self.nodes), file=self.file,
-            outputs=tuple(dict.fromkeys(outputs)))
+            outputs=tuple(dict.fromkeys(outputs)), notes=self._notes())
         if isinstance(self.requested, Shape) and self.requested != shape:
             # A graph exported at a fixed size holds that size in its shape constants: read it
             # there, then change the input as for any architecture.
@@ -167,6 +201,19 @@ class _Reader:
 
             arch = with_input(arch, self.requested)
         return arch
+
+    def _notes(self) -> tuple[str, ...]:
+        """One line when initializers are read by more than one layer: the TorchScript exporter
+        merges equal tensors (an untrained model is full of them: zero-initialised batch norms,
+        zero biases), and params then count each merged tensor once, below torch's count."""
+        shared = [name for name, n in self.counted.items() if n > 1]
+        if not shared:
+            return ()
+        values = sum(self.elements[name] for name in shared)
+        return (f"{len(shared):,} initializers ({values:,} values) are each read by more than "
+                "one layer; params count each once. If the exporter merged equal tensors, "
+                "torch counts more: export with the dynamo exporter, with trained weights, or "
+                "with do_constant_folding=False in training mode for torch's count",)
 
     def _weight(self, tensor: TensorProto) -> Weight:
         for d in tensor.dims:
@@ -205,7 +252,9 @@ class _Reader:
     def _ordered(self) -> list[OnnxNode]:
         """The nodes in an order where each comes after the nodes it reads; a cycle or an
         input nobody makes is an error naming the node."""
-        nodes = [OnnxNode(n.name, n.op_type, n.inputs, n.outputs, n.attributes)
+        nodes = [OnnxNode(n.name, n.op_type, n.inputs, n.outputs, n.attributes,
+                          tuple(_QUOTED.findall(n.metadata.get(NAME_SCOPES, ""))),
+                          tuple(_QUOTED.findall(n.metadata.get(CLASS_HIERARCHY, ""))))
                  for n in self.graph.nodes]
         if len(nodes) > MAX_LAYERS:
             raise ConvcalcError(f"has {len(nodes):,} nodes, more than {MAX_LAYERS:,}")
@@ -252,7 +301,8 @@ class _Reader:
         return node.name or (node.outputs[0] if node.outputs else node.op_type)
 
     def _path(self, node: OnnxNode) -> str:
-        candidates = [p for p in layer_paths(node.name) if p]
+        candidates = [p for p in (scope_paths(node.scopes, node.classes) if node.scopes
+                                  else layer_paths(node.name)) if p]
         for path in candidates:
             if path not in self.paths:
                 return path
@@ -286,10 +336,12 @@ class _Reader:
     def _shared(self, emit: Emit) -> Emit:
         """``emit`` with its layer counting only initializers no earlier layer counted."""
         # A weight computed from initializers counts those (each once), not its own dims.
-        new = {w.name: w for given in emit.weights for w in given.leaves()
-               if w.name not in self.counted}
-        shared = sum(w.elements for w in emit.weights) - sum(w.elements for w in new.values())
-        self.counted.update(new)
+        leaves = {w.name: w for given in emit.weights for w in given.leaves()}
+        new = [w for name, w in leaves.items() if name not in self.counted]
+        shared = sum(w.elements for w in emit.weights) - sum(w.elements for w in new)
+        for name, w in leaves.items():
+            self.counted[name] = self.counted.get(name, 0) + 1
+            self.elements[name] = w.elements
         if not shared or not isinstance(emit.layer, Layer):
             return emit
         return replace(emit, layer=sharing(emit.layer, shared))

@@ -50,12 +50,13 @@ class Weight:
     """An initializer: its name, dims and, when the file holds them in a few bytes, its values.
     Arithmetic on initializers only (weight standardisation, a scale an exporter folded in)
     makes a Weight too, whose ``sources`` are the initializers it was computed from: those are
-    what its params count."""
+    what its params count. A statistic of weights (a ReduceMean) has none: the TorchScript
+    exporter computes it from its own copy of the weight, which is no parameter of the model."""
 
     name: str
     dims: tuple[int, ...]
     value: Const | None = None
-    sources: tuple["Weight", ...] = ()
+    sources: tuple["Weight", ...] | None = None  # None: an initializer, its own source
 
     @property
     def elements(self) -> int:
@@ -64,7 +65,7 @@ class Weight:
 
     def leaves(self) -> tuple["Weight", ...]:
         """The initializers this weight's values come from (itself for an initializer)."""
-        return self.sources or (self,)
+        return (self,) if self.sources is None else self.sources
 
 
 Value = Tensor | Weight | Const | None  # None: an omitted optional input
@@ -79,6 +80,8 @@ class OnnxNode:
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     attrs: dict[str, Any]
+    scopes: tuple[str, ...] = ()  # the dynamo exporter's module scopes, then the op's name
+    classes: tuple[str, ...] = ()  # the class of each scope
 
     def attr(self, key: str, default: Any = None) -> Any:
         """An attribute's value, or ``default`` when the node does not set it; an attribute
@@ -130,10 +133,13 @@ class Env:
     each network tensor, and how many ONNX nodes read each name."""
 
     def __init__(self, values: dict[str, Value], layers: dict[str, Layer | Merge],
-                 readers: dict[str, int]) -> None:
+                 readers: dict[str, int],
+                 recorded: dict[str, tuple[int, ...]] | None = None) -> None:
         self.values = values
         self.layers = layers
         self.reader_counts = readers
+        # The dims the file records for tensors (value_info), at its own input size.
+        self.recorded = recorded or {}
         # The latest tensor of each height and width: a Resize to that size reads it.
         self.latest: dict[tuple[int, int], Tensor] = {}
 
@@ -186,4 +192,13 @@ class Env:
     def ints(self, name: str) -> list[int]:
         """A constant as a list of Python ints (shapes, axes, split sizes)."""
         return self.const(name).ints()
+
+    def dims_to(self, name: str, output: str) -> list[int]:
+        """The dims a constant ``name`` gives ``output`` (a Reshape's target, a Resize's
+        sizes); when the file does not hold the constant (stripped, or in a missing external
+        file), the dims it records for ``output`` in value_info."""
+        value = self.value(name)
+        if isinstance(value, Weight) and value.value is None and output in self.recorded:
+            return list(self.recorded[output])
+        return self.ints(name)
 

@@ -47,8 +47,9 @@ class Architecture:
 
     ``channel_divisor`` is the width multiplier's rounding rule: scaled channel counts are
     rounded to a multiple of it, never losing more than 10% (MobileNetV2's _make_divisible).
-    ``outputs`` defaults to the last node outside side branches. The graph is checked when the
-    record is made (see ``check_graph``).
+    ``outputs`` defaults to the last node outside side branches. ``notes`` are what the reader
+    of a file says about how it counted (one line each: ONNX initializers read by several
+    layers). The graph is checked when the record is made (see ``check_graph``).
     """
 
     name: str
@@ -60,6 +61,7 @@ class Architecture:
     channel_divisor: int = 1
     width: float = 1.0
     outputs: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.outputs:

@@ -370,6 +370,7 @@ def report_dict(report: Report, changed: Changed | None = None,
         "include_side": report.include_side,
         "batch": report.batch,
         "device": report.device.name if report.device is not None else None,
+        "notes": list(report.notes),
         "layers": list(_layer_entries(report, changed)) if layers else [],
         "totals": {
             "params": t.params, "macs": t.macs, "flops": t.flops, "other_ops": t.other_ops,

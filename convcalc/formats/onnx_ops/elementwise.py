@@ -1,0 +1,139 @@
+"""Element-wise ops: activations, Clip, normalisations, Add, Mul, Sub, Div, Identity."""
+
+import math
+from dataclasses import replace
+
+from convcalc.errors import ConvcalcError
+from convcalc.formats.onnx_ops.registry import make, op, optional, scalar
+from convcalc.formats.onnx_values import Emit, Env, OnnxNode, Tensor, Value, Weight
+
+ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid", "HardSigmoid": "hardsigmoid",
+               "HardSwish": "hardswish", "Tanh": "tanh", "LeakyRelu": "leaky_relu",
+               "Elu": "elu", "Gelu": "gelu", "Softmax": "softmax"}
+
+
+@op(*ACTIVATIONS)
+def activation(node: OnnxNode, env: Env) -> list[Emit]:
+    """An element-wise non-linearity -> the activation of the same name."""
+    return [Emit(make(ACTIVATIONS[node.op_type]), (env.tensor(node.inputs[0]),))]
+
+
+@op("Clip")
+def clip(node: OnnxNode, env: Env) -> list[Emit]:
+    """Clip to [0, 6] -> relu6; to [0, inf) -> relu."""
+    x = env.tensor(node.inputs[0])
+    low = node.attr("min") if optional(node, 1) == "" else scalar(env.const(node.inputs[1]))
+    high = node.attr("max") if optional(node, 2) == "" else scalar(env.const(node.inputs[2]))
+    if low == 0 and high == 6:
+        return [Emit(make("relu6"), (x,))]
+    if low == 0 and (high is None or math.isinf(high)):
+        return [Emit(make("relu"), (x,))]
+    raise ConvcalcError(f"Clip to [{low}, {high}] is not supported; convcalc knows relu "
+                        "(Clip at 0) and relu6 (Clip to [0, 6])")
+
+
+@op("BatchNormalization")
+def batchnorm(node: OnnxNode, env: Env) -> list[Emit]:
+    """BatchNormalization -> batchnorm (scale and shift are parameters; the running mean and
+    variance are buffers, as in PyTorch)."""
+    x, scale = env.tensor(node.inputs[0]), env.weight(node.inputs[1])
+    if scale.dims != (x.shape.c,):
+        raise ConvcalcError(f"scale '{scale.name}' has dims {list(scale.dims)} but the input "
+                            f"has {x.shape.c} channels")
+    return [Emit(make("batchnorm"), (x,), weights=(scale, env.weight(node.inputs[2])))]
+
+
+@op("LayerNormalization")
+def layernorm(node: OnnxNode, env: Env) -> list[Emit]:
+    """LayerNormalization over the last axis of a channels-last tensor or a flat vector
+    -> layernorm over channels (without a bias input: layernorm without affine, then a
+    layer_scale for the scale)."""
+    x, scale = env.tensor(node.inputs[0]), env.weight(node.inputs[1])
+    rank = len(x.dims())
+    if int(node.attr("axis", -1)) % rank != rank - 1 or x.layout not in ("nhwc", "nchw") or (
+            x.layout == "nchw" and not x.shape.is_flat):
+        raise ConvcalcError(f"LayerNormalization over axis {node.attr('axis', -1)} of a tensor "
+                            f"with dims {list(x.dims())}; convcalc normalizes over channels "
+                            "(the last axis of a channels-last tensor)")
+    if scale.dims != (x.shape.c,):
+        raise ConvcalcError(f"scale '{scale.name}' has dims {list(scale.dims)}, not "
+                            f"[{x.shape.c}]")
+    eps = float(node.attr("epsilon", 1e-5))
+    if optional(node, 2):
+        return [Emit(make("layernorm", eps=eps), (x,),
+                     weights=(scale, env.weight(node.inputs[2])))]
+    # A scale without a shift: normalize, then one factor per channel (c parameters).
+    return [Emit(make("layernorm", eps=eps, affine=False), (x,)),
+            Emit(make("layer_scale"), suffix="scale", weights=(scale,))]
+
+
+def _channel_vector(value: Value, x: Tensor) -> bool:
+    """Whether ``value`` is an initializer of one value per channel of ``x``."""
+    if not isinstance(value, Weight) or value.elements != x.shape.c or x.shape.c == 1:
+        return False
+    squeezed = [d for d in value.dims if d != 1]
+    if squeezed != [x.shape.c]:
+        return False
+    # Per-channel along the right axis: [C] or [1, C] channels-last or flat, [C, 1, 1] NCHW.
+    if x.layout == "nhwc" or x.shape.is_flat:
+        return value.dims[-1] == x.shape.c
+    return len(value.dims) >= 3 and value.dims[-3] == x.shape.c
+
+
+def _tensor_and_constant(a: Value, b: Value) -> tuple[Tensor, Value]:
+    # The folder takes nodes of two constants, so one of the two is a network tensor.
+    return (a, b) if isinstance(a, Tensor) else (b, a)  # type: ignore[return-value]
+
+
+@op("Add")
+def add(node: OnnxNode, env: Env) -> list[Emit]:
+    """Add of two tensors -> add; Add of a per-channel initializer right after a MatMul -> the
+    bias of that dense or pointwise layer; Add of a scalar constant -> identity."""
+    a, b = (env.value(n) for n in node.inputs[:2])
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        return [Emit(make("add"), (a, b))]
+    x, other = _tensor_and_constant(a, b)
+    made = env.producer(x)
+    if (made is not None and isinstance(other, Weight) and _channel_vector(other, x)
+            and made.kind in ("dense", "pointwise") and not getattr(made, "bias", True)
+            and env.readers(node.inputs[0 if x is a else 1]) == 1):
+        return [Emit(replace(made, bias=True), replaces=x,  # type: ignore[call-arg]
+                     weights=(other,))]
+    if scalar(other) is not None:
+        return [Emit(make("identity"), (x,))]
+    raise ConvcalcError("adds a constant to a tensor; convcalc reads Add of two tensors, of "
+                        "a scalar, or of a bias right after a MatMul")
+
+
+@op("Mul")
+def mul(node: OnnxNode, env: Env) -> list[Emit]:
+    """Mul of two tensors (a gate) -> mul; Mul by a per-channel initializer -> layer_scale;
+    Mul by a scalar constant -> identity (no MACs, no params)."""
+    a, b = (env.value(n) for n in node.inputs[:2])
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        return [Emit(make("mul"), (a, b))]
+    x, other = _tensor_and_constant(a, b)
+    if isinstance(other, Weight) and _channel_vector(other, x):
+        return [Emit(make("layer_scale"), (x,), weights=(other,))]
+    if scalar(other) is not None:
+        return [Emit(make("identity"), (x,))]
+    raise ConvcalcError("multiplies a tensor by a constant; convcalc reads Mul of two tensors "
+                        "(a gate), by a scalar, or by one value per channel (layer scale)")
+
+
+@op("Sub", "Div")
+def scalar_arithmetic(node: OnnxNode, env: Env) -> list[Emit]:
+    """Sub or Div of a tensor and a scalar constant -> identity, as Add and Mul by a scalar:
+    element-wise arithmetic that torch's counter (and convcalc) counts no MACs or params for,
+    kept as a named row."""
+    x, other = _tensor_and_constant(*(env.value(n) for n in node.inputs[:2]))
+    if not isinstance(x, Tensor) or isinstance(other, Tensor) or scalar(other) is None:
+        raise ConvcalcError(f"{node.op_type} is read with a tensor and a scalar constant only")
+    return [Emit(make("identity"), (x,))]
+
+
+@op("Identity", "Dropout", "Cast")
+def identity(node: OnnxNode, env: Env) -> tuple[Value, ...]:
+    """Identity, Dropout at inference and a Cast of a network tensor (counts do not depend on
+    the number type): the input passes on as it is, no layer."""
+    return (env.value(node.inputs[0]),)
