@@ -1,6 +1,7 @@
 """The one exception family of convcalc, the text of its location prefix, and its hints."""
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 
 class ConvcalcError(Exception):
@@ -84,3 +85,14 @@ def suggestion(word: str, choices: Iterable[str], familiar: Mapping[str, str] | 
         return f"; did you mean '{familiar[word.lower()]}'?"
     close = difflib.get_close_matches(word, choices, n=1)
     return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def require(module: str, extra: str) -> Any:
+    """The imported optional ``module``, or a one-line error naming the extra that installs it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ConvcalcError(f"needs the '{module}' package: pip install \"convcalc[{extra}]\" "
+                            f"(from a clone: pip install \".[{extra}]\")") from None

@@ -43,6 +43,8 @@ MAX_SWEEP_CELLS = 1000
 MAX_SWEEP_LAYERS = 200_000            # cells x layers: the analyses one sweep runs
 MAX_BATCH = 1_000_000                 # images in one --batch
 MAX_CALIBRATION_ROWS = 1000           # measured networks in one calibrate CSV
+MAX_MEASURE_REPEAT = 10_000           # timed (or warm-up) runs of one design in `measure`
+MAX_MEASURE_THREADS = 1_024           # runtime threads in `measure`
 # The numpy reference: the most memory one verify may need (tensors alive, weights and working
 # memory at its peak layer), the multiplies and the element-wise operations it may run (a few
 # seconds each on 2 cores: resnet50 at 224 is 4.1 GMACs, vgg16 15.5; see reference/budget.py),

@@ -2,9 +2,13 @@
 and its refusals: division by zero, square roots of negative numbers, overflow, indices out of
 range and the element budget are one ConvcalcError each."""
 
+import itertools
+import math
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from convcalc import limits
 from convcalc.errors import ConvcalcError
@@ -177,3 +181,31 @@ def test_the_budget_of_one_graph(monkeypatch: pytest.MonkeyPatch) -> None:
     evaluator.run("Range", {}, [_const(a(0)), _const(a(6)), _const(a(1))])
     with pytest.raises(ConvcalcError, match="constants add up to more than 10 values"):
         evaluator.run("Range", {}, [_const(a(0)), _const(a(6)), _const(a(1))])
+
+
+@st.composite
+def _arrays(draw: st.DrawFn) -> tuple[Any, Any]:
+    """Two int64 arrays of up to 3 axes whose dims broadcast (each dim of b is a's or 1)."""
+    dims = draw(st.lists(st.integers(1, 4), min_size=1, max_size=3))
+    other = [draw(st.sampled_from([d, 1])) for d in dims][draw(st.integers(0, len(dims) - 1)):]
+    values = st.integers(-50, 50)
+    a_ = np.array(draw(st.lists(values, min_size=math.prod(dims), max_size=math.prod(dims))),
+                  dtype=I64).reshape(dims)
+    b_ = np.array(draw(st.lists(values, min_size=math.prod(other), max_size=math.prod(other))),
+                  dtype=I64).reshape(other)
+    return a_, b_
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays=_arrays(), op=st.sampled_from(["Add", "Sub", "Mul", "Min", "Max", "Equal",
+                                             "Less", "Greater"]),
+       perm_seed=st.integers(0, 5))
+def test_broadcast_arithmetic_and_transpose_match_onnx(arrays: tuple[Any, Any], op: str,
+                                                       perm_seed: int) -> None:
+    x, y = arrays
+    got = Evaluator().run(op, {}, [_const(x), _const(y)])
+    expected = _reference(op, [x, y], {})
+    assert (got.dims, list(got.values)) == (expected.shape, expected.reshape(-1).tolist())
+    perm = list(itertools.permutations(range(x.ndim)))[perm_seed % math.factorial(x.ndim)]
+    got = Evaluator().run("Transpose", {"perm": list(perm)}, [_const(x)])
+    assert list(got.values) == np.transpose(x, perm).reshape(-1).tolist()

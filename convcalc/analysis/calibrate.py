@@ -18,18 +18,25 @@ finds rates that explain the calibration networks and nothing else. So by defaul
 depthwise and grouped convolutions (``OWN_EFFICIENCY``) get a rate of their own and the other
 classes share one; ``efficiency=`` (``--efficiency``) names other classes, or all of them.
 
+With a runtime (``runtime='onnxruntime'``, ``--runtime``) the fit starts from that runtime's
+known rules (``RUNTIMES``: what it fuses into the convolution before, that compute and memory
+time add up per layer) and fits five figures: the multiply rate, the slow path's channels
+(``slow_channels``), the bandwidth, the overhead and the channel block. Compute plus memory is
+linear in the first four, so one non-negative least-squares solve fits them; it is done for
+each channel block the runtime may use, and the block that fits the measurements best is kept.
+
 numpy is imported here only: this module is loaded by the calibrate command, never on the
 analyze path.
 """
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from convcalc.analysis.report import Report, network_seconds
-from convcalc.analysis.roofline import EFFICIENCY_CLASSES, Device
+from convcalc.analysis.report import Report, fused_rows, network_seconds
+from convcalc.analysis.roofline import EFFICIENCY_CLASSES, Device, channel_path
 from convcalc.display import Shown
 from convcalc.errors import ConvcalcError, suggestion
 
@@ -49,6 +56,30 @@ MAX_ROUNDS = 30
 # The classes whose multiply rate is fitted on its own by default: the two the MobileNet and
 # ShuffleNet papers single out as slower than their multiplies suggest.
 OWN_EFFICIENCY = ("depthwise", "grouped")
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What is known of a runtime before fitting: the kinds it fuses into the convolution before
+    them, how a layer's compute and memory time combine, the channel blocks it may use and the
+    classes that get a multiply rate of their own."""
+
+    fuses: tuple[str, ...]
+    combine: str
+    blocks: tuple[int, ...]
+    own: tuple[str, ...]
+
+
+# ONNX Runtime on CPUs (issue 22, from single-layer graphs and its profiler): batch norm,
+# ReLU / Clip / HardSwish / HardSigmoid and residual adds run inside the convolution, SiLU
+# written as Sigmoid and Mul runs as one op (its optimised graph has QuickGelu); the NCHWc
+# layout blocks channels by 16 (AVX-512), 8 (AVX2) or 4; blocked grouped convolutions run at the
+# normal rate, and depthwise ones are slow by their bytes: one multiply rate for all.
+RUNTIMES = {
+    "onnxruntime": Rules(fuses=("batchnorm", "relu", "relu6", "hardswish", "hardsigmoid", "add",
+                                "mul"),
+                         combine="sum", blocks=(4, 8, 16), own=()),
+}
 
 
 @dataclass(frozen=True)
@@ -82,18 +113,35 @@ class _Network:
     seconds: float
 
 
+def check_runtime(runtime: str) -> Rules:
+    """The known rules of ``runtime``; an error naming the runtimes calibrate knows."""
+    if runtime not in RUNTIMES:
+        raise ConvcalcError(f"runtime '{runtime}' is not one calibrate knows the rules of"
+                            f"{suggestion(runtime, RUNTIMES)}; runtimes: {', '.join(RUNTIMES)}")
+    return RUNTIMES[runtime]
+
+
 def fit(measurements: Sequence[Measurement], name: str = "calibrated", dtype: str = "fp32",
-        description: str = "", efficiency: Sequence[str] = OWN_EFFICIENCY) -> Device:
+        description: str = "", efficiency: Sequence[str] | None = None,
+        runtime: str | None = None) -> Device:
     """The profile whose roofline best predicts the measured seconds (least squares on
     relative error; see the module docstring). The classes in ``efficiency`` get a multiply
-    rate of their own; the others share one (a few networks cannot pin six rates)."""
+    rate of their own (default: depthwise and grouped, or the runtime's); the others share
+    one (a few networks cannot pin six rates). ``runtime`` fits with its rules."""
     if not measurements:
         raise ConvcalcError("calibrate needs at least one measured network")
+    rules = check_runtime(runtime) if runtime is not None else None
+    if efficiency is None:
+        efficiency = rules.own if rules is not None else OWN_EFFICIENCY
     for kind in efficiency:
         if kind not in EFFICIENCY_CLASSES:
             raise ConvcalcError(f"efficiency class '{kind}' is not one of "
                                 f"{', '.join(EFFICIENCY_CLASSES)}"
                                 f"{suggestion(kind, EFFICIENCY_CLASSES)}")
+    if rules is not None and runtime is not None:
+        return _fit_runtime(measurements, runtime, rules, efficiency, Device(
+            name=name, macs_per_second=1.0, bytes_per_second=1.0, dtype=dtype,
+            description=description, figures="calibrated"))
     rows = [list(m.report.counted()) for m in measurements]
     present = [c for c in EFFICIENCY_CLASSES
                if any(r.macs and r.efficiency_class == c for rs in rows for r in rs)]
@@ -152,6 +200,76 @@ def _settle_unbound(networks: list[_Network], x: "np.ndarray", k: int) -> "np.nd
             cap = float(np.concatenate(caps).min())
             per_mac[c] = min(reference, cap)
     return per_mac
+
+
+def _fit_runtime(measurements: Sequence[Measurement], runtime: str, rules: Rules,
+                 efficiency: Sequence[str], named: Device) -> Device:
+    """The profile with ``rules`` whose compute-plus-memory time best predicts the measured
+    seconds, at the channel block that fits best (``named`` gives the name and texts).
+
+    A slow-path layer with n output channels per group takes macs / P x (n + h) / n: its
+    multiplies count at the shared rate 1 / P, and macs / n in a column of its own whose
+    figure is h / P, so the model stays linear."""
+    best: tuple[float, Device] | None = None
+    for block in rules.blocks:
+        # Per network: multiplies run at each rate (the classes that share one rate, each
+        # class with its own), the slow path's macs / n, bytes, unfused layers.
+        groups: dict[str, int] = {"shared": 0}
+        members: dict[str, set[str]] = {"shared": set()}  # the classes of each group
+        rows_of = []
+        for m in measurements:
+            rows = m.report.rows
+            fused = fused_rows(rows, rules.fuses)
+            kept = [r for i, r in enumerate(rows)
+                    if i not in fused and (m.report.include_side or not r.side)]
+            macs: dict[str, float] = {}
+            slow_part = 0.0
+            for r in kept:
+                if not r.macs:
+                    continue
+                padding, slow = channel_path(r.layer, r.window, r.input, r.output, block)
+                group = "shared" if slow or r.efficiency_class not in efficiency \
+                    else r.efficiency_class
+                groups.setdefault(group, len(groups))
+                members.setdefault(group, set()).add(r.efficiency_class)
+                macs[group] = macs.get(group, 0.0) + r.macs * padding
+                slow_part += r.macs / slow if slow else 0.0
+            rows_of.append((macs, slow_part, float(sum(r.bytes_moved for r in kept)),
+                            len(kept)))
+        k = len(groups)
+        a = np.zeros((len(measurements), k + 3))
+        for i, ((macs, slow_part, moved, layers), m) in enumerate(
+                zip(rows_of, measurements, strict=True)):
+            for group, count in macs.items():
+                a[i, groups[group]] = count
+            a[i, k:] = slow_part, moved, layers
+            a[i] /= m.seconds
+        lower = np.array([SLOWEST_MACS] * k + [0.0, SLOWEST_BYTES, 0.0])
+        scale = np.linalg.norm(a, axis=0)
+        scale[scale == 0] = 1.0
+        x = lower + _nnls(a / scale, 1.0 - a @ lower) / scale
+        error = float(((a @ x - 1) ** 2).sum())
+        # Seconds per multiply of each group. A rate the fit left at its bound explains no
+        # time (its multiplies hidden by its bytes): it gets the shared one.
+        shared = float(x[0]) if x[0] > 2 * SLOWEST_MACS else 1 / 1e12
+        rates = {g: float(x[i]) if x[i] > 2 * SLOWEST_MACS else shared
+                 for g, i in groups.items()}
+        fastest = min(rates.values())
+        source = f"fitted by convcalc calibrate with {runtime}'s rules to measured latencies"
+        device = replace(
+            named, macs_per_second=1 / fastest, bytes_per_second=float(1 / x[k + 1]),
+            overhead_seconds=float(x[k + 2]),
+            efficiency={c: fastest / v for g, v in sorted(rates.items())
+                        if v > fastest for c in sorted(members[g])},
+            runtime=runtime, fuses=rules.fuses, channel_block=block, combine=rules.combine,
+            slow_channels=float(x[k] / shared),
+            sources=dict.fromkeys(("macs_per_second", "bytes_per_second", "overhead_seconds",
+                                   *(["efficiency"] if any(v > fastest for v in rates.values())
+                                     else []), "channel_block", "slow_channels"), source))
+        if best is None or error < best[0]:
+            best = (error, device)
+    assert best is not None  # every runtime has channel blocks
+    return best[1]
 
 
 def relative_errors(measurements: Sequence[Measurement], device: Device) -> tuple[float, ...]:

@@ -8,16 +8,22 @@ node whose layer resolves by shape (a residual's projection) adds zero, one or s
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from convcalc.analysis.receptive import INPUT, Field, merged, through
-from convcalc.analysis.roofline import Device, bytes_moved, efficiency_class, layer_seconds
+from convcalc.analysis.roofline import (
+    Device,
+    bytes_moved,
+    channel_path,
+    efficiency_class,
+    layer_seconds,
+)
 from convcalc.display import Shown
 from convcalc.errors import ConvcalcError
 from convcalc.graph.architecture import NETWORK_INPUT as GRAPH_INPUT
 from convcalc.graph.architecture import Architecture, Node
-from convcalc.graph.layers import Layer, Merge, Reaches, Window
+from convcalc.graph.layers import Conv, Layer, Merge, Reaches, Window
 from convcalc.graph.shapes import Pair, Shape, checked_shape
 from convcalc.limits import MAX_BATCH, MAX_ELEMENTS, MAX_FIELD_POSITIONS, MAX_MAGNITUDE
 
@@ -115,13 +121,64 @@ class Report(Shown):
         return tuple(r for r in self.rows if self.include_side or not r.side)
 
 
+def fused_rows(rows: Sequence[LayerRow], fuses: Sequence[str]) -> set[int]:
+    """The positions of the rows a runtime that fuses the kinds ``fuses`` runs inside the
+    layer before them: a row of such a kind that reads the output of a convolution (or of a row
+    fused into one) that nothing else reads (side branches aside). A 'mul' fuses only as the
+    second half of SiLU written as two ops, x * sigmoid(x): into the sigmoid, when nothing
+    else reads the sigmoid (ONNX Runtime runs the pair as one QuickGelu)."""
+    if not fuses:
+        return set()
+    readers: dict[int, int] = {}
+    for row in rows:
+        for source in () if row.side else row.inputs:  # side branches are not run
+            readers[source] = readers.get(source, 0) + 1
+    hosts: set[int] = set()  # rows whose output a fused row may extend
+    fused: set[int] = set()
+    for i, row in enumerate(rows):
+        if row.side:
+            continue
+        if isinstance(row.layer, Conv):
+            hosts.add(i)
+        elif row.kind == "mul":
+            if "mul" in fuses and _silu_half(rows, row, readers):
+                fused.add(i)
+        elif row.kind in fuses and any(s in hosts and readers[s] == 1 for s in row.inputs):
+            fused.add(i)
+            hosts.add(i)
+    return fused
+
+
+def _silu_half(rows: Sequence[LayerRow], row: LayerRow, readers: dict[int, int]) -> bool:
+    """Whether a mul row computes x * sigmoid(x) with a sigmoid only it reads."""
+    if len(row.inputs) != 2:
+        return False
+    for gate, x in (row.inputs, row.inputs[::-1]):
+        if gate >= 0 and rows[gate].kind == "sigmoid" and rows[gate].inputs == (x,) \
+                and readers[gate] == 1:
+            return True
+    return False
+
+
+def row_seconds(rows: Sequence[LayerRow], device: Device) -> list[tuple[float, str]]:
+    """(seconds, bound) of each of a report's ``rows`` (all of them: rows name their inputs by
+    position) on ``device``, with its runtime's rules."""
+    fused = fused_rows(rows, device.fuses)
+    out = []
+    for i, row in enumerate(rows):
+        padding, slow = channel_path(row.layer, row.window, row.input, row.output,
+                                     device.channel_block)
+        out.append(layer_seconds(row.macs, row.bytes_moved, row.efficiency_class, device,
+                                 padding=padding, slow=slow, fused=i in fused))
+    return out
+
+
 def network_seconds(report: Report, device: Device) -> float:
     """The seconds of a report's counted rows on ``device`` (whatever device it was analysed
-    for): the sum of the layers' roofline times, one layer after another."""
-    total = 0.0
-    for row in report.counted():
-        total += layer_seconds(row.macs, row.bytes_moved, row.efficiency_class, device)[0]
-    return total
+    for): the sum of the layers' times, one layer after another."""
+    times = row_seconds(report.rows, device)
+    return sum(times[i][0] for i, row in enumerate(report.rows)
+               if report.include_side or not row.side)
 
 
 class _Tensor(NamedTuple):
@@ -158,6 +215,10 @@ def analyze(arch: Architecture, *, include_side: bool = False, dtype: str = "fp3
     except ConvcalcError as e:
         raise e.located(file=arch.file) from None
     costed = tuple(walk.rows)
+    if device is not None and device.fuses:  # known once every reader of every row is
+        fused = fused_rows(costed, device.fuses)
+        costed = tuple(replace(r, bytes_moved=0, seconds=0.0, bound="fused") if i in fused
+                       else r for i, r in enumerate(costed))
     counted = [r for r in costed if include_side or not r.side]
     params = sum(r.params for r in counted)
     activations = sum(r.activations for r in counted)
@@ -214,8 +275,14 @@ class _Walk:
         batch, device = self.batch, self.device
         macs = cost.macs * batch
         moved = bytes_moved(layer, shapes, out, cost.params, batch, self.dtype_bytes)
-        seconds, bound = (None, None) if device is None else layer_seconds(
-            macs, moved, efficiency_class(layer, cost.window, shapes[0]), device)
+        seconds: float | None = None
+        bound: str | None = None
+        if device is not None:
+            padding, slow = channel_path(layer, cost.window, shapes[0], out,
+                                         device.channel_block)
+            seconds, bound = layer_seconds(
+                macs, moved, efficiency_class(layer, cost.window, shapes[0]), device,
+                padding=padding, slow=slow)
         self.rows.append(LayerRow(
             path=path, kind=layer.kind, layer=layer, inputs=tuple(p.row for p in parts),
             input=shapes[0], output=out, window=cost.window, params=cost.params, macs=macs,

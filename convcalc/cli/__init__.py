@@ -7,7 +7,7 @@ import click
 
 from convcalc.cli.analyze import analyze_command, compare_command, list_command, sweep_command
 from convcalc.cli.base import Commands, examples
-from convcalc.cli.devices import calibrate_command, devices_command
+from convcalc.cli.devices import calibrate_command, devices_command, measure_command
 from convcalc.cli.files import export_command, import_command, report_command
 from convcalc.cli.graph import graph_command
 from convcalc.cli.reference import conv_command, verify_command
@@ -34,6 +34,7 @@ main.add_command(sweep_command)
 main.add_command(list_command)
 main.add_command(devices_command)
 main.add_command(calibrate_command)
+main.add_command(measure_command)
 main.add_command(report_command)
 main.add_command(import_command)
 main.add_command(export_command)

@@ -124,34 +124,43 @@ def import_command(*, model: str, output_: str, input_: str | None) -> None:
     click.echo(f"wrote {output_}")
 
 
-EXPORT_FORMATS = ("pytorch", "yaml")
+EXPORT_FORMATS = ("pytorch", "yaml", "onnx")
 
 
 @click.command("export", epilog=examples(
     "convcalc export resnet50 --to pytorch -o resnet50.py",
     "convcalc export mobilenet_v2 --width 0.5 --to pytorch -o mobilenet_half.py",
-    "convcalc export model.onnx --to yaml -o model.yaml"))
+    "convcalc export model.onnx --to yaml -o model.yaml",
+    "convcalc export mobilenet_v2 --to onnx --batch 8 -o mobilenet_v2.onnx"))
 @click.argument("arch")
 @click.option("--to", "to", type=click.Choice(EXPORT_FORMATS), required=True,
               help="pytorch: a self-contained module file with build(); yaml: a convcalc "
-              "architecture file.")
+              "architecture file; onnx: a runnable ONNX model (opset 17, random weights; "
+              "needs the onnx extra).")
 @click.option("-o", "--output", "output_", type=click.Path(dir_okay=False),
-              help="Write to this file (atomically) instead of stdout.")
+              help="Write to this file (atomically) instead of stdout (onnx: required).")
 @click.option("--input", "input_", metavar="HxWxC",
               help="Input size instead of the file's: HxWxC, HxW or one size N (NxN).")
 @click.option("--width", type=float, help="Width multiplier on channel counts, e.g. 0.5.")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+              help="onnx: images per batch of the model's input.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="onnx: seed of the random weights.")
 @depth_multiplier_option
 @conversion_options
 def export_command(*, arch: str, to: str, output_: str | None, input_: str | None,
-                   width: float | None, depth_multiplier: float | None, convert: str | None,
-                   include_stem: bool) -> None:
+                   width: float | None, batch: int, seed: int, depth_multiplier: float | None,
+                   convert: str | None, include_stem: bool) -> None:
     """Write ARCH (a built-in name, a YAML or an ONNX file), as --input, --width,
-    --depth-multiplier and --convert make it, as PyTorch source or as convcalc YAML."""
+    --depth-multiplier and --convert make it, as PyTorch source, convcalc YAML or a runnable
+    ONNX model."""
     from convcalc.formats import export
 
+    if to == "onnx" and output_ is None:
+        raise ConvcalcError("--to onnx writes a binary file: give -o FILE.onnx")
     rewritten, conversion = converted(prepared(arch, input_, width, depth_multiplier), convert,
                                       include_stem)
-    text = export(rewritten, to)
+    text = export(rewritten, to, batch=batch, seed=seed)
     if conversion is not None:  # on stderr: stdout may be the exported file
         from convcalc.present.conversions import conversion_note
 

@@ -9,9 +9,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from convcalc.analysis.calibrate import (
-    OWN_EFFICIENCY,
     Calibration,
     Measurement,
+    check_runtime,
     fit,
     relative_errors,
 )
@@ -25,38 +25,51 @@ from convcalc.graph.shapes import parse_shape
 from convcalc.limits import MAX_CALIBRATION_ROWS
 
 COLUMNS = ("arch", "seconds", "input", "width", "batch")
+# The column of seconds each clock fits: --clock cpu reads `convcalc measure`'s CPU time
+# instead of the wall-clock seconds (measure's other columns are notes, ignored and named).
+CLOCKS = {"wall": "seconds", "cpu": "cpu_seconds"}
 
 
 def calibrate(source: str | Path, name: str = "calibrated", dtype: str = "fp32",
-              efficiency: Sequence[str] = OWN_EFFICIENCY) -> Calibration:
+              efficiency: Sequence[str] | None = None,
+              runtime: str | None = None, clock: str = "wall") -> Calibration:
     """The profile fitted to the latencies of the CSV file ``source`` (see
-    ``read_measurements``), with the fit's error per network."""
-    measurements = read_measurements(source, dtype)
+    ``read_measurements``), with the fit's error per network; ``runtime`` starts from that
+    runtime's rules (see ``convcalc.analysis.calibrate``)."""
+    if runtime is not None:
+        check_runtime(runtime)
+    measurements = read_measurements(source, dtype, clock)
     device = fit(measurements, name=name, dtype=dtype,
                  description=f"fitted by convcalc calibrate to {len(measurements)} measured "
-                 f"networks in {Path(source).name}", efficiency=efficiency)
+                 f"networks in {Path(source).name}", efficiency=efficiency, runtime=runtime)
     return Calibration(device, tuple(measurements),
                        relative_errors(measurements, device))
 
 
-def read_measurements(source: str | Path, dtype: str = "fp32") -> list[Measurement]:
+def read_measurements(source: str | Path, dtype: str = "fp32",
+                      clock: str = "wall") -> list[Measurement]:
     """The rows of a CSV file with columns ``arch`` (anything ARCH accepts) and ``seconds``,
-    and optionally ``input`` (as --input), ``width`` and ``batch``; each row analysed. Other
-    columns are ignored (``ignored_columns`` names them)."""
+    and optionally ``input`` (as --input), ``width`` and ``batch``; each row analysed. With
+    ``clock`` 'cpu' the seconds are the ``cpu_seconds`` column (``convcalc measure``'s CPU
+    time of the process) instead. Other columns are ignored (``ignored_columns`` names
+    them)."""
+    if clock not in CLOCKS:
+        raise ConvcalcError(f"clock '{clock}' must be one of {', '.join(CLOCKS)}")
     shown = str(source)
     text = read_text(Path(source), "measurement CSVs", shown, kind="CSV")
     try:
-        return _measurements(text, dtype)
+        return _measurements(text, dtype, CLOCKS[clock])
     except ConvcalcError as e:
         raise e.located(file=shown) from None
 
 
-def ignored_columns(source: str | Path) -> list[str]:
-    """The columns of the CSV file ``source`` that ``read_measurements`` does not read (notes
-    such as min_seconds), to be named to the user."""
+def ignored_columns(source: str | Path, clock: str = "wall") -> list[str]:
+    """The columns of the CSV file ``source`` that ``read_measurements`` does not read at
+    ``clock`` (notes such as min_seconds), to be named to the user."""
     text = read_text(Path(source), "measurement CSVs", str(source), kind="CSV")
     try:
-        return _header(csv.reader(io.StringIO(text)))[1]
+        return [c for c in _header(csv.reader(io.StringIO(text)))[1]
+                if c != CLOCKS.get(clock)]
     except ConvcalcError as e:
         raise e.located(file=str(source)) from None
 
@@ -83,10 +96,10 @@ def _header(reader: "Iterator[list[str]]") -> tuple[list[str], list[str]]:
     return header, ignored
 
 
-def _measurements(text: str, dtype: str) -> list[Measurement]:
+def _measurements(text: str, dtype: str, timed: str) -> list[Measurement]:
     reader = csv.reader(io.StringIO(text))
     header, _ = _header(reader)
-    for column in ("arch", "seconds"):
+    for column in ("arch", timed):
         if column not in header:
             raise ConvcalcError(f"needs a column '{column}'; the header is "
                                 f"'{','.join(header)}'", line=1)
@@ -104,7 +117,7 @@ def _measurements(text: str, dtype: str) -> list[Measurement]:
                 raise ConvcalcError(f"has {len(values)} values for the {len(header)} columns "
                                     f"{','.join(header)}")
             out.append(_measurement(dict(zip(header, (v.strip() for v in values), strict=True)),
-                                    loaded, dtype))
+                                    loaded, dtype, timed))
     except csv.Error as e:
         raise ConvcalcError(f"is not CSV: {e}", line=reader.line_num) from None
     except ConvcalcError as e:
@@ -116,11 +129,11 @@ def _measurements(text: str, dtype: str) -> list[Measurement]:
 
 
 def _measurement(row: dict[str, str], loaded: dict[str, Architecture],
-                 dtype: str) -> Measurement:
+                 dtype: str, timed: str) -> Measurement:
     arch_name = row["arch"]
     if not arch_name:
         raise ConvcalcError("arch is empty: give a built-in name or a YAML file")
-    seconds = _positive(row["seconds"], "seconds", float)
+    seconds = _positive(row[timed], timed, float)
     width = _positive(row.get("width") or "1", "width", float)
     batch = int(_positive(row.get("batch") or "1", "batch", int))
     if arch_name not in loaded:

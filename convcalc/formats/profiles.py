@@ -11,6 +11,12 @@ A profile is a name, two rates and a dtype, with optional extras::
     overhead_seconds: 0          # optional: fixed cost of every layer
     efficiency: {depthwise: 0.5} # optional: fraction of macs_per_second a class reaches
     sources: {macs_per_second: "datasheet ...", ...}
+    # optional: the runtime's rules (roofline.py), all off unless given
+    runtime: onnxruntime         # what the rules are for
+    fuses: [batchnorm, relu]     # kinds run inside the convolution before them
+    channel_block: 16            # convolutions compute on channels padded to this
+    slow_channels: 16            # the slow path with n channels per group: n / (n + 16)
+    combine: sum                 # 'max' (roofline) or 'sum': compute + memory per layer
 
 Built-in profiles are the files of devices/, shipped in the wheel like architectures/ and found
 by name the same way. Files are read by ``loader.read_text`` with the loader's safe YAML reader,
@@ -22,15 +28,25 @@ from pathlib import Path
 from typing import Any
 
 from convcalc.analysis.report import DTYPE_BYTES
-from convcalc.analysis.roofline import EFFICIENCY_CLASSES, Device, Devices
+from convcalc.analysis.roofline import COMBINES, EFFICIENCY_CLASSES, FUSABLE, Device, Devices
 from convcalc.errors import ConvcalcError, suggestion
 from convcalc.formats.loader import builtin_dirs, builtin_names, locate
-from convcalc.formats.yaml_reader import YMap, as_mapping, check_keys, read_text, read_yaml
+from convcalc.formats.yaml_reader import (
+    YMap,
+    as_mapping,
+    as_sequence,
+    check_keys,
+    read_text,
+    read_yaml,
+)
 from convcalc.limits import Budget
 
 FOLDER = "devices"
 REQUIRED = ("name", "macs_per_second", "bytes_per_second", "dtype")
-KEYS = (*REQUIRED, "description", "figures", "overhead_seconds", "efficiency", "sources")
+RULES = ("runtime", "fuses", "channel_block", "slow_channels", "combine")
+KEYS = (*REQUIRED, "description", "figures", "overhead_seconds", "efficiency", "sources",
+        *RULES)
+MAX_CHANNEL_BLOCK = 1024
 FIGURES = ("peak", "calibrated")
 NUMBERS = ("macs_per_second", "bytes_per_second", "overhead_seconds")
 
@@ -68,7 +84,7 @@ def _device(doc: YMap) -> Device:
             raise ConvcalcError(f"needs '{key}'; a device profile has {', '.join(REQUIRED)}",
                                 line=1)
     line = doc.key_lines
-    texts = {key: doc.get(key, "") for key in ("name", "description")}
+    texts = {key: doc.get(key, "") for key in ("name", "description", "runtime")}
     for key, value in texts.items():
         if not isinstance(value, str):
             raise ConvcalcError(f"'{key}' must be text", line=line[key])
@@ -96,12 +112,13 @@ def _device(doc: YMap) -> Device:
                                 "above 0 and at most 1", line=where)
     sources = as_mapping(doc.get("sources"), "'sources'", line.get("sources"))
     for key, value in sources.items():
-        if key not in NUMBERS and key not in ("efficiency", "dtype"):
+        if key not in NUMBERS and key not in ("efficiency", "dtype", *RULES):
             raise ConvcalcError(f"a source for unknown figure '{key}'"
                                 f"{suggestion(key, NUMBERS)}", line=sources.key_lines[key])
         if not isinstance(value, str):
             raise ConvcalcError(f"the source of {key} must be text", line=sources.key_lines[key])
     return Device(
+        **_rules(doc),
         name=texts["name"], description=" ".join(texts["description"].split()),
         macs_per_second=numbers["macs_per_second"],
         bytes_per_second=numbers["bytes_per_second"], dtype=dtype,
@@ -109,6 +126,38 @@ def _device(doc: YMap) -> Device:
         efficiency={k: float(v) for k, v in efficiency.items()}, figures=figures,
         sources={k: " ".join(v.split()) for k, v in sources.items()},
     )
+
+
+def _rules(doc: YMap) -> dict[str, Any]:
+    """The runtime rules a profile gives (roofline.py): fuses, channel_block, slow_channels
+    and combine, each checked; the runtime's name is read with the other texts."""
+    line = doc.key_lines
+    rules: dict[str, Any] = {"runtime": doc.get("runtime", "")}
+    if "fuses" in doc:
+        fuses = as_sequence(doc["fuses"], "'fuses'", line["fuses"])
+        for kind in fuses:
+            if kind not in FUSABLE:
+                raise ConvcalcError(f"fuses '{kind}', which is not a kind a runtime fuses into "
+                                    f"a convolution{suggestion(str(kind), FUSABLE)}; kinds: "
+                                    f"{', '.join(FUSABLE)}", line=line["fuses"])
+        rules["fuses"] = tuple(str(k) for k in fuses)
+    if "channel_block" in doc:
+        block = doc["channel_block"]
+        if isinstance(block, bool) or not isinstance(block, int) or not (
+                1 <= block <= MAX_CHANNEL_BLOCK):
+            raise ConvcalcError(f"channel_block {block!r} must be a whole number from 1 to "
+                                f"{MAX_CHANNEL_BLOCK} (1: channels are not blocked)",
+                                line=line["channel_block"])
+        rules["channel_block"] = block
+    if "slow_channels" in doc:
+        rules["slow_channels"] = _number(doc["slow_channels"], "slow_channels",
+                                         line["slow_channels"], zero=True)
+    if "combine" in doc:
+        if doc["combine"] not in COMBINES:
+            raise ConvcalcError(f"combine {doc['combine']!r} must be one of "
+                                f"{', '.join(COMBINES)}", line=line["combine"])
+        rules["combine"] = doc["combine"]
+    return rules
 
 
 def _number(value: Any, key: str, line: int, zero: bool) -> float:
@@ -142,6 +191,16 @@ def device_yaml(device: Device, comment: str = "") -> str:
     if device.efficiency:
         lines.append("efficiency:")
         lines += [f"  {k}: {v!r}" for k, v in device.efficiency.items()]
+    if device.runtime:
+        lines.append(f"runtime: {json.dumps(device.runtime, allow_nan=False)}")
+    if device.fuses:
+        lines.append(f"fuses: [{', '.join(device.fuses)}]")
+    if device.channel_block != 1:
+        lines.append(f"channel_block: {device.channel_block}")
+    if device.slow_channels:
+        lines.append(f"slow_channels: {device.slow_channels!r}")
+    if device.combine != "max":
+        lines.append(f"combine: {device.combine}")
     if device.sources:
         lines.append("sources:")
         lines += [f"  {k}: {json.dumps(v, allow_nan=False)}"

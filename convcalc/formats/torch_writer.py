@@ -14,7 +14,7 @@ maps each layer kind to the code of its module; a kind without an entry cannot b
 from collections.abc import Callable
 
 from convcalc.analysis.report import NETWORK_INPUT, LayerRow, analyze
-from convcalc.errors import ConvcalcError
+from convcalc.formats.walk import inference_rows, not_written
 from convcalc.graph.architecture import Architecture
 from convcalc.graph.layers import ACTIVATION_OPS, ConvTranspose, Pool
 from convcalc.graph.shapes import resolve_padding
@@ -168,21 +168,17 @@ def write_torch(arch: Architecture) -> str:
     """The source of a PyTorch module computing ``arch`` (side branches left out) and returning
     its outputs."""
     report = analyze(arch)
-    rows = [r for r in report.rows if not r.side]
-    index = {id(r): i for i, r in enumerate(report.rows)}
     modules: list[str] = []
     forward: list[str] = []
     helpers: set[str] = set()
-    for row in rows:
-        i = index[id(row)]
+    for i, row in inference_rows(report):
         args = [_variable(source) for source in row.inputs]
         if row.kind in EXPRESSIONS:
             forward.append(f"        t{i} = {EXPRESSIONS[row.kind](row, args)}")
             continue
         build = TORCH.get(row.kind)
         if build is None:
-            raise ConvcalcError(f"layer kind '{row.kind}' cannot be exported to PyTorch yet",
-                                path=row.path, kind=row.kind)
+            raise not_written(row, "PyTorch")
         code = build(row)
         helpers.update(name for name in HELPERS if code.startswith(name))
         modules.append(f"            {row.path!r}: {code},")

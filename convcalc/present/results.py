@@ -295,19 +295,48 @@ def render_catalogue(entries: "Sequence[tuple[Architecture, Totals]]") -> "Grid"
         rules=frozenset(starts[1:-1]))
 
 
+# What each runtime rule of a profile means, shown by `convcalc devices` (roofline.py).
+RULE_MEANINGS = {
+    "runtime": "the runtime these rules are for",
+    "fuses": "kinds run inside the convolution before them: no bytes, no overhead",
+    "channel_block": "convolutions compute on channels padded to a multiple of this",
+    "slow_channels": "h: a grouped convolution whose groups are not whole blocks (or a "
+                     "depthwise one not a multiple of 4 channels) with n channels per group "
+                     "reaches n / (n + h) of macs_per_second",
+    "combine": "a layer's time: max = the slower of compute and memory, sum = both",
+}
+
+
+def _rules(d: "Device") -> list[tuple[str, str, str]]:
+    """(rule, value, what it means) of each runtime rule a profile sets."""
+    rules = [("runtime", d.runtime), ("fuses", f"{len(d.fuses)} kinds" if d.fuses else ""),
+             ("channel_block", str(d.channel_block) if d.channel_block != 1 else ""),
+             ("slow_channels", f"{d.slow_channels:.3g}" if d.slow_channels else ""),
+             ("combine", d.combine if d.combine != "max" else "")]
+    out = []
+    for key, value in rules:
+        if value:
+            out.append((key, value, RULE_MEANINGS[key]
+                        + (f" ({', '.join(d.fuses)})" if key == "fuses" else "")))
+    return out
+
+
 def device_dict(device: "Device") -> dict[str, Any]:
     """A profile as data: its figures, efficiencies and sources (the profile file's keys)."""
     return {"name": device.name, "description": device.description, "figures": device.figures,
             "dtype": device.dtype, "macs_per_second": device.macs_per_second,
             "bytes_per_second": device.bytes_per_second,
             "overhead_seconds": device.overhead_seconds, "efficiency": dict(device.efficiency),
-            "sources": dict(device.sources)}
+            "sources": dict(device.sources), "runtime": device.runtime,
+            "fuses": list(device.fuses), "channel_block": device.channel_block,
+            "slow_channels": device.slow_channels, "combine": device.combine}
 
 
 def device_row(device: "Device") -> dict[str, Any]:
     """A profile as one flat row: its figures, one ``efficiency_CLASS`` column per class."""
     data = device_dict(device)
     del data["sources"], data["efficiency"]
+    data["fuses"] = ", ".join(device.fuses)
     return {**data, **{f"efficiency_{k}": v for k, v in device.efficiency.items()}}
 
 
@@ -324,8 +353,10 @@ def render_devices(devices: "Sequence[Device]") -> "Grid":
             figures.append(("overhead_seconds", human_seconds(d.overhead_seconds),
                             "overhead_seconds"))
         figures += [(f"efficiency {k}", f"{v:.2g}", "efficiency") for k, v in d.efficiency.items()]
+        rules = _rules(d)
         rows += [["", figure, value, d.sources.get(key, "")] for figure, value, key in figures]
-        styles += ["bold"] + [""] * len(figures)
+        rows += [["", key, value, meaning] for key, value, meaning in rules]
+        styles += ["bold"] + [""] * (len(figures) + len(rules))
     return Grid(
         title="", rows=rows, styles=styles,
         columns=(Col("name", "Profile"), Col("figure", "Figure"),
@@ -357,7 +388,9 @@ def render_calibration(calibration: "Calibration") -> "Grid":
     return Grid(
         title=f"{d.name}: {human(round(d.macs_per_second))} MACs/s, "
         f"{human(round(d.bytes_per_second))} bytes/s, "
-        f"{human_seconds(d.overhead_seconds)} per layer; efficiency {efficiency}",
+        f"{human_seconds(d.overhead_seconds)} per layer; efficiency {efficiency}"
+        + (f"; {d.runtime} rules: channel block {d.channel_block}, slow path n / (n + "
+           f"{d.slow_channels:.3g}), {d.combine} of compute and memory" if d.runtime else ""),
         rows=rows,
         columns=(Col("network", "Network"), Col("macs", "MACs", right=True),
                  Col("measured", "Measured", right=True), Col("fitted", "Fitted", right=True),

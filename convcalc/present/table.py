@@ -314,9 +314,11 @@ def _caption(report: Report) -> str:
             + (f", batch {report.batch}" if report.batch != 1 else ""))
     if report.device is not None and t.seconds is not None:
         memory = sum(r.bound == "memory" for r in report.counted())
+        fused = sum(r.bound == "fused" for r in report.counted())
         text += (f"; {human_seconds(t.seconds)} on {report.device.name} "
                  f"({report.device.figures} figures, roofline), {memory} of "
-                 f"{len(report.counted())} layers memory-bound")
+                 f"{len(report.counted())} layers memory-bound"
+                 + (f", {fused} fused into the convolution before them" if fused else ""))
     return text
 
 

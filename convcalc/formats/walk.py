@@ -1,0 +1,20 @@
+"""The walk the model writers share: the rows a written model computes, in order."""
+
+from collections.abc import Iterator
+
+from convcalc.analysis.report import LayerRow, Report
+from convcalc.errors import ConvcalcError
+
+
+def inference_rows(report: Report) -> Iterator[tuple[int, LayerRow]]:
+    """(position in ``report.rows``, row) of every row that inference computes: side branches
+    (auxiliary classifiers) are left out. Rows name their inputs by that position."""
+    for i, row in enumerate(report.rows):
+        if not row.side:
+            yield i, row
+
+
+def not_written(row: LayerRow, format_: str) -> ConvcalcError:
+    """The error for a row whose kind the writer of ``format_`` has no entry for."""
+    return ConvcalcError(f"layer kind '{row.kind}' cannot be exported to {format_} yet",
+                         path=row.path, kind=row.kind)
