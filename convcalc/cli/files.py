@@ -9,6 +9,7 @@ from convcalc.cli.base import (
     DTYPE_HELP,
     DTYPES,
     Names,
+    complete_arch,
     conversion_options,
     converted,
     depth_multiplier_option,
@@ -47,7 +48,8 @@ REPORT_FORMATS = ("md", "csv", "json", "html", "tex")
               "JSON, HTML or LaTeX, with memory, cost by kind and charts.",
               epilog=examples("convcalc report resnet50 -o resnet50.html",
                               "convcalc report mobilenet_v1 resnet50 --depth 1 --format md"))
-@click.argument("archs", nargs=-1, required=True, metavar="ARCH [ARCH ...]")
+@click.argument("archs", nargs=-1, required=True, metavar="ARCH [ARCH ...]",
+                shell_complete=complete_arch)
 @click.option("-o", "--output", "output_", type=click.Path(dir_okay=False),
               help="Write to this file (atomically) instead of stdout; its extension picks "
                    "the format: .md .csv .json .html .tex.")
@@ -132,7 +134,7 @@ EXPORT_FORMATS = ("pytorch", "yaml", "onnx")
     "convcalc export mobilenet_v2 --width 0.5 --to pytorch -o mobilenet_half.py",
     "convcalc export model.onnx --to yaml -o model.yaml",
     "convcalc export mobilenet_v2 --to onnx --batch 8 -o mobilenet_v2.onnx"))
-@click.argument("arch")
+@click.argument("arch", shell_complete=complete_arch)
 @click.option("--to", "to", type=click.Choice(EXPORT_FORMATS), required=True,
               help="pytorch: a self-contained module file with build(); yaml: a convcalc "
               "architecture file; onnx: a runnable ONNX model (opset 17, random weights; "
