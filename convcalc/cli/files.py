@@ -16,6 +16,7 @@ from convcalc.cli.base import (
     device_and_dtype,
     examples,
     prepared,
+    print_result,
     roofline_options,
     source_files,
 )
@@ -54,7 +55,8 @@ REPORT_FORMATS = ("md", "csv", "json", "html", "tex")
               help="Write to this file (atomically) instead of stdout; its extension picks "
                    "the format: .md .csv .json .html .tex.")
 @click.option("--format", "format_", type=Names(REPORT_FORMATS),
-              help="Output format; default: from -o's extension, else md.")
+              help="Output format; default: from -o's extension, else text tables for the "
+                   "terminal.")
 @click.option("--depth", type=click.IntRange(min=1), metavar="N",
               help="Fold the layers into blocks of N path components, with subtotals.")
 @click.option("--by-type/--no-by-type", "by_type", default=True, show_default=True,
@@ -97,9 +99,17 @@ def report_command(*, archs: tuple[str, ...], output_: str | None, format_: str 
                                    device=device),
                            by_type=by_type, top=top, depth=depth)
                  for a in archs]
-    text = render_report(summaries, format_ or "md")
     if charts_dir:
         write_charts(charts_dir, summaries)
+    if format_ is None and output_ is None:
+        from convcalc.present.report_formats import report_parts
+
+        for i, part in enumerate(report_parts(summaries)):
+            if i:
+                click.echo()
+            print_result(part)
+        return
+    text = render_report(summaries, format_ or "md")
     if output_ is None:
         click.echo(text, nl=False)
     else:

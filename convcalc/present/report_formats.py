@@ -549,11 +549,23 @@ def section_grid(section: Section) -> Grid:
         priority=section.ids)
 
 
+def report_parts(summaries: Sequence[Summary]) -> list[str | Grid]:
+    """The report for a terminal: the comparison's grid when there are several architectures,
+    then each one's name and headline figures and its sections' grids."""
+    parts: list[str | Grid] = ([section_grid(comparison_section(summaries))]
+                               if len(summaries) > 1 else [])
+    for summary in summaries:
+        report = summary.report
+        parts.append(f"{report.name}, input {report.input}"
+                     + (f", width {report.width:g}" if report.width != 1 else "")
+                     + f": {headline(summary)}.")
+        parts += [section_grid(s) for s in sections(summary)]
+    return parts
+
+
 def summary_text(summary: Summary) -> str:
     """A summary as plain text: the name, the headline figures and each section's grid."""
-    report = summary.report
-    return "\n\n".join([f"{report.name}, input {report.input}: {headline(summary)}.",
-                         *(str(section_grid(s)) for s in sections(summary))]) + "\n"
+    return "\n\n".join(str(part).rstrip("\n") for part in report_parts([summary])) + "\n"
 
 
 # -- LaTeX ---------------------------------------------------------------------------------------

@@ -294,11 +294,9 @@ def _summary_text(summary: "Summary") -> str:
 def _summary_rich(summary: "Summary") -> Any:
     from rich.console import Group
 
-    from convcalc.present.report_formats import headline, section_grid, sections
+    from convcalc.present.report_formats import report_parts
 
-    report = summary.report
-    return Group(f"{report.name}, input {report.input}: {headline(summary)}.",
-                 *(section_grid(s) for s in sections(summary)))
+    return Group(*report_parts([summary]))
 
 
 @register(SUMMARY, "html")
