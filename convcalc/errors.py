@@ -59,17 +59,27 @@ class ConvcalcError(Exception):
 MAX_MESSAGE_CHARS = 2000
 
 
-def one_line(text: str) -> str:
-    """``text`` safe to print as one line on a terminal: every character that is not printable
-    (newline, tab, ESC and the other controls, bidirectional overrides, lone surrogates from
-    undecodable file names) as its Python escape (``\\n``, ``\\x1b``, ``\\u202e``), and the
-    middle of a text longer than MAX_MESSAGE_CHARS left out."""
-    if len(text) > MAX_MESSAGE_CHARS:
-        half = MAX_MESSAGE_CHARS // 2
-        text = f"{text[:half]} [... {len(text) - 2 * half:,} characters ...] {text[-half:]}"
+def plain(text: str) -> str:
+    """The one sanitiser of text from an input (a name, a layer path, a description, a file
+    name, an ONNX producer) on its way to any output: every character that is not printable
+    written as its Python escape (``\\n``, ``\\x1b``, ``\\ufffe``). That covers what a
+    terminal obeys (ESC and the other controls, OSC sequences, bidirectional overrides), what
+    breaks a document's structure (a newline in a Markdown heading or a LaTeX ``\\caption``,
+    a tab or newline in a CSV row) and what XML forbids in SVG and HTML (the controls below U+0020,
+    U+FFFE, U+FFFF, lone surrogates from undecodable file names). Each format
+    then applies its own escaping (HTML entities, LaTeX specials, CSV formula prefixes)."""
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def one_line(text: str) -> str:
+    """``text`` safe to print as one line on a terminal: ``plain``, with the middle of a text
+    longer than MAX_MESSAGE_CHARS left out."""
+    if len(text) > MAX_MESSAGE_CHARS:
+        half = MAX_MESSAGE_CHARS // 2
+        text = f"{text[:half]} [... {len(text) - 2 * half:,} characters ...] {text[-half:]}"
+    return plain(text)
 
 
 

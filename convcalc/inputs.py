@@ -8,8 +8,10 @@ after the check does not hang the open) and checked again on the open descriptor
 is still refused at the limit.
 """
 
+import contextlib
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -31,6 +33,24 @@ def _kind(mode: int) -> str | None:
     return "not a regular file"
 
 
+# The files read inside each active ``recording()`` block (the CLI records each command's),
+# innermost last.
+_recordings: list[list[tuple[str, os.stat_result]]] = []
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[list[tuple[str, os.stat_result]]]:
+    """Within the block, every file ``open_input`` opens is added to the list it gives, as its
+    name and ``os.stat_result`` (device and inode), so that a command's outputs can be checked
+    against every file it read, however it was named (a scale ``net.yaml:b0``, a device
+    profile, a network a CSV lists)."""
+    _recordings.append([])
+    try:
+        yield _recordings[-1]
+    finally:
+        _recordings.pop()
+
+
 def open_input(path: str | Path, *, shown: str | None = None) -> BinaryIO:
     """``path`` opened for binary reading, after checking it is a regular file.
 
@@ -45,11 +65,14 @@ def open_input(path: str | Path, *, shown: str | None = None) -> BinaryIO:
             # reading returns at once instead of waiting for a writer; the fstat below refuses it.
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
             try:
-                kind = _kind(os.fstat(fd).st_mode)
+                opened = os.fstat(fd)
             except OSError:
                 os.close(fd)
                 raise
+            kind = _kind(opened.st_mode)
             if kind is None:
+                if _recordings:
+                    _recordings[-1].append((name, opened))
                 return os.fdopen(fd, "rb")
             os.close(fd)
     except OSError as e:

@@ -7,6 +7,8 @@ that accumulates: YAML values, expanded layers) or call ``check_dim`` (a size th
 and the budget raises the one located error.
 """
 
+import operator
+
 from convcalc.errors import ConvcalcError
 
 # Reading files.
@@ -25,7 +27,11 @@ MAX_NESTING = 64                      # YAML nesting, and block calls inside blo
 MAX_REPEAT = 10_000                   # one repeat count
 # 50,000 layers (some 25x the largest zoo network) is what every command finishes in a few
 # seconds on 2 cores; at 200,000, report, verify and --convert took 13-22 s.
-MAX_LAYERS = 50_000                   # layers after expanding blocks and repeats
+MAX_LAYERS = 50_000                   # layers after expanding blocks and repeats (ONNX nodes)
+# An ONNX node name: exporters write module scopes ('/layer1/layer1.0/conv1/Conv', under 300
+# characters in the zoo's exports); a name of 40 million scopes took seconds to split.
+MAX_NAME_CHARS = 10_000
+MAX_RANK = 64                         # dims of one ONNX tensor (networks use up to 6)
 MAX_ITEMS = 100_000                   # list items expanded (empty groups and sides included)
 MAX_EXPRESSION_CHARS = 200            # one formula
 MAX_MAGNITUDE = 10**15                # any value a formula computes
@@ -41,8 +47,23 @@ MAX_WIDTH = 16.0
 MAX_DEPTH_MULTIPLIER = 16.0           # --depth-multiplier and a scale's depth
 MAX_SWEEP_CELLS = 1000
 MAX_SWEEP_LAYERS = 200_000            # cells x layers: the analyses one sweep runs
+# Networks one compare or report reads, and their layers in all (20 copies of a 50,000-layer
+# file took minutes): checked as each is loaded.
+MAX_ARCHS = 100
+MAX_COMPARED_LAYERS = 100_000
 MAX_BATCH = 1_000_000                 # images in one --batch
 MAX_CALIBRATION_ROWS = 1000           # measured networks in one calibrate CSV
+# Device figures within physical bounds, so that every time computed from them is a finite
+# float that JSON can hold (1e-300 MACs/s made times of 1e300 s and overflowed to inf): a
+# microcontroller does some 1e6 MACs/s, the largest accelerators 1e15; no layer costs a second
+# of fixed overhead. (least, most) of each figure of a profile, read or fitted.
+DEVICE_FIGURES = {
+    "macs_per_second": (1e3, 1e18),
+    "bytes_per_second": (1e3, 1e18),
+    "overhead_seconds": (0.0, 1.0),
+}
+MIN_EFFICIENCY = 1e-6                 # the least fraction of the peak a layer class reaches
+MEASURED_SECONDS = (1e-9, 1e6)        # one measured latency in a calibrate CSV
 MAX_MEASURE_REPEAT = 10_000           # timed (or warm-up) runs of one design in `measure`
 MAX_MEASURE_THREADS = 1_024           # runtime threads in `measure`
 # The numpy reference: the most memory one verify may need (tensors alive, weights and working
@@ -81,3 +102,16 @@ class Budget:
         limit, text = LIMITS[what]
         if self.spent[what] > limit:
             raise ConvcalcError(f"has more than {limit:,} {text}", line=line)
+
+
+def whole_number(name: str, value: object, least: int, most: int | None = None) -> int:
+    """``value`` of the argument ``name`` when it is a whole number (not a bool, not 2.5)
+    from ``least`` to ``most``; a ConvcalcError otherwise (the public API's arguments)."""
+    if isinstance(value, bool) or not hasattr(type(value), "__index__"):
+        raise ConvcalcError(f"{name} {value!r} must be a whole number")
+    number = operator.index(value)  # type: ignore[arg-type]
+    if number < least or (most is not None and number > most):
+        bound = f"from {least:,} to {most:,}" if most is not None else f"at least {least:,}"
+        raise ConvcalcError(f"{name} {number} must be {bound}")
+    return number
+

@@ -3,6 +3,7 @@ input=160)`` and ``convcalc.draw("resnet50", depth=2)`` load, analyze and render
 options of ``convcalc analyze`` and ``convcalc graph``."""
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from convcalc.analysis.report import DTYPE_BYTES, Report, analyze
@@ -13,6 +14,7 @@ from convcalc.formats.loader import load
 from convcalc.formats.profiles import load_device
 from convcalc.graph.architecture import Architecture
 from convcalc.graph.shapes import Shape, parse_shape
+from convcalc.limits import whole_number
 from convcalc.vocabulary import canonical
 
 if TYPE_CHECKING:
@@ -21,11 +23,11 @@ if TYPE_CHECKING:
 TABLE_FORMATS = ("table", "markdown", "csv", "json")
 
 
-def table(arch: str | Architecture, *, input: int | str | Shape | None = None,
+def table(arch: str | Path | Architecture, *, input: int | str | Shape | None = None,
           width: float | None = None, side: bool = False, dtype: str | None = None,
           depth: int | None = None, flops: bool = False, format: str = "table",
           columns: Sequence[str] | None = None, line_width: int | None = None,
-          batch: int = 1, device: "str | Device | None" = None) -> str:
+          batch: int = 1, device: "str | Path | Device | None" = None) -> str:
     """The text ``convcalc analyze`` prints for ``arch`` (a built-in name, a YAML path or an
     ``Architecture``): at ``input`` (160, '160x120' or a Shape) and ``width``, side branches
     counted when ``side``, bytes at ``dtype`` (fp32/float32, fp16/float16, bf16, int8),
@@ -37,6 +39,12 @@ def table(arch: str | Architecture, *, input: int | str | Shape | None = None,
     from convcalc.analysis.summary import fold
     from convcalc.present import grid, table
 
+    if line_width is not None:
+        whole_number("line_width", line_width, 1)
+    if columns is not None and (isinstance(columns, str) or not isinstance(columns, Sequence)
+                                or not all(isinstance(c, str) for c in columns)):
+        raise ConvcalcError(f"columns {columns!r} must be a list of column ids such as "
+                            "['name', 'macs']")
     format_ = canonical(format, TABLE_FORMATS, "format")
     report = _report(arch, input, width, side, dtype, batch, device)
     result: str | grid.Grid
@@ -76,18 +84,23 @@ def draw(arch: "str | Architecture | Report", *, input: int | str | Shape | None
     return draw_report(report, depth=depth, color=color)
 
 
-def _report(arch: str | Architecture, input: int | str | Shape | None, width: float | None,
-            side: bool, dtype: str | None, batch: int, device: "str | Device | None") -> Report:
+def _report(arch: str | Path | Architecture, input: int | str | Shape | None,
+            width: float | None, side: bool, dtype: str | None, batch: int,
+            device: "str | Path | Device | None") -> Report:
     """``arch`` loaded, at ``input`` and ``width``, and analyzed as ``table`` and ``draw``
     describe."""
-    loaded = load(arch) if isinstance(arch, str) else arch
+    if not isinstance(arch, str | Path | Architecture):
+        raise ConvcalcError(f"arch {arch!r} must be a name, a path or an Architecture")
+    if device is not None and not isinstance(device, str | Path | Device):
+        raise ConvcalcError(f"device {device!r} must be a profile's name or path, or a Device")
+    loaded = arch if isinstance(arch, Architecture) else load(arch)
     if input is not None:
         shape = input if isinstance(input, Shape) else parse_shape(str(input),
                                                                   channels=loaded.input.c)
         loaded = with_input(loaded, shape)
     if width is not None:
         loaded = with_width(loaded, width)
-    profile = load_device(device) if isinstance(device, str) else device
+    profile = load_device(device) if isinstance(device, str | Path) else device
     dtype = dtype or (profile.dtype if profile is not None else "fp32")
     return analyze(loaded, include_side=side, dtype=canonical(dtype, list(DTYPE_BYTES), "dtype"),
                    batch=batch, device=profile)

@@ -38,6 +38,8 @@ def spellings(names: Sequence[str]) -> list[str]:
 def canonical(name: str, names: Sequence[str], what: str = "name") -> str:
     """The one of ``names`` that ``name`` spells: 'md' -> 'markdown' when 'markdown' is
     listed, 'float16' -> 'fp16'. An unknown name is a ConvcalcError listing the spellings."""
+    if not isinstance(name, str):  # from the Python API: format=3
+        raise ConvcalcError(f"{what} {name!r} must be one of {', '.join(spellings(names))}")
     name = name.strip().lower()
     if name in names:
         return name

@@ -163,7 +163,7 @@ def test_batch_on_analyze_sweep_and_report() -> None:
     assert report["totals"]["macs"] == 2 * one["macs"]
     assert report["memory"]["input_bytes"] == 2 * 32 * 32 * 1 * 4
     assert report["layers"][0]["seconds"] > 0
-    markdown = run("report", "lenet5", "--device", "raspberry_pi4").stdout
+    markdown = run("report", "lenet5", "--device", "raspberry_pi4", "--format", "md").stdout
     assert "(roofline)" in markdown and "| Bound |" in markdown
 
 
@@ -268,10 +268,10 @@ GOOD = "arch,seconds\nlenet5,0.001\n"
 @pytest.mark.parametrize(("text", "message"), [
     ("arch,secs\nlenet5,0.1\n", "m.csv:1: unknown column 'secs'; did you mean 'seconds'?"),
     ("arch,input\nlenet5,32\n", "m.csv:1: needs a column 'seconds'"),
-    (GOOD + "resnet18,-0.5\n", "m.csv:3: seconds '-0.5' must be a number above 0"),
-    (GOOD + "resnet18,0\n", "m.csv:3: seconds '0' must be a number above 0"),
-    (GOOD + "resnet18,nan\n", "m.csv:3: seconds 'nan' must be a number above 0"),
-    (GOOD + "resnet18,fast\n", "m.csv:3: seconds 'fast' must be a number above 0"),
+    (GOOD + "resnet18,-0.5\n", "m.csv:3: seconds '-0.5' must be a number from 1e-09 to 1e+06"),
+    (GOOD + "resnet18,0\n", "m.csv:3: seconds '0' must be a number from 1e-09 to 1e+06"),
+    (GOOD + "resnet18,nan\n", "m.csv:3: seconds 'nan' must be a number from 1e-09 to 1e+06"),
+    (GOOD + "resnet18,fast\n", "m.csv:3: seconds 'fast' must be a number from 1e-09 to 1e+06"),
     (GOOD + "resnet99,0.1\n",
      "m.csv:3: no file and no built-in architecture named 'resnet99'"),
     (GOOD + "resnet18,0.1,3\n", "m.csv:3: has 3 values for the 2 columns arch,seconds"),

@@ -104,13 +104,15 @@ class Calibration(Shown):
 
 @dataclass(frozen=True)
 class _Network:
-    """The per-layer figures of one measured network, as arrays."""
+    """The per-layer figures of one measured network, as arrays, with each of its measured
+    times: rows of the CSV that share an analysis share one (1,000 rows of a 2,001-layer file
+    are one network of 1,000 times, not 2 million layers)."""
 
     macs: "np.ndarray"
     moved: "np.ndarray"
     kind: "np.ndarray"  # index into the fitted classes
     layers: int
-    seconds: float
+    seconds: "np.ndarray"  # every time measured for this analysis (one network, many rows)
 
 
 def check_runtime(runtime: str) -> Rules:
@@ -140,9 +142,14 @@ def fit(measurements: Sequence[Measurement], name: str = "calibrated", dtype: st
                                 f"{suggestion(kind, EFFICIENCY_CLASSES)}")
     if rules is not None and runtime is not None:
         return _fit_runtime(measurements, runtime, rules, efficiency, Device(
-            name=name, macs_per_second=1.0, bytes_per_second=1.0, dtype=dtype,
-            description=description, figures="calibrated"))
-    rows = [list(m.report.counted()) for m in measurements]
+            name=name, macs_per_second=1e9, bytes_per_second=1e9, dtype=dtype,
+            description=description, figures="calibrated"))  # the figures are fitted
+    times: dict[int, list[float]] = {}
+    reports: dict[int, Report] = {}
+    for m in measurements:
+        times.setdefault(id(m.report), []).append(m.seconds)
+        reports[id(m.report)] = m.report
+    rows = [list(report.counted()) for report in reports.values()]
     present = [c for c in EFFICIENCY_CLASSES
                if any(r.macs and r.efficiency_class == c for rs in rows for r in rs)]
     shared = [c for c in present if c not in efficiency]
@@ -153,7 +160,8 @@ def fit(measurements: Sequence[Measurement], name: str = "calibrated", dtype: st
         macs=np.array([r.macs for r in rs], float),
         moved=np.array([r.bytes_moved for r in rs], float),
         kind=np.array([group[r.efficiency_class] if r.macs else -1 for r in rs]),
-        layers=len(rs), seconds=m.seconds) for m, rs in zip(measurements, rows, strict=True)]
+        layers=len(rs), seconds=np.array(times[key])) for key, rs in zip(reports, rows,
+                                                                            strict=True)]
     best: tuple[float, np.ndarray] | None = None
     for ridge in RIDGE_GUESSES:
         compute = [(n.macs > 0) & (n.macs >= ridge * n.moved) if ridge < math.inf
@@ -174,13 +182,17 @@ def fit(measurements: Sequence[Measurement], name: str = "calibrated", dtype: st
     fractions = {c: float(fastest / per_mac[group[c]]) for c in present
                  if per_mac[group[c]] > fastest}
     source = "fitted by convcalc calibrate to measured latencies"
-    return Device(
-        name=name, macs_per_second=1 / fastest, bytes_per_second=float(1 / x[-2]),
-        dtype=dtype, overhead_seconds=float(x[-1]), efficiency=fractions,
-        description=description, figures="calibrated",
-        sources=dict.fromkeys(("macs_per_second", "bytes_per_second", "overhead_seconds",
-                               *(["efficiency"] if fractions else [])), source),
-    )
+    try:
+        return Device(
+            name=name, macs_per_second=1 / fastest, bytes_per_second=float(1 / x[-2]),
+            dtype=dtype, overhead_seconds=float(x[-1]), efficiency=fractions,
+            description=description, figures="calibrated",
+            sources=dict.fromkeys(("macs_per_second", "bytes_per_second", "overhead_seconds",
+                                   *(["efficiency"] if fractions else [])), source),
+        )
+    except ConvcalcError as e:  # a figure outside its physical bounds
+        raise ConvcalcError(f"the fitted profile has {e.message}: no device within physical "
+                            "bounds explains these seconds; check the seconds column") from None
 
 
 def _settle_unbound(networks: list[_Network], x: "np.ndarray", k: int) -> "np.ndarray":
@@ -256,39 +268,52 @@ def _fit_runtime(measurements: Sequence[Measurement], runtime: str, rules: Rules
                  for g, i in groups.items()}
         fastest = min(rates.values())
         source = f"fitted by convcalc calibrate with {runtime}'s rules to measured latencies"
-        device = replace(
-            named, macs_per_second=1 / fastest, bytes_per_second=float(1 / x[k + 1]),
-            overhead_seconds=float(x[k + 2]),
-            efficiency={c: fastest / v for g, v in sorted(rates.items())
-                        if v > fastest for c in sorted(members[g])},
-            runtime=runtime, fuses=rules.fuses, channel_block=block, combine=rules.combine,
-            slow_channels=float(x[k] / shared),
-            sources=dict.fromkeys(("macs_per_second", "bytes_per_second", "overhead_seconds",
-                                   *(["efficiency"] if any(v > fastest for v in rates.values())
-                                     else []), "channel_block", "slow_channels"), source))
+        try:
+            device = replace(
+                named, macs_per_second=1 / fastest, bytes_per_second=float(1 / x[k + 1]),
+                overhead_seconds=float(x[k + 2]),
+                efficiency={c: fastest / v for g, v in sorted(rates.items())
+                            if v > fastest for c in sorted(members[g])},
+                runtime=runtime, fuses=rules.fuses, channel_block=block,
+                combine=rules.combine, slow_channels=float(x[k] / shared),
+                sources=dict.fromkeys(("macs_per_second", "bytes_per_second",
+                                       "overhead_seconds",
+                                       *(["efficiency"] if any(v > fastest
+                                                               for v in rates.values())
+                                         else []), "channel_block", "slow_channels"), source))
+        except ConvcalcError:  # a figure outside its physical bounds: no usable fit
+            continue
         if best is None or error < best[0]:
             best = (error, device)
-    assert best is not None  # every runtime has channel blocks
+    if best is None:
+        raise ConvcalcError("no device within physical bounds explains these seconds; check "
+                            "the seconds column")
     return best[1]
 
 
 def relative_errors(measurements: Sequence[Measurement], device: Device) -> tuple[float, ...]:
     """Each measurement's predicted / measured - 1 on ``device``, in the same order (a network
     measured twice has two errors)."""
-    return tuple(network_seconds(m.report, device) / m.seconds - 1 for m in measurements)
+    predicted: dict[int, float] = {}  # measurements of one analysis share its prediction
+    for m in measurements:
+        if id(m.report) not in predicted:
+            predicted[id(m.report)] = network_seconds(m.report, device)
+    return tuple(predicted[id(m.report)] / m.seconds - 1 for m in measurements)
 
 
 def _design(networks: list[_Network], compute: list["np.ndarray"], k: int) -> "np.ndarray":
-    """One row per network: multiplies of its compute-bound layers per class, bytes of its
-    memory-bound layers, its number of layers; divided by its seconds (relative error)."""
-    a = np.zeros((len(networks), k + 2))
-    for i, (n, bound) in enumerate(zip(networks, compute, strict=True)):
+    """One row per measurement: multiplies of its network's compute-bound layers per class,
+    bytes of its memory-bound layers, its number of layers; divided by its seconds (relative
+    error)."""
+    blocks = []
+    for n, bound in zip(networks, compute, strict=True):
+        row = np.zeros(k + 2)
         for c in range(k):
-            a[i, c] = n.macs[bound & (n.kind == c)].sum()
-        a[i, k] = n.moved[~bound].sum()
-        a[i, k + 1] = n.layers
-        a[i] /= n.seconds
-    return a
+            row[c] = n.macs[bound & (n.kind == c)].sum()
+        row[k] = n.moved[~bound].sum()
+        row[k + 1] = n.layers
+        blocks.append(row[None, :] / n.seconds[:, None])  # one row per measured time
+    return np.vstack(blocks)
 
 
 def _solve(networks: list[_Network], compute: list["np.ndarray"], k: int) -> "np.ndarray":
@@ -318,7 +343,7 @@ def _objective(networks: list[_Network], x: "np.ndarray", k: int) -> float:
     for n in networks:
         compute, memory = _per_layer(n, x, k)
         predicted = np.maximum(compute, memory).sum() + n.layers * x[k + 1]
-        total += (predicted / n.seconds - 1) ** 2
+        total += float(((predicted / n.seconds - 1) ** 2).sum())
     return total
 
 

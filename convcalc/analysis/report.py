@@ -25,7 +25,13 @@ from convcalc.graph.architecture import NETWORK_INPUT as GRAPH_INPUT
 from convcalc.graph.architecture import Architecture, Node
 from convcalc.graph.layers import Conv, Layer, Merge, Reaches, Window
 from convcalc.graph.shapes import Pair, Shape, checked_shape
-from convcalc.limits import MAX_BATCH, MAX_ELEMENTS, MAX_FIELD_POSITIONS, MAX_MAGNITUDE
+from convcalc.limits import (
+    MAX_BATCH,
+    MAX_ELEMENTS,
+    MAX_FIELD_POSITIONS,
+    MAX_MAGNITUDE,
+    whole_number,
+)
 
 NETWORK_INPUT = -1
 DTYPE_BYTES = {"fp64": 8, "fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
@@ -204,8 +210,7 @@ def analyze(arch: Architecture, *, include_side: bool = False, dtype: str = "fp3
     seconds (see roofline.py)."""
     if dtype not in DTYPE_BYTES:
         raise ConvcalcError(f"dtype '{dtype}' must be one of {', '.join(DTYPE_BYTES)}")
-    if not 1 <= batch <= MAX_BATCH:
-        raise ConvcalcError(f"batch {batch} must be from 1 to {MAX_BATCH:,}")
+    batch = whole_number("batch", batch, 1, MAX_BATCH)
     size = DTYPE_BYTES[dtype]
     walk = _Walk(batch, size, device)
     tensors = {GRAPH_INPUT: _Tensor(NETWORK_INPUT, arch.input, (INPUT, INPUT))}
@@ -267,6 +272,9 @@ class _Walk:
         try:
             cost = layer.cost(shapes)
             out = checked_output(cost.output)
+            if cost.params > MAX_ELEMENTS:  # its weights are a tensor like any other
+                raise ConvcalcError(f"has {cost.params:,} weights; a tensor may have at most "
+                                    f"{MAX_ELEMENTS:,} values")
             field = _grow_receptive_field(parts, out, cost.reach, self.positions_left)
         except ConvcalcError as e:
             raise e.located(line=node.line, path=path, kind=layer.kind) from None

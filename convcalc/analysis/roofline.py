@@ -28,12 +28,15 @@ A profile may also carry its runtime's rules (all off by default, as for PyTorch
 - ``combine``: 'max' (the roofline) or 'sum' (compute plus memory time per layer).
 """
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from convcalc.display import Shown
+from convcalc.errors import ConvcalcError
 from convcalc.graph.layers import ACTIVATION_OPS, Conv, Dense
+from convcalc.limits import DEVICE_FIGURES, MIN_EFFICIENCY
 
 if TYPE_CHECKING:
     from convcalc.graph.layers import Layer, Merge, Window
@@ -71,6 +74,36 @@ class Device(Shown):
     channel_block: int = 1
     slow_channels: float = 0.0
     combine: str = "max"
+
+    def __post_init__(self) -> None:
+        for key in DEVICE_FIGURES:
+            check_figure(key, getattr(self, key))
+        for kind, fraction in self.efficiency.items():
+            check_efficiency(kind, fraction)
+
+
+def check_figure(key: str, value: object) -> float:
+    """``value`` of the device figure ``key`` ('macs_per_second', 'bytes_per_second',
+    'overhead_seconds'), a ConvcalcError unless it is a number within its physical bounds
+    (``limits.DEVICE_FIGURES``)."""
+    least, most = DEVICE_FIGURES[key]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (
+            least <= value <= most):  # NaN fails both comparisons
+        raise ConvcalcError(f"{key} {value!r} must be a number from {least:g} to {most:g}")
+    return float(value)
+
+
+def check_efficiency(kind: str, fraction: object) -> float:
+    """The efficiency of the layer class ``kind``: a ConvcalcError unless ``kind`` is one of
+    EFFICIENCY_CLASSES and ``fraction`` a fraction of the peak from MIN_EFFICIENCY to 1."""
+    if kind not in EFFICIENCY_CLASSES:
+        raise ConvcalcError(f"efficiency for unknown class '{kind}'; classes: "
+                            f"{', '.join(EFFICIENCY_CLASSES)}")
+    if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not (
+            MIN_EFFICIENCY <= fraction <= 1):
+        raise ConvcalcError(f"efficiency {kind} {fraction!r} must be a fraction of the peak: "
+                            f"from {MIN_EFFICIENCY:g} to 1")
+    return float(fraction)
 
 
 class Devices(Shown, tuple[Device, ...]):
@@ -150,4 +183,7 @@ def layer_seconds(macs: int, moved: int, kind_class: str, device: Device, *,
     memory = moved / device.bytes_per_second
     bound = "compute" if macs and compute >= memory else "memory"
     both = compute + memory if device.combine == "sum" else max(compute, memory)
-    return both + device.overhead_seconds, bound
+    seconds = both + device.overhead_seconds
+    if not math.isfinite(seconds):  # the figures' bounds keep it finite; a result never is inf
+        raise ConvcalcError(f"takes {seconds} seconds on {device.name}")
+    return seconds, bound

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from convcalc.analysis.report import DTYPE_BYTES, NETWORK_INPUT, LayerRow, Report, last_readers
 from convcalc.display import Shown
 from convcalc.graph.layers import Conv, Dense, Depthwise
+from convcalc.limits import whole_number
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ def summarize(report: Report, *, by_type: bool = True, top: int = 10,
     """A report's memory figures and the summaries asked for: the cost by layer kind, the
     ``top`` layers by multiplies (none for 0) and, given a ``depth``, its rows folded into
     blocks of that many path components."""
+    top = whole_number("top", top, 0)
     return Summary(
         report=report,
         memory=memory(report),
@@ -148,6 +150,7 @@ def top_layers(report: Report, k: int) -> tuple[LayerRow, ...]:
 def fold(report: Report, depth: int) -> tuple[Block, ...]:
     """The counted rows folded into a tree of blocks: one block per path prefix of 1 to
     ``depth`` dotted components, with subtotals, each parent before its children."""
+    depth = whole_number("depth", depth, 1)
     members: dict[str, list[LayerRow]] = {}
     first: dict[str, tuple[int, int]] = {}
     for index, row in enumerate(report.counted()):

@@ -47,8 +47,9 @@ def with_width(arch: Architecture, multiplier: float,
     channels). Depthwise layers, and layers whose settings are formulas over ``in.c``, follow
     their input; split sections given as channel counts do not scale (give a number of equal
     sections). The result is named after the multiplier: 'mobilenet_v2 ×0.5'."""
-    if not 0 < multiplier <= MAX_WIDTH:
-        raise ConvcalcError(f"width {multiplier} must be above 0 and at most {MAX_WIDTH:g}")
+    if isinstance(multiplier, bool) or not isinstance(multiplier, int | float) or not (
+            0 < multiplier <= MAX_WIDTH):  # NaN fails the comparison
+        raise ConvcalcError(f"width {multiplier!r} must be above 0 and at most {MAX_WIDTH:g}")
     cap = max_channels or MAX_DIM
 
     def scale(node: Node) -> Node:

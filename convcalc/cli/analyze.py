@@ -23,6 +23,7 @@ from convcalc.cli.base import (
     parse_padding,
     parse_width,
     prepared,
+    prepared_all,
     print_result,
     roofline_options,
     split_settings,
@@ -153,8 +154,7 @@ def compare_command(*, archs: tuple[str, ...], input_: str | None, kernel: int |
                                 "names or --input, --kernel and --filters")
         archs_ = []
         conversions = []
-        for arch in archs:
-            loaded = prepared(arch, input_, width, depth_multiplier)
+        for loaded in prepared_all(archs, input_, width, depth_multiplier):
             archs_.append(loaded)
             rewritten, conversion = converted(loaded, convert, include_stem)
             if conversion is not None:

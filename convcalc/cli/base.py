@@ -7,17 +7,20 @@ import errno
 import io
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from convcalc.analysis.report import DTYPE_BYTES, Report
-from convcalc.errors import ConvcalcError, suggestion
+from convcalc.errors import ConvcalcError, plain, suggestion
 from convcalc.formats.loader import load, locate_scaled
 from convcalc.graph.architecture import Architecture
 from convcalc.graph.shapes import parse_shape
+from convcalc.inputs import recording
+from convcalc.limits import MAX_ARCHS, MAX_COMPARED_LAYERS
+from convcalc.output import deferred
 from convcalc.vocabulary import CONVERSIONS, canonical, spellings
 
 if TYPE_CHECKING:
@@ -81,7 +84,10 @@ def _boundary() -> Iterator[None]:
         sys.stdout = _ClosedStdout()
     try:
         try:
-            yield
+            # Every file the command reads is recorded, and its output files are written
+            # only once it has succeeded, none of them over a file it read.
+            with recording() as read, deferred(read):
+                yield
         finally:
             # Flushed inside the boundary, so a write that fails is reported below and not as
             # "Exception ignored" when the interpreter exits.
@@ -175,6 +181,25 @@ def source_files(archs: "Iterable[str]") -> list[Path]:
     """The files the ARCHs read (a named scale's file, a path without its settings): the inputs
     an output file must never overwrite."""
     return [locate_scaled(split_settings(arch)[0])[0] for arch in archs]
+
+
+def prepared_all(archs: Sequence[str], input_: str | None, width: float | None,
+                 depth_multiplier: float | None = None) -> list[Architecture]:
+    """Each ARCH ``prepared``: at most MAX_ARCHS of them, with MAX_COMPARED_LAYERS layers in
+    all, counted as each is loaded (so the fifth of 20 copies of a 50,000-layer file stops
+    the command before the rest are read)."""
+    if len(archs) > MAX_ARCHS:
+        raise ConvcalcError(f"{len(archs):,} architectures given; one command takes at most "
+                            f"{MAX_ARCHS}")
+    loaded: list[Architecture] = []
+    layers = 0
+    for arch in archs:
+        loaded.append(prepared(arch, input_, width, depth_multiplier))
+        layers += len(loaded[-1].nodes)
+        if layers > MAX_COMPARED_LAYERS:
+            raise ConvcalcError(f"the first {len(loaded)} architectures have {layers:,} layers; "
+                                f"one command takes at most {MAX_COMPARED_LAYERS:,} in all")
+    return loaded
 
 
 def prepared(arch: str, input_: str | None, width: float | None,
@@ -310,7 +335,7 @@ def explain_reports(reports: list[Report], format_: str, layer: str | None) -> N
     if format_ != "table":
         raise ConvcalcError(f"--explain prints text; drop --format {format_}")
     for report in reports:
-        click.echo(f"== {report.name} ==\n" + explain(report, layer))
+        click.echo(f"== {plain(report.name)} ==\n" + explain(report, layer))
 
 
 def table_only(columns: str | None) -> None:

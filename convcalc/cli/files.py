@@ -16,6 +16,7 @@ from convcalc.cli.base import (
     device_and_dtype,
     examples,
     prepared,
+    prepared_all,
     print_result,
     roofline_options,
     source_files,
@@ -28,16 +29,10 @@ if TYPE_CHECKING:
 
 def write_charts(directory: str, summaries: "list[Summary]") -> None:
     """Write every chart of the report into ``directory`` (made if missing) as NAME.svg."""
-    from pathlib import Path
-
-    from convcalc.output import write_atomically
+    from convcalc.output import make_folder, write_atomically
     from convcalc.present.report_formats import report_charts
 
-    folder = Path(directory)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ConvcalcError(f"cannot make '{folder}': {e.strerror or e}") from None
+    folder = make_folder(directory)
     for chart in report_charts(summaries):
         write_atomically(folder / f"{chart.id}.svg", chart.svg)
 
@@ -94,11 +89,10 @@ def report_command(*, archs: tuple[str, ...], output_: str | None, format_: str 
                                 f"use one of {' '.join(EXTENSIONS)} or give --format")
         format_ = EXTENSIONS[suffix]
     device, dtype_ = device_and_dtype(device_name, dtype)
-    summaries = [summarize(analyze(prepared(a, input_, width, depth_multiplier),
-                                   include_side=include_side, dtype=dtype_, batch=batch,
-                                   device=device),
+    summaries = [summarize(analyze(loaded, include_side=include_side, dtype=dtype_,
+                                   batch=batch, device=device),
                            by_type=by_type, top=top, depth=depth)
-                 for a in archs]
+                 for loaded in prepared_all(archs, input_, width, depth_multiplier)]
     if charts_dir:
         write_charts(charts_dir, summaries)
     if format_ is None and output_ is None:

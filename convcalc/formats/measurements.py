@@ -4,7 +4,6 @@ it with ``convcalc.analysis.calibrate.fit``."""
 
 import csv
 import io
-import math
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -15,14 +14,14 @@ from convcalc.analysis.calibrate import (
     fit,
     relative_errors,
 )
-from convcalc.analysis.report import analyze
+from convcalc.analysis.report import Report, analyze
 from convcalc.analysis.variants import with_input, with_width
 from convcalc.errors import ConvcalcError, suggestion
 from convcalc.formats.loader import load
 from convcalc.formats.yaml_reader import read_text
 from convcalc.graph.architecture import Architecture
 from convcalc.graph.shapes import parse_shape
-from convcalc.limits import MAX_CALIBRATION_ROWS
+from convcalc.limits import MAX_BATCH, MAX_CALIBRATION_ROWS, MAX_WIDTH, MEASURED_SECONDS
 
 COLUMNS = ("arch", "seconds", "input", "width", "batch")
 # The column of seconds each clock fits: --clock cpu reads `convcalc measure`'s CPU time
@@ -104,6 +103,7 @@ def _measurements(text: str, dtype: str, timed: str) -> list[Measurement]:
             raise ConvcalcError(f"needs a column '{column}'; the header is "
                                 f"'{','.join(header)}'", line=1)
     loaded: dict[str, Architecture] = {}
+    analysed: dict[tuple[str, str, float, int], Report] = {}
     out: list[Measurement] = []
     line = 1
     try:
@@ -117,7 +117,7 @@ def _measurements(text: str, dtype: str, timed: str) -> list[Measurement]:
                 raise ConvcalcError(f"has {len(values)} values for the {len(header)} columns "
                                     f"{','.join(header)}")
             out.append(_measurement(dict(zip(header, (v.strip() for v in values), strict=True)),
-                                    loaded, dtype, timed))
+                                    loaded, analysed, dtype, timed))
     except csv.Error as e:
         raise ConvcalcError(f"is not CSV: {e}", line=reader.line_num) from None
     except ConvcalcError as e:
@@ -129,32 +129,47 @@ def _measurements(text: str, dtype: str, timed: str) -> list[Measurement]:
 
 
 def _measurement(row: dict[str, str], loaded: dict[str, Architecture],
+                 analysed: dict[tuple[str, str, float, int], Report],
                  dtype: str, timed: str) -> Measurement:
+    """One row, its network loaded once per ``arch`` (``loaded``) and analysed once per
+    arch, input, width and batch (``analysed``): rows that repeat a network share its
+    report; ``timed`` names the column of seconds."""
     arch_name = row["arch"]
     if not arch_name:
         raise ConvcalcError("arch is empty: give a built-in name or a YAML file")
-    seconds = _positive(row[timed], timed, float)
-    width = _positive(row.get("width") or "1", "width", float)
-    batch = int(_positive(row.get("batch") or "1", "batch", int))
+    seconds = _number(row[timed], timed, float, *MEASURED_SECONDS)
+    width = _number(row.get("width") or "1", "width", float, 0, MAX_WIDTH)
+    batch = int(_number(row.get("batch") or "1", "batch", int, 1, MAX_BATCH))
     if arch_name not in loaded:
         loaded[arch_name] = load(arch_name)
-    arch = loaded[arch_name]
-    if row.get("input"):
-        arch = with_input(arch, parse_shape(row["input"], channels=arch.input.c))
-    if width != 1:
-        arch = with_width(arch, width)
+    base = loaded[arch_name]
+    shape = parse_shape(row["input"], channels=base.input.c) if row.get("input") else base.input
     label = arch_name + (f" w{width:g}" if width != 1 else "") + (
-        f" @{arch.input}" if arch.input != loaded[arch_name].input else "") + (
-        f" x{batch}" if batch != 1 else "")
-    return Measurement(label, analyze(arch, dtype=dtype, batch=batch), seconds)
+        f" @{shape}" if shape != base.input else "") + (f" x{batch}" if batch != 1 else "")
+    key = (arch_name, str(shape), width, batch)
+    if key not in analysed:
+        arch = with_input(base, shape) if row.get("input") else base
+        if width != 1:
+            arch = with_width(arch, width)
+        analysed[key] = analyze(arch, dtype=dtype, batch=batch)
+    return Measurement(label, analysed[key], seconds)
 
 
-def _positive(text: str, column: str, kind: type[float] | type[int]) -> float:
+def _number(text: str, column: str, kind: type[float] | type[int], least: float,
+            most: float) -> float:
+    """The number ``text`` of ``column``, from ``least`` (excluded when 0) to ``most``; a
+    whole number when ``kind`` is int. Compared before any conversion to float, so a batch of
+    1 and 400 zeros is refused rather than overflowing."""
     try:
         value = kind(text)
     except ValueError:
-        raise ConvcalcError(f"{column} '{text}' must be a "
-                            f"{'whole ' if kind is int else ''}number above 0") from None
-    if not (math.isfinite(value) and value > 0):
-        raise ConvcalcError(f"{column} '{text}' must be a number above 0")
+        value = None
+    if value is None or not (least < value <= most if least == 0 else least <= value <= most):
+        above = f"above 0 and at most {most:g}" if least == 0 else f"from {least:g} to {most:g}"
+        raise ConvcalcError(f"{column} {_quoted(text)} must be a "
+                            f"{'whole ' if kind is int else ''}number {above}")
     return value
+
+
+def _quoted(text: str) -> str:
+    return repr(text) if len(text) <= 40 else repr(text[:40]) + "..."

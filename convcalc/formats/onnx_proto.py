@@ -281,6 +281,8 @@ def read_tensor(buf: Any, start: int, end: int) -> TensorProto:
     for number, wire, value, stop in _fields(buf, start, end):
         if number == TENSOR_DIMS:
             dims += _varints(buf, wire, value, stop)
+            if len(dims) > limits.MAX_RANK:
+                raise ConvcalcError(f"has a tensor of more than {limits.MAX_RANK} dims")
         elif number == TENSOR_DATA_TYPE:
             data_type = _int(wire, value)
         elif number == TENSOR_NAME:
@@ -366,6 +368,8 @@ def _tensor_type_dims(buf: bytes, start: int, end: int) -> tuple[int | str, ...]
                         elif dn == DIM_PARAM:
                             dim = _text(buf, dv, ds, dw) or "?"
                     dims += (dim,)
+                    if len(dims) > limits.MAX_RANK:
+                        raise ConvcalcError(f"has a tensor of more than {limits.MAX_RANK} dims")
     return dims
 
 
@@ -418,7 +422,13 @@ def _node(buf: bytes, start: int, end: int, depth: int) -> NodeProto:
         elif number == NODE_OUTPUT:
             outputs.append(_text(buf, value, stop, wire))
         elif number == NODE_NAME:
+            if stop - value > limits.MAX_NAME_CHARS * 4:  # UTF-8: at most 4 bytes a character
+                raise ConvcalcError(f"has a node name of {stop - value:,} bytes; names are "
+                                    f"limited to {limits.MAX_NAME_CHARS:,} characters")
             name = _text(buf, value, stop, wire)
+            if len(name) > limits.MAX_NAME_CHARS:
+                raise ConvcalcError(f"has a node name of {len(name):,} characters; names are "
+                                    f"limited to {limits.MAX_NAME_CHARS:,}")
         elif number == NODE_OP_TYPE:
             op_type = _text(buf, value, stop, wire)
         elif number == NODE_DOMAIN:
@@ -451,6 +461,9 @@ def _graph(buf: Any, start: int, end: int, depth: int) -> GraphProto:
         if number == GRAPH_INITIALIZER:
             parts[number].append(read_tensor(buf, value, stop))
             continue
+        if number == GRAPH_NODE and len(parts[number]) == limits.MAX_LAYERS:
+            # counted as they are decoded: 3 million nodes are refused before they are read
+            raise ConvcalcError(f"has more than {limits.MAX_LAYERS:,} nodes in one graph")
         data = bytes(buf[value:stop])
         parts[number].append(_node(data, 0, len(data), depth) if number == GRAPH_NODE
                              else _value_info(data, 0, len(data)))

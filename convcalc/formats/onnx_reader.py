@@ -22,6 +22,7 @@ from typing import Any
 
 from convcalc.errors import ConvcalcError
 from convcalc.formats import onnx_ops
+from convcalc.formats.onnx_arity import check_node
 from convcalc.formats.onnx_eval import Evaluator, const_of
 from convcalc.formats.onnx_proto import (
     CLASS_HIERARCHY,
@@ -315,6 +316,7 @@ class _Reader:
 
     def _convert(self, node: OnnxNode, env: Env) -> None:
         try:
+            check_node(node)
             values = [env.value(n) for n in node.inputs]
             folded = onnx_ops.fold(node, values, self.evaluator)
             if folded is not None:

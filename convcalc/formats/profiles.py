@@ -28,7 +28,15 @@ from pathlib import Path
 from typing import Any
 
 from convcalc.analysis.report import DTYPE_BYTES
-from convcalc.analysis.roofline import COMBINES, EFFICIENCY_CLASSES, FUSABLE, Device, Devices
+from convcalc.analysis.roofline import (
+    COMBINES,
+    EFFICIENCY_CLASSES,
+    FUSABLE,
+    Device,
+    Devices,
+    check_efficiency,
+    check_figure,
+)
 from convcalc.errors import ConvcalcError, suggestion
 from convcalc.formats.loader import builtin_dirs, builtin_names, locate
 from convcalc.formats.yaml_reader import (
@@ -100,6 +108,11 @@ def _device(doc: YMap) -> Device:
                             line=line["figures"])
     numbers = {key: _number(doc[key], key, line[key], zero=key == "overhead_seconds")
                for key in NUMBERS if key in doc}
+    for key, number in numbers.items():
+        try:
+            check_figure(key, number)  # within physical bounds: 1e-300 MACs/s is refused
+        except ConvcalcError as e:
+            raise e.located(line=line[key]) from None
     efficiency = as_mapping(doc.get("efficiency"), "'efficiency'", line.get("efficiency"))
     for kind, value in efficiency.items():
         where = efficiency.key_lines[kind]
@@ -107,9 +120,10 @@ def _device(doc: YMap) -> Device:
             raise ConvcalcError(f"efficiency for unknown class '{kind}'"
                                 f"{suggestion(kind, EFFICIENCY_CLASSES)}; classes: "
                                 f"{', '.join(EFFICIENCY_CLASSES)}", line=where)
-        if _number(value, f"efficiency {kind}", where, zero=False) > 1:
-            raise ConvcalcError(f"efficiency {kind} {value!r} must be a fraction of the peak: "
-                                "above 0 and at most 1", line=where)
+        try:
+            check_efficiency(kind, _number(value, f"efficiency {kind}", where, zero=False))
+        except ConvcalcError as e:
+            raise e.located(line=where) from None
     sources = as_mapping(doc.get("sources"), "'sources'", line.get("sources"))
     for key, value in sources.items():
         if key not in NUMBERS and key not in ("efficiency", "dtype", *RULES):

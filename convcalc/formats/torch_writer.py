@@ -9,15 +9,27 @@ equal convcalc's params and MACs (tests/test_torch_writer.py checks every built-
 
 Side branches (auxiliary classifiers) are left out: the module computes inference. ``TORCH``
 maps each layer kind to the code of its module; a kind without an entry cannot be exported.
+
+Text from the input (the network's name, layer paths) reaches the file only as a Python literal
+written by ``repr``, never inside a docstring or a comment, so no name can end a string and run
+code at import. Merges of many inputs are written as one call over a list (a chain of 3,000
+``+`` nests too deep for CPython's compiler), and layer paths deeper than MAX_MODULE_DEPTH
+scopes are registered under their first scopes (torch walks modules recursively).
 """
 
 from collections.abc import Callable
 
 from convcalc.analysis.report import NETWORK_INPUT, LayerRow, analyze
+from convcalc.errors import ConvcalcError
 from convcalc.formats.walk import inference_rows, not_written
 from convcalc.graph.architecture import Architecture
 from convcalc.graph.layers import ACTIVATION_OPS, ConvTranspose, Pool
 from convcalc.graph.shapes import resolve_padding
+
+# Inputs of a merge written as a chain of operators (``t1 + t2``); more are one call over a list.
+MAX_CHAINED_INPUTS = 16
+# Nesting of registered modules: torch's named_modules() recurses once per level.
+MAX_MODULE_DEPTH = 64
 
 ACTIVATION_MODULES = {
     "relu": "nn.ReLU()", "relu6": "nn.ReLU6()", "leaky_relu": "nn.LeakyReLU()",
@@ -45,6 +57,14 @@ class LayerScale(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.scale
 ''',
+    "_product": '''
+def _product(xs: list[torch.Tensor]) -> torch.Tensor:
+    """The product of the tensors, one after another."""
+    result = xs[0]
+    for x in xs[1:]:
+        result = result * x
+    return result
+''',
 }
 
 
@@ -71,6 +91,15 @@ def _conv(row: LayerRow) -> str:
 def _pool(row: LayerRow) -> str:
     pool: Pool = row.layer  # type: ignore[assignment]
     window = pool.window(row.input)
+    top, bottom, left, right = window.padding
+    for pad, k, d in ((max(top, bottom), window.kernel[0], window.dilation[0]),
+                      (max(left, right), window.kernel[1], window.dilation[1])):
+        # torch refuses pads above half the (dilated) window: "pad should be at most half of
+        # effective kernel size"
+        if 2 * pad > d * (k - 1) + 1:
+            raise ConvcalcError(f"padding {pad} is more than half the {k}x{k} window; PyTorch's "
+                                f"{'MaxPool2d' if row.kind == 'maxpool' else 'AvgPool2d'} "
+                                "refuses it: pad at most half the kernel")
     name = "MaxPool2d" if row.kind == "maxpool" else "AvgPool2d"
     ceil = ", ceil_mode=True" if pool.ceil_mode else ""
     return _padded(f"nn.{name}(kernel_size={window.kernel}, stride={window.stride}, "
@@ -150,9 +179,18 @@ TORCH: dict[str, Callable[[LayerRow], str]] = {
     "stochastic_depth": lambda row: "nn.Identity()",  # the identity at inference
 }
 # Layers without a module: the forward expression over the inputs' variables.
+def _merge(operator: str, reduce: str) -> Callable[[LayerRow, list[str]], str]:
+    """A merge of its inputs by ``operator``: chained for a few, ``reduce([...])`` for more."""
+    def write(row: LayerRow, xs: list[str]) -> str:
+        if len(xs) <= MAX_CHAINED_INPUTS:
+            return f" {operator} ".join(xs)
+        return f"{reduce}([{', '.join(xs)}])"
+    return write
+
+
 EXPRESSIONS: dict[str, Callable[[LayerRow, list[str]], str]] = {
-    "add": lambda row, xs: " + ".join(xs),
-    "mul": lambda row, xs: " * ".join(xs),
+    "add": _merge("+", "sum"),
+    "mul": _merge("*", "_product"),
     "concat": lambda row, xs: f"torch.cat([{', '.join(xs)}], dim=1)",
     "channel_slice": _channel_slice,
     "channel_shuffle": _channel_shuffle,
@@ -174,12 +212,17 @@ def write_torch(arch: Architecture) -> str:
     for i, row in inference_rows(report):
         args = [_variable(source) for source in row.inputs]
         if row.kind in EXPRESSIONS:
-            forward.append(f"        t{i} = {EXPRESSIONS[row.kind](row, args)}")
+            expression = EXPRESSIONS[row.kind](row, args)
+            helpers.update(name for name in HELPERS if expression.startswith(name))
+            forward.append(f"        t{i} = {expression}")
             continue
         build = TORCH.get(row.kind)
-        if build is None:
-            raise not_written(row, "PyTorch")
-        code = build(row)
+        try:
+            if build is None:
+                raise not_written(row, "PyTorch")
+            code = build(row)
+        except ConvcalcError as e:
+            raise e.located(file=arch.file, line=row.line, path=row.path, kind=row.kind) from None
         helpers.update(name for name in HELPERS if code.startswith(name))
         modules.append(f"            {row.path!r}: {code},")
         if row.kind == "upsample":
@@ -188,26 +231,32 @@ def write_torch(arch: Architecture) -> str:
     results = [_variable(row) for row in report.outputs]
     shape = "x".join(str(d) for d in (1, report.input.c, *report.input.hw))
     return _TEMPLATE.format(
-        name=report.name, shape=shape,
+        name=repr(report.name), shape=shape, depth=MAX_MODULE_DEPTH,
         helpers="".join("\n\n" + HELPERS[h].strip("\n") + "\n" for h in sorted(helpers)),
         modules="\n".join(modules), forward="\n".join(forward),
         result=", ".join(results) if len(results) > 1 else results[0],
         input_shape=f"(1, {report.input.c}, {report.input.h}, {report.input.w})")
 
 
-_TEMPLATE = '''"""{name} as a PyTorch module, written by `convcalc export --to pytorch`.
+_TEMPLATE = '''"""The network NAME as a PyTorch module, written by `convcalc export --to pytorch`.
 
 Input: {shape} (NCHW). Every module is registered at its convcalc layer path, so
-model.get_submodule("PATH") is the row PATH of `convcalc analyze`. build() returns the model.
+model.get_submodule("PATH") is the row PATH of `convcalc analyze` (a path deeper than
+{depth} scopes is registered under its first ones). build() returns the model.
 """
 
 import torch
 from torch import nn
 {helpers}
 
+NAME = {name}
+
+
 def _register(parent: nn.Module, names: list[str], module: nn.Module) -> None:
     """Register ``module`` at the dotted path ``names`` under ``parent``, making containers on
     the way; a layer whose path is also a prefix of other layers' paths holds them."""
+    if len(names) > {depth}:
+        names = [*names[:{depth} - 1], "_".join(names[{depth} - 1:])]
     for name in names[:-1]:
         if parent._modules.get(name) is None:
             parent.add_module(_free(parent, name), nn.Module())
@@ -225,7 +274,7 @@ def _free(parent: nn.Module, name: str) -> str:
 
 
 class Network(nn.Module):
-    """{name}: the layers of `convcalc analyze`, in its order."""
+    """The network NAME: the layers of `convcalc analyze`, in its order."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from convcalc.analysis.report import NETWORK_INPUT, LayerRow, analyze
+from convcalc.errors import plain
 from convcalc.graph.architecture import Architecture
 from convcalc.graph.layers import Layer, Merge
 
@@ -74,9 +75,10 @@ def write_yaml(arch: Architecture) -> str:
     names = dict(zip((index[id(r)] for r in rows), _names(rows), strict=True))
     names[NETWORK_INPUT] = "input"
     lines = [
-        f"name: {_scalar(arch.name)}",
-        f"description: {_scalar(arch.description)}",
-        f"source: {_scalar(arch.source)}",
+        # plain: a name or producer an ONNX file holds may have controls YAML files may not
+        f"name: {_scalar(plain(arch.name))}",
+        f"description: {_scalar(plain(arch.description))}",
+        f"source: {_scalar(plain(arch.source))}",
         f"input: {arch.input.h}x{arch.input.w}x{arch.input.c}",
         "layers:",
     ]

@@ -38,6 +38,13 @@ def make_divisible(value: float, divisor: float, min_value: float | None = None)
     """``value`` rounded to the nearest multiple of ``divisor`` (at least ``min_value``, which
     defaults to ``divisor``), never more than 10% below ``value``: torchvision's
     ``_make_divisible`` (MobileNetV2, MobileNetV3, EfficientNet)."""
+    numbers = {"value": value, "divisor": divisor}
+    if min_value is not None:
+        numbers["min_value"] = min_value
+    for name, number in numbers.items():
+        if isinstance(number, bool) or not isinstance(number, int | float) or not (
+                math.isfinite(number)):
+            raise ConvcalcError(f"make_divisible's {name} {number!r} must be a finite number")
     divisor = int(divisor)
     if divisor < 1:
         raise ConvcalcError(f"make_divisible's divisor {divisor} must be at least 1")

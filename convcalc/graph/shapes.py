@@ -21,6 +21,13 @@ class Shape:
     w: int | None
     c: int
 
+    def __post_init__(self) -> None:
+        # Made by the API too: Shape(32.5, 32.5, 1) would count fractional positions.
+        dims = (self.c,) if self.h is None and self.w is None else (self.h, self.w, self.c)
+        if any(isinstance(d, bool) or not isinstance(d, int) for d in dims):
+            raise ConvcalcError(f"a shape's height, width and channels must be whole numbers, "
+                                f"not {self.h!r} x {self.w!r} x {self.c!r}")
+
     @classmethod
     def flat(cls, n: int) -> "Shape":
         """A flat vector of n values."""
@@ -111,6 +118,12 @@ def output_size(n: int, kernel: int, stride: int, pad_before: int, pad_after: in
     rounds up instead, except that (as PyTorch does) the last window must start inside the input
     or its left padding.
     """
+    numbers = (n, kernel, stride, pad_before, pad_after, dilation)
+    if any(isinstance(v, bool) or not hasattr(type(v), "__index__") for v in numbers):
+        raise ConvcalcError(f"output_size takes whole numbers, not {numbers}")
+    if min(n, kernel, stride, dilation) < 1:
+        raise ConvcalcError(f"output_size needs n, kernel, stride and dilation of at least 1, "
+                            f"not {numbers}")
     span = n + pad_before + pad_after - dilation * (kernel - 1) - 1
     if span < 0:
         raise ConvcalcError(

@@ -12,6 +12,8 @@ import html
 import math
 from collections.abc import Callable, Sequence
 
+from convcalc.errors import plain
+
 FONT_PX = 11
 CHAR_PX = 0.62 * FONT_PX  # advance of DejaVu Sans Mono and most monospace fonts: 0.6 em
 STYLE = ("<style>text { font: 11px ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, "
@@ -28,8 +30,9 @@ Bar = tuple[float, str, str]  # (fraction of the longest bar, colour, the value'
 
 
 def esc(text: str) -> str:
-    """Text safe in SVG (XML) content and attributes."""
-    return html.escape(text, quote=True)
+    """Text safe in SVG (XML) content and attributes: ``plain`` (no character XML forbids),
+    then markup escaped."""
+    return html.escape(plain(text), quote=True)
 
 
 def text_px(text: str) -> float:

@@ -8,7 +8,7 @@ counted. Plain text, one indented block per layer.
 """
 
 from convcalc.analysis.report import LayerRow, Report
-from convcalc.errors import ConvcalcError, suggestion
+from convcalc.errors import ConvcalcError, plain, suggestion
 from convcalc.graph.layers import (
     BatchNorm,
     Conv,
@@ -36,7 +36,7 @@ def explain(report: Report, layer: str | None = None) -> str:
 
 def explain_row(row: LayerRow) -> str:
     """One layer: a heading, then its output size, padding, parameters and multiplies."""
-    lines = [f"{row.path} ({row.kind}): {row.input} -> {row.output}"]
+    lines = [f"{plain(row.path)} ({row.kind}): {row.input} -> {row.output}"]
     layer = row.layer
     if isinstance(layer, Conv) and row.window is not None:
         lines += _window_lines(row, row.window, getattr(layer, "padding", 0), ceil_mode=False)

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
-from convcalc.errors import ConvcalcError, one_line
+from convcalc.errors import ConvcalcError, one_line, plain
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderResult
@@ -23,8 +23,28 @@ KIND_SHORT = {
 
 
 def markdown_escape(text: str) -> str:
-    """Text safe inside a GitHub table cell."""
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
+    """Text safe inside a GitHub table cell (``plain``: on one line)."""
+    return plain(text).replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
+
+
+# What a spreadsheet takes as the start of a formula in a cell (OWASP's CSV injection list;
+# tab and carriage return are escaped by ``plain`` already).
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def csv_cell(value: object) -> object:
+    """A CSV cell: numbers as they are; text ``plain``, and, when a spreadsheet would read it
+    as a formula (``=HYPERLINK(...)``, ``@SUM``, ``-1+2``), after a ``'``, which spreadsheets
+    show as text."""
+    if not isinstance(value, str):
+        return value
+    text = plain(value)
+    if text.startswith(FORMULA_STARTS):
+        try:
+            float(text)  # a number such as -1.5 is left as it is
+        except ValueError:
+            return "'" + text
+    return text
 
 
 def human(n: int) -> str:
@@ -301,8 +321,8 @@ def render_grid(title: str, headers: Sequence[Col], rows: Cells, format_: str,
 
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(titles)
-        writer.writerows(rows)
+        writer.writerow([csv_cell(t) for t in titles])
+        writer.writerows([csv_cell(v) for v in row] for row in rows)
         return out.getvalue()
     numeric = [bool(rows) and all(isinstance(r[i], int) for r in rows)
                for i in range(len(headers))]

@@ -19,10 +19,19 @@ from typing import Any
 
 from convcalc.analysis.report import DTYPE_BYTES, LayerRow, Report
 from convcalc.analysis.summary import Summary, compare_totals, compared, share, summarize
+from convcalc.errors import plain
 from convcalc.present.charts import AMBER, BLUE, GREEN, bar_chart
 from convcalc.present.drawing.model import diagram, readable_depth
 from convcalc.present.drawing.svg import render_svg
-from convcalc.present.grid import Col, Grid, human, human_bytes, human_seconds, markdown_escape
+from convcalc.present.grid import (
+    Col,
+    Grid,
+    csv_cell,
+    human,
+    human_bytes,
+    human_seconds,
+    markdown_escape,
+)
 from convcalc.present.notebook import notebook_html
 from convcalc.present.table import TITLES, Column, cell, input_text, report_dict
 
@@ -291,7 +300,7 @@ def render_report_csv(summaries: Sequence[Summary]) -> str:
             record |= {i: _csv_value(v) for i, v in zip(section.ids, row, strict=True)}
             if section.levels:
                 record["level"] = str(section.level(index) + 1)
-            writer.writerow(record)
+            writer.writerow({k: csv_cell(v) for k, v in record.items()})
     return out.getvalue()
 
 
@@ -359,7 +368,7 @@ svg { display: block; max-width: 100%; height: auto; }
 
 
 def _esc(text: str) -> str:
-    return html.escape(text, quote=True)
+    return html.escape(plain(text), quote=True)
 
 
 def _html_table(section: Section) -> list[str]:
@@ -579,9 +588,10 @@ TEX_SPECIALS = {
 
 
 def tex_escape(text: str) -> str:
-    """Text safe in LaTeX: each special character replaced once, in a single pass."""
+    """Text safe in LaTeX (``plain``: on one line, so it cannot end a ``\\subsection*{}`` or a
+    ``\\caption{}``): each special character replaced once, in a single pass."""
     return re.sub("|".join(re.escape(c) for c in TEX_SPECIALS),
-                  lambda m: TEX_SPECIALS[m.group()], text)
+                  lambda m: TEX_SPECIALS[m.group()], plain(text))
 
 
 def _tex_table(section: Section, caption: str) -> list[str]:

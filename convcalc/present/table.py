@@ -16,6 +16,7 @@ from convcalc.present.grid import (
     Cells,
     Col,
     Grid,
+    csv_cell,
     human,
     human_bytes,
     human_seconds,
@@ -417,7 +418,7 @@ def render_csv(report: Report, flops: bool = False, changed: Changed | None = No
     for row in report.rows:
         values = [row.kind if c is Column.KIND else cell(row, c) for c in shown]
         origin = [changed.get(row.path, "")] if changed is not None else []
-        writer.writerow([*values, str(row.side).lower(), *origin])
+        writer.writerow([csv_cell(v) for v in (*values, str(row.side).lower(), *origin)])
     return out.getvalue()
 
 

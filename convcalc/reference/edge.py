@@ -10,7 +10,7 @@ from convcalc.filters import CHANNELS
 from convcalc.graph.shapes import Pads, output_size, resolve_padding
 from convcalc.inputs import open_input, read_input
 from convcalc.limits import MAX_MATRIX_ELEMENTS, MAX_TEXT_BYTES
-from convcalc.reference.kernels import Array, conv2d
+from convcalc.reference.kernels import Array, checked_arithmetic, conv2d
 
 # `conv` is for looking at small matrices: its images, padded images and outputs are limited to
 # MAX_MATRIX_ELEMENTS (32 MiB as float64), and text matrices to MAX_TEXT_BYTES, whose parsing
@@ -61,6 +61,9 @@ def read_matrix(path: str) -> Array:
         raise ConvcalcError(f"{path}: needs an h x w (or h x w x c) matrix of numbers, "
                             f"not shape {a.shape}")
     matrix: Array = a.astype(np.float64)
+    if not np.isfinite(matrix).all():
+        raise ConvcalcError(f"{path}: holds a value that is not a finite number (inf or nan); "
+                            "give finite numbers")
     return matrix
 
 
@@ -112,8 +115,9 @@ def edge_filter(image: Array, kernel: Array, *, padding: int | str = "valid", st
     # Refuses, with the lecture's formula, a filter larger than the padded image.
     output_size(image.shape[0], kernel.shape[0], stride, pads[0], pads[1])
     output_size(image.shape[1], kernel.shape[1], stride, pads[2], pads[3])
-    return FilterRun(image, kernel, channels, pads, stride,
-                     filter2d(image, kernel, pads, stride, channels))
+    with checked_arithmetic("the filtered image's"):
+        out = filter2d(image, kernel, pads, stride, channels)
+    return FilterRun(image, kernel, channels, pads, stride, out)
 
 
 def grey_levels(matrix: Array) -> list[list[int]]:

@@ -10,6 +10,7 @@ positions it produced x contraction length (taps x input channels per group, fro
 array) x filters. Nothing else multiplies in the engine's convention (see layers.py).
 """
 
+import contextlib
 import functools
 import os
 from collections.abc import Callable, Iterator
@@ -326,11 +327,30 @@ def _depthwise(x: Array, weight: Array, *, padding: Pads, stride: Pair, dilation
 
 def _each_block(work: Callable[[range], int], ho: int, row_bytes: int) -> int:
     """work(rows) over cache-sized blocks of output rows, on up to two threads (numpy's
-    element-wise loops release the GIL); the sum of what work returns."""
+    element-wise loops release the GIL), each under the caller's ``np.errstate``; the sum of
+    what work returns."""
     blocks = list(_row_blocks(ho, row_bytes, _TAP_BLOCK_BYTES))
     if _THREADS == 1 or len(blocks) < 4:
         return sum(map(work, blocks))
-    return sum(_thread_pool().map(work, blocks))
+    state = np.geterr()  # a new thread starts with numpy's defaults, not the caller's
+
+    def in_state(rows: range) -> int:
+        with np.errstate(**state):
+            return work(rows)
+    return sum(_thread_pool().map(in_state, blocks))
+
+
+@contextlib.contextmanager
+def checked_arithmetic(whose: str = "its") -> Iterator[None]:
+    """Within the block, a numpy overflow, invalid operation (inf - inf, 0 x inf) or division
+    by zero is a ConvcalcError instead of a RuntimeWarning on stderr and inf or nan in the
+    result; values too small to represent still become 0. ``whose`` starts the message."""
+    try:
+        with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+            yield
+    except FloatingPointError as e:
+        raise ConvcalcError(f"{whose} values leave floating point ({e}); the reference "
+                            "cannot compute them") from None
 
 
 @functools.cache

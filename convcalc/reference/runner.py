@@ -38,6 +38,7 @@ from convcalc.reference.kernels import (
     adaptive_max_pool2d,
     center_crop,
     channel_shuffle,
+    checked_arithmetic,
     conv2d,
     conv_transpose2d,
     layer_norm,
@@ -339,7 +340,11 @@ def verify(report: Report, seed: int = 0, dtype: str = "float32",
     for i, row in enumerate(report.rows):
         if progress is not None:
             progress(i, row)
-        out, macs = run_row(row, [live[j] for j in row.inputs], weights)
+        try:
+            with checked_arithmetic():
+                out, macs = run_row(row, [live[j] for j in row.inputs], weights)
+        except ConvcalcError as e:
+            raise e.located(line=row.line, path=row.path, kind=row.kind) from None
         for j in set(row.inputs):
             if last_read[j] == i:
                 del live[j]
