@@ -38,6 +38,7 @@ MAX_MAGNITUDE = 10**15                # any value a formula computes
 # Shapes: the largest height, width or channel count, given or derived.
 MAX_DIM = 10_000_000
 MAX_ELEMENTS = 10**18                 # values in one tensor (a flat vector's length included)
+MAX_RANK = 6                          # dims of one tensor (torch's reshapes in vision nets use 5)
 # Receptive-field positions one analysis builds (the periods of every field a row makes, added
 # up; receptive.py): a few per layer for real networks, while a resize by 1.2345678901234
 # repeats only every 1.4e15 positions. A million take about a second.

@@ -3,3 +3,21 @@
 from pathlib import Path
 
 DATA = Path(__file__).parent / "data"
+
+
+def torch_macs(model, x):  # type: ignore[no-untyped-def]
+    """torch's MACs for ``model(x)``: FlopCounterMode // 2, with the attention fast path off
+    and CPU's fused attention counted by torch's own ``sdpa_flop_count`` (FlopCounterMode has
+    no formula for it and would count 0). The rule for every number stored from torch."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
+
+    def cpu_sdpa(query, key, value, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return sdpa_flop_count(query, key, value)
+
+    torch.backends.mha.set_fastpath_enabled(False)
+    fused = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu
+    counter = FlopCounterMode(display=False, custom_mapping={fused: cpu_sdpa})
+    with counter, torch.no_grad():
+        out = model(x)
+    return counter.get_total_flops() // 2, out

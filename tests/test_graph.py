@@ -249,6 +249,8 @@ def test_network_level_errors(text: str, expected: str) -> None:
         ((Shape(1, 1, 3), Shape(7, 5, 3)), Shape(7, 5, 3)),  # in either order
         ((Shape(7, 5, 3), Shape(7, 5, 1)), Shape(7, 5, 3)),  # a spatial map
         ((Shape(7, 5, 3), Shape(7, 5, 3)), Shape(7, 5, 3)),  # equal shapes
+        ((Shape(7, 1, 3), Shape(7, 5, 3)), Shape(7, 5, 3)),  # a row, as torch broadcasts
+        ((Shape(3), Shape(7, 5, 3)), Shape(7, 5, 3)),  # a vector, aligned from the last dim
     ],
 )
 def test_mul_broadcasts_a_gate_or_a_map(shapes: tuple[Shape, Shape], out: Shape) -> None:
@@ -257,7 +259,7 @@ def test_mul_broadcasts_a_gate_or_a_map(shapes: tuple[Shape, Shape], out: Shape)
     assert cost.other_ops == 7 * 5 * 3 and cost.params == cost.macs == 0
 
 
-@pytest.mark.parametrize("other", [Shape(1, 1, 4), Shape(7, 1, 3), Shape(5, 7, 1)])
+@pytest.mark.parametrize("other", [Shape(1, 1, 4), Shape(5, 7, 1), Shape(2, 5, 3)])
 def test_mul_refuses_other_mismatches(other: Shape) -> None:
     with pytest.raises(ConvcalcError, match=r"cannot multiply 7x5x3 by .*: mul takes equal "
                                             r"shapes, a 1x1x3 gate or a 7x5x1 map"):

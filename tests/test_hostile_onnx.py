@@ -3,6 +3,7 @@
 (Cast to=999), constants that divide by zero or take sqrt(-4), and sizes past the limits (3
 million nodes, 500,000 dims, a name of 4 million scopes). Each is one located line, exit 2."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,25 @@ def test_any_number_of_inputs_and_outputs(op: str, inputs: int, named: bool, out
     fewest, most = onnx_arity.ARITY[op]
     if inputs < fewest or (most is not None and inputs > most) or (fewest and not named):
         assert_refused(result, f"layer 'n' ({op}): has {inputs} input")
+
+
+@pytest.mark.parametrize(("scales", "message"), [
+    ([1.0, 1.0, 2.0, 2.0], None),  # 8x8 -> 16x16
+    (None, "Resize scales [] must scale height and width only"),
+])
+def test_an_upsample_of_one_input_reads_its_scales_attribute(scales: list[float] | None,
+                                                              message: str | None,
+                                                              tmp_path: Path) -> None:
+    # Opset 7's Upsample has one input and a 'scales' attribute (found by the fuzz above).
+    extra = {} if scales is None else {"scales": scales}
+    nodes = [helper.make_node("Upsample", ["x"], ["u"], name="n", **extra),
+             helper.make_node("Relu", ["u"], ["y"])]
+    result = invoke("analyze", str(save(tmp_path / "m.onnx", nodes, opset=7)), "--format", "json")
+    if message is None:
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["layers"][0]["output"] == [16, 16, 3]
+    else:
+        assert_refused(result, message)
 
 
 @pytest.mark.parametrize(("op", "given", "takes"), [

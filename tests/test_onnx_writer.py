@@ -18,7 +18,12 @@ from convcalc.graph.shapes import Shape
 
 # The reader of convcalc/formats/onnx_reader.py does not read these ops yet (the ONNX Runtime
 # test below runs them): GoogLeNet's LRN, and U-Net's crop (a Slice of height and width).
-NOT_READ = {"googlenet": "LRN", "unet": "Slice of height and width"}
+NOT_READ = {"googlenet": "LRN", "unet": "Slice of height and width",
+            # The ONNX writer has no form yet for the token and attention kinds.
+            **dict.fromkeys(("vit_b_16", "vit_b_32", "vit_l_16", "vit_h_14", "swin_t", "swin_s",
+                             "swin_v2_t", "maxvit_t", "mobilevit_xxs", "mobilevit_xs",
+                             "mobilevit_s", "mobilenetv4_hybrid_medium"),
+                            "attention, tokens and reshape have no ONNX form yet")}
 
 
 def counted(report: Report) -> list[tuple[str, list[int], int, int]]:

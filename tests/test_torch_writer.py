@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import DATA
+from conftest import DATA, torch_macs
 
 from convcalc.analysis.report import analyze
 from convcalc.analysis.variants import convert, with_width
@@ -23,28 +23,25 @@ def torch_counts(source: str) -> tuple[int, int, list[list[int]]]:
     """(params, macs, output shapes) of the module the file builds, counted by torch on the
     meta device (shapes only: no memory, no arithmetic)."""
     torch = pytest.importorskip("torch")
-    from torch.utils.flop_counter import FlopCounterMode
 
     namespace: dict[str, Any] = {}
     exec(compile(source, "model.py", "exec"), namespace)  # the file convcalc wrote
     with torch.device("meta"):
         model = namespace["build"]().eval()
         x = torch.zeros(namespace["INPUT_SHAPE"])
-    counter = FlopCounterMode(display=False)
-    with counter, torch.no_grad():
-        out = model(x)
+    macs, out = torch_macs(model, x)
     outs = out if isinstance(out, tuple) else (out,)
-    return (sum(p.numel() for p in model.parameters()), counter.get_total_flops() // 2,
-            [list(o.shape[1:]) for o in outs])
+    return (sum(p.numel() for p in model.parameters()), macs, [list(o.shape[1:]) for o in outs])
 
 
 def convcalc_counts(arch: Any) -> tuple[int, int, list[list[int]]]:
-    """(params, macs, output shapes as torch's [c, h, w]) from convcalc's analysis."""
+    """(params, macs, output shapes as torch's [c, h, w], or the dims of any other rank)
+    from convcalc's analysis."""
     report = analyze(arch)
     shapes = []
     for row in report.outputs:
         s = report.rows[row].output
-        shapes.append([s.c] if s.is_flat else [s.c, s.h, s.w])
+        shapes.append([s.c, s.h, s.w] if s.is_image else s.as_list())
     return report.totals.params, report.totals.macs, shapes
 
 

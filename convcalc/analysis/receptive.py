@@ -65,11 +65,12 @@ def through(field: Field, reach: Reach, left: int) -> Field:
     ``reach.reads(o)``: the smallest period p with p * num/den whole and a multiple of the
     input's period (at most ``left`` positions)."""
     num, den = reach.step
-    if field.period == den == 1:  # the common case: whole steps all the way
+    if field.period == den == reach.period == 1:  # the common case: whole steps all the way
         first, last = reach.reads(0)
         lo, hi = field.lo[0] + first * field.shift, field.hi[0] + last * field.shift
         return Field(1, field.shift * num, (lo,), (hi,), hi - lo + 1)
-    period = _checked(field.period * den // math.gcd(num, field.period * den), left)
+    period = _checked(math.lcm(field.period * den // math.gcd(num, field.period * den),
+                               reach.period), left)
     shift = field.shift * (period * num // den) // field.period
     ends = [reach.reads(o) for o in range(period)]
     return _field(period, shift, tuple(field.at(first)[0] for first, _ in ends),

@@ -23,7 +23,7 @@ from convcalc.display import Shown
 from convcalc.errors import ConvcalcError
 from convcalc.graph.architecture import NETWORK_INPUT as GRAPH_INPUT
 from convcalc.graph.architecture import Architecture, Node
-from convcalc.graph.layers import Conv, Layer, Merge, Reaches, Window
+from convcalc.graph.layers import WHOLE_INPUT, Conv, Layer, Merge, Reaches, Window
 from convcalc.graph.shapes import Pair, Shape, checked_shape
 from convcalc.limits import (
     MAX_BATCH,
@@ -212,7 +212,7 @@ def analyze(arch: Architecture, *, include_side: bool = False, dtype: str = "fp3
         raise ConvcalcError(f"dtype '{dtype}' must be one of {', '.join(DTYPE_BYTES)}")
     batch = whole_number("batch", batch, 1, MAX_BATCH)
     size = DTYPE_BYTES[dtype]
-    walk = _Walk(batch, size, device)
+    walk = _Walk(batch, size, device, arch.input)
     tensors = {GRAPH_INPUT: _Tensor(NETWORK_INPUT, arch.input, (INPUT, INPUT))}
     try:
         for node in arch.nodes:
@@ -246,9 +246,13 @@ class _Walk:
     """The rows of one walk over the nodes, each costed as it is made: counts for ``batch``
     images, bytes moved at ``dtype_bytes`` per value and, given a device, roofline seconds."""
 
-    def __init__(self, batch: int, dtype_bytes: int, device: Device | None) -> None:
+    def __init__(self, batch: int, dtype_bytes: int, device: Device | None,
+                 network_input: Shape) -> None:
         self.rows: list[LayerRow] = []
         self.batch, self.dtype_bytes, self.device = batch, dtype_bytes, device
+        # What a position that reads every token sees: all of the network input.
+        h, w = network_input.hw if network_input.is_image else (1, 1)
+        self.whole = (Field(1, 0, (0,), (h - 1,), h), Field(1, 0, (0,), (w - 1,), w))
         self.positions_left = MAX_FIELD_POSITIONS  # receptive.py's budget
 
     def node(self, node: Node, parts: list[_Tensor]) -> _Tensor:
@@ -275,7 +279,8 @@ class _Walk:
             if cost.params > MAX_ELEMENTS:  # its weights are a tensor like any other
                 raise ConvcalcError(f"has {cost.params:,} weights; a tensor may have at most "
                                     f"{MAX_ELEMENTS:,} values")
-            field = _grow_receptive_field(parts, out, cost.reach, self.positions_left)
+            field = (self.whole if cost.reach is WHOLE_INPUT else
+                     _grow_receptive_field(parts, out, cost.reach, self.positions_left))
         except ConvcalcError as e:
             raise e.located(line=node.line, path=path, kind=layer.kind) from None
         if field is not parts[0].field:  # a layer that keeps positions builds no new field
@@ -304,7 +309,7 @@ class _Walk:
 
 def checked_output(shape: Shape) -> Shape:
     """A layer's output shape, once its dimensions and element count are within the limits
-    (MAX_DIM per height, width and channels of a spatial tensor; MAX_ELEMENTS in all)."""
+    (MAX_DIM per dim of any tensor but a flat vector; MAX_ELEMENTS in all)."""
     if not shape.is_flat:
         checked_shape(shape)
     if not 1 <= shape.elements <= MAX_ELEMENTS:

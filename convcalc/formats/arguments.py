@@ -12,6 +12,7 @@ from convcalc.graph import expr
 from convcalc.graph.expr import is_name
 from convcalc.graph.layers import (
     LAYER_KINDS,
+    Dims,
     FloatPair,
     Layer,
     Merge,
@@ -194,6 +195,10 @@ def _coerce(value: Any, expected: Any, scope: Mapping[str, Any], key: str) -> An
         if not isinstance(value, str):
             raise ConvcalcError(f"{key} {value!r} must be a word")
         return value
+    if expected == Dims:
+        if not isinstance(value, list):
+            raise ConvcalcError(f"{key} {value!r} must be a list of whole numbers, e.g. [1, 0]")
+        return tuple(_coerce(v, int, scope, key) for v in value)
     if expected == Sections:
         if isinstance(value, list):
             return tuple(_coerce(v, int, scope, key) for v in value)

@@ -10,6 +10,11 @@ equal convcalc's params and MACs (tests/test_torch_writer.py checks every built-
 Side branches (auxiliary classifiers) are left out: the module computes inference. ``TORCH``
 maps each layer kind to the code of its module; a kind without an entry cannot be exported.
 
+Tensors are torch's layout of convcalc's shapes, with the batch first: an image [h, w, c] is
+NCHW, any other rank keeps convcalc's order (tokens [n, d] are [batch, n, d]). Kinds that
+work on dims by number (reshape, transpose, matmul, reduce, broadcasting merges of mixed ranks)
+run on the channels-last view of an image and permute back, which torch counts as free.
+
 Text from the input (the network's name, layer paths) reaches the file only as a Python literal
 written by ``repr``, never inside a docstring or a comment, so no name can end a string and run
 code at import. Merges of many inputs are written as one call over a list (a chain of 3,000
@@ -18,13 +23,14 @@ scopes are registered under their first scopes (torch walks modules recursively)
 """
 
 from collections.abc import Callable
+from typing import Any
 
 from convcalc.analysis.report import NETWORK_INPUT, LayerRow, analyze
 from convcalc.errors import ConvcalcError
 from convcalc.formats.walk import inference_rows, not_written
 from convcalc.graph.architecture import Architecture
-from convcalc.graph.layers import ACTIVATION_OPS, ConvTranspose, Pool
-from convcalc.graph.shapes import resolve_padding
+from convcalc.graph.layers import ACTIVATION_OPS, Attention, ConvTranspose, Pool
+from convcalc.graph.shapes import Shape, resolve_padding
 
 # Inputs of a merge written as a chain of operators (``t1 + t2``); more are one call over a list.
 MAX_CHAINED_INPUTS = 16
@@ -45,6 +51,99 @@ class LayerNorm2d(nn.LayerNorm):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+''',
+    "ClassToken": '''
+class ClassToken(nn.Module):
+    """``count`` learned tokens put before the sequence (ViT's class token)."""
+
+    def __init__(self, count: int, features: int) -> None:
+        super().__init__()
+        self.token = nn.Parameter(torch.zeros(1, count, features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.token.expand(x.shape[0], -1, -1), x], dim=1)
+''',
+    "PositionEmbedding": '''
+class PositionEmbedding(nn.Module):
+    """A learned tensor of the input's shape added to it."""
+
+    def __init__(self, *shape: int) -> None:
+        super().__init__()
+        self.embedding = nn.Parameter(torch.zeros(1, *shape))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.embedding
+''',
+    "SelfAttention": '''
+class SelfAttention(nn.Module):
+    """nn.MultiheadAttention over tokens [batch, n, d], or over the positions of an NCHW image."""
+
+    def __init__(self, features: int, heads: int, bias: bool) -> None:
+        super().__init__()
+        self.attention = nn.MultiheadAttention(features, heads, bias=bias, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = x.flatten(2).transpose(1, 2) if x.dim() == 4 else x
+        out = self.attention(tokens, tokens, tokens, need_weights=False)[0]
+        return out.transpose(1, 2).reshape(x.shape) if x.dim() == 4 else out
+''',
+    "WindowAttention": '''
+class WindowAttention(nn.Module):
+    """Multi-head self-attention of an NCHW image in windows of size x size positions: padded
+    to whole windows and rolled by ``shift`` (Swin), or strided over the image (``grid``,
+    MaxViT), with a learned relative position bias ('table') or Swin V2's bias MLP ('mlp')."""
+
+    def __init__(self, features: int, heads: int, bias: bool, size: int, shift: int,
+                 grid: bool, position_bias: str) -> None:
+        super().__init__()
+        self.heads, self.size, self.shift, self.grid = heads, size, shift, grid
+        self.qkv = nn.Linear(features, 3 * features, bias=bias)
+        self.proj = nn.Linear(features, features, bias=bias)
+        self.position_bias = position_bias
+        offsets = (2 * size - 1) ** 2
+        if position_bias == "table":
+            self.table = nn.Parameter(torch.zeros(offsets, heads))
+        elif position_bias == "mlp":
+            self.cpb = nn.Sequential(nn.Linear(2, 512), nn.ReLU(),
+                                     nn.Linear(512, heads, bias=False))
+            self.logit_scale = nn.Parameter(torch.zeros(heads, 1, 1))
+            self.register_buffer("coords", torch.zeros(1, offsets, 2))
+        pos = torch.stack(torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij"))
+        rel = (pos.flatten(1)[:, :, None] - pos.flatten(1)[:, None, :]).permute(1, 2, 0) + size - 1
+        self.register_buffer("index", rel[..., 0] * (2 * size - 1) + rel[..., 1])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        s = self.size
+        x = x.permute(0, 2, 3, 1)
+        if self.grid:
+            parts = x.reshape(b, s, h // s, s, w // s, c).permute(0, 2, 4, 1, 3, 5)
+            ph, pw = h, w
+        else:
+            ph, pw = -(-h // s) * s, -(-w // s) * s
+            x = nn.functional.pad(x, (0, 0, 0, pw - w, 0, ph - h))
+            if self.shift:
+                x = torch.roll(x, (-self.shift, -self.shift), dims=(1, 2))
+            parts = x.reshape(b, ph // s, s, pw // s, s, c).permute(0, 1, 3, 2, 4, 5)
+        parts = parts.reshape(-1, s * s, c)
+        q, k, v = self.qkv(parts).reshape(-1, s * s, 3, self.heads, c // self.heads).permute(
+            2, 0, 3, 1, 4)
+        scores = (q * (c // self.heads) ** -0.5).matmul(k.transpose(-2, -1))
+        if self.position_bias == "table":
+            scores = scores + self.table[self.index].permute(2, 0, 1)
+        elif self.position_bias == "mlp":
+            table = self.cpb(self.coords).reshape(-1, self.heads)
+            scores = scores * self.logit_scale.exp() + 16 * torch.sigmoid(
+                table[self.index].permute(2, 0, 1))
+        out = self.proj(scores.softmax(-1).matmul(v).transpose(1, 2).reshape(-1, s * s, c))
+        if self.grid:
+            out = out.reshape(b, h // s, w // s, s, s, c).permute(0, 3, 1, 4, 2, 5)
+        else:
+            out = out.reshape(b, ph // s, pw // s, s, s, c).permute(0, 1, 3, 2, 4, 5)
+        out = out.reshape(b, ph, pw, c)
+        if not self.grid and self.shift:
+            out = torch.roll(out, (self.shift, self.shift), dims=(1, 2))
+        return out[:, :h, :w].permute(0, 3, 1, 2)
 ''',
     "LayerScale": '''
 class LayerScale(nn.Module):
@@ -112,7 +211,7 @@ def _zeropad(row: LayerRow) -> str:
     return f"nn.ZeroPad2d(({left}, {right}, {top}, {bottom}))"
 
 
-def _field(row: LayerRow, name: str) -> object:
+def _field(row: LayerRow, name: str) -> Any:
     return getattr(row.layer, name)
 
 
@@ -131,14 +230,98 @@ def _upsample(row: LayerRow) -> str:
 
 
 def _layernorm(row: LayerRow) -> str:
-    name = "nn.LayerNorm" if row.input.is_flat else "LayerNorm2d"
+    name = "LayerNorm2d" if row.input.is_image else "nn.LayerNorm"
     return (f"{name}({row.input.c}, eps={_field(row, 'eps')}, "
             f"elementwise_affine={_field(row, 'affine')})")
 
 
+def torch_dim(shape: Shape, axis: int) -> int:
+    """The torch dim (batch first, images NCHW) of convcalc's ``axis`` of ``shape``."""
+    a = axis % shape.rank
+    return (2, 3, 1)[a] if shape.is_image else a + 1
+
+
+def _last(var: str, shape: Shape, rank: int | None = None) -> str:
+    """The tensor ``var`` channels last (an NCHW image permuted), with singleton dims after the
+    batch up to ``rank`` dims (to broadcast as convcalc aligns dims, from the last)."""
+    out = f"{var}.permute(0, 2, 3, 1)" if shape.is_image else var
+    extra = (rank or shape.rank) - shape.rank
+    return f"{out}[:, {'None, ' * extra}...]" if extra else out
+
+
+def _back(expr: str, shape: Shape) -> str:
+    """A channels-last result of ``shape`` in torch's layout (an image back to NCHW)."""
+    return f"({expr}).permute(0, 3, 1, 2)" if shape.is_image else expr
+
+
+def _arithmetic(symbol: str, reduce: str = "") -> Callable[[LayerRow, list[str]], str]:
+    """An element-wise merge: plain torch broadcasting when every input has the output's rank
+    (an NCHW image with a 1x1 gate; ``_merge`` for many inputs), else on channels-last views
+    aligned from the last dim."""
+    def write(row: LayerRow, xs: list[str]) -> str:
+        if all(s.rank == row.output.rank for s in row.input_shapes):
+            return _merge(symbol, reduce)(row, xs) if reduce else f" {symbol} ".join(xs)
+        lifted = [_last(x, s, row.output.rank) for x, s in zip(xs, row.input_shapes, strict=True)]
+        return _back(f" {symbol} ".join(lifted), row.output)
+    return write
+
+
+def _on_last(method: Callable[[LayerRow], str]) -> Callable[[LayerRow, list[str]], str]:
+    """A kind written as a method call on the channels-last view of its input."""
+    def write(row: LayerRow, xs: list[str]) -> str:
+        return _back(f"{_last(xs[0], row.input)}{method(row)}", row.output)
+    return write
+
+
+def _matmul(row: LayerRow, xs: list[str]) -> str:
+    a, b = row.input_shapes
+    return _back(f"torch.matmul({_last(xs[0], a)}, {_last(xs[1], b)})", row.output)
+
+
+def _reduce(row: LayerRow) -> str:
+    layer = row.layer
+    axes = tuple(a + 1 for a in sorted(layer.reduced(row.input)))  # type: ignore[union-attr]
+    keep, op = _field(row, "keepdims"), _field(row, "op")
+    if op == "l2":
+        return f".square().sum(dim={axes}, keepdim={keep}).sqrt()"
+    return f".{'amax' if op == 'max' else op}(dim={axes}, keepdim={keep})"
+
+
+def _reshape(row: LayerRow) -> str:
+    return f".reshape(-1, {', '.join(map(str, row.output.dims))})"
+
+
+def _permute(row: LayerRow) -> str:
+    perm: tuple[int, ...] = _field(row, "perm")
+    return f".permute(0, {', '.join(str(p + 1) for p in perm)})"
+
+
+def _unsqueeze(row: LayerRow) -> str:
+    axis: int = _field(row, "axis")
+    return f".unsqueeze({axis % (row.input.rank + 1) + 1})"
+
+
+def _stack(row: LayerRow, xs: list[str]) -> str:
+    axis: int = _field(row, "axis")
+    x = row.input
+    lasts = ", ".join(_last(v, x) for v in xs)
+    return _back(f"torch.stack([{lasts}], dim={axis % (x.rank + 1) + 1})", row.output)
+
+
+def _attention(row: LayerRow) -> str:
+    layer: Attention = row.layer  # type: ignore[assignment]
+    d = row.input.c
+    if not layer.window_size:
+        return f"SelfAttention({d}, {layer.heads}, bias={layer.bias})"
+    return (f"WindowAttention({d}, {layer.heads}, bias={layer.bias}, size={layer.window_size}, "
+            f"shift={layer.shift_size}, grid={layer.grid}, "
+            f"position_bias={layer.position_bias!r})")
+
+
 def _channel_slice(row: LayerRow, xs: list[str]) -> str:
     start, stop = row.layer.bounds(row.input.c)  # type: ignore[union-attr]
-    return f"{xs[0]}[:, {start}:{stop}]"
+    return f"{xs[0]}[:, {start}:{stop}]" if row.input.is_image or row.input.is_flat else (
+        f"{xs[0]}[..., {start}:{stop}]")
 
 
 def _crop(row: LayerRow, xs: list[str]) -> str:
@@ -173,8 +356,18 @@ TORCH: dict[str, Callable[[LayerRow], str]] = {
     "conv_transpose": _conv_transpose,
     "upsample": _upsample,
     "layernorm": _layernorm,
-    "layer_scale": lambda row: (f"LayerScale({row.input.c}, flat=True)" if row.input.is_flat
-                                else f"LayerScale({row.input.c})"),
+    "layer_scale": lambda row: (f"LayerScale({row.input.c})" if row.input.is_image
+                                else f"LayerScale({row.input.c}, flat=True)"),
+    "softmax": lambda row: f"nn.Softmax(dim={torch_dim(row.input, _field(row, 'axis'))})",
+    "groupnorm": lambda row: (f"nn.GroupNorm({_field(row, 'groups')}, {row.input.c}, "
+                              f"eps={_field(row, 'eps')})"),
+    "class_token": lambda row: f"ClassToken({_field(row, 'count')}, {row.input.c})",
+    "position_embedding": lambda row: (
+        f"PositionEmbedding({row.input.c}, {row.input.h}, {row.input.w})" if row.input.is_image
+        else f"PositionEmbedding({', '.join(map(str, row.input.dims))})"),
+    "attention": _attention,
+    "pixel_shuffle": lambda row: f"nn.PixelShuffle({_field(row, 'factor')})",
+    "space_to_depth": lambda row: f"nn.PixelUnshuffle({_field(row, 'factor')})",
     "identity": lambda row: "nn.Identity()",
     "stochastic_depth": lambda row: "nn.Identity()",  # the identity at inference
 }
@@ -189,9 +382,22 @@ def _merge(operator: str, reduce: str) -> Callable[[LayerRow, list[str]], str]:
 
 
 EXPRESSIONS: dict[str, Callable[[LayerRow, list[str]], str]] = {
-    "add": _merge("+", "sum"),
-    "mul": _merge("*", "_product"),
-    "concat": lambda row, xs: f"torch.cat([{', '.join(xs)}], dim=1)",
+    "add": _arithmetic("+", "sum"),
+    "mul": _arithmetic("*", "_product"),
+    "sub": _arithmetic("-"),
+    "div": _arithmetic("/"),
+    "concat": lambda row, xs: (f"torch.cat([{', '.join(xs)}], "
+                               f"dim={torch_dim(row.input, _field(row, 'axis'))})"),
+    "tokens": lambda row, xs: f"{xs[0]}.flatten(2).transpose(1, 2)",
+    "image": lambda row, xs: (f"{xs[0]}.transpose(1, 2).unflatten(2, "
+                              f"({row.output.h}, {row.output.w}))"),
+    "select_token": lambda row, xs: f"{xs[0]}[:, {_field(row, 'index')}]",
+    "matmul": _matmul,
+    "reshape": _on_last(_reshape),
+    "transpose": _on_last(_permute),
+    "unsqueeze": _on_last(_unsqueeze),
+    "stack": _stack,
+    "reduce": _on_last(_reduce),
     "channel_slice": _channel_slice,
     "channel_shuffle": _channel_shuffle,
     "crop": _crop,  # a second input gives only the size
@@ -223,7 +429,7 @@ def write_torch(arch: Architecture) -> str:
             code = build(row)
         except ConvcalcError as e:
             raise e.located(file=arch.file, line=row.line, path=row.path, kind=row.kind) from None
-        helpers.update(name for name in HELPERS if code.startswith(name))
+        helpers.update(name for name in HELPERS if code.startswith(name + "("))
         modules.append(f"            {row.path!r}: {code},")
         if row.kind == "upsample":
             args = args[:1]  # a second input gives only its size, which the module holds

@@ -16,7 +16,7 @@ from typing import Any
 from convcalc.analysis.report import NETWORK_INPUT, LayerRow, analyze
 from convcalc.errors import plain
 from convcalc.graph.architecture import Architecture
-from convcalc.graph.layers import Layer, Merge
+from convcalc.graph.layers import Dims, Layer, Merge
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_ .,:()/+×@-]*[A-Za-z0-9_.)]")  # ×@: variant names
@@ -28,7 +28,7 @@ def _scalar(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, tuple | list):
-        if len(value) > 1 and len(set(value)) == 1:
+        if isinstance(value, tuple) and len(value) > 1 and len(set(value)) == 1:
             return _scalar(value[0])  # kernel: 3 for (3, 3)
         return "[" + ", ".join(_scalar(v) for v in value) + "]"
     text = str(value)
@@ -47,7 +47,8 @@ def layer_fields(layer: Layer | Merge) -> dict[str, Any]:
         value = getattr(layer, f.name)
         if f.default is not dataclasses.MISSING and value == f.default:
             continue
-        out[f.name] = value
+        # A list of dims (reshape's shape) is never shortened to one number, as [3, 3] is.
+        out[f.name] = list(value) if f.type == Dims else value
     return out
 
 
@@ -79,7 +80,7 @@ def write_yaml(arch: Architecture) -> str:
         f"name: {_scalar(plain(arch.name))}",
         f"description: {_scalar(plain(arch.description))}",
         f"source: {_scalar(plain(arch.source))}",
-        f"input: {arch.input.h}x{arch.input.w}x{arch.input.c}",
+        f"input: {arch.input}",
         "layers:",
     ]
     previous = NETWORK_INPUT

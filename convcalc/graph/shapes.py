@@ -1,62 +1,122 @@
 """Tensor shapes and the one output-size formula every windowed layer uses.
 
-Shapes are written height x width x channels (the lecture's n_H x n_W x n_C); a flat vector
-(after ``flatten``) has no height or width. Padding is resolved to (top, bottom, left, right).
+A ``Shape`` is the dims of one tensor of the batch, 1 to 6 of them, the features (channels)
+always last. Three ranks have names: an image is [h, w, c] (the lecture's n_H x n_W x n_C), a
+sequence of tokens is [n, d] and a flat vector (after ``flatten`` or ``select_token``) is [c].
+Any other rank keeps the order its ``reshape`` or ``transpose`` gave it; rank 3 is always read
+as an image. Padding is resolved to (top, bottom, left, right).
 """
 
-from dataclasses import dataclass
-
 from convcalc.errors import ConvcalcError
-from convcalc.limits import MAX_DIM
+from convcalc.limits import MAX_DIM, MAX_RANK
 
 Pair = tuple[int, int]
 Pads = tuple[int, int, int, int]
 
 
-@dataclass(frozen=True)
 class Shape:
-    """An activation shape ``h x w x c``; a flat vector of ``c`` values has h = w = None."""
+    """The dims of one tensor, features last: ``Shape(224, 224, 3)`` is an image,
+    ``Shape(197, 768)`` tokens, ``Shape(1000)`` a flat vector. ``h`` and ``w`` are an image's
+    height and width (None for any other rank); ``c`` is the last dim (channels, features)."""
 
+    __slots__ = ("c", "dims", "h", "w")
+    dims: tuple[int, ...]
     h: int | None
     w: int | None
     c: int
 
-    def __post_init__(self) -> None:
+    def __init__(self, *dims: int) -> None:
+        if not 1 <= len(dims) <= MAX_RANK:
+            raise ConvcalcError(f"a tensor has 1 to {MAX_RANK} dims, not {len(dims)}")
         # Made by the API too: Shape(32.5, 32.5, 1) would count fractional positions.
-        dims = (self.c,) if self.h is None and self.w is None else (self.h, self.w, self.c)
         if any(isinstance(d, bool) or not isinstance(d, int) for d in dims):
-            raise ConvcalcError(f"a shape's height, width and channels must be whole numbers, "
-                                f"not {self.h!r} x {self.w!r} x {self.c!r}")
+            raise ConvcalcError("a shape's dims must be whole numbers, not "
+                                + " x ".join(map(repr, dims)))
+        image = len(dims) == 3
+        set_ = object.__setattr__
+        set_(self, "dims", dims)
+        set_(self, "h", dims[0] if image else None)
+        set_(self, "w", dims[1] if image else None)
+        set_(self, "c", dims[-1])
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Shape is immutable: cannot set {name}")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Shape) and self.dims == other.dims
+
+    def __hash__(self) -> int:
+        return hash(self.dims)
+
+    def __repr__(self) -> str:
+        return f"Shape{self.dims}" if len(self.dims) > 1 else f"Shape({self.dims[0]})"
+
+    def __reduce__(self) -> tuple[type["Shape"], tuple[int, ...]]:
+        return Shape, self.dims
 
     @classmethod
     def flat(cls, n: int) -> "Shape":
         """A flat vector of n values."""
-        return cls(None, None, n)
+        return cls(n)
+
+    @property
+    def rank(self) -> int:
+        return len(self.dims)
 
     @property
     def is_flat(self) -> bool:
-        return self.h is None
+        """A flat vector [c]."""
+        return len(self.dims) == 1
+
+    @property
+    def is_image(self) -> bool:
+        """An image [h, w, c]."""
+        return len(self.dims) == 3
+
+    @property
+    def is_tokens(self) -> bool:
+        """A sequence of tokens [n, d]."""
+        return len(self.dims) == 2
+
+    @property
+    def tokens(self) -> Pair:
+        """(n, d) of a token sequence; any other rank is a user error."""
+        if len(self.dims) != 2:
+            raise ConvcalcError(f"needs tokens (n x d) but gets {self.described()}; "
+                                + ("add 'tokens' before it" if self.is_image else
+                                   "reshape it to n x d first"))
+        return self.dims[0], self.dims[1]
 
     @property
     def hw(self) -> Pair:
-        """(h, w); a flat vector has no spatial size, so asking for one is a user error."""
+        """(h, w) of an image; any other rank has no spatial size, so asking is a user error."""
         if self.h is None or self.w is None:
             raise ConvcalcError(
-                f"needs a spatial input (h x w x c) but gets the flat vector {self}; "
-                "remove the 'flatten' before it"
+                f"needs a spatial input (h x w x c) but gets {self.described()}; "
+                + ("remove the 'flatten' before it" if self.is_flat else
+                   "add 'image' before it" if self.is_tokens else "reshape it to h x w x c")
             )
         return self.h, self.w
 
     @property
     def elements(self) -> int:
-        return (self.h or 1) * (self.w or 1) * self.c
+        n = 1
+        for d in self.dims:
+            n *= d
+        return n
+
+    def described(self) -> str:
+        """The shape with its rank's name: 'the flat vector 10', 'tokens 197x768', ..."""
+        name = {1: "the flat vector", 2: "tokens", 3: "the image"}.get(
+            len(self.dims), f"the rank-{len(self.dims)} tensor")
+        return f"{name} {self}"
 
     def as_list(self) -> list[int]:
-        """[h, w, c], or [n] for a flat vector: the JSON form."""
-        return [self.c] if self.h is None or self.w is None else [self.h, self.w, self.c]
+        """The dims in order: [h, w, c], [n, d], [c], ...: the JSON form."""
+        return list(self.dims)
 
     def __str__(self) -> str:
-        return str(self.c) if self.is_flat else f"{self.h}x{self.w}x{self.c}"
+        return "x".join(map(str, self.dims))
 
 
 def parse_shape(text: str, channels: int | None = None) -> Shape:
@@ -75,8 +135,11 @@ def parse_shape(text: str, channels: int | None = None) -> Shape:
 
 def checked_shape(shape: Shape) -> Shape:
     """The shape itself, once every dimension is between 1 and MAX_DIM."""
-    for name, value in (("height", shape.h), ("width", shape.w), ("channels", shape.c)):
-        if value is not None and not 1 <= value <= MAX_DIM:
+    names = ("height", "width", "channels") if shape.is_image else (
+        ("tokens", "features") if shape.is_tokens else ())
+    for i, value in enumerate(shape.dims):
+        if not 1 <= value <= MAX_DIM:
+            name = names[i] if names else f"dim {i}"
             raise ConvcalcError(f"{name} {value} must be between 1 and {MAX_DIM:,}")
     return shape
 

@@ -179,9 +179,10 @@ def input_text(report: Report, row: LayerRow) -> str:
         return f"{shapes[0]} \N{MULTIPLICATION SIGN}{len(shapes):,}"
     if len(shapes) > MAX_LISTED_INPUTS:
         return f"{len(shapes):,} inputs"
-    if all(not s.is_flat and s.hw == shapes[0].hw for s in shapes):
-        h, w = shapes[0].hw
-        return f"{h}x{w}x(" + "+".join(str(s.c) for s in shapes) + ")"
+    if (all(s.is_image for s in shapes) or row.kind == "concat") and all(
+            s.dims[:-1] == shapes[0].dims[:-1] for s in shapes):
+        lead = "".join(f"{d}x" for d in shapes[0].dims[:-1])
+        return f"{lead}(" + "+".join(str(s.c) for s in shapes) + ")"
     return " + ".join(map(str, shapes))
 
 

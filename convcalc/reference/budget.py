@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from convcalc.analysis.report import NETWORK_INPUT, LayerRow, Report, last_readers
 from convcalc.errors import ConvcalcError
-from convcalc.graph.layers import Conv, ConvTranspose, Upsample
+from convcalc.graph.layers import Attention, Conv, ConvTranspose, Upsample
 from convcalc.graph.shapes import Shape
 from convcalc.limits import (
     MAX_VERIFY_BYTES,
@@ -115,6 +115,17 @@ def _adaptive_avg(row: LayerRow, inputs: tuple[Shape, ...], itemsize: int) -> in
     return F64 * (3 * (h + 1) * (w + 1) * x.c + 4 * ho * (w + 1) * x.c + 6 * out.elements)
 
 
+def _attention(row: LayerRow, inputs: tuple[Shape, ...], itemsize: int) -> int:
+    """Windows, Q, K, V and the mixed values (the size of the padded input each, two
+    copies while they are split and cast) and four score tensors (scores, exponentials,
+    softmax, bias) of heads x P x m, float64 where numpy promotes."""
+    layer = row.layer
+    assert isinstance(layer, Attention)
+    positions, seen = layer.seen(inputs[0])
+    values = positions * inputs[0].c
+    return F64 * (10 * values + 4 * layer.heads * positions * seen)
+
+
 # Kinds not listed hold a few temporaries (DEFAULT_SCRATCH), which errs on the safe side.
 SCRATCH: dict[str, Scratch] = {
     "conv": _conv,
@@ -130,6 +141,13 @@ SCRATCH: dict[str, Scratch] = {
     "batchnorm": _tensors(1),
     "lrn": _tensors(8, F64),      # squares, prefix sums, windows, powers in float64
     "mul": _tensors(1),           # a product of three or more keeps one partial product
+    "attention": _attention,
+    "groupnorm": _tensors(6, F64),  # grouped copy, centred values, squares, normalised
+    "matmul": _tensors(1),
+    **dict.fromkeys(("sub", "div", "position_embedding", "reduce"), _tensors(2)),
+    # Views, or one copy that is their output.
+    **dict.fromkeys(("tokens", "image", "class_token", "select_token", "reshape", "transpose",
+                     "unsqueeze", "stack", "pixel_shuffle", "space_to_depth"), _nothing),
     # Write their output only (add sums in place; flatten is a view; the pooled mean is small).
     **dict.fromkeys(("add", "concat", "dense", "dropout", "flatten", "zeropad", "relu",
                      "relu6", "global_avgpool", "channel_slice", "channel_shuffle", "crop",

@@ -1,5 +1,6 @@
 """``verify``: run a report's rows on real arrays and compare the shapes produced and the
-multiplies performed with the engine's numbers.
+multiplies performed with the engine's numbers. Arrays are channels last, as convcalc's shapes
+(no batch dim).
 
 Each runner returns ``(array, macs)`` from the kernels; the output shape is read from the array
 produced, never from the engine. Flatten keeps h, w, c order (PyTorch flattens c, h, w); with
@@ -17,20 +18,35 @@ from convcalc.errors import ConvcalcError
 from convcalc.graph.layers import (
     Activation,
     AdaptiveAvgPool,
+    Attention,
     ChannelShuffle,
     ChannelSlice,
+    ClassToken,
+    Concat,
     Conv,
     ConvTranspose,
     Crop,
     Dense,
+    GroupNorm,
+    Image,
     LayerNorm,
     LocalResponseNorm,
+    PixelShuffle,
     Pool,
+    Reduce,
+    Reshape,
+    SelectToken,
+    Softmax,
+    SpaceToDepth,
+    Stack,
+    Transpose,
+    Unsqueeze,
     Upsample,
     ZeroPad,
 )
+from convcalc.graph.layers.attention import CPB_HIDDEN
 from convcalc.graph.shapes import Shape, resolve_padding
-from convcalc.reference import budget
+from convcalc.reference import budget, tensor_kernels
 from convcalc.reference.kernels import (
     ACTIVATIONS,
     Array,
@@ -83,11 +99,8 @@ class Checks(Shown, list[Check]):
 
 
 def shape_of(a: Array) -> Shape:
-    """The ``Shape`` an array has: (h, w, c), or a flat vector."""
-    if a.ndim == 1:
-        return Shape.flat(a.shape[0])
-    h, w, c = a.shape
-    return Shape(h, w, c)
+    """The ``Shape`` an array has: its dims, features last."""
+    return Shape(*(int(d) for d in a.shape))
 
 
 class _Weights:
@@ -248,13 +261,14 @@ def _run_zeropad(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Arr
 def _run_dense(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
     assert isinstance(row.layer, Dense)
     x = xs[0]
-    if x.ndim != 1:
-        raise ConvcalcError(f"dense needs a flat vector but gets {shape_of(x)}")
-    w = weights.normal((x.shape[0], row.layer.units), x.shape[0])
+    if x.ndim == 3:
+        raise ConvcalcError(f"dense needs a flat vector or tokens but gets {shape_of(x)}")
+    c = x.shape[-1]
+    w = weights.normal((c, row.layer.units), c)
     out = x @ w
     if row.layer.bias:
         out += weights.normal((row.layer.units,), 1)
-    return out, x.shape[0] * w.shape[1]
+    return out, out.size * c
 
 
 def _run_add(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
@@ -273,7 +287,113 @@ def _run_mul(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, 
 
 
 def _run_concat(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
-    return np.concatenate(xs, axis=-1), 0
+    assert isinstance(row.layer, Concat)
+    return np.concatenate(xs, axis=row.layer.axis), 0
+
+
+def _run_sub(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    # A divisor kept away from zero: the check reads shapes and multiplies only.
+    return (xs[0] - xs[1] if row.kind == "sub" else xs[0] / (np.abs(xs[1]) + 1)), 0
+
+
+def _run_softmax(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    assert isinstance(row.layer, Softmax)
+    return tensor_kernels.softmax(xs[0], row.layer.axis), 0
+
+
+def _run_groupnorm(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    assert isinstance(row.layer, GroupNorm)
+    c = xs[0].shape[-1]
+    return tensor_kernels.group_norm(xs[0], row.layer.groups, 1 + 0.1 * weights.normal((c,), 1),
+                                     0.1 * weights.normal((c,), 1), row.layer.eps), 0
+
+
+def _run_tokens(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    h, w, c = xs[0].shape
+    return xs[0].reshape(h * w, c), 0
+
+
+def _run_image(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    assert isinstance(row.layer, Image)
+    return xs[0].reshape(row.layer.out_shape(shape_of(xs[0])).dims), 0
+
+
+def _run_class_token(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    assert isinstance(row.layer, ClassToken)
+    d = xs[0].shape[-1]
+    return np.concatenate([weights.normal((row.layer.count, d), 1), xs[0]]), 0
+
+
+def _run_position_embedding(row: LayerRow, xs: list[Array],
+                            weights: _Weights) -> tuple[Array, int]:
+    return xs[0] + weights.normal(xs[0].shape, 1), 0
+
+
+def _run_select_token(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    assert isinstance(row.layer, SelectToken)
+    if xs[0].ndim != 2:
+        raise ConvcalcError(f"select_token needs tokens but gets {shape_of(xs[0])}")
+    return xs[0][row.layer.index].copy(), 0
+
+
+def _run_attention(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    layer = row.layer
+    assert isinstance(layer, Attention)
+    d = xs[0].shape[-1]
+    bias = None
+    if layer.position_bias != "none":
+        m = layer.window_size ** 2
+        bias = 0.1 * weights.normal((layer.heads, m, m), 1)
+    out, macs = tensor_kernels.attention(
+        xs[0], weights.normal((d, 3 * d), d),
+        weights.normal((3 * d,), 1) if layer.bias else None, weights.normal((d, d), d),
+        weights.normal((d,), 1) if layer.bias else None, heads=layer.heads,
+        window=layer.window_size, shift=layer.shift_size, grid=layer.grid, position_bias=bias)
+    if layer.position_bias == "mlp":
+        # Swin V2's bias MLP on the (2w - 1)^2 offsets: 2 -> 512 -> heads.
+        offsets = weights.normal(((2 * layer.window_size - 1) ** 2, 2), 1)
+        hidden = np.maximum(offsets @ weights.normal((2, CPB_HIDDEN), 2), 0)
+        table = hidden @ weights.normal((CPB_HIDDEN, layer.heads), CPB_HIDDEN)
+        macs += offsets.shape[0] * 2 * CPB_HIDDEN + table.size * CPB_HIDDEN
+    return out, macs
+
+
+def _run_matmul(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    return tensor_kernels.matmul(xs[0], xs[1])
+
+
+def _run_reshape(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    assert isinstance(row.layer, Reshape)
+    return xs[0].reshape(row.layer.shape), 0
+
+
+def _run_transpose(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    assert isinstance(row.layer, Transpose)
+    return xs[0].transpose(row.layer.perm), 0
+
+
+def _run_unsqueeze(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    assert isinstance(row.layer, Unsqueeze)
+    return np.expand_dims(xs[0], row.layer.axis), 0
+
+
+def _run_stack(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    assert isinstance(row.layer, Stack)
+    return np.stack(xs, axis=row.layer.axis), 0
+
+
+def _run_reduce(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    layer = row.layer
+    assert isinstance(layer, Reduce)
+    axes = tuple(sorted(layer.reduced(shape_of(xs[0]))))
+    return tensor_kernels.reduce(xs[0], layer.op, axes, layer.keepdims), 0
+
+
+def _run_pixel_shuffle(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, int]:
+    assert isinstance(row.layer, PixelShuffle | SpaceToDepth)
+    move = (tensor_kernels.pixel_shuffle if row.kind == "pixel_shuffle"
+            else tensor_kernels.space_to_depth)
+    return move(xs[0], row.layer.factor), 0
 
 
 # One entry per kind in layers.LAYER_KINDS (less 'separable' and 'split', which the loader
@@ -307,6 +427,24 @@ RUNNERS: dict[str, Run] = {
     "add": _run_add,
     "mul": _run_mul,
     "concat": _run_concat,
+    "sub": _run_sub,
+    "div": _run_sub,
+    "softmax": _run_softmax,
+    "groupnorm": _run_groupnorm,
+    "tokens": _run_tokens,
+    "image": _run_image,
+    "class_token": _run_class_token,
+    "position_embedding": _run_position_embedding,
+    "select_token": _run_select_token,
+    "attention": _run_attention,
+    "matmul": _run_matmul,
+    "reshape": _run_reshape,
+    "transpose": _run_transpose,
+    "unsqueeze": _run_unsqueeze,
+    "stack": _run_stack,
+    "reduce": _run_reduce,
+    "pixel_shuffle": _run_pixel_shuffle,
+    "space_to_depth": _run_pixel_shuffle,
 }
 
 

@@ -74,9 +74,13 @@ def resize(node: OnnxNode, env: Env) -> list[Emit]:
     if mode not in modes:
         raise ConvcalcError(f"Resize mode '{mode}' is not supported; convcalc knows nearest "
                             "and linear")
-    scales_name = node.inputs[1] if node.op_type == "Upsample" else optional(node, 2)
-    if not optional(node, 3):
-        scales = [float(s) for s in env.const(scales_name).values]
+    if node.op_type == "Upsample" or not optional(node, 3):
+        if node.op_type != "Upsample":
+            scales = [float(s) for s in env.const(optional(node, 2)).values]
+        elif len(node.inputs) > 1:
+            scales = [float(s) for s in env.const(node.inputs[1]).values]
+        else:  # opset 7's Upsample holds its scales in an attribute
+            scales = [float(s) for s in node.attr("scales", [])]
         if len(scales) != 4 or scales[:2] != [1.0, 1.0]:
             raise ConvcalcError(f"Resize scales {scales} must scale height and width only")
         return [Emit(make("upsample", scale=(scales[2], scales[3]), mode=modes[mode]), (x,))]

@@ -18,6 +18,9 @@ FloatPair = tuple[float, float]
 Sections = int | tuple[int, ...]
 
 
+Dims = tuple[int, ...]  # a list of dims or axes: reshape's shape, transpose's perm
+
+
 # How the width multiplier treats a layer's `filters`: True scales it, False keeps it, "up"
 # scales it only for multipliers above 1 (MobileNetV2's last 1280-channel convolution).
 WidthScale = bool | str
@@ -40,6 +43,30 @@ def _positive(name: str, value: int | Pair, limit: int = MAX_DIM) -> None:
             raise ConvcalcError(f"{name} {v} must be between 1 and {limit:,}")
 
 
+def _axis(axis: int, rank: int, name: str = "axis") -> int:
+    """``axis`` of a rank-``rank`` tensor counted from 0 (a negative one from the end)."""
+    if not -rank <= axis < rank:
+        raise ConvcalcError(f"{name} {axis} is outside the {rank} dims of the input "
+                            f"(from {-rank} to {rank - 1})")
+    return axis % rank
+
+
+def broadcast(shapes: "tuple[Shape, ...]") -> Shape | None:
+    """The shape numpy and torch broadcast these to, dims aligned from the last (features):
+    each dim equal to the others' or 1; None when they do not broadcast."""
+    rank = max(s.rank for s in shapes)
+    out = [1] * rank
+    for s in shapes:
+        for i, d in enumerate(s.dims, rank - s.rank):
+            if d != out[i] and d != 1 and out[i] != 1:
+                return None
+            out[i] = max(out[i], d)
+    return Shape(*out)
+
+
+BROADCAST_RULE = "shapes that broadcast as in torch (each dim, aligned from the last, equal or 1)"
+
+
 def _non_negative_padding(padding: Padding) -> None:
     if isinstance(padding, str):
         if padding not in ("same", "valid"):
@@ -58,13 +85,25 @@ class Reach(NamedTuple):
     """Which input positions one output position reads along one axis, away from the borders:
     ``reads(o)`` = (first, last), and the input advances ``step`` = (num, den), num/den
     positions, per output position, so reads(o + k) = reads(o) + k * num/den whenever that is
-    whole. The receptive field (receptive.py) follows these."""
+    whole and k a multiple of ``period`` (above 1 for attention in windows, whose positions
+    read their whole window). The receptive field (receptive.py) follows these."""
 
     step: Pair
     reads: Callable[[int], Pair]
+    period: int = 1
 
 
 Reaches = tuple[Reach, Reach]  # along the height, then the width
+
+# The reach of a layer whose every output position reads every position of a tensor that has
+# no height and width (attention over tokens): the analysis gives it the whole network input.
+WHOLE_INPUT: Reaches = (Reach((0, 1), lambda o: (0, 0)), Reach((0, 1), lambda o: (0, 0)))
+
+
+def _all_positions_reach(hw: Pair) -> Reaches:
+    """Every output position reads every position of an h x w input."""
+    h, w = hw
+    return Reach((0, 1), lambda o: (0, h - 1)), Reach((0, 1), lambda o: (0, w - 1))
 
 
 def _window_reach(window: Window) -> Reaches:

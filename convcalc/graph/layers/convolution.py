@@ -171,9 +171,12 @@ class Separable(Layer):
 
 @dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class Dense(Layer):
-    """Fully connected layer on a flat vector: macs = in * units; params = in * units (+ units).
-    ``scale`` is false by default: the width multiplier keeps a classifier's classes (MobileNetV3
-    scales its hidden 1280 units, as torchvision's ``adjust_channels(last_channel)``)."""
+    """Fully connected layer on the last axis (nn.Linear) of a flat vector, tokens or any
+    tensor but an image (there a 'pointwise' convolution is the same layer):
+    macs = (elements / in) * in * units; params = in * units (+ units). ``scale`` is false by
+    default: the width multiplier keeps a classifier's classes (MobileNetV3 scales its hidden
+    1280 units, as torchvision's ``adjust_channels(last_channel)``; a transformer's MLP says
+    ``scale: true``)."""
 
     kind: str = "dense"
     units: int
@@ -186,19 +189,20 @@ class Dense(Layer):
             raise ConvcalcError(f"scale {self.scale!r} must be true, false or 'up'")
 
     def out_shape(self, x: Shape) -> Shape:
-        if not x.is_flat:
-            raise ConvcalcError(f"needs a flat input but gets {x}; add 'flatten' before it")
-        return Shape.flat(self.units)
+        if x.is_image:
+            raise ConvcalcError(f"needs a flat input but gets {x}; add 'flatten' before it "
+                                "(or 'tokens', or use 'pointwise': a dense layer at every "
+                                "position)")
+        return Shape(*x.dims[:-1], self.units)
 
     def params(self, x: Shape) -> int:
         return x.c * self.units + (self.units if self.bias else 0)
 
     def macs(self, x: Shape) -> int:
-        self.out_shape(x)
-        return x.c * self.units
+        return self.out_shape(x).elements * x.c
 
     def other_ops(self, x: Shape) -> int:
-        return self.units if self.bias else 0
+        return self.out_shape(x).elements if self.bias else 0
 
 
 @dataclass(frozen=True, kw_only=True, repr=False, eq=False)

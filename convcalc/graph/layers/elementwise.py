@@ -1,11 +1,12 @@
-"""Element-wise kinds and merges: activations, dropout, identity, and add / mul / concat /
-shortcut over several inputs."""
+"""Element-wise kinds and merges: activations, dropout, identity, and add / sub / mul / div /
+concat / shortcut over several inputs. The arithmetic merges broadcast as torch does, dims
+aligned from the last (the features)."""
 
 from dataclasses import dataclass
 from typing import ClassVar
 
 from convcalc.errors import ConvcalcError
-from convcalc.graph.layers.base import Layer, Merge, Plan
+from convcalc.graph.layers.base import BROADCAST_RULE, Layer, Merge, Plan, _axis, broadcast
 from convcalc.graph.layers.convolution import Conv
 from convcalc.graph.layers.normalization import BatchNorm
 from convcalc.graph.shapes import Shape
@@ -79,38 +80,40 @@ class Add(Merge):
         return None
 
     def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
-        first = inputs[0]
-        for other in inputs[1:]:
-            if other != first:
-                raise ConvcalcError(
-                    f"cannot add {first} and {other}: shapes differ; use 'shortcut: projection' "
-                    "or make the main path keep the shape"
-                )
-        return first
+        out = broadcast(inputs)
+        if out is None:
+            first, other = _mismatch(inputs)
+            raise ConvcalcError(
+                f"cannot add {first} and {other}: shapes differ; use 'shortcut: projection' "
+                f"or make the main path keep the shape (add takes {BROADCAST_RULE})"
+            )
+        return out
 
     def other_ops(self, inputs: tuple[Shape, ...]) -> int:
-        return (len(inputs) - 1) * inputs[0].elements
+        return (len(inputs) - 1) * self.out_shape(inputs).elements
+
+
+def _mismatch(inputs: tuple[Shape, ...]) -> tuple[Shape, Shape]:
+    """The first input and the first other input it does not broadcast with."""
+    return inputs[0], next(s for s in inputs[1:] if broadcast((inputs[0], s)) is None)
 
 
 @dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class Mul(Merge):
-    """Element-wise product (squeeze-and-excitation's gate, spatial attention): equal shapes, or
-    a 1x1xC gate or an HxWx1 map broadcast onto HxWxC, in either order;
+    """Element-wise product (squeeze-and-excitation's gate, spatial attention): equal shapes or
+    shapes that broadcast, such as a 1x1xC gate or an HxWx1 map onto HxWxC, in either order;
     other_ops = (n - 1) multiplies per output element."""
 
     kind: str = "mul"
 
     def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
-        out = max(inputs, key=lambda s: s.elements)
-        for shape in inputs:
-            if shape == out:
-                continue
-            gate = not out.is_flat and shape.h == shape.w == 1 and shape.c == out.c
-            spatial = not out.is_flat and shape.hw == out.hw and shape.c == 1
-            if not (gate or spatial):
-                raise ConvcalcError(
-                    f"cannot multiply {out} by {shape}: mul takes equal shapes, a 1x1x{out.c} "
-                    f"gate or a {'HxW' if out.is_flat else f'{out.h}x{out.w}'}x1 map")
+        out = broadcast(inputs)
+        if out is None:
+            first, other = _mismatch(inputs)
+            gates = (f"a 1x1x{first.c} gate or a {first.h}x{first.w}x1 map" if first.is_image
+                     else f"a {first.c}-vector")
+            raise ConvcalcError(f"cannot multiply {first} by {other}: mul takes equal shapes, "
+                                f"{gates}, or other {BROADCAST_RULE}")
         return out
 
     def other_ops(self, inputs: tuple[Shape, ...]) -> int:
@@ -118,23 +121,51 @@ class Mul(Merge):
 
 
 @dataclass(frozen=True, kw_only=True, repr=False, eq=False)
+class Sub(Merge):
+    """Element-wise difference of two tensors (a - b, kind 'sub') or quotient (a / b, kind
+    'div'), broadcast as in torch; other_ops = 1 per output element."""
+
+    kind: str = "sub"
+    max_inputs: ClassVar[int] = 2
+
+    def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        out = broadcast(inputs)
+        if out is None:
+            raise ConvcalcError(f"cannot {'subtract' if self.kind == 'sub' else 'divide'} "
+                                f"{inputs[0]} and {inputs[1]}: {self.kind} takes "
+                                f"{BROADCAST_RULE}")
+        return out
+
+    def other_ops(self, inputs: tuple[Shape, ...]) -> int:
+        return self.out_shape(inputs).elements
+
+
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class Concat(Merge):
-    """Concatenation along channels (the Inception module, DenseNet); costs nothing."""
+    """Concatenation along one ``axis``, the channels (features) by default (the Inception
+    module, DenseNet); every other dim must agree. Costs nothing."""
 
     kind: str = "concat"
+    axis: int = -1
 
     def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
         first = inputs[0]
+        axis = _axis(self.axis, first.rank)
         for other in inputs[1:]:
-            if other.is_flat != first.is_flat or (not first.is_flat and other.hw != first.hw):
-                raise ConvcalcError(
-                    f"cannot concatenate {first} and {other}: height and width differ; "
-                    "give every branch the same stride and 'same' padding"
-                )
-        channels = sum(s.c for s in inputs)
-        if channels > MAX_DIM:
-            raise ConvcalcError(f"concatenates {channels:,} channels, more than {MAX_DIM:,}")
-        return Shape(first.h, first.w, channels)
+            if other.rank != first.rank or any(
+                    a != b for i, (a, b) in enumerate(zip(first.dims, other.dims, strict=True))
+                    if i != axis):
+                if first.is_image and other.is_image and axis == 2:
+                    raise ConvcalcError(
+                        f"cannot concatenate {first} and {other}: height and width differ; "
+                        "give every branch the same stride and 'same' padding")
+                raise ConvcalcError(f"cannot concatenate {first} and {other} along axis "
+                                    f"{self.axis}: the other dims differ")
+        size = sum(s.dims[axis] for s in inputs)
+        if size > MAX_DIM:
+            what = "channels" if axis == first.rank - 1 else f"along axis {self.axis}"
+            raise ConvcalcError(f"concatenates {size:,} {what}, more than {MAX_DIM:,}")
+        return Shape(*first.dims[:axis], size, *first.dims[axis + 1:])
 
 
 @dataclass(frozen=True, kw_only=True, repr=False, eq=False)

@@ -71,3 +71,29 @@ class LayerScale(Layer):
 
     def other_ops(self, x: Shape) -> int:
         return x.elements
+
+
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
+class GroupNorm(Layer):
+    """Group normalisation over ``groups`` groups of the channels (nn.GroupNorm): params = 2 * c;
+    other_ops = 7 per element, as layer norm."""
+
+    kind: str = "groupnorm"
+    groups: int
+    eps: float = 1e-5
+
+    def __post_init__(self) -> None:
+        _positive("groups", self.groups)
+        if not 0 < self.eps < 1:
+            raise ConvcalcError(f"eps {self.eps} must be above 0 and below 1")
+
+    def out_shape(self, x: Shape) -> Shape:
+        if x.c % self.groups:
+            raise ConvcalcError(f"groups={self.groups} must divide the {x.c} channels of {x}")
+        return x
+
+    def params(self, x: Shape) -> int:
+        return 2 * x.c
+
+    def other_ops(self, x: Shape) -> int:
+        return 7 * x.elements

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from convcalc.errors import ConvcalcError
 from convcalc.graph.layers.base import (
+    WHOLE_INPUT,
     FloatPair,
     Layer,
     Merge,
@@ -35,9 +36,12 @@ class Flatten(Layer):
         return Shape.flat(x.elements)
 
     def reach(self, x: Shape, window: Window | None) -> Reaches | None:
-        """A flat vector sees all of a spatial input: one window of its whole size."""
+        """A flat vector sees all of a spatial input: one window of its whole size; of tokens
+        or another rank, all of the network input."""
         if x.is_flat:
             return None
+        if not x.is_image:
+            return WHOLE_INPUT
         return _window_reach(Window(x.hw, x.hw, (0, 0, 0, 0), (1, 1), 1))
 
 
@@ -231,7 +235,7 @@ class ChannelSlice(Layer):
 
     def out_shape(self, x: Shape) -> Shape:
         start, stop = self.bounds(x.c)
-        return Shape(x.h, x.w, stop - start)
+        return Shape(*x.dims[:-1], stop - start)
 
 
 @dataclass(frozen=True, kw_only=True, repr=False, eq=False)
