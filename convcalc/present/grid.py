@@ -89,15 +89,13 @@ CLI_HINT = "--columns"  # how a hidden column is asked for; the Python API says 
 class Col(NamedTuple):
     """One column of a text table: ``id`` (what ``--columns`` takes), the title, numbers
     aligned right, and ``wrap`` for text that may wrap after each ``breaks`` (spaces for
-    prose, ' + ' for a sum of parts), never inside a piece; ``clip`` keeps such text to one
-    line on a narrow terminal, cut at a word and ended with '…' (a description in a list)."""
+    prose, ' + ' for a sum of parts), never inside a piece."""
 
     id: str
     title: str
     right: bool = False
     wrap: bool = False
     breaks: str = " "
-    clip: bool = False
 
 
 @dataclass(frozen=True)
@@ -172,12 +170,6 @@ def _wrap(text: str, width: int, breaks: str = " ") -> list[str]:
                 lines[-1] = lines[-1].rstrip()
             lines.append(piece)
     return [line.rstrip() for line in lines] or [""]
-
-
-def _clip(text: str, width: int) -> list[str]:
-    """The first line of ``text`` wrapped to ``width``, ending in '…' when text was cut."""
-    lines = _wrap(text, width - 1)
-    return [lines[0] + "…"] if len(lines) > 1 else lines
 
 
 def _longest_word(texts: "Iterable[str]", breaks: str = " ") -> int:
@@ -256,8 +248,7 @@ def _layout(grid: Grid, width: int | None, chosen: Sequence[str] | None, styled:
         return f"\x1b[{STYLES[name]}m{line}\x1b[0m" if styled and name and line else line
 
     def block(texts: Sequence[str], name: str, titles: bool = False) -> list[str]:
-        split = [_clip(t, widths[i]) if narrow and not titles and cols[i].clip
-                 else _wrap(t, widths[i], " " if titles else cols[i].breaks)
+        split = [_wrap(t, widths[i], " " if titles else cols[i].breaks)
                  if narrow and (titles or cols[i].wrap)
                  else [t] for i, t in zip(order, texts, strict=True)]
         height = max(map(len, split))

@@ -289,8 +289,7 @@ def render_catalogue(entries: "Sequence[tuple[Architecture, Totals]]") -> "Grid"
     return Grid(
         title="", rows=rows,
         columns=(Col("name", "Name"), Col("input", "Input"), Col("params", "Params", right=True),
-                 Col("macs", "MACs", right=True),
-                 Col("description", "Description", wrap=True, clip=True),
+                 Col("macs", "MACs", right=True), Col("description", "Description", wrap=True),
                  Col("source", "Source", wrap=True)),
         priority=("name", "macs", "params", "input", "description", "source"),
         rules=frozenset(starts[1:-1]))
