@@ -19,7 +19,7 @@ from typing import Any
 
 from convcalc.analysis.report import DTYPE_BYTES, LayerRow, Report
 from convcalc.analysis.summary import Summary, compare_totals, compared, share, summarize
-from convcalc.errors import plain
+from convcalc.errors import one_line, plain
 from convcalc.present.charts import AMBER, BLUE, GREEN, bar_chart
 from convcalc.present.drawing.model import diagram, readable_depth
 from convcalc.present.drawing.svg import render_svg
@@ -565,9 +565,10 @@ def report_parts(summaries: Sequence[Summary]) -> list[str | Grid]:
                                if len(summaries) > 1 else [])
     for summary in summaries:
         report = summary.report
-        parts.append(f"{report.name}, input {report.input}"
-                     + (f", width {report.width:g}" if report.width != 1 else "")
-                     + f": {headline(summary)}.")
+        # a name from a file name reaches the terminal without its control characters
+        parts.append(one_line(f"{report.name}, input {report.input}"
+                              + (f", width {report.width:g}" if report.width != 1 else "")
+                              + f": {headline(summary)}."))
         parts += [section_grid(s) for s in sections(summary)]
     return parts
 
