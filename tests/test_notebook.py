@@ -14,7 +14,8 @@ from convcalc import Shape, parse
 from convcalc.analysis.calibrate import Calibration, Measurement
 from convcalc.analysis.roofline import Device
 
-DEVICES = pathlib.Path(convcalc.__file__).parent.parent / "devices"
+# the repository's profiles (convcalc may be installed elsewhere, as in CI)
+DEVICES = pathlib.Path(__file__).parent.parent / "devices"
 
 # An 8x8x3 input through a 3x3 convolution of 16 filters without padding: 6x6x16 outputs of
 # 3x3x3 windows, 6 * 6 * 16 * 27 = 15,552 multiplies and 16 * 27 + 16 = 448 params.
