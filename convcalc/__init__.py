@@ -36,7 +36,7 @@ if TYPE_CHECKING:
         with_input,
         with_width,
     )
-    from convcalc.formats.profiles import load_device
+    from convcalc.formats.profiles import devices, load_device
     from convcalc.present.explain import explain
     from convcalc.quick import draw, table
 
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 # package, does not build the summary's and the variants' records or read the device
 # profiles' and the explanations' code.
 _LAZY = {"explain": "convcalc.present.explain", "load_device": "convcalc.formats.profiles",
+         "devices": "convcalc.formats.profiles",
          "table": "convcalc.quick", "draw": "convcalc.quick",
          "Summary": "convcalc.analysis.summary", "summarize": "convcalc.analysis.summary",
          **dict.fromkeys(("Comparison", "LayerComparison", "Sweep", "compare", "compare_designs",
@@ -75,6 +76,7 @@ __all__ = [
     "compare",
     "compare_designs",
     "convert",
+    "devices",
     "draw",
     "explain",
     "load",

@@ -163,7 +163,7 @@ def test_batch_on_analyze_sweep_and_report() -> None:
     assert report["totals"]["macs"] == 2 * one["macs"]
     assert report["memory"]["input_bytes"] == 2 * 32 * 32 * 1 * 4
     assert report["layers"][0]["seconds"] > 0
-    markdown = run("report", "lenet5", "--device", "raspberry_pi4").stdout
+    markdown = run("report", "lenet5", "--device", "raspberry_pi4", "--format", "md").stdout
     assert "(roofline)" in markdown and "| Bound |" in markdown
 
 

@@ -279,7 +279,10 @@ def test_a_file_name_as_the_network_name_is_escaped(tmp_path: Path) -> None:
     # Without a 'name', the file's name is the network's, printed raw in report headings.
     path = tmp_path / "\x1b[7mX.yaml"
     path.write_text(f"{HEAD}  - relu\n")
-    result = invoke("report", str(path))
+    result = invoke("report", str(path))  # text tables for the terminal
+    assert result.exit_code == 0 and "\x1b" not in result.stdout
+    assert result.stdout.splitlines()[0].startswith("\\x1b[7mX, input ")
+    result = invoke("report", str(path), "--format", "md")
     assert result.exit_code == 0 and "\x1b" not in result.stdout
     heading = result.stdout.splitlines()[2]
     assert heading.startswith("## ") and "x1b" in heading and heading.endswith("7mX")

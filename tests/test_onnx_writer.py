@@ -22,7 +22,7 @@ NOT_READ = {"googlenet": "LRN", "unet": "Slice of height and width",
             # The ONNX writer has no form yet for the token and attention kinds.
             **dict.fromkeys(("vit_b_16", "vit_b_32", "vit_l_16", "vit_h_14", "swin_t", "swin_s",
                              "swin_v2_t", "maxvit_t", "mobilevit_xxs", "mobilevit_xs",
-                             "mobilevit_s", "mobilenetv4_hybrid_medium"),
+                             "mobilevit_s", "mobilenetv4_hybrid_medium", "yolov8", "yolo11"),
                             "attention, tokens and reshape have no ONNX form yet")}
 
 

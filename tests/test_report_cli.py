@@ -67,8 +67,9 @@ def test_an_unknown_extension_without_format_is_an_error(tmp_path: Path) -> None
     assert not target.exists()
 
 
-def test_stdout_gets_markdown_by_default() -> None:
-    result = run("report", RESIDUAL, INCEPTION, "--top", "2", "--depth", "1", "--dtype", "int8")
+def test_stdout_gets_markdown_when_asked() -> None:
+    result = run("report", RESIDUAL, INCEPTION, "--top", "2", "--depth", "1", "--dtype", "int8",
+                 "--format", "md")
     assert result.exit_code == 0
     assert result.output.startswith("# convcalc report\n\n### Comparison")
     assert "### Top 2 layers by MACs" in result.output
@@ -77,6 +78,20 @@ def test_stdout_gets_markdown_by_default() -> None:
     assert "| liveness\\_inception | 237 | \N{MULTIPLICATION SIGN}9.12 |" in result.output
     assert "| 288 | \N{MULTIPLICATION SIGN}2.00 |" in result.output
     assert "| 26 | 48 | 208 | 144 | res.c |" in result.output
+
+
+def test_stdout_gets_text_tables_by_default() -> None:
+    result = run("report", RESIDUAL, INCEPTION, "--top", "2", "--depth", "1", "--dtype", "int8")
+    assert result.exit_code == 0
+    out = result.output
+    assert "\\_" not in out and "|" not in out and "#" not in out
+    lines = out.splitlines()
+    assert lines[0].strip() == "Comparison"
+    # the same hand counts as the Markdown: 237 / 26 params; 288 / 144 peak bytes.
+    assert any(line.split()[:3] == ["liveness_inception", "237", "\N{MULTIPLICATION SIGN}9.12"]
+               for line in lines)
+    assert "Top 2 layers by MACs" in out and "Blocks to depth 1" in out
+    assert any(line.split()[:5] == ["26", "48", "208", "144", "res.c"] for line in lines)
 
 
 def test_options_reach_the_summaries() -> None:

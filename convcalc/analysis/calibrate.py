@@ -37,6 +37,7 @@ import numpy as np
 
 from convcalc.analysis.report import Report, fused_rows, network_seconds
 from convcalc.analysis.roofline import EFFICIENCY_CLASSES, Device, channel_path
+from convcalc.display import Shown
 from convcalc.errors import ConvcalcError, suggestion
 
 # Bounds that keep every fitted figure a usable one: at most 1e18 MACs and 1e16 bytes per second.
@@ -92,7 +93,7 @@ class Measurement:
 
 
 @dataclass(frozen=True)
-class Calibration:
+class Calibration(Shown):
     """A fitted profile, the measurements it was fitted to and each one's relative error
     (predicted / measured - 1)."""
 

@@ -33,6 +33,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from convcalc.display import Shown
 from convcalc.errors import ConvcalcError
 from convcalc.graph.layers import ACTIVATION_OPS, Conv, Dense
 from convcalc.limits import DEVICE_FIGURES, MIN_EFFICIENCY
@@ -53,7 +54,7 @@ ALIGNMENT = 4
 
 
 @dataclass(frozen=True)
-class Device:
+class Device(Shown):
     """A device profile: its peak multiply rate and memory bandwidth at ``dtype``, an optional
     fixed cost per layer, and the efficiency (a fraction of the peak multiply rate) that some
     classes of layer reach. ``figures`` says what the numbers are: 'peak' (from datasheets,
@@ -103,6 +104,13 @@ def check_efficiency(kind: str, fraction: object) -> float:
         raise ConvcalcError(f"efficiency {kind} {fraction!r} must be a fraction of the peak: "
                             f"from {MIN_EFFICIENCY:g} to 1")
     return float(fraction)
+
+
+class Devices(Shown, tuple[Device, ...]):
+    """Several device profiles (``convcalc.devices()``): a tuple that prints, and shows in a
+    notebook, as ``convcalc devices``' table."""
+
+    __slots__ = ()
 
 
 def efficiency_class(layer: "Layer | Merge", window: "Window | None", input: "Shape") -> str:

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from convcalc.analysis.report import DTYPE_BYTES, NETWORK_INPUT, LayerRow, Report, last_readers
+from convcalc.display import Shown
 from convcalc.graph.layers import Conv, Dense, Depthwise
 from convcalc.limits import whole_number
 
@@ -65,7 +66,7 @@ class Memory:
 
 
 @dataclass(frozen=True)
-class Summary:
+class Summary(Shown):
     """A report with its summaries; a section left out of the report is None. ``depth`` is
     the folding depth asked for (the blocks may be shallower)."""
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from convcalc.analysis.report import Report, analyze
 from convcalc.analysis.roofline import Device
+from convcalc.display import Shown
 from convcalc.errors import ConvcalcError, suggestion
 from convcalc.graph.architecture import Architecture, Node, chain, rename_inputs
 from convcalc.graph.expr import make_divisible
@@ -364,7 +365,7 @@ def _fused_path(dw: str, pw: str) -> str:
 # -- comparisons -----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Comparison:
+class Comparison(Shown):
     """Several analysed networks side by side; ratios are to the first."""
 
     reports: tuple[Report, ...]
@@ -398,7 +399,7 @@ class Design:
 
 
 @dataclass(frozen=True)
-class LayerComparison:
+class LayerComparison(Shown):
     """Designs of one layer (input, f x f kernel, filters) side by side; the first is the
     standard convolution, which ratios are taken to."""
 
@@ -478,7 +479,7 @@ class SweepCell:
 
 
 @dataclass(frozen=True)
-class Sweep:
+class Sweep(Shown):
     """A network's parameters and multiplies over a grid of width multipliers and input sizes
     (the MobileNet papers' tables), width-major."""
 

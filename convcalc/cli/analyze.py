@@ -11,6 +11,7 @@ from convcalc.cli.base import (
     FORMATS,
     Names,
     columns_option,
+    complete_arch,
     conversion_options,
     converted,
     depth_multiplier_option,
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     "convcalc analyze resnet50",
     "convcalc analyze mobilenet_v1 --input 160 --width 0.5 --depth 1",
     "convcalc analyze my_net.yaml --format json > my_net.json"))
-@click.argument("arch")
+@click.argument("arch", shell_complete=complete_arch)
 @click.option("--input", "input_", metavar="HxWxC",
               help="Input size instead of the file's: HxWxC, HxW or one size N (NxN).")
 @click.option("--width", type=float, help="Width multiplier on channel counts, e.g. 0.5.")
@@ -105,7 +106,7 @@ def folded(report: Report, depth: int, format_: str, columns: str | None) -> Non
               epilog=examples(
     "convcalc compare --input 28x28x192 --kernel 5 --filters 32 --bottleneck 16",
     "convcalc compare mobilenet_v1 resnet50 --convert standard"))
-@click.argument("archs", nargs=-1, metavar="[ARCH]...")
+@click.argument("archs", nargs=-1, metavar="[ARCH]...", shell_complete=complete_arch)
 @click.option("--input", "input_", metavar="HxWxC",
               help="One layer's input (with --kernel and --filters), or the networks' input size.")
 @click.option("--kernel", type=int, help="One layer: the f of its f x f convolution.")
@@ -194,7 +195,7 @@ def compare_command(*, archs: tuple[str, ...], input_: str | None, kernel: int |
 @click.command("sweep", epilog=examples(
     "convcalc sweep mobilenet_v1 --width 1,0.75,0.5,0.25 --input 224,192,160,128",
     "convcalc sweep mobilenet_v1 --width 1,0.5 --input 224,128 --chart tradeoff.svg"))
-@click.argument("arch")
+@click.argument("arch", shell_complete=complete_arch)
 @click.option("--width", "widths", default="1", show_default=True, metavar="A,A,...",
               help="Width multipliers, separated by commas: 1,0.75,0.5,0.25.")
 @click.option("--input", "inputs", metavar="N,N,...",

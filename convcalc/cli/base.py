@@ -7,7 +7,7 @@ import errno
 import io
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,8 @@ from convcalc.output import deferred
 from convcalc.vocabulary import CONVERSIONS, canonical, spellings
 
 if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
+
     from convcalc.analysis.roofline import Device
     from convcalc.analysis.variants import Conversion
 
@@ -251,9 +253,45 @@ def conversion_options(command: Any) -> Any:
                         "convolution ('standard').")(command)
 
 
+def _completer(names: "Callable[[], list[str]]") -> "Callable[..., list[CompletionItem]]":
+    """A shell completion of a name or a file: the names starting with the word typed, the
+    files of the current folder that do, and a 'file' item first, which tells bash to complete
+    file names (paths, folders) when nothing else matches and zsh and fish to add them."""
+    def complete(ctx: click.Context, param: click.Parameter,
+                 incomplete: str) -> "list[CompletionItem]":
+        import glob
+
+        from click.shell_completion import CompletionItem
+
+        items = [CompletionItem(incomplete, type="file")]
+        if "/" not in incomplete and not incomplete.startswith("."):
+            items += [CompletionItem(n) for n in names() if n.startswith(incomplete)]
+            items += [CompletionItem(p.name) for p in sorted(Path().glob(
+                glob.escape(incomplete) + "*")) if p.is_file()]
+        return items
+    return complete
+
+
+def _arch_names() -> list[str]:
+    from convcalc.formats.loader import catalogue_names
+
+    return catalogue_names()
+
+
+def _device_names() -> list[str]:
+    from convcalc.formats.profiles import device_names
+
+    return device_names()
+
+
+complete_arch = _completer(_arch_names)
+complete_device = _completer(_device_names)
+
+
 def roofline_options(command: Any) -> Any:
     """--batch and --device, shared by analyze, compare, sweep and report."""
     command = click.option("--device", "device_name", metavar="PROFILE",
+                           shell_complete=complete_device,
                            help="Add each layer's roofline time and bound on a device: a "
                            "built-in profile ('convcalc devices') or a profile YAML file.")(
         command)

@@ -7,6 +7,7 @@ import click
 
 from convcalc.cli.base import (
     DTYPES,
+    complete_arch,
     examples,
     parse_list,
     parse_width,
@@ -26,10 +27,10 @@ if TYPE_CHECKING:
 def devices_command() -> None:
     """The built-in device profiles for --device: their peak figures and the datasheet each
     figure comes from."""
-    from convcalc.formats.profiles import device_names, load_device
+    from convcalc.formats.profiles import devices
     from convcalc.present.results import render_devices
 
-    print_result(render_devices([load_device(name) for name in device_names()]))
+    print_result(render_devices(devices()))
 
 
 @click.command("calibrate", epilog=examples(
@@ -87,7 +88,7 @@ def calibrate_command(*, measured: str, output_: str, name: str, dtype: str,
     "convcalc measure resnet18 mobilenet_v2 --runtime onnxruntime -o measured.csv",
     "convcalc measure my_net.yaml --width 0.5 --threads 4 --repeat 30 -o measured.csv",
     "convcalc calibrate measured.csv --runtime onnxruntime -o my_cpu.yaml"))
-@click.argument("archs", metavar="ARCH...", nargs=-1, required=True)
+@click.argument("archs", metavar="ARCH...", nargs=-1, required=True, shell_complete=complete_arch)
 @click.option("--runtime", default="onnxruntime", show_default=True,
               help="The runtime to time on (onnxruntime; needs the measure extra).")
 @click.option("-o", "--output", "output_", required=True, type=click.Path(dir_okay=False),

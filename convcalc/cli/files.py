@@ -9,6 +9,7 @@ from convcalc.cli.base import (
     DTYPE_HELP,
     DTYPES,
     Names,
+    complete_arch,
     conversion_options,
     converted,
     depth_multiplier_option,
@@ -16,6 +17,7 @@ from convcalc.cli.base import (
     examples,
     prepared,
     prepared_all,
+    print_result,
     roofline_options,
     source_files,
 )
@@ -42,12 +44,14 @@ REPORT_FORMATS = ("md", "csv", "json", "html", "tex")
               "JSON, HTML or LaTeX, with memory, cost by kind and charts.",
               epilog=examples("convcalc report resnet50 -o resnet50.html",
                               "convcalc report mobilenet_v1 resnet50 --depth 1 --format md"))
-@click.argument("archs", nargs=-1, required=True, metavar="ARCH [ARCH ...]")
+@click.argument("archs", nargs=-1, required=True, metavar="ARCH [ARCH ...]",
+                shell_complete=complete_arch)
 @click.option("-o", "--output", "output_", type=click.Path(dir_okay=False),
               help="Write to this file (atomically) instead of stdout; its extension picks "
                    "the format: .md .csv .json .html .tex.")
 @click.option("--format", "format_", type=Names(REPORT_FORMATS),
-              help="Output format; default: from -o's extension, else md.")
+              help="Output format; default: from -o's extension, else text tables for the "
+                   "terminal.")
 @click.option("--depth", type=click.IntRange(min=1), metavar="N",
               help="Fold the layers into blocks of N path components, with subtotals.")
 @click.option("--by-type/--no-by-type", "by_type", default=True, show_default=True,
@@ -89,9 +93,17 @@ def report_command(*, archs: tuple[str, ...], output_: str | None, format_: str 
                                    batch=batch, device=device),
                            by_type=by_type, top=top, depth=depth)
                  for loaded in prepared_all(archs, input_, width, depth_multiplier)]
-    text = render_report(summaries, format_ or "md")
     if charts_dir:
         write_charts(charts_dir, summaries)
+    if format_ is None and output_ is None:
+        from convcalc.present.report_formats import report_parts
+
+        for i, part in enumerate(report_parts(summaries)):
+            if i:
+                click.echo()
+            print_result(part)
+        return
+    text = render_report(summaries, format_ or "md")
     if output_ is None:
         click.echo(text, nl=False)
     else:
@@ -126,7 +138,7 @@ EXPORT_FORMATS = ("pytorch", "yaml", "onnx")
     "convcalc export mobilenet_v2 --width 0.5 --to pytorch -o mobilenet_half.py",
     "convcalc export model.onnx --to yaml -o model.yaml",
     "convcalc export mobilenet_v2 --to onnx --batch 8 -o mobilenet_v2.onnx"))
-@click.argument("arch")
+@click.argument("arch", shell_complete=complete_arch)
 @click.option("--to", "to", type=click.Choice(EXPORT_FORMATS), required=True,
               help="pytorch: a self-contained module file with build(); yaml: a convcalc "
               "architecture file; onnx: a runnable ONNX model (opset 17, random weights; "

@@ -6,6 +6,7 @@ from convcalc.analysis.report import analyze
 from convcalc.cli.base import (
     DTYPE_HELP,
     DTYPES,
+    complete_arch,
     depth_multiplier_option,
     device_and_dtype,
     examples,
@@ -24,7 +25,7 @@ from convcalc.vocabulary import COLOR_METRICS, DRAWING_FORMATS
                                "convcalc graph mobilenet_v2 --device raspberry_pi4 "
                                "--color seconds -o mobilenet_v2.html",
                                "convcalc graph vgg16 > vgg16.svg"))
-@click.argument("arch")
+@click.argument("arch", shell_complete=complete_arch)
 @click.option("-o", "--output", "output_", type=click.Path(dir_okay=False),
               help="Write to this file (atomically); its extension picks the format: .svg "
                    ".html .dot. Without it the drawing goes to stdout, as SVG unless --format "

@@ -10,6 +10,7 @@ from convcalc.analysis.report import analyze
 from convcalc.cli.base import (
     DTYPES,
     columns_option,
+    complete_arch,
     depth_multiplier_option,
     examples,
     parse_padding,
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 @click.command("verify", epilog=examples("convcalc verify resnet50 --input 64",
                                         "convcalc verify my_net.yaml --dtype fp64 --seed 1"))
-@click.argument("arch")
+@click.argument("arch", shell_complete=complete_arch)
 @click.option("--input", "input_", metavar="HxWxC",
               help="Input size instead of the file's: HxWxC, HxW or one size N (NxN).")
 @click.option("--width", type=float, help="Width multiplier on channel counts, e.g. 0.5.")

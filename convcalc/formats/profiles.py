@@ -33,6 +33,7 @@ from convcalc.analysis.roofline import (
     EFFICIENCY_CLASSES,
     FUSABLE,
     Device,
+    Devices,
     check_efficiency,
     check_figure,
 )
@@ -61,6 +62,11 @@ NUMBERS = ("macs_per_second", "bytes_per_second", "overhead_seconds")
 def device_names() -> list[str]:
     """Names of the built-in device profiles."""
     return builtin_names(FOLDER)
+
+
+def devices() -> Devices:
+    """Every built-in device profile, in name order: prints as ``convcalc devices``."""
+    return Devices(load_device(name) for name in device_names())
 
 
 def load_device(source: str | Path) -> Device:

@@ -19,11 +19,20 @@ from typing import Any
 
 from convcalc.analysis.report import DTYPE_BYTES, LayerRow, Report
 from convcalc.analysis.summary import Summary, compare_totals, compared, share, summarize
-from convcalc.errors import plain
+from convcalc.errors import one_line, plain
 from convcalc.present.charts import AMBER, BLUE, GREEN, bar_chart
 from convcalc.present.drawing.model import diagram, readable_depth
 from convcalc.present.drawing.svg import render_svg
-from convcalc.present.grid import csv_cell, human, human_bytes, human_seconds, markdown_escape
+from convcalc.present.grid import (
+    Col,
+    Grid,
+    csv_cell,
+    human,
+    human_bytes,
+    human_seconds,
+    markdown_escape,
+)
+from convcalc.present.notebook import notebook_html
 from convcalc.present.table import TITLES, Column, cell, input_text, report_dict
 
 SCHEMA = 1
@@ -513,21 +522,60 @@ def _layer_graph(summary: Summary) -> list[str]:
     return [f"<h3>{_esc(heading)}</h3>", f'<div class="graph">{render_svg(drawn)}</div>']
 
 
-NOTEBOOK_STYLE = (".convcalc td.num, .convcalc th.num { text-align: right; } "
-                  ".convcalc td, .convcalc th { white-space: nowrap; } "
-                  ".convcalc tr.dim td { opacity: .6; }")
+def render_html_summary(summary: Summary, charts: bool = False) -> str:
+    """A summary as an HTML fragment for a notebook (``Summary._repr_html_``): the name, the
+    headline figures and each section's table (with ``charts``, the report's charts after
+    them), styled within its own element."""
+    report = summary.report
+    lines = [f"<h4>{_esc(report.name)} — input {report.input}</h4>",
+             f"<p>{_esc(headline(summary))}.</p>"]
+    for section in sections(summary):
+        lines += _html_table(section)
+    if charts:
+        for chart in architecture_charts(summary, 1):
+            lines += _figure(chart)
+    return notebook_html(lines)
 
 
 def render_html_table(report: Report) -> str:
     """A report as an HTML fragment for a notebook (``Report._repr_html_``): its name, the
-    headline figures, totals, memory and the per-layer table, styled within its own element."""
-    summary = summarize(report, by_type=False, top=0)
-    lines = [f'<div class="convcalc"><style>{NOTEBOOK_STYLE}</style>',
-             f"<h4>{_esc(report.name)} — input {report.input}</h4>",
-             f"<p>{_esc(headline(summary))}.</p>"]
-    for section in sections(summary):
-        lines += _html_table(section)
-    return "\n".join([*lines, "</div>"])
+    headline figures, totals, memory and the per-layer table."""
+    return render_html_summary(summarize(report, by_type=False, top=0))
+
+
+# -- text ----------------------------------------------------------------------------------------
+
+def section_grid(section: Section) -> Grid:
+    """One section as a terminal grid: numbers on the right, a tree's rows indented."""
+    numeric = [_numeric(section, i) for i in range(len(section.ids))]
+    return Grid(
+        title=section.title,
+        columns=tuple(Col(i, t, right=n) for i, t, n in
+                      zip(section.ids, section.titles, numeric, strict=True)),
+        rows=[["  " * section.level(index) + _human_value(row[0]),
+               *(_human_value(v) for v in row[1:])] for index, row in enumerate(section.rows)],
+        styles=["dim" if section.dimmed(i) else "" for i in range(len(section.rows))],
+        priority=section.ids)
+
+
+def report_parts(summaries: Sequence[Summary]) -> list[str | Grid]:
+    """The report for a terminal: the comparison's grid when there are several architectures,
+    then each one's name and headline figures and its sections' grids."""
+    parts: list[str | Grid] = ([section_grid(comparison_section(summaries))]
+                               if len(summaries) > 1 else [])
+    for summary in summaries:
+        report = summary.report
+        # a name from a file name reaches the terminal without its control characters
+        parts.append(one_line(f"{report.name}, input {report.input}"
+                              + (f", width {report.width:g}" if report.width != 1 else "")
+                              + f": {headline(summary)}."))
+        parts += [section_grid(s) for s in sections(summary)]
+    return parts
+
+
+def summary_text(summary: Summary) -> str:
+    """A summary as plain text: the name, the headline figures and each section's grid."""
+    return "\n\n".join(str(part).rstrip("\n") for part in report_parts([summary])) + "\n"
 
 
 # -- LaTeX ---------------------------------------------------------------------------------------

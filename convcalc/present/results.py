@@ -149,12 +149,17 @@ def render_comparison(comparison: "Comparison", format_: str,
                                  "activation_memory", "activations"))
 
 
+def sweep_dict(result: "Sweep") -> dict[str, Any]:
+    """The JSON form of a sweep: one cell per (width, input)."""
+    return {"name": result.name, "cells": [
+        {"width": c.width, "input": c.input.as_list(), "macs": c.macs, "params": c.params,
+         "seconds": c.seconds} for c in result.cells]}
+
+
 def render_sweep(result: "Sweep", format_: str) -> "str | Grid":
     """One row per (width, input) combination with its multiplies and parameters."""
     if format_ == "json":
-        return json.dumps({"name": result.name, "cells": [
-            {"width": c.width, "input": c.input.as_list(), "macs": c.macs, "params": c.params,
-             "seconds": c.seconds} for c in result.cells]}, indent=2, allow_nan=False)
+        return json.dumps(sweep_dict(result), indent=2, allow_nan=False)
     timed = any(c.seconds is not None for c in result.cells)
     rows: Cells = [[f"{c.width:g}", str(c.input), c.macs, c.params,
                     *([human_seconds(c.seconds or 0.0)] if timed else [])] for c in result.cells]
@@ -177,6 +182,14 @@ def render_sweep_chart(result: "Sweep") -> str:
                          "params (log scale); labels: width multiplier",
                          "MACs (log scale), one line per input size",
                          lambda v: human(round(v)))
+
+
+def checks_dict(checks: "Sequence[Check]") -> dict[str, Any]:
+    """verify's result as data: whether every layer matches, and each layer's numbers."""
+    return {"ok": all(c.ok for c in checks), "layers": [
+        {"name": c.path, "kind": c.kind, "line": c.line, "ok": c.ok,
+         "engine_shape": c.engine_shape.as_list(), "reference_shape": c.reference_shape.as_list(),
+         "engine_macs": c.engine_macs, "reference_macs": c.reference_macs} for c in checks]}
 
 
 def render_checks(checks: "Sequence[Check]") -> "Grid":
@@ -308,6 +321,25 @@ def _rules(d: "Device") -> list[tuple[str, str, str]]:
     return out
 
 
+def device_dict(device: "Device") -> dict[str, Any]:
+    """A profile as data: its figures, efficiencies and sources (the profile file's keys)."""
+    return {"name": device.name, "description": device.description, "figures": device.figures,
+            "dtype": device.dtype, "macs_per_second": device.macs_per_second,
+            "bytes_per_second": device.bytes_per_second,
+            "overhead_seconds": device.overhead_seconds, "efficiency": dict(device.efficiency),
+            "sources": dict(device.sources), "runtime": device.runtime,
+            "fuses": list(device.fuses), "channel_block": device.channel_block,
+            "slow_channels": device.slow_channels, "combine": device.combine}
+
+
+def device_row(device: "Device") -> dict[str, Any]:
+    """A profile as one flat row: its figures, one ``efficiency_CLASS`` column per class."""
+    data = device_dict(device)
+    del data["sources"], data["efficiency"]
+    data["fuses"] = ", ".join(device.fuses)
+    return {**data, **{f"efficiency_{k}": v for k, v in device.efficiency.items()}}
+
+
 def render_devices(devices: "Sequence[Device]") -> "Grid":
     """``convcalc devices``: each built-in profile, what it is, then one line per figure with
     its value and where it comes from."""
@@ -332,6 +364,14 @@ def render_devices(devices: "Sequence[Device]") -> "Grid":
         priority=("name", "figure", "value", "source"),
         caption="Peak figures are datasheet maxima: real networks reach a fraction of them; "
         "`convcalc calibrate` fits a profile to your own measurements.")
+
+
+def calibration_dict(calibration: "Calibration") -> dict[str, Any]:
+    """A calibration as data: the fitted profile and each measured network's error."""
+    return {"device": device_dict(calibration.device), "measurements": [
+        {"name": m.name, "macs": m.report.totals.macs, "measured_seconds": m.seconds,
+         "fitted_seconds": m.seconds * (1 + error), "error": error}
+        for m, error in zip(calibration.measurements, calibration.errors, strict=True)]}
 
 
 def render_calibration(calibration: "Calibration") -> "Grid":

@@ -23,13 +23,14 @@ from convcalc.reference.kernels import (
     pool2d,
     upsample,
 )
-from convcalc.reference.runner import DTYPES, RUNNERS, Check, run_row, shape_of, verify
+from convcalc.reference.runner import DTYPES, RUNNERS, Check, Checks, run_row, shape_of, verify
 
 __all__ = [
     "ACTIVATIONS",
     "DTYPES",
     "RUNNERS",
     "Check",
+    "Checks",
     "FilterRun",
     "adaptive_avg_pool2d",
     "adaptive_max_pool2d",

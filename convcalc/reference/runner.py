@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from convcalc.analysis.report import NETWORK_INPUT, LayerRow, Report, last_readers
+from convcalc.display import Shown
 from convcalc.errors import ConvcalcError
 from convcalc.graph.layers import (
     Activation,
@@ -83,6 +84,18 @@ class Check:
     def ok(self) -> bool:
         return (self.engine_shape == self.reference_shape
                 and self.engine_macs == self.reference_macs)
+
+
+class Checks(Shown, list[Check]):
+    """``verify``'s result: a list of ``Check``, one per row, that prints (and shows in a
+    notebook) as ``convcalc verify``'s table."""
+
+    __slots__ = ()
+
+    @property
+    def ok(self) -> bool:
+        """Whether every row matches."""
+        return all(c.ok for c in self)
 
 
 def shape_of(a: Array) -> Shape:
@@ -445,7 +458,7 @@ def run_row(row: LayerRow, xs: list[Array], weights: _Weights) -> tuple[Array, i
 
 
 def verify(report: Report, seed: int = 0, dtype: str = "float32",
-           progress: Callable[[int, LayerRow], None] | None = None) -> list[Check]:
+           progress: Callable[[int, LayerRow], None] | None = None) -> Checks:
     """Every row of ``report`` run on a seeded random input with seeded random weights: one
     ``Check`` per row comparing the engine's output shape and macs with the reference's.
 
@@ -461,7 +474,7 @@ def verify(report: Report, seed: int = 0, dtype: str = "float32",
     h, w = report.input.hw
     live: dict[int, Array] = {
         NETWORK_INPUT: weights.rng.standard_normal((h, w, report.input.c), dtype=weights.dtype)}
-    checks = []
+    checks = Checks()
     for i, row in enumerate(report.rows):
         if progress is not None:
             progress(i, row)
