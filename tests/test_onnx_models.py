@@ -1,5 +1,6 @@
-"""torchvision models exported to ONNX by both exporters (weights stripped, in tests/data/onnx,
-made by tests/data/make_onnx_fixtures.py) analyze to torch's own numbers stored beside them;
+"""torchvision, timm, ultralytics and segmentation_models_pytorch models exported to ONNX by
+both exporters (weights stripped, in tests/data/onnx, made by tests/data/make_onnx_fixtures.py)
+analyze to torch's own numbers stored beside them;
 their imported YAML analyzes the same; and `analyze` on YAML never imports onnx."""
 
 import json
@@ -13,6 +14,7 @@ from conftest import DATA
 
 from convcalc.analysis.report import analyze
 from convcalc.cli import main
+from convcalc.errors import ConvcalcError
 from convcalc.formats.loader import load, parse
 
 pytest.importorskip("onnx")
@@ -20,6 +22,11 @@ pytest.importorskip("onnx")
 ONNX = DATA / "onnx"
 COUNTS = json.loads((ONNX / "counts.json").read_text())["models"]
 EXPORTS = [(name, exporter) for name in COUNTS for exporter in COUNTS[name]["exporters"]]
+# Exports convcalc cannot read yet, and why (strict: one that starts to read must leave).
+NOT_READ = {
+    "efficientformer_l1": "ReduceMean of tokens (dynamo); attention biases gathered by stripped "
+                          "indices (TorchScript)",
+}
 
 
 def expected_params(name: str, exporter: str) -> int:
@@ -29,11 +36,15 @@ def expected_params(name: str, exporter: str) -> int:
 
 
 def torch_shape(shape: list[int]) -> list[int]:
-    """convcalc's [h, w, c] (or [n]) as torch's [c, h, w] (or [n])."""
-    return shape if len(shape) == 1 else [shape[2], shape[0], shape[1]]
+    """convcalc's image [h, w, c] as torch's [c, h, w]; other ranks (a flat vector, YOLO's
+    [84, 8400]) are torch's dims already."""
+    return [shape[2], shape[0], shape[1]] if len(shape) == 3 else shape
 
 
-@pytest.mark.parametrize(("name", "exporter"), EXPORTS, ids=[f"{n}-{e}" for n, e in EXPORTS])
+@pytest.mark.parametrize(("name", "exporter"), [
+    pytest.param(n, e, marks=pytest.mark.xfail(raises=ConvcalcError, strict=True,
+                                               reason=NOT_READ[n]))
+    if n in NOT_READ else (n, e) for n, e in EXPORTS], ids=[f"{n}-{e}" for n, e in EXPORTS])
 def test_export_analyzes_to_torch_numbers(name: str, exporter: str) -> None:
     arch = load(ONNX / f"{name}.{exporter}.onnx")
     report = analyze(arch)

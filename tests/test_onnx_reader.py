@@ -502,7 +502,7 @@ def test_split_that_does_not_add_up(tmp_path: Path) -> None:
     path = save(tmp_path, [node("Split", ["x", "sizes"], ["a", "y"], axis=1)],
                 [ints("sizes", 3, 4)], [1, 8, 4, 4])
     with pytest.raises(ConvcalcError, match=r"split sizes \[3, 4\] must be positive and add "
-                       "up to the 8 channels"):
+                       "up to the 8 values of axis 1"):
         read_onnx(path)
 
 

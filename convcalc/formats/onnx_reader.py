@@ -24,6 +24,7 @@ from convcalc.errors import ConvcalcError
 from convcalc.formats import onnx_ops
 from convcalc.formats.onnx_arity import check_node
 from convcalc.formats.onnx_eval import Evaluator, const_of
+from convcalc.formats.onnx_ops import layouts
 from convcalc.formats.onnx_proto import (
     CLASS_HIERARCHY,
     NAME_SCOPES,
@@ -32,7 +33,17 @@ from convcalc.formats.onnx_proto import (
     ValueInfoProto,
     read_model,
 )
-from convcalc.formats.onnx_values import Emit, Env, OnnxNode, Tensor, Value, Weight
+from convcalc.formats.onnx_values import (
+    Axes,
+    Emit,
+    Env,
+    OnnxNode,
+    Tensor,
+    Value,
+    Weight,
+    channels_first,
+    features_last,
+)
 from convcalc.graph.architecture import NETWORK_INPUT, Architecture, Node
 from convcalc.graph.layers import Layer, Merge
 from convcalc.graph.shapes import Shape, parse_shape
@@ -178,7 +189,7 @@ class _Reader:
             if v.dims and all(isinstance(d, int) and d >= 0 for d in v.dims)}
         env = self.env = Env(self.values, self.layers, self.readers, recorded)
         self.evaluator = Evaluator()
-        if not shape.is_flat:
+        if shape.is_image:
             env.latest[shape.hw] = network_input
         for node in order:
             self._convert(node, env)
@@ -187,7 +198,7 @@ class _Reader:
             value = self.values.get(out.name)
             if not isinstance(value, Tensor) or value.path == NETWORK_INPUT:
                 raise ConvcalcError(f"output '{out.name}' is not computed by any layer")
-            outputs.append(value.path)
+            outputs.append(self._as_given(out.name, value).path)
         producer = " ".join(p for p in (self.model.producer_name,
                                         self.model.producer_version) if p)
         arch = Architecture(
@@ -202,6 +213,19 @@ class _Reader:
 
             arch = with_input(arch, self.requested)
         return arch
+
+    def _as_given(self, name: str, value: Tensor) -> Tensor:
+        """An output that is no image nor flat vector, in the order of its ONNX dims (YOLO's
+        [84, 8400], not the [8400, 84] its channels-first layout holds): a transpose row at
+        the end when it is held in another order, so that its shape is the model's own."""
+        if value.shape.rank in (1, 3) and value.layout == "nchw":
+            return value
+        rows, _ = layouts.contiguous(value, suffix="")
+        if not rows:
+            return value
+        made = self._emit(OnnxNode(name, "Transpose", (name,), (name,), {}), rows)[0]
+        assert isinstance(made, Tensor)  # the rows make a tensor
+        return made
 
     def _notes(self) -> tuple[str, ...]:
         """One line when initializers are read by more than one layer: the TorchScript exporter
@@ -355,6 +379,7 @@ class _Reader:
         base = self._path(node)
         previous: Tensor | None = None
         outputs: dict[int, Value] = {}
+        made: dict[int, Tensor] = {}  # id of an Emit -> the tensor it made
         for given in result:
             emit = self._shared(given)
             if emit.replaces is not None:
@@ -366,7 +391,8 @@ class _Reader:
                 previous = replace(emit.replaces, shape=_out_shape(emit.layer, shapes))
                 self.shapes[old.path] = previous.shape
             else:
-                sources = emit.inputs if emit.inputs is not None else (
+                sources = tuple(made[id(s)] if isinstance(s, Emit) else s
+                                for s in emit.inputs) if emit.inputs is not None else (
                     (previous,) if previous is not None else ())
                 output = _out_shape(emit.layer, tuple(s.shape for s in sources))
                 path = f"{base}.{emit.suffix}" if emit.suffix else base
@@ -377,12 +403,22 @@ class _Reader:
                 self.layers[path] = emit.layer
                 self.paths.add(path)
                 self.shapes[path] = output
-                layout = "nhwc" if sources and sources[0].layout == "nhwc" else "nchw"
-                previous = Tensor(path, output, layout)
-                if not output.is_flat:
+                previous = Tensor(path, output, emit.axes or _axes(sources, output))
+                if output.is_image:
                     self.env.latest[output.hw] = previous
+            made[id(given)] = previous
             if emit.output is not None:
                 outputs[emit.output] = previous
         if not outputs and previous is not None:
             outputs[0] = previous
         return [outputs.get(i) for i in range(len(node.outputs))]
+
+
+def _axes(sources: tuple[Tensor, ...], output: Shape) -> Axes:
+    """The ONNX axes of a layer's output: its first input's when the layer keeps the rank (an
+    element-wise layer, a dense layer on the last axis, a convolution), else channels first for
+    an image and features last otherwise (a flat vector, tokens)."""
+    first = sources[0] if sources else None
+    if first is not None and not first.view and first.shape.rank == output.rank:
+        return first.axes
+    return channels_first(3) if output.is_image else features_last(output.rank)

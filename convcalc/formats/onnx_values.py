@@ -12,37 +12,76 @@ from convcalc.formats.onnx_eval import Const
 from convcalc.graph.layers import Layer, Merge
 from convcalc.graph.shapes import Shape
 
+Axes = tuple[int | None, ...]
+
+
+def channels_first(rank: int) -> Axes:
+    """The ONNX axes of a convcalc shape of ``rank`` held channels first, as ONNX holds images:
+    [1, c, h, w] for [h, w, c], [1, c, n] for [n, c], [1, c] for a flat vector."""
+    return (None, rank - 1, *range(rank - 1))
+
+
+def features_last(rank: int) -> Axes:
+    """The ONNX axes of a convcalc shape of ``rank`` held in its own order after the batch:
+    [1, n, d] for tokens [n, d], [1, h, w, c] for an image (channels-last)."""
+    return (None, *range(rank))
+
 
 @dataclass(frozen=True)
 class Tensor:
-    """A tensor the network computes: made by the convcalc node ``path`` (or the input).
+    """A tensor the network computes: made by the convcalc node ``path`` (or the input), whose
+    convcalc ``shape`` holds the values of one ONNX tensor of the batch of one.
 
-    ``layout`` is 'nchw' (flat vectors too), 'nhwc' (a Transpose to channels-last, as ConvNeXt
-    does around its layer norms and linear layers), 'shuffle' (the 5-D view
+    ``axes`` says how: for each ONNX axis, the convcalc axis it is (None: an axis of size 1
+    that the convcalc shape leaves out, such as the batch). The default is channels first, as
+    ONNX holds images ([1, c, h, w] for [h, w, c]). A Transpose only reorders ``axes`` (torch's
+    permute is a view, and convcalc adds no row for it); a layer that needs its input in an
+    order of its own (a Reshape that is no view, a Conv after a permute) gets a ``transpose``
+    row first (``onnx_ops.layouts``). Two views need no row: ``view`` 'shuffle' (the 5-D
     [1, groups, c/groups, h, w] of a channel shuffle; ``transposed`` once its two group axes
-    are swapped), or 'vector' (all values in one axis, without the batch: the dynamo
+    are swapped) and 'vector' (all values in one axis without the batch: the dynamo
     exporter's as_strided, a Reshape to [n] and a Gather of every index back)."""
 
     path: str
     shape: Shape
-    layout: str = "nchw"
+    axes: Axes = ()
+    view: str = ""
     groups: int = 0
     transposed: bool = False
 
+    def __post_init__(self) -> None:
+        if not self.axes:
+            object.__setattr__(self, "axes", channels_first(self.shape.rank))
+
+    @property
+    def layout(self) -> str:
+        """'nchw' (channels first: ONNX [1, c, *positions] for convcalc [*positions, c], and
+        [1, c] for a flat vector), 'nhwc' (features last: ONNX [1, *dims], a channels-last
+        image or tokens [1, n, d]), 'shuffle' or 'vector' (the views above), or 'other'."""
+        if self.view:
+            return self.view
+        if self.axes == channels_first(self.shape.rank):
+            return "nchw"
+        return "nhwc" if self.axes == features_last(self.shape.rank) else "other"
+
     def dims(self) -> tuple[int, ...]:
-        """The ONNX dims of this tensor, batch 1 first."""
+        """The ONNX dims of this tensor (the batch of 1 included where it has one)."""
         s = self.shape
-        if self.layout == "vector":
+        if self.view == "vector":
             return (s.elements,)
-        if s.is_flat:
-            return (1, s.c)
-        h, w = s.hw
-        if self.layout == "nhwc":
-            return (1, h, w, s.c)
-        if self.layout == "shuffle":
+        if self.view == "shuffle":
+            h, w = s.hw
             g, rest = self.groups, s.c // self.groups
             return (1, rest, g, h, w) if self.transposed else (1, g, rest, h, w)
-        return (1, s.c, h, w)
+        return tuple(1 if a is None else s.dims[a] for a in self.axes)
+
+    def axis(self, onnx_axis: int) -> int | None:
+        """The convcalc axis that ONNX axis ``onnx_axis`` (negative from the end) is, None for a
+        size-1 axis convcalc leaves out; an axis out of range is a ConvcalcError."""
+        rank = len(self.axes)
+        if not -rank <= onnx_axis < rank:
+            raise ConvcalcError(f"axis {onnx_axis} is out of range for dims {list(self.dims())}")
+        return self.axes[onnx_axis % rank]
 
 
 @dataclass(frozen=True)
@@ -113,15 +152,19 @@ ATTRIBUTE_TYPES = {
 @dataclass(frozen=True)
 class Emit:
     """A convcalc layer a handler asks for. ``inputs`` None reads the previous Emit of the same
-    node (a short chain); ``suffix`` is added to the node's path ('' for the node itself).
-    ``output`` says which output of the ONNX node the layer's tensor is (by default the last
-    Emit is the first output); ``replaces`` names a tensor whose layer this one replaces (a
-    MatMul's layer gaining the bias of the Add after it). ``weights`` are the initializers
-    whose values are the layer's parameters: one that an earlier layer counted already (a
-    shared initializer) is not counted again."""
+    node (a short chain); an Emit among ``inputs`` stands for the tensor that earlier Emit of
+    the same node makes (a transpose row before a layer). ``axes`` are the ONNX axes of the
+    layer's tensor (``Tensor.axes``); by default its input's when the rank is kept, else
+    channels first for an image and features last for any other rank. ``suffix`` is added
+    to the node's path ('' for the node itself). ``output`` says which output of the ONNX
+    node the layer's tensor is (by default the last Emit is the first output); ``replaces``
+    names a tensor whose layer this one replaces (a MatMul's layer gaining the bias of the Add
+    after it). ``weights`` are the initializers whose values are the layer's parameters: one
+    that an earlier layer counted already (a shared initializer) is not counted again."""
 
     layer: Layer | Merge
-    inputs: tuple[Tensor, ...] | None = None
+    inputs: "tuple[Tensor | Emit, ...] | None" = None
+    axes: Axes | None = None
     suffix: str = ""
     output: int | None = None
     replaces: Tensor | None = None

@@ -1,7 +1,7 @@
-"""Exports torchvision, timm and segmentation_models_pytorch models to ONNX with both exporters,
-strips their weights, and stores the graphs with torch's own numbers beside them; run it from
-the repository root with torchvision, timm, segmentation_models_pytorch, onnx and onnxscript
-installed:
+"""Exports torchvision, timm, ultralytics and segmentation_models_pytorch models to ONNX with
+both exporters, strips their weights, and stores the graphs with torch's own numbers beside
+them; run it from the repository root with torchvision, timm, ultralytics,
+segmentation_models_pytorch, onnx and onnxscript installed:
 
     python tests/data/make_onnx_fixtures.py [MODEL ...]
 
@@ -13,7 +13,9 @@ small constants and the dims of every initializer, which is all convcalc may rea
 whose weight file is missing must still analyze).
 
 tests/data/onnx/counts.json holds, per model: ``params`` (``sum(p.numel())``), ``macs``
-(``torch.utils.flop_counter.FlopCounterMode`` total // 2, batch 1), ``output`` (the output shape,
+(``torch.utils.flop_counter.FlopCounterMode`` total // 2, batch 1, with the attention fast path
+off and CPU's fused attention counted by torch's ``sdpa_flop_count``: conftest.torch_macs, the
+rule every stored torch number follows), ``output`` (the output shape,
 batch dropped), for some models ``resized``: the same at another input size, and, per
 exporter, ``folded_bn_channels``: the channels of batch norms the
 exporter folded into a convolution. Such a batch norm's 2c parameters become the convolution's
@@ -26,6 +28,9 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent.parent))
+from conftest import torch_macs
 
 HERE = Path(__file__).parent / "onnx"
 
@@ -62,6 +67,18 @@ MODELS: dict[str, tuple[str, dict[str, Any], int]] = {
     # segmentation_models_pytorch's U-Net on a ResNet-18 encoder, two classes.
     "smp_unet_resnet18": ("smp:Unet", {"encoder_name": "resnet18", "encoder_weights": None,
                                        "classes": 2}, 256),
+    # Transformers and hybrids: tokens, attention (MatMul, Softmax), LayerNormalization.
+    "vit_tiny_patch16_224": ("timm:vit_tiny_patch16_224", {}, 224),
+    "deit_tiny_distilled_patch16_224": ("timm:deit_tiny_distilled_patch16_224", {}, 224),
+    "mobilevit_xxs": ("timm:mobilevit_xxs", {}, 256),
+    "mobilenetv4_hybrid_medium": ("timm:mobilenetv4_hybrid_medium", {}, 256),
+    "efficientformer_l1": ("timm:efficientformer_l1", {}, 224),
+    "fastvit_t8": ("timm:fastvit_t8", {}, 256),
+    # ultralytics' detectors from their YAML (untrained): the detection head flattens each
+    # scale to [channels, positions], DFL (a softmax over 16 bins, a fixed 1x1 convolution)
+    # and anchors computed in the graph.
+    "yolov8n": ("ultralytics:yolov8n.yaml", {}, 640),
+    "yolo11n": ("ultralytics:yolo11n.yaml", {}, 640),
 }
 EXPORTERS = ("torchscript", "dynamo")
 # Exports left out, and why: convcalc cannot give torch's count from them.
@@ -73,11 +90,18 @@ RESIZED = {"lraspp_mobilenet_v3_large": (320, 256), "deeplabv3_mobilenet_v3_larg
 
 def build(builder: str, kwargs: dict[str, Any]) -> Any:
     """The model in eval mode: torchvision's (torchvision's segmentation models return only
-    their 'out'), timm's ('timm:NAME') or segmentation_models_pytorch's ('smp:ARCH')."""
+    their 'out'), timm's ('timm:NAME'), ultralytics' ('ultralytics:YAML', its detection head
+    in export mode: the decoded boxes and scores only) or segmentation_models_pytorch's
+    ('smp:ARCH')."""
     import torch
     import torchvision
 
-    if builder.startswith("timm:"):
+    if builder.startswith("ultralytics:"):
+        from ultralytics.nn.tasks import DetectionModel
+
+        model = DetectionModel(builder[12:], verbose=False).eval()
+        model.model[-1].export = True
+    elif builder.startswith("timm:"):
         import timm
 
         model = timm.create_model(builder[5:], pretrained=False, **kwargs).eval()
@@ -114,14 +138,10 @@ def torch_numbers(model: Any, size: int | tuple[int, int]) -> dict[str, Any]:
     """params, macs and output shape of the model on one 3 x h x w image (size: h = w, or
     (h, w))."""
     import torch
-    from torch.utils.flop_counter import FlopCounterMode
 
     h, w = (size, size) if isinstance(size, int) else size
-    counter = FlopCounterMode(display=False)
-    with counter, torch.no_grad():
-        out = model(torch.zeros(1, 3, h, w))
-    return {"params": sum(p.numel() for p in model.parameters()),
-            "macs": counter.get_total_flops() // 2,
+    macs, out = torch_macs(model, torch.zeros(1, 3, h, w))
+    return {"params": sum(p.numel() for p in model.parameters()), "macs": macs,
             "output": list(out.shape[1:])}
 
 
@@ -185,7 +205,8 @@ def main(names: list[str]) -> None:
     counts_file = HERE / "counts.json"
     counts = json.loads(counts_file.read_text()) if counts_file.exists() else {"models": {}}
     counts["about"] = (
-        "torchvision 0.29.1, timm and segmentation_models_pytorch models, untrained, eval "
+        "torchvision 0.29.1, timm 1.0.31, ultralytics 8.4.190 and segmentation_models_pytorch "
+        "models, untrained, eval "
         "mode, batch 1, input 3 x size x size. "
         "params = sum(p.numel()); macs = FlopCounterMode total // 2; output = output shape "
         "without the batch. folded_bn_channels: channels of batch norms an exporter folded "

@@ -1,28 +1,34 @@
-"""Convolutions and dense layers: Conv, ConvTranspose, Gemm, MatMul."""
-
+"""Convolutions and products: Conv, ConvTranspose, Gemm, MatMul (by a weight: dense layers;
+of two network tensors: matmul)."""
 
 from convcalc.errors import ConvcalcError
+from convcalc.formats.onnx_ops.layouts import Arranged, contiguous, image, last_axis
 from convcalc.formats.onnx_ops.registry import make, onnx_padding, op, optional, pair
 from convcalc.formats.onnx_values import Emit, Env, OnnxNode, Tensor, Weight
 from convcalc.graph.layers import Layer, Merge
+from convcalc.graph.shapes import Shape
 
 
-def _conv_operands(node: OnnxNode, env: Env,
-                   what: str) -> tuple[Tensor, Weight, bool, tuple[Weight, ...]]:
-    """(input, weight, has bias, the weights it counts) of a Conv or ConvTranspose node, whose
-    weight must be 4-D."""
+def _conv_operands(node: OnnxNode, env: Env, what: str
+                   ) -> tuple[Arranged, Tensor, Weight, bool, tuple[Weight, ...]]:
+    """(the rows and tensor the layer reads, the input as an image, weight, has bias, the
+    weights it counts) of a Conv or ConvTranspose node, whose weight must be 4-D. An input held
+    in another order (a softmax over YOLO's DFL bins, permuted) gets a transpose row first."""
     x, w = env.tensor(node.inputs[0]), env.weight(node.inputs[1])
     bias = bool(optional(node, 2))
     if len(w.dims) != 4:
         raise ConvcalcError(f"weight '{w.name}' has dims {list(w.dims)}; convcalc reads 2-D "
                             f"{what} (4-D weights)")
-    return x, w, bias, (w, env.weight(node.inputs[2])) if bias else (w,)
+    arranged = image(x, node.op_type)
+    _, c, h, width = x.dims()
+    seen = x if arranged[1] is x else Tensor(x.path, Shape(h, width, c))
+    return arranged, seen, w, bias, (w, env.weight(node.inputs[2])) if bias else (w,)
 
 
 @op("Conv")
 def conv(node: OnnxNode, env: Env) -> list[Emit]:
     """Conv -> conv, or depthwise (groups = input channels) or pointwise (1x1, no padding)."""
-    x, w, bias, weights = _conv_operands(node, env, "convolutions")
+    (rows, source), x, w, bias, weights = _conv_operands(node, env, "convolutions")
     filters, per_group, kh, kw = w.dims
     groups = int(node.attr("group", 1))
     if groups < 1 or per_group * groups != x.shape.c:
@@ -40,13 +46,13 @@ def conv(node: OnnxNode, env: Env) -> list[Emit]:
     else:
         layer = make("conv", filters=filters, kernel=(kh, kw), stride=stride, padding=padding,
                      dilation=dilation, groups=groups, bias=bias)
-    return [Emit(layer, (x,), weights=weights)]
+    return [*rows, Emit(layer, (source,), weights=weights)]
 
 
 @op("ConvTranspose")
 def conv_transpose(node: OnnxNode, env: Env) -> list[Emit]:
     """ConvTranspose -> conv_transpose (PyTorch's ConvTranspose2d)."""
-    x, w, bias, weights = _conv_operands(node, env, "transposed convolutions")
+    (rows, source), x, w, bias, weights = _conv_operands(node, env, "transposed convolutions")
     in_channels, per_group, kh, kw = w.dims
     groups = int(node.attr("group", 1))
     if in_channels != x.shape.c or groups < 1 or in_channels % groups:
@@ -66,14 +72,16 @@ def conv_transpose(node: OnnxNode, env: Env) -> list[Emit]:
             t - ((n - 1) * s - 2 * p + d * (k - 1) + 1)
             for t, n, s, p, d, k in zip(target, x.shape.hw, stride, pads[:2], dilation,
                                         (kh, kw), strict=True))
-    return [Emit(make("conv_transpose", filters=per_group * groups, kernel=(kh, kw),
-                      stride=stride, padding=(pads[0], pads[1]), output_padding=extra,
-                      dilation=dilation, groups=groups, bias=bias), (x,), weights=weights)]
+    return [*rows, Emit(make("conv_transpose", filters=per_group * groups, kernel=(kh, kw),
+                            stride=stride, padding=(pads[0], pads[1]), output_padding=extra,
+                            dilation=dilation, groups=groups, bias=bias), (source,),
+                        weights=weights)]
 
 
 @op("Gemm")
 def gemm(node: OnnxNode, env: Env) -> list[Emit]:
-    """Gemm (a PyTorch Linear on a flat vector) -> dense."""
+    """Gemm (a PyTorch Linear on a flat vector, or on a 2-D tensor such as tokens without the
+    batch) -> dense."""
     x, w = env.tensor(node.inputs[0]), env.weight(node.inputs[1])
     if node.attr("transA", 0):
         raise ConvcalcError("transA=1 is not supported: the input must be the batch of one")
@@ -81,33 +89,51 @@ def gemm(node: OnnxNode, env: Env) -> list[Emit]:
         raise ConvcalcError(f"weight '{w.name}' has dims {list(w.dims)}; Gemm needs 2-D")
     inputs, units = w.dims[::-1] if node.attr("transB", 0) else w.dims
     bias = bool(optional(node, 2))
-    weights = (w, env.weight(node.inputs[2])) if bias else (w,)
-    return [Emit(_dense(x, inputs, units, bias=bias), (x,), weights=weights)]
+    return _linear(x, inputs, units, bias, (w, env.weight(node.inputs[2])) if bias else (w,))
 
 
 @op("MatMul")
 def matmul(node: OnnxNode, env: Env) -> list[Emit]:
-    """MatMul by a 2-D weight: dense on a flat vector, or a pointwise convolution on a
-    channels-last tensor (ConvNeXt's Linear layers). A bias comes from the Add after it."""
-    x, w = env.tensor(node.inputs[0]), env.weight(node.inputs[1])
+    """MatMul of two network tensors (attention's Q·Kᵀ and A·V) -> matmul, counted as torch's
+    bmm (transpose rows first for an operand held in another order); MatMul by a 2-D weight on
+    any rank -> dense on the last axis (a pointwise convolution on a channels-last image:
+    ConvNeXt's Linear layers). A bias comes from the Add after it."""
+    x, other = env.tensor(node.inputs[0]), env.value(node.inputs[1])
+    if isinstance(other, Tensor):
+        rows_a, a = contiguous(x, "arranged_a")
+        rows_b, b = contiguous(other, "arranged_b")
+        rank = max(len(x.dims()), len(other.dims()))
+        return [*rows_a, *rows_b, Emit(make("matmul"), (a, b),
+                                       axes=_matmul_axes(x, other, rank))]
+    w = env.weight(node.inputs[1])
     if len(w.dims) != 2:
         raise ConvcalcError(f"MatMul by '{w.name}' with dims {list(w.dims)}; convcalc reads "
-                            "MatMul by a 2-D weight (a linear layer)")
+                            "MatMul by a 2-D weight (a linear layer) or of two network tensors")
     inputs, units = w.dims
-    if x.layout == "nhwc":
-        if inputs != x.shape.c:
-            raise ConvcalcError(f"weight '{w.name}' has {inputs} rows but the input has "
-                                f"{x.shape.c} channels")
-        return [Emit(make("pointwise", filters=units, bias=False), (x,), weights=(w,))]
-    if x.layout != "nchw" or not x.shape.is_flat:
-        raise ConvcalcError(f"MatMul on a tensor of dims {list(x.dims())}; convcalc reads "
-                            "MatMul on a flat vector or over the channels of a channels-last "
-                            "tensor")
-    return [Emit(_dense(x, inputs, units, bias=False), (x,), weights=(w,))]
+    return _linear(x, inputs, units, False, (w,))
 
 
-def _dense(x: Tensor, inputs: int, units: int, bias: bool) -> Layer | Merge:
-    if not x.shape.is_flat or x.shape.c != inputs:
+def _matmul_axes(a: Tensor, b: Tensor, rank: int) -> tuple[int | None, ...]:
+    """The ONNX axes of a matmul's output of ONNX ``rank``: leading axes of size 1 in both
+    inputs are left out of the convcalc shape (the batch), every other one is held in order."""
+    da = (1,) * (rank - len(a.dims())) + a.dims()
+    db = (1,) * (rank - len(b.dims())) + b.dims()
+    lead = 0
+    while lead < rank - 2 and da[lead] == db[lead] == 1:
+        lead += 1
+    return (None,) * lead + tuple(range(rank - lead))
+
+
+def _linear(x: Tensor, inputs: int, units: int, bias: bool,
+            weights: tuple[Weight, ...]) -> list[Emit]:
+    """A linear layer on the last ONNX axis of ``x``: dense, or pointwise on an image (the
+    same layer at every position); a transpose row first when that axis is not the convcalc
+    features."""
+    rows, source = last_axis(x)
+    if x.dims()[-1] != inputs:
         raise ConvcalcError(f"the weight takes {inputs} values but the input has dims "
                             f"{list(x.dims())}")
-    return make("dense", units=units, bias=bias)
+    held = x.axes if isinstance(source, Tensor) else source.axes or ()
+    kind = "pointwise" if sum(a is not None for a in held) == 3 else "dense"
+    fields = {"filters": units} if kind == "pointwise" else {"units": units}
+    return [*rows, Emit(make(kind, bias=bias, **fields), (source,), weights=weights)]

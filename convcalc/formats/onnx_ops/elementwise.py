@@ -4,12 +4,14 @@ import math
 from dataclasses import replace
 
 from convcalc.errors import ConvcalcError
+from convcalc.formats.onnx_eval import Const
+from convcalc.formats.onnx_ops.layouts import aligned
 from convcalc.formats.onnx_ops.registry import make, op, optional, scalar
 from convcalc.formats.onnx_values import Emit, Env, OnnxNode, Tensor, Value, Weight
 
 ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid", "HardSigmoid": "hardsigmoid",
                "HardSwish": "hardswish", "Tanh": "tanh", "LeakyRelu": "leaky_relu",
-               "Elu": "elu", "Gelu": "gelu", "Softmax": "softmax"}
+               "Elu": "elu", "Gelu": "gelu"}
 
 
 @op(*ACTIVATIONS)
@@ -43,30 +45,6 @@ def batchnorm(node: OnnxNode, env: Env) -> list[Emit]:
     return [Emit(make("batchnorm"), (x,), weights=(scale, env.weight(node.inputs[2])))]
 
 
-@op("LayerNormalization")
-def layernorm(node: OnnxNode, env: Env) -> list[Emit]:
-    """LayerNormalization over the last axis of a channels-last tensor or a flat vector
-    -> layernorm over channels (without a bias input: layernorm without affine, then a
-    layer_scale for the scale)."""
-    x, scale = env.tensor(node.inputs[0]), env.weight(node.inputs[1])
-    rank = len(x.dims())
-    if int(node.attr("axis", -1)) % rank != rank - 1 or x.layout not in ("nhwc", "nchw") or (
-            x.layout == "nchw" and not x.shape.is_flat):
-        raise ConvcalcError(f"LayerNormalization over axis {node.attr('axis', -1)} of a tensor "
-                            f"with dims {list(x.dims())}; convcalc normalizes over channels "
-                            "(the last axis of a channels-last tensor)")
-    if scale.dims != (x.shape.c,):
-        raise ConvcalcError(f"scale '{scale.name}' has dims {list(scale.dims)}, not "
-                            f"[{x.shape.c}]")
-    eps = float(node.attr("epsilon", 1e-5))
-    if optional(node, 2):
-        return [Emit(make("layernorm", eps=eps), (x,),
-                     weights=(scale, env.weight(node.inputs[2])))]
-    # A scale without a shift: normalize, then one factor per channel (c parameters).
-    return [Emit(make("layernorm", eps=eps, affine=False), (x,)),
-            Emit(make("layer_scale"), suffix="scale", weights=(scale,))]
-
-
 def _channel_vector(value: Value, x: Tensor) -> bool:
     """Whether ``value`` is an initializer of one value per channel of ``x``."""
     if not isinstance(value, Weight) or value.elements != x.shape.c or x.shape.c == 1:
@@ -74,15 +52,38 @@ def _channel_vector(value: Value, x: Tensor) -> bool:
     squeezed = [d for d in value.dims if d != 1]
     if squeezed != [x.shape.c]:
         return False
-    # Per-channel along the right axis: [C] or [1, C] channels-last or flat, [C, 1, 1] NCHW.
-    if x.layout == "nhwc" or x.shape.is_flat:
-        return value.dims[-1] == x.shape.c
-    return len(value.dims) >= 3 and value.dims[-3] == x.shape.c
+    # Per-channel along the ONNX axis that holds the features: [C] or [1, C] channels-last or
+    # flat, [C, 1, 1] NCHW.
+    rank = len(x.dims())
+    if x.view or len(value.dims) > rank:
+        return False
+    features = x.axes.index(x.shape.rank - 1) - rank
+    return len(value.dims) >= -features and value.dims[features] == x.shape.c
 
 
 def _tensor_and_constant(a: Value, b: Value) -> tuple[Tensor, Value]:
     # The folder takes nodes of two constants, so one of the two is a network tensor.
     return (a, b) if isinstance(a, Tensor) else (b, a)  # type: ignore[return-value]
+
+
+def _merge(kind: str, a: Tensor, b: Tensor) -> list[Emit]:
+    """The merge ``kind`` of two network tensors, one held in the other's order first."""
+    rows, x, y = aligned(a, b)
+    return [*rows, Emit(make(kind), (x, y))]
+
+
+def _computed(other: Value, x: Tensor) -> bool:
+    """Whether ``other`` is a constant that broadcasts to ``x``'s dims without growing them:
+    one the graph computed, or an initializer that the rules for parameters (a bias, a layer
+    scale, a position embedding) did not take: a buffer, no parameter (YOLO's anchors and
+    strides, which the TorchScript exporter folds into constants and the dynamo exporter keeps
+    as the buffers they are)."""
+    if not isinstance(other, Const | Weight):
+        return False
+    dims, given = x.dims(), other.dims
+    if len(given) > len(dims):
+        return False
+    return all(g in (1, d) for g, d in zip(given[::-1], dims[::-1], strict=False))
 
 
 @op("Add")
@@ -91,7 +92,7 @@ def add(node: OnnxNode, env: Env) -> list[Emit]:
     bias of that dense or pointwise layer; Add of a scalar constant -> identity."""
     a, b = (env.value(n) for n in node.inputs[:2])
     if isinstance(a, Tensor) and isinstance(b, Tensor):
-        return [Emit(make("add"), (a, b))]
+        return _merge("add", a, b)
     x, other = _tensor_and_constant(a, b)
     made = env.producer(x)
     if (made is not None and isinstance(other, Weight) and _channel_vector(other, x)
@@ -99,10 +100,14 @@ def add(node: OnnxNode, env: Env) -> list[Emit]:
             and env.readers(node.inputs[0 if x is a else 1]) == 1):
         return [Emit(replace(made, bias=True), replaces=x,  # type: ignore[call-arg]
                      weights=(other,))]
-    if scalar(other) is not None:
+    if isinstance(other, Weight) and x.shape.is_tokens and x.axes[-2:] == (0, 1) and \
+            other.dims[-2:] == x.dims()[-2:] and other.elements == x.shape.elements:
+        return [Emit(make("position_embedding"), (x,), weights=(other,))]
+    if scalar(other) is not None or _computed(other, x):
         return [Emit(make("identity"), (x,))]
     raise ConvcalcError("adds a constant to a tensor; convcalc reads Add of two tensors, of "
-                        "a scalar, or of a bias right after a MatMul")
+                        "a scalar or a computed constant, of a bias right after a MatMul, or of "
+                        "a position embedding to tokens")
 
 
 @op("Mul")
@@ -111,24 +116,29 @@ def mul(node: OnnxNode, env: Env) -> list[Emit]:
     Mul by a scalar constant -> identity (no MACs, no params)."""
     a, b = (env.value(n) for n in node.inputs[:2])
     if isinstance(a, Tensor) and isinstance(b, Tensor):
-        return [Emit(make("mul"), (a, b))]
+        return _merge("mul", a, b)
     x, other = _tensor_and_constant(a, b)
     if isinstance(other, Weight) and _channel_vector(other, x):
         return [Emit(make("layer_scale"), (x,), weights=(other,))]
-    if scalar(other) is not None:
+    if scalar(other) is not None or _computed(other, x):
         return [Emit(make("identity"), (x,))]
     raise ConvcalcError("multiplies a tensor by a constant; convcalc reads Mul of two tensors "
-                        "(a gate), by a scalar, or by one value per channel (layer scale)")
+                        "(a gate), by a scalar or a computed constant, or by one value per "
+                        "channel (layer scale)")
 
 
 @op("Sub", "Div")
 def scalar_arithmetic(node: OnnxNode, env: Env) -> list[Emit]:
-    """Sub or Div of a tensor and a scalar constant -> identity, as Add and Mul by a scalar:
-    element-wise arithmetic that torch's counter (and convcalc) counts no MACs or params for,
-    kept as a named row."""
-    x, other = _tensor_and_constant(*(env.value(n) for n in node.inputs[:2]))
-    if not isinstance(x, Tensor) or isinstance(other, Tensor) or scalar(other) is None:
-        raise ConvcalcError(f"{node.op_type} is read with a tensor and a scalar constant only")
+    """Sub or Div of two tensors -> sub or div; of a tensor and a scalar or a computed constant
+    (YOLO's anchors) -> identity, as Add and Mul by a scalar: element-wise arithmetic that
+    torch's counter (and convcalc) counts no MACs or params for, kept as a named row."""
+    a, b = (env.value(n) for n in node.inputs[:2])
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        return _merge(node.op_type.lower(), a, b)
+    x, other = _tensor_and_constant(a, b)
+    if not isinstance(x, Tensor) or (scalar(other) is None and not _computed(other, x)):
+        raise ConvcalcError(f"{node.op_type} is read with two tensors, or a tensor and a "
+                            "scalar or computed constant")
     return [Emit(make("identity"), (x,))]
 
 

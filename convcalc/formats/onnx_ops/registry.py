@@ -77,6 +77,6 @@ def scalar(value: Value | TensorProto) -> float | None:
 
 
 def spatial(x: Tensor, node: OnnxNode) -> Tensor:
-    if x.layout != "nchw" or x.shape.is_flat:
+    if x.layout != "nchw" or not x.shape.is_image:
         raise ConvcalcError(f"{node.op_type} needs an NCHW image, not dims {list(x.dims())}")
     return x
