@@ -3,6 +3,12 @@
 from pathlib import Path
 
 DATA = Path(__file__).parent / "data"
+# Exports in tests/data/onnx that convcalc cannot read yet, and why: the tests that read every
+# export expect these to fail (strictly: one that starts to read must leave this list).
+ONNX_NOT_READ = {
+    "efficientformer_l1": "ReduceMean of tokens (dynamo); attention biases gathered by stripped "
+                          "indices (TorchScript)",
+}
 
 
 def torch_macs(model, x):  # type: ignore[no-untyped-def]

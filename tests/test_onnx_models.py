@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import DATA
+from conftest import DATA, ONNX_NOT_READ
 
 from convcalc.analysis.report import analyze
 from convcalc.cli import main
@@ -22,11 +22,6 @@ pytest.importorskip("onnx")
 ONNX = DATA / "onnx"
 COUNTS = json.loads((ONNX / "counts.json").read_text())["models"]
 EXPORTS = [(name, exporter) for name in COUNTS for exporter in COUNTS[name]["exporters"]]
-# Exports convcalc cannot read yet, and why (strict: one that starts to read must leave).
-NOT_READ = {
-    "efficientformer_l1": "ReduceMean of tokens (dynamo); attention biases gathered by stripped "
-                          "indices (TorchScript)",
-}
 
 
 def expected_params(name: str, exporter: str) -> int:
@@ -43,8 +38,8 @@ def torch_shape(shape: list[int]) -> list[int]:
 
 @pytest.mark.parametrize(("name", "exporter"), [
     pytest.param(n, e, marks=pytest.mark.xfail(raises=ConvcalcError, strict=True,
-                                               reason=NOT_READ[n]))
-    if n in NOT_READ else (n, e) for n, e in EXPORTS], ids=[f"{n}-{e}" for n, e in EXPORTS])
+                                               reason=ONNX_NOT_READ[n]))
+    if n in ONNX_NOT_READ else (n, e) for n, e in EXPORTS], ids=[f"{n}-{e}" for n, e in EXPORTS])
 def test_export_analyzes_to_torch_numbers(name: str, exporter: str) -> None:
     arch = load(ONNX / f"{name}.{exporter}.onnx")
     report = analyze(arch)

@@ -25,6 +25,7 @@ ARITY: dict[str, tuple[int, int | None]] = {
     **dict.fromkeys(("Clip", "Dropout"), (1, 3)),
     **dict.fromkeys(("Range", "Where"), (3, 3)),
     "Constant": (0, 0), "BatchNormalization": (5, 5), "Slice": (3, 5), "Pad": (1, 4),
+    "Einsum": (1, None), "CumSum": (2, 2),
     "Resize": (1, 4),
 }
 POSITIVE_ATTRIBUTES = {"Split": ("num_outputs",), "Conv": ("group",),
