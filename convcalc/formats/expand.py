@@ -1,6 +1,6 @@
 """Block and scale expansion: an architecture document (already read by ``yaml_reader``) to the
 graph of named layers, with blocks called with arguments, repeats, conditions, residual /
-concat / side branches, ``from:`` references and named scales."""
+concat / side branches, ``from:`` references and the named scale ``declarations`` read."""
 
 import dataclasses
 import math
