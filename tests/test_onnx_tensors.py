@@ -138,3 +138,29 @@ def test_cumsum_and_where_cost_nothing(tmp_path: Path) -> None:
              ints("mask", 1, 0), floats("zero", 0.0)]
     path = save(tmp_path, nodes, inits, [1, 3, 2, 2])
     assert counts(path) == (12, 4 * 4 * 3, [2, 2, 4])
+
+
+def test_layout_ops_along_positions(tmp_path: Path) -> None:
+    # A 1x1 conv 3 -> 6 on 4x4 (16 positions x 6 x 3 MACs) as [1, 6, 16], two of them side
+    # by side along the positions [1, 6, 32], positions 8..23 of that, a leading axis added,
+    # channel 3 of the six [1, 1, 16], flattened from axis 2 to [1, 16].
+    nodes = [node("Conv", ["x", "w"], ["c"], kernel_shape=[1, 1]),
+             node("Reshape", ["c", "flat"], ["f"]),
+             node("Concat", ["f", "f"], ["two"], axis=2),
+             node("Slice", ["two", "starts", "ends", "axes"], ["s"]),
+             node("Unsqueeze", ["s", "zero"], ["u"]),
+             node("Gather", ["u", "three"], ["g"], axis=2),
+             node("Flatten", ["g"], ["y"], axis=2)]
+    inits = [weight("w", 6, 3, 1, 1), ints("flat", 1, 6, 16), ints("starts", 8),
+             ints("ends", 24), ints("axes", 2), ints("zero", 0), ints("three", 3, scalar=True)]
+    path = save(tmp_path, nodes, inits, [1, 3, 4, 4])
+    assert counts(path) == (18, 16 * 6 * 3, [16])
+    rows = analyze(read_onnx(path)).rows
+    assert [r.output.as_list() for r in rows if r.kind == "concat"] == [[32, 6]]
+
+
+def test_gather_by_network_indices_is_an_error(tmp_path: Path) -> None:
+    path = save(tmp_path, [node("Gather", ["x", "x"], ["y"])], [], [1, 3, 4, 4])
+    with pytest.raises(ConvcalcError, match=r"\(Gather\): Gather of a network tensor with dims "
+                       r"\[1, 3, 4, 4\] by indices with dims \[\] is not supported"):
+        read_onnx(path)

@@ -167,7 +167,7 @@ def gather(node: OnnxNode, env: Env) -> Any:
     -> nothing."""
     x, indices = env.tensor(node.inputs[0]), env.value(node.inputs[1])
     values = indices.value if isinstance(indices, Weight) else indices
-    dims = indices.dims if isinstance(indices, Weight) else getattr(values, "dims", None)
+    dims = indices.dims if isinstance(indices, Weight | Const) else None
     if x.view == "vector":
         flat = replace(x, view="")
         if int(node.attr("axis", 0)) == 0 and dims == flat.dims() and (
@@ -179,7 +179,9 @@ def gather(node: OnnxNode, env: Env) -> Any:
         size = x.dims()[onnx_axis]
         index = values.ints()[0] % size if size else 0
         if x.shape.is_tokens and axis == 0 and dims == ():
-            return [Emit(make("select_token", index=index), (x,))]
+            kept = tuple(None if a is None else a - 1 for i, a in enumerate(x.axes)
+                         if i != onnx_axis % len(x.axes))
+            return [Emit(make("select_token", index=index), (x,), axes=kept)]
         return _slices(node, x, onnx_axis, [(index, index + 1)], drop=dims == ())
     raise ConvcalcError(f"Gather of a network tensor with dims {list(x.dims())} by indices "
                         f"with dims {list(dims or [])} is not supported; convcalc reads one "
