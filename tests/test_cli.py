@@ -151,6 +151,17 @@ def test_analyze_table_imports_neither_numpy_nor_rich() -> None:
     assert "convcalc.present.grid" in modules
 
 
+LAZY_FAMILIES = {f"convcalc.graph.layers.{family}" for family in ("attention", "tokens", "reshaping")}
+
+
+def test_a_cnn_never_loads_the_token_attention_and_reshaping_kinds() -> None:
+    # Start-up: LAYER_KINDS imports a family's module on the first lookup of one of its kinds.
+    cnn = imported_after(["analyze", "resnet50", "--format", "json"])
+    assert "convcalc.graph.layers.convolution" in cnn and not cnn & LAZY_FAMILIES
+    transformer = imported_after(["analyze", "vit_b_16", "--format", "json"])
+    assert {"convcalc.graph.layers.attention", "convcalc.graph.layers.tokens"} <= transformer
+
+
 def test_python_dash_m_runs_the_cli() -> None:
     done = subprocess.run([sys.executable, "-m", "convcalc", "analyze", "resnet50", "--format",
                            "json"], capture_output=True, text=True, check=True)

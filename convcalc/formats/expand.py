@@ -10,8 +10,6 @@ from typing import Any
 
 from convcalc.errors import ConvcalcError, one_line, suggestion
 from convcalc.formats.arguments import (
-    FIELD_TYPES,
-    YAML_KEYS,
     _argument,
     _candidates,
     _coerce,
@@ -20,6 +18,7 @@ from convcalc.formats.arguments import (
     _near,
     _parts,
     _referenced,
+    field_types,
     scaled_name,
 )
 from convcalc.formats.yaml_reader import YList, YMap, as_mapping, as_sequence, check_keys
@@ -229,7 +228,7 @@ class _Expander:
                     f"{suggestion(kind, LAYER_KINDS, FAMILIAR_NAMES)}",
                     line=defaults.key_lines[kind])
             check_keys(as_mapping(keys, f"defaults for '{kind}'", defaults.key_lines[kind]),
-                        tuple(k for k in yaml_keys(LAYER_KINDS[kind])), f"defaults for '{kind}'")
+                        yaml_keys(LAYER_KINDS[kind]), f"defaults for '{kind}'")
         return {kind: as_mapping(keys, "", None) for kind, keys in defaults.items()}
 
     def _read_blocks(self, value: Any, line: int | None) -> dict[str, YMap]:
@@ -518,7 +517,7 @@ class _Expander:
     def _layer(self, kind: str, body: YMap, ctx: _Context, path: str, line: int,
                sources: list[str]) -> str | None:
         cls = LAYER_KINDS[kind]
-        check_keys(body, ("name", "from", *YAML_KEYS[cls]), f"a '{kind}' layer")
+        check_keys(body, ("name", "from", *yaml_keys(cls)), f"a '{kind}' layer")
         raws: list[tuple[str, Any, int]] = []
         for source in (self.defaults.get(kind) or as_mapping(None, "", line), body):
             for key, raw in source.items():
@@ -575,7 +574,7 @@ class _Expander:
                path: str, line: int) -> Layer | Merge:
         """The layer of one item from its settings, located errors for bad ones."""
         cls = LAYER_KINDS[kind]
-        types_ = FIELD_TYPES[cls]
+        types_ = field_types(cls)
         values: dict[str, Any] = {}
         for key, raw, key_line in raws:
             try:
