@@ -151,7 +151,8 @@ def test_analyze_table_imports_neither_numpy_nor_rich() -> None:
     assert "convcalc.present.grid" in modules
 
 
-LAZY_FAMILIES = {f"convcalc.graph.layers.{family}" for family in ("attention", "tokens", "reshaping")}
+LAZY_FAMILIES = {f"convcalc.graph.layers.{family}"
+                 for family in ("attention", "tokens", "reshaping")}
 
 
 def test_a_cnn_never_loads_the_token_attention_and_reshaping_kinds() -> None:
