@@ -141,6 +141,8 @@ def test_analyze_json_imports_neither_numpy_nor_rich() -> None:
     modules = imported_after(["analyze", "resnet50", "--format", "json"])
     assert "numpy" not in modules and "rich" not in modules
     assert "convcalc.formats.loader" in modules  # the probe did run the command
+    # JSON is written by report_json alone: the terminal table's modules cost start-up time.
+    assert "convcalc.present.report_json" in modules and "convcalc.present.grid" not in modules
 
 
 def test_analyze_table_imports_neither_numpy_nor_rich() -> None:
