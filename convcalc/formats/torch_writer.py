@@ -156,6 +156,13 @@ class LayerScale(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.scale
 ''',
+    "_on_features": '''
+def _on_features(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``module``, which reads channels at dim 1 (batch norm, group norm, LRN), on the last dim
+    (the features) of a tensor that is not an image: [batch, ..., d] as [batch, d, positions]."""
+    y = module(x.reshape(x.shape[0], -1, x.shape[-1]).transpose(1, 2))
+    return y.transpose(1, 2).reshape(x.shape)
+''',
     "_product": '''
 def _product(xs: list[torch.Tensor]) -> torch.Tensor:
     """The product of the tensors, one after another."""
@@ -274,8 +281,11 @@ def _on_last(method: Callable[[LayerRow], str]) -> Callable[[LayerRow, list[str]
 
 
 def _matmul(row: LayerRow, xs: list[str]) -> str:
+    """torch.matmul of the channels-last views, lifted to the output's rank so that their
+    leading dims broadcast as convcalc's do, not against the batch."""
     a, b = row.input_shapes
-    return _back(f"torch.matmul({_last(xs[0], a)}, {_last(xs[1], b)})", row.output)
+    rank = row.output.rank
+    return _back(f"torch.matmul({_last(xs[0], a, rank)}, {_last(xs[1], b, rank)})", row.output)
 
 
 def _reduce(row: LayerRow) -> str:
@@ -332,7 +342,9 @@ def _crop(row: LayerRow, xs: list[str]) -> str:
 
 def _channel_shuffle(row: LayerRow, xs: list[str]) -> str:
     groups = _field(row, "groups")
-    return f"{xs[0]}.unflatten(1, ({groups}, -1)).transpose(1, 2).flatten(1, 2)"
+    if row.input.is_image:
+        return f"{xs[0]}.unflatten(1, ({groups}, -1)).transpose(1, 2).flatten(1, 2)"
+    return f"{xs[0]}.unflatten(-1, ({groups}, -1)).transpose(-2, -1).flatten(-2)"
 
 
 TORCH: dict[str, Callable[[LayerRow], str]] = {
@@ -341,8 +353,8 @@ TORCH: dict[str, Callable[[LayerRow], str]] = {
     "avgpool": _pool,
     "global_avgpool": lambda row: "nn.AdaptiveAvgPool2d(1)",
     "adaptive_avgpool": lambda row: f"nn.AdaptiveAvgPool2d({_field(row, 'size')})",
-    "batchnorm": lambda row: (f"nn.BatchNorm1d({row.input.c})" if row.input.is_flat
-                              else f"nn.BatchNorm2d({row.input.c})"),
+    "batchnorm": lambda row: (f"nn.BatchNorm2d({row.input.c})" if row.input.is_image
+                              else f"nn.BatchNorm1d({row.input.c})"),
     **dict.fromkeys(ACTIVATION_OPS, lambda row: ACTIVATION_MODULES[row.kind]),
     "lrn": lambda row: (f"nn.LocalResponseNorm({_field(row, 'size')}, alpha="
                         f"{_field(row, 'alpha')}, beta={_field(row, 'beta')}, "
@@ -371,6 +383,11 @@ TORCH: dict[str, Callable[[LayerRow], str]] = {
     "identity": lambda row: "nn.Identity()",
     "stochastic_depth": lambda row: "nn.Identity()",  # the identity at inference
 }
+# Kinds whose torch module reads the channels at dim 1: on any tensor but an image they run
+# on its features through the helper ``_on_features``.
+ON_CHANNELS = ("batchnorm", "groupnorm", "lrn")
+
+
 # Layers without a module: the forward expression over the inputs' variables.
 def _merge(operator: str, reduce: str) -> Callable[[LayerRow, list[str]], str]:
     """A merge of its inputs by ``operator``: chained for a few, ``reduce([...])`` for more."""
@@ -433,7 +450,11 @@ def write_torch(arch: Architecture) -> str:
         modules.append(f"            {row.path!r}: {code},")
         if row.kind == "upsample":
             args = args[:1]  # a second input gives only its size, which the module holds
-        forward.append(f"        t{i} = at[{row.path!r}]({', '.join(args)})")
+        call = f"at[{row.path!r}]"
+        if row.kind in ON_CHANNELS and not row.input.is_image:
+            helpers.add("_on_features")
+            call, args = "_on_features", [call, *args]
+        forward.append(f"        t{i} = {call}({', '.join(args)})")
     results = [_variable(row) for row in report.outputs]
     shape = "x".join(str(d) for d in (1, report.input.c, *report.input.hw))
     return _TEMPLATE.format(
