@@ -27,7 +27,7 @@ from typing import Any
 
 from convcalc.analysis.report import NETWORK_INPUT, LayerRow, analyze
 from convcalc.errors import ConvcalcError
-from convcalc.formats.walk import inference_rows, not_written
+from convcalc.formats.walk import inference_rows, not_written, torch_dim
 from convcalc.graph.architecture import Architecture
 from convcalc.graph.layers import ACTIVATION_OPS, Attention, ConvTranspose, Pool
 from convcalc.graph.shapes import Shape, resolve_padding
@@ -240,12 +240,6 @@ def _layernorm(row: LayerRow) -> str:
     name = "LayerNorm2d" if row.input.is_image else "nn.LayerNorm"
     return (f"{name}({row.input.c}, eps={_field(row, 'eps')}, "
             f"elementwise_affine={_field(row, 'affine')})")
-
-
-def torch_dim(shape: Shape, axis: int) -> int:
-    """The torch dim (batch first, images NCHW) of convcalc's ``axis`` of ``shape``."""
-    a = axis % shape.rank
-    return (2, 3, 1)[a] if shape.is_image else a + 1
 
 
 def _last(var: str, shape: Shape, rank: int | None = None) -> str:
