@@ -181,9 +181,9 @@ def _arithmetic(op: str) -> Writer:
     return write
 
 
-def _in_order(op: str, **attrs: object) -> Writer:
+def _in_order(op: str) -> Writer:
     """A kind that is one ``op`` node on the tensor in convcalc's order (a reshape, a
-    transpose, an unsqueeze, a reduction), its settings from ``attrs`` of the row."""
+    transpose, an unsqueeze), its settings from the row's layer."""
     def write(g: OnnxGraph, row: LayerRow, xs: list[str]) -> str:
         p = row.path
         inputs = [g.last(p, xs[0], row.input)]
