@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from conftest import DATA, KIND_FILES
 
-from convcalc.analysis.report import Report, analyze
+from convcalc.analysis.report import NETWORK_INPUT, Report, analyze
 from convcalc.analysis.variants import convert, with_input, with_width
 from convcalc.errors import ConvcalcError
 from convcalc.formats.loader import builtin_names, load, parse
-from convcalc.formats.onnx_writer import write_onnx
+from convcalc.formats.onnx_writer import INPUT_NAME, write_onnx
 from convcalc.graph.architecture import Architecture
 from convcalc.graph.layers import LAYER_KINDS
 from convcalc.graph.shapes import Shape
@@ -146,6 +146,39 @@ def test_every_kind_has_an_onnx_form() -> None:
     used |= {"adaptive_maxpool", "conv_transpose", "elu", "gelu", "leaky_relu", "tanh",
              "zeropad", "softmax", "stochastic_depth", "identity"}  # test_small_kinds_run
     assert set(ONNX) <= used
+
+
+def test_the_kinds_without_weights_compute_as_pytorch_and_the_reference() -> None:
+    # The same input through the ONNX export (ONNX Runtime), the PyTorch export (torch) and
+    # convcalc's numpy reference, whose kernels are tested against naive loops: a form that
+    # moves the wrong dim, or lays out tokens, shuffles or broadcasts otherwise, changes a value.
+    torch = pytest.importorskip("torch")
+    import numpy as np
+
+    from convcalc.formats.torch_writer import write_torch
+    from convcalc.reference import run_row
+
+    arch = load(DATA / "tensors_moves.yaml")
+    report = analyze(arch)
+    assert not any(r.params for r in report.rows)
+    image = np.random.default_rng(0).standard_normal((4, 6, 8)).astype(np.float32)
+    live = {NETWORK_INPUT: image}
+    for i, row in enumerate(report.rows):
+        live[i] = run_row(row, [live[j] for j in row.inputs], None)[0]  # type: ignore[arg-type]
+    reference = [live[o] for o in report.outputs]
+
+    nchw = image.transpose(2, 0, 1)[None]
+    session = pytest.importorskip("onnxruntime").InferenceSession(
+        write_onnx(arch), providers=["CPUExecutionProvider"])
+    namespace: dict[str, Any] = {}
+    exec(compile(write_torch(arch), "model.py", "exec"), namespace)  # the file convcalc wrote
+    with torch.no_grad():
+        torch_out = [o.numpy() for o in namespace["build"]()(torch.from_numpy(nchw))]
+    for name, outputs in (("onnx", session.run(None, {INPUT_NAME: nchw})), ("torch", torch_out)):
+        assert len(outputs) == len(reference)
+        for out, want in zip(outputs, reference, strict=True):
+            got = out[0].transpose(1, 2, 0) if out.ndim == 4 else out[0]  # NCHW to convcalc's
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=name)
 
 
 # The kind files the reader cannot read yet, and why.

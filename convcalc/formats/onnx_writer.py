@@ -23,7 +23,7 @@ from convcalc.analysis.report import NETWORK_INPUT, LayerRow, analyze
 from convcalc.errors import ConvcalcError, require
 from convcalc.formats.onnx_graph import OnnxGraph, Writer
 from convcalc.formats.onnx_tensors import TENSOR_FORMS, linear
-from convcalc.formats.walk import inference_rows, not_written, torch_dim
+from convcalc.formats.walk import inference_rows, torch_dim
 from convcalc.graph.architecture import Architecture
 from convcalc.graph.layers import ConvTranspose, Pool
 from convcalc.graph.shapes import resolve_padding
@@ -267,11 +267,8 @@ def write_onnx(arch: Architecture, batch: int = 1, seed: int = 0) -> bytes:
     graph = OnnxGraph(onnx, batch, seed)
     names = {NETWORK_INPUT: INPUT_NAME}
     for i, row in inference_rows(report):
-        write = ONNX.get(row.kind)
-        if write is None:
-            raise not_written(row, "ONNX").located(file=arch.file, line=row.line)
         try:
-            names[i] = write(graph, row, [names[source] for source in row.inputs])
+            names[i] = ONNX[row.kind](graph, row, [names[source] for source in row.inputs])
         except ConvcalcError as e:
             raise e.located(file=arch.file, line=row.line, path=row.path,
                             kind=row.kind) from None

@@ -8,7 +8,8 @@ projections expanded. Each module is registered at its convcalc layer path, so
 equal convcalc's params and MACs (tests/test_torch_writer.py checks every built-in network).
 
 Side branches (auxiliary classifiers) are left out: the module computes inference. ``TORCH``
-maps each layer kind to the code of its module; a kind without an entry cannot be exported.
+maps each layer kind to the code of its module (``EXPRESSIONS`` to its forward expression);
+tests/test_torch_writer.py checks every kind has one.
 
 Tensors are torch's layout of convcalc's shapes, with the batch first: an image [h, w, c] is
 NCHW, any other rank keeps convcalc's order (tokens [n, d] are [batch, n, d]). Kinds that
@@ -27,7 +28,7 @@ from typing import Any
 
 from convcalc.analysis.report import NETWORK_INPUT, LayerRow, analyze
 from convcalc.errors import ConvcalcError
-from convcalc.formats.walk import inference_rows, not_written, torch_dim
+from convcalc.formats.walk import inference_rows, torch_dim
 from convcalc.graph.architecture import Architecture
 from convcalc.graph.layers import ACTIVATION_OPS, Attention, ConvTranspose, Pool
 from convcalc.graph.shapes import Shape, resolve_padding
@@ -433,11 +434,8 @@ def write_torch(arch: Architecture) -> str:
             helpers.update(name for name in HELPERS if expression.startswith(name))
             forward.append(f"        t{i} = {expression}")
             continue
-        build = TORCH.get(row.kind)
         try:
-            if build is None:
-                raise not_written(row, "PyTorch")
-            code = build(row)
+            code = TORCH[row.kind](row)
         except ConvcalcError as e:
             raise e.located(file=arch.file, line=row.line, path=row.path, kind=row.kind) from None
         helpers.update(name for name in HELPERS if code.startswith(name + "("))

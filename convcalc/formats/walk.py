@@ -3,7 +3,6 @@
 from collections.abc import Iterator
 
 from convcalc.analysis.report import LayerRow, Report
-from convcalc.errors import ConvcalcError
 from convcalc.graph.shapes import Shape
 
 
@@ -13,12 +12,6 @@ def inference_rows(report: Report) -> Iterator[tuple[int, LayerRow]]:
     for i, row in enumerate(report.rows):
         if not row.side:
             yield i, row
-
-
-def not_written(row: LayerRow, format_: str) -> ConvcalcError:
-    """The error for a row whose kind the writer of ``format_`` has no entry for."""
-    return ConvcalcError(f"layer kind '{row.kind}' cannot be exported to {format_} yet",
-                         path=row.path, kind=row.kind)
 
 
 def torch_dim(shape: Shape, axis: int) -> int:
