@@ -16,8 +16,8 @@ import math
 
 from convcalc.analysis.report import LayerRow
 from convcalc.formats.onnx_graph import OnnxGraph, Writer
-from convcalc.graph.layers import Attention, Reduce
-from convcalc.graph.layers.attention import CPB_HIDDEN
+from convcalc.graph.layers.attention import CPB_HIDDEN, Attention
+from convcalc.graph.layers.reshaping import Reduce
 
 
 def _tokens(g: OnnxGraph, row: LayerRow, xs: list[str]) -> str:
