@@ -203,7 +203,8 @@ def test_a_layer_no_output_depends_on_is_an_error() -> None:
          "bad.yaml:3: layer 's.0' (channel_slice): cannot split 4 channels into 3 equal "
          "sections"),
         ("  - relu: {name: input}\n",
-         "bad.yaml:3: name 'input' must be a word (letters, digits, _) other than input and in"),
+         "bad.yaml:3: name 'input' must be a word (letters, digits, _) or a whole number, "
+         "other than input and in"),
         ("  - relu: {from: 3.5}\n",
          "bad.yaml:3: layer '0' (relu): from 3.5 must name a layer path"),
         ("  - conv: {name: c, filters: 4, kernel: 1}\n"

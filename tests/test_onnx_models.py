@@ -1,6 +1,7 @@
-"""torchvision models exported to ONNX by both exporters (weights stripped, in tests/data/onnx,
-made by tests/data/make_onnx_fixtures.py) analyze to torch's own numbers stored beside them;
-their imported YAML analyzes the same; and `analyze` on YAML never imports onnx."""
+"""torchvision, timm and segmentation_models_pytorch models exported to ONNX by both exporters
+(weights stripped, in tests/data/onnx, made by tests/data/make_onnx_fixtures.py) analyze to
+torch's own numbers stored beside them; their imported YAML analyzes the same; and `analyze` on
+YAML never imports onnx."""
 
 import json
 import subprocess
@@ -13,6 +14,7 @@ from conftest import DATA
 
 from convcalc.analysis.report import analyze
 from convcalc.cli import main
+from convcalc.errors import ConvcalcError
 from convcalc.formats.loader import load, parse
 
 pytest.importorskip("onnx")
@@ -33,7 +35,15 @@ def torch_shape(shape: list[int]) -> list[int]:
     return shape if len(shape) == 1 else [shape[2], shape[0], shape[1]]
 
 
-@pytest.mark.parametrize(("name", "exporter"), EXPORTS, ids=[f"{n}-{e}" for n, e in EXPORTS])
+# Split attention stacks its branches in a 5-D tensor ([1, radix, c, h, w]), which the reader's
+# tensors (NCHW and its views) do not hold yet: these are refused, each with a located error.
+NEEDS_5D = {"resnest14d", "skresnet18"}
+
+
+@pytest.mark.parametrize(("name", "exporter"), [
+    pytest.param(n, e, marks=pytest.mark.xfail(n in NEEDS_5D, raises=ConvcalcError, strict=True,
+                                                reason="5-D tensors"))
+    for n, e in EXPORTS], ids=[f"{n}-{e}" for n, e in EXPORTS])
 def test_export_analyzes_to_torch_numbers(name: str, exporter: str) -> None:
     arch = load(ONNX / f"{name}.{exporter}.onnx")
     report = analyze(arch)

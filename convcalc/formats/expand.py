@@ -69,6 +69,12 @@ ITEM_MODIFIERS = ("repeat", "first", "scale_repeat", "if")
 RESERVED = ("input", "in")  # 'from:' words: the network input, the enclosing block's input
 
 
+def is_layer_name(name: str) -> bool:
+    """Whether ``name`` may name a layer or group: a word other than the 'from:' words, or a
+    whole number (``layer1.0.conv1``: the number of a copy, as exporters name modules)."""
+    return (is_name(name) or (name.isdigit() and name.isascii())) and name not in RESERVED
+
+
 # A split's own path names no tensor: its sections PATH.0, PATH.1, ... do.
 _SPLIT = "\0split"
 
@@ -275,10 +281,11 @@ class _Expander:
             line = items.lines[index]
             kind, body, modifiers = self._split_item(item, line, ctx.scope)
             name = body.get("name") if body is not None else None
-            if name is not None and (not isinstance(name, str) or not is_name(name)
-                                     or name in RESERVED):
-                raise ConvcalcError(f"name {name!r} must be a word (letters, digits, _) other "
-                                    f"than {' and '.join(RESERVED)}",
+            if isinstance(name, int) and not isinstance(name, bool) and name >= 0:
+                name = str(name)  # a number, as the copies of a repeat are named
+            if name is not None and (not isinstance(name, str) or not is_layer_name(name)):
+                raise ConvcalcError(f"name {name!r} must be a word (letters, digits, _) or a "
+                                    f"whole number, other than {' and '.join(RESERVED)}",
                                     line=body.key_lines["name"] if body else line)
             path = f"{ctx.prefix}.{name or first_index + index}".lstrip(".")
             self.budget.charge("items", line=line)  # skipped or empty ones too

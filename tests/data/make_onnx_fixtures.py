@@ -62,6 +62,19 @@ MODELS: dict[str, tuple[str, dict[str, Any], int]] = {
     # segmentation_models_pytorch's U-Net on a ResNet-18 encoder, two classes.
     "smp_unet_resnet18": ("smp:Unet", {"encoder_name": "resnet18", "encoder_weights": None,
                                        "classes": 2}, 256),
+    # Element-wise, normalisation and reduction ops on network tensors: ConvNeXt-V2's GRN
+    # (ReduceL2, Div, ReduceMean over channels), split attention (ReduceSum over the radix:
+    # ResNeSt, SKNet), PoolFormer's x - pool(x) and GroupNorm, smp FPN's GroupNorm and
+    # DeepLabV3+'s separable ASPP.
+    "convnextv2_atto": ("timm:convnextv2_atto", {}, 224),
+    "resnest14d": ("timm:resnest14d", {}, 224),
+    "skresnet18": ("timm:skresnet18", {}, 224),
+    "poolformer_s12": ("timm:poolformer_s12", {}, 224),
+    "smp_fpn_resnet18": ("smp:FPN", {"encoder_name": "resnet18", "encoder_weights": None,
+                                     "classes": 2}, 256),
+    "smp_deeplabv3plus_resnet18": ("smp:DeepLabV3Plus", {"encoder_name": "resnet18",
+                                                         "encoder_weights": None,
+                                                         "classes": 2}, 256),
 }
 EXPORTERS = ("torchscript", "dynamo")
 # Exports left out, and why: convcalc cannot give torch's count from them.
