@@ -701,3 +701,21 @@ def test_a_unet_skip_cropped_to_the_decoder() -> None:
         """)
     assert by["skip"].output == Shape(8, 8, 4)  # type: ignore[attr-defined]
     assert by["cat"].output == Shape(8, 8, 8)  # type: ignore[attr-defined]
+
+
+def test_names_may_be_whole_numbers() -> None:
+    # As exporters name an nn.Sequential's modules: layer1.0.conv, and a layer named 0 too.
+    text = """
+        input: 8x8x4
+        layers:
+          - group:
+              name: layer1
+              layers:
+                - group:
+                    name: 0
+                    layers:
+                      - conv: {name: conv, filters: 4, kernel: 3, padding: 1}
+                      - relu: {name: "1"}
+                - add: {name: 0, from: [in, layer1.0.1]}
+        """
+    assert [n.path for n in net(text).nodes] == ["layer1.0.conv", "layer1.0.1", "layer1.0"]

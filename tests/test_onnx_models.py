@@ -4,6 +4,7 @@ torch's own numbers stored beside them; their imported YAML analyzes the same; a
 YAML never imports onnx."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from click.testing import CliRunner
 from conftest import DATA
 
 from convcalc.analysis.report import analyze
+from convcalc.analysis.summary import fold
 from convcalc.cli import main
 from convcalc.errors import ConvcalcError
 from convcalc.formats.loader import load, parse
@@ -55,7 +57,8 @@ def test_export_analyzes_to_torch_numbers(name: str, exporter: str) -> None:
 
 @pytest.mark.parametrize("name", ["resnet50.torchscript", "mobilenet_v3_large.dynamo",
                                   "shufflenet_v2_x1_0.torchscript", "convnext_tiny.dynamo",
-                                  "lraspp_mobilenet_v3_large.torchscript"])
+                                  "lraspp_mobilenet_v3_large.torchscript",
+                                  "poolformer_s12.torchscript", "smp_fpn_resnet18.dynamo"])
 def test_imported_yaml_analyzes_the_same(name: str, tmp_path: Path) -> None:
     out = tmp_path / "model.yaml"
     result = CliRunner().invoke(main, ["import", str(ONNX / f"{name}.onnx"), "-o", str(out)])
@@ -65,10 +68,16 @@ def test_imported_yaml_analyzes_the_same(name: str, tmp_path: Path) -> None:
     imported = analyze(parse(text, file="model.yaml"))
     assert imported.totals.macs == COUNTS[model]["macs"]
     assert imported.totals.params == expected_params(model, exporter)
-    assert analyze(load(ONNX / f"{name}.onnx")).totals == imported.totals
+    original = analyze(load(ONNX / f"{name}.onnx"))
+    assert original.totals == imported.totals
+    # The module hierarchy is kept: the same layer paths, so --depth folds both alike.
+    assert [r.path for r in imported.rows] == [r.path for r in original.rows]
+    assert fold(imported, 2) == fold(original, 2)
+    assert max(len(r.path.split(".")) for r in imported.rows) >= 3
     # Sequential stretches read like a hand-written file: `from:` only where the graph
     # branches or merges, so far fewer than one per layer.
-    layers = text.count("\n  - ")
+    layers = len(re.findall(r"\n +- (?!group:)", text))
+    assert layers == len(original.rows)
     assert 0 < text.count("from:") < layers / 3
 
 
@@ -112,13 +121,18 @@ def test_segmentation_export_read_at_another_input(name: str, exporter: str) -> 
     assert torch_shape(report["layers"][-1]["output"]) == expected["output"]
 
 
-@pytest.mark.parametrize("name", ["googlenet", "resnet50", "mobilenet_v2"])
+@pytest.mark.parametrize("name", ["googlenet", "resnet50", "mobilenet_v2",
+                                  "shufflenet_v2_x1_0", "vit_b_16"])
 def test_export_to_yaml_of_a_builtin_analyzes_the_same(name: str) -> None:
     # The YAML writer on a hand-written file: residual shortcuts resolved into convolutions and
-    # adds, side branches (googlenet's auxiliary classifiers) left out.
+    # adds, side branches (googlenet's auxiliary classifiers) left out, equal splits written as
+    # the channels each section takes (shufflenet), a block's input read as 'in' where a
+    # layer of the block has the same name as the layer before it (vit's dropout).
     result = CliRunner().invoke(main, ["export", name, "--to", "yaml"])
     assert result.exit_code == 0, result.output
-    assert analyze(parse(result.output, file="x.yaml")).totals == analyze(load(name)).totals
+    again, original = analyze(parse(result.output, file="x.yaml")), analyze(load(name))
+    assert again.totals == original.totals
+    assert [r.path for r in again.rows] == [r.path for r in original.rows if not r.side]
 
 
 def test_import_of_a_symbolic_model_at_an_input(tmp_path: Path) -> None:

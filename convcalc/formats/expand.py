@@ -11,6 +11,7 @@ from typing import Any
 from convcalc.errors import ConvcalcError, one_line, suggestion
 from convcalc.formats.arguments import (
     FIELD_TYPES,
+    RESERVED,
     YAML_KEYS,
     _argument,
     _candidates,
@@ -20,6 +21,7 @@ from convcalc.formats.arguments import (
     _near,
     _parts,
     _referenced,
+    is_layer_name,
     scaled_name,
 )
 from convcalc.formats.yaml_reader import YList, YMap, as_mapping, as_sequence, check_keys
@@ -64,15 +66,6 @@ SHORTCUTS = ("auto", "identity", "projection", "if_same")
 
 
 ITEM_MODIFIERS = ("repeat", "first", "scale_repeat", "if")
-
-
-RESERVED = ("input", "in")  # 'from:' words: the network input, the enclosing block's input
-
-
-def is_layer_name(name: str) -> bool:
-    """Whether ``name`` may name a layer or group: a word other than the 'from:' words, or a
-    whole number (``layer1.0.conv1``: the number of a copy, as exporters name modules)."""
-    return (is_name(name) or (name.isdigit() and name.isascii())) and name not in RESERVED
 
 
 # A split's own path names no tensor: its sections PATH.0, PATH.1, ... do.
@@ -281,8 +274,8 @@ class _Expander:
             line = items.lines[index]
             kind, body, modifiers = self._split_item(item, line, ctx.scope)
             name = body.get("name") if body is not None else None
-            if isinstance(name, int) and not isinstance(name, bool) and name >= 0:
-                name = str(name)  # a number, as the copies of a repeat are named
+            if type(name) is int and name >= 0:  # a number, as a repeat names its copies
+                name = str(name)
             if name is not None and (not isinstance(name, str) or not is_layer_name(name)):
                 raise ConvcalcError(f"name {name!r} must be a word (letters, digits, _) or a "
                                     f"whole number, other than {' and '.join(RESERVED)}",
