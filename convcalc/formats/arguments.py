@@ -24,7 +24,6 @@ from convcalc.graph.layers import (
 from convcalc.graph.shapes import Pair, Shape
 
 # Per layer class, once: the YAML keys it accepts and the type each field is read as.
-RESERVED = ("input", "in")  # 'from:' words: the network input, the enclosing block's input
 YAML_KEYS = {cls: yaml_keys(cls) for cls in LAYER_KINDS.values()}
 
 
@@ -81,12 +80,6 @@ def _referenced(raw: Any) -> set[str]:
     if not isinstance(raw, str):
         return set()
     return {raw} if is_name(raw) else expr.names(raw)
-
-
-def is_layer_name(name: str) -> bool:
-    """Whether ``name`` may name a layer or group: a word other than the 'from:' words, or a
-    whole number (``layer1.0.conv1``: the number of a copy, as exporters name modules)."""
-    return (is_name(name) or (name.isdigit() and name.isascii())) and name not in RESERVED
 
 
 def _candidates(name: str, prefix: str) -> tuple[str, ...]:
@@ -219,9 +212,3 @@ def _coerce(value: Any, expected: Any, scope: Mapping[str, Any], key: str) -> An
 def _shown(written: Any, value: Any) -> str:
     return f"'{written}' = {value!r}" if isinstance(written, str) else repr(written)
 
-
-def scaled_name(name: str, scale: str) -> str:
-    """The name of a file's named scale, as its library spells it: NAME_SCALE (torchvision's
-    efficientnet_b3), or NAMESCALE where the name ends in a digit and the scale is letters
-    (Ultralytics' yolov8n, yolo11s)."""
-    return f"{name}{scale}" if name[-1:].isdigit() and scale.isalpha() else f"{name}_{scale}"

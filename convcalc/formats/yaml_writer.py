@@ -17,7 +17,8 @@ from typing import Any
 
 from convcalc.analysis.report import NETWORK_INPUT, LayerRow, analyze
 from convcalc.errors import plain
-from convcalc.formats.arguments import _candidates, is_layer_name
+from convcalc.formats.arguments import _candidates
+from convcalc.formats.declarations import is_layer_name
 from convcalc.graph.architecture import Architecture
 from convcalc.graph.layers import ChannelSlice, Dims, Layer, Merge
 
