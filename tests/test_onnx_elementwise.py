@@ -7,6 +7,7 @@ import pytest
 
 pytest.importorskip("onnx")
 
+from onnx import helper
 from test_onnx_reader import counts, floats, ints, node, save, weight
 
 from convcalc.analysis.report import analyze
@@ -195,3 +196,15 @@ def test_depth_to_space_and_back(tmp_path: Path, mode: str) -> None:
         node("SpaceToDepth", ["d"], ["y"], blocksize=2)], [], [1, 16, 4, 6])
     assert kinds(path) == [("d", "pixel_shuffle", [8, 12, 4]),
                            ("y", "space_to_depth", [4, 6, 16])]
+
+
+@pytest.mark.parametrize("op", ["Erf", "InstanceNormalization", "ReduceSum"])
+def test_a_pattern_start_without_inputs_is_a_located_error(tmp_path: Path, op: str) -> None:
+    # The ops the fusions start from (GELU, GroupNorm, the stacked sum), read before the
+    # arity check: without inputs (found by the arity fuzz) or outputs, still one line.
+    for inputs, outputs, message in (([], ["o"], "has 0 inputs"), (["x"] * 3, [], "")):
+        path = save(tmp_path, [helper.make_node(op, inputs, outputs, name="n"),
+                               node("Relu", ["o" if outputs else "x"], ["y"])], [],
+                    [1, 8, 4, 4])
+        with pytest.raises(ConvcalcError, match=rf"layer 'n' \({op}\): {message}"):
+            read_onnx(path)

@@ -43,14 +43,15 @@ class _Graph:
     def sole_reader(self, node: OnnxNode, op_type: str) -> tuple[OnnxNode, str] | None:
         """The only node reading ``node``'s output, if it is an ``op_type`` of two inputs, and
         its other input."""
-        found = self.readers.get(node.outputs[0], [])
-        if len(found) != 1 or found[0].op_type != op_type or len(found[0].inputs) != 2:
+        found = self.readers.get(node.outputs[0], []) if node.outputs else []
+        if len(found) != 1 or found[0].op_type != op_type or len(found[0].inputs) != 2 or (
+                not found[0].outputs):
             return None
         a, b = found[0].inputs
         return found[0], b if a == node.outputs[0] else a
 
     def read_once(self, node: OnnxNode) -> bool:
-        return len(self.readers.get(node.outputs[0], [])) == 1
+        return bool(node.outputs) and len(self.readers.get(node.outputs[0], [])) == 1
 
 
 Fusion = Callable[[OnnxNode, _Graph], tuple[list[OnnxNode], OnnxNode] | None]
@@ -70,7 +71,8 @@ def fuse(nodes: list[OnnxNode], values: dict[str, Value]) -> list[OnnxNode]:
     dropped: set[int] = set()
     for fusion, op_type in ((_gelu, "Erf"), (_groupnorm, "InstanceNormalization"),
                             (_stacked_sum, "ReduceSum")):
-        for start in (n for n in nodes if n.op_type == op_type and id(n) not in dropped):
+        for start in (n for n in nodes if n.op_type == op_type and id(n) not in dropped
+                      and n.inputs and n.outputs):  # a node short of either: check_node's
             found = fusion(start, graph)
             if found is not None:
                 gone, last = found
@@ -81,7 +83,7 @@ def fuse(nodes: list[OnnxNode], values: dict[str, Value]) -> list[OnnxNode]:
 
 def _gelu(erf: OnnxNode, graph: _Graph) -> tuple[list[OnnxNode], OnnxNode] | None:
     div = graph.made.get(erf.inputs[0])
-    if div is None or div.op_type != "Div" or not math.isclose(
+    if div is None or div.op_type != "Div" or len(div.inputs) != 2 or not math.isclose(
             graph.scalar(div.inputs[1]) or 0, math.sqrt(2), rel_tol=1e-3):
         return None
     x = div.inputs[0]
@@ -97,7 +99,8 @@ def _gelu(erf: OnnxNode, graph: _Graph) -> tuple[list[OnnxNode], OnnxNode] | Non
 
 def _groupnorm(norm: OnnxNode, graph: _Graph) -> tuple[list[OnnxNode], OnnxNode] | None:
     grouped = graph.made.get(norm.inputs[0])
-    target = grouped and grouped.op_type == "Reshape" and graph.ints(grouped.inputs[1])
+    target = grouped and grouped.op_type == "Reshape" and len(grouped.inputs) == 2 and \
+        graph.ints(grouped.inputs[1])
     if not (grouped and target and len(target) == 3 and target[0] in (0, 1)
             and target[1] > 0 and graph.read_once(grouped) and len(norm.inputs) == 3):
         return None
@@ -105,7 +108,7 @@ def _groupnorm(norm: OnnxNode, graph: _Graph) -> tuple[list[OnnxNode], OnnxNode]
     if ones is None or zeros is None or set(ones.values) != {1.0} or set(zeros.values) != {0.0}:
         return None
     back = graph.readers.get(norm.outputs[0], [])
-    if len(back) != 1 or back[0].op_type != "Reshape" or back[0].inputs[0] != norm.outputs[0]:
+    if len(back) != 1 or back[0].op_type != "Reshape" or back[0].inputs[:1] != norm.outputs[:1]:
         return None
     scaled = graph.sole_reader(back[0], "Mul")
     shifted = scaled and graph.sole_reader(scaled[0], "Add")
@@ -122,14 +125,15 @@ def _groupnorm(norm: OnnxNode, graph: _Graph) -> tuple[list[OnnxNode], OnnxNode]
 def _stacked_sum(total: OnnxNode, graph: _Graph) -> tuple[list[OnnxNode], OnnxNode] | None:
     stack = graph.made.get(total.inputs[0])
     axes = graph.ints(total.inputs[1]) if len(total.inputs) > 1 else total.attrs.get("axes")
-    if not (stack and stack.op_type == "Concat" and axes and len(axes) == 1
+    if not (stack and stack.op_type == "Concat" and stack.inputs and axes and len(axes) == 1
             and stack.attrs.get("axis") == axes[0] and total.attrs.get("keepdims", 1) == 0
             and graph.read_once(stack)):
         return None
     parts = [graph.made.get(name) for name in stack.inputs]
     tensors = []
     for part in parts:
-        if part is None or part.op_type != "Unsqueeze" or not graph.read_once(part):
+        if part is None or part.op_type != "Unsqueeze" or not part.inputs or \
+                not graph.read_once(part):
             return None
         where = graph.ints(part.inputs[1]) if len(part.inputs) > 1 else part.attrs.get("axes")
         if where != axes:
