@@ -177,7 +177,7 @@ def test_a_failing_renderer_never_touches_the_file(
     target = tmp_path / "report.md"
     target.write_text("old report")
 
-    def broken(summaries: object) -> str:
+    def broken(summaries: object, columns: object) -> str:
         raise RuntimeError("a bug in a renderer")
 
     monkeypatch.setitem(formats.RENDERERS, "md", broken)

@@ -176,8 +176,9 @@ def _longest_word(texts: "Iterable[str]", breaks: str = " ") -> int:
     return max((len(p.rstrip()) for t in texts for p in _pieces(t, breaks)), default=0)
 
 
-def _check_columns(grid: Grid, chosen: Sequence[str]) -> list[int]:
-    ids = grid.ids
+def column_indices(ids: Sequence[str], chosen: Sequence[str]) -> list[int]:
+    """Where each of the ``chosen`` column ids is in ``ids``; an unknown id is an error that
+    lists them, with a 'did you mean'."""
     for name in chosen:
         if name not in ids:
             # csv, difflib and textwrap are imported where they are used, so that
@@ -192,7 +193,7 @@ def _check_columns(grid: Grid, chosen: Sequence[str]) -> list[int]:
 
 def _layout(grid: Grid, width: int | None, chosen: Sequence[str] | None, styled: bool,
             hint: str) -> str:
-    order = _check_columns(grid, chosen) if chosen else list(range(len(grid.columns)))
+    order = column_indices(grid.ids, chosen) if chosen else list(range(len(grid.columns)))
     rows = grid.rows
     cols = grid.columns
     cells: list[tuple[str, ...]] = (list(zip(*rows, strict=True)) if rows
@@ -304,8 +305,9 @@ Cells = list[list[str | int]]
 
 def render_grid(title: str, headers: Sequence[Col], rows: Cells, format_: str,
                caption: str = "", priority: tuple[str, ...] = ()) -> "str | Grid":
-    """Rows of text and exact integers as a text table (``Grid``), GitHub markdown or CSV
-    (the caption is left out of CSV, whose first row is the titles)."""
+    """Rows of text and exact integers as a text table (``Grid``), GitHub markdown, a LaTeX
+    table (``latex.tex_table``) or CSV (the caption is left out of CSV, whose first row is the
+    titles)."""
     titles = [h.title for h in headers]
     if format_ == "csv":
         import csv
@@ -317,6 +319,12 @@ def render_grid(title: str, headers: Sequence[Col], rows: Cells, format_: str,
         return out.getvalue()
     numeric = [bool(rows) and all(isinstance(r[i], int) for r in rows)
                for i in range(len(headers))]
+    if format_ == "tex":
+        from convcalc.present.latex import PREAMBLE, tex_table
+
+        return "\n".join([f"% convcalc table; needs {PREAMBLE} in the preamble", *tex_table(
+            title, titles, [[f"{v:,}" if isinstance(v, int) else v for v in row] for row in rows],
+            [h.right or n for h, n in zip(headers, numeric, strict=True)], note=caption)])
     if format_ == "markdown":
         lines = [f"**{markdown_escape(title)}**", "",
                  "| " + " | ".join(titles) + " |",

@@ -132,7 +132,7 @@ def render_comparison(comparison: "Comparison", format_: str,
     device = comparison.reports[0].device
     for i, r in enumerate(comparison.reports):
         t = r.totals
-        rows.append([r.name, str(r.input) + (f" w{r.width:g}" if r.width != 1 else ""),
+        rows.append([r.name, str(r.input),
                      t.params, t.macs, t.activations, human_bytes(t.activation_bytes),
                      _ratio(comparison.ratio(i, "params")), _ratio(comparison.ratio(i, "macs")),
                      *_timed(t.seconds, comparison.ratio(i, "seconds"), r, device is not None)])
