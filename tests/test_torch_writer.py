@@ -53,6 +53,17 @@ def test_every_builtin_exports_with_equal_counts(name: str) -> None:
     assert torch_counts(source) == convcalc_counts(arch)
 
 
+@pytest.mark.parametrize("name", ["yolo11m", "yolo11x"])
+def test_a_named_scale_exports_with_torchs_counts_of_the_library_model(name: str) -> None:
+    # yolo11m and yolo11x make every C3k2 a C3k, which the file alone does not: the module
+    # written from the scale counts as convcalc does, and as Ultralytics' own model (stored).
+    arch = load(name)
+    ours = convcalc_counts(arch)
+    assert torch_counts(write_torch(arch)) == ours
+    stored = json.loads((DATA / "zoo_libraries.json").read_text())["models"][name]
+    assert ours[:2] == (stored["params"], stored["macs"])
+
+
 @pytest.mark.parametrize(("name", "design"), [
     ("resnet50", "separable"), ("mobilenet_v1", "standard"), ("mobilenet_v2", "width"),
     ("vgg16", "separable")])

@@ -58,6 +58,17 @@ def test_every_builtin_architecture_verifies(name):
             for c in checks if not c.ok] == []
 
 
+def test_yolo11m_verifies_in_its_c3k_form_at_64():
+    # Scale m turns every C3k2 into a C3k (2.m.0.m.1 is the second Bottleneck inside the first
+    # C3k): the reference runs those layers too, at a 64x64 input.
+    report = convcalc.analyze(convcalc.with_input(convcalc.load("yolo11m"),
+                                                  convcalc.Shape(64, 64, 3)))
+    checks = verify(report, seed=1)
+    assert [c.path for c in checks if not c.ok] == []
+    assert "2.m.0.m.1.cv2.conv" in {c.path for c in checks}
+    assert sum(c.reference_macs for c in checks) == report.totals.macs
+
+
 def test_verify_command_passes_and_exits_0():
     result = CliRunner().invoke(main, ["verify", "resnet50", "--input", "32"])
     assert result.exit_code == 0, result.output

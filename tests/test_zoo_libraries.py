@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from conftest import DATA
+from test_fit import fits, in_terminal
 from test_zoo import comparable, conv_windows, counts
 
 from convcalc import ConvcalcError, Report, Shape, analyze, load, parse, with_input
@@ -23,7 +24,7 @@ TORCH = json.loads((DATA / "zoo_libraries.json").read_text())["models"]
 
 TIMM = ["mobilenetv4_conv_small", "mobilenetv4_conv_medium"]
 YOLOV8 = [f"yolov8{s}" for s in "nsmlx"]
-YOLO11 = ["yolo11n", "yolo11s"]    # m, l and x turn every C3k2 into C3k: not a scale here yet
+YOLO11 = [f"yolo11{s}" for s in "nsmlx"]
 DETECTORS = [*YOLOV8, *YOLO11]
 
 
@@ -77,6 +78,33 @@ def test_every_layer_shape_equals_torch(name: str) -> None:
     ours, theirs = conv_windows(report, torch_calls(name))
     assert len(ours) == len(theirs) > 5
     assert ours == theirs
+
+
+def test_yolo11m_makes_every_c3k2_a_c3k_as_ultralytics_does_at_m_l_and_x() -> None:
+    by_path = {r.path: r for r in analyze(load("yolo11m")).rows}
+    # Row 2 is C3k2(256, c3k=False, e=0.25) in the YAML; at scale m (width 1, depth 0.5) it
+    # holds round(2 * 0.5) = 1 C3k of c = 256 * 0.25 = 64 channels on 160x160: cv1 and cv2
+    # 1x1 to 32, two 3x3 Bottlenecks at 32, cv3 1x1 from 64 back to 64.
+    assert by_path["2.m.0.cv1.conv"].output == Shape(160, 160, 32)
+    assert by_path["2.m.0.m.1.cv2.conv"].params == 32 * 32 * 3 * 3
+    assert by_path["2.m.0.cv3.conv"].params == 64 * 64
+    assert "2.m.1.cv1.conv" not in by_path
+    # Scale n keeps the row's Bottleneck: c = make_divisible(256 * 0.25, 8) * 0.25 = 16, its
+    # cv1 a 3x3 conv from 16 to 8 channels.
+    small = {r.path: r for r in analyze(load("yolo11n")).rows}
+    assert "2.m.0.m.0.cv1.conv" not in small
+    assert small["2.m.0.cv1.conv"].params == 16 * 8 * 3 * 3
+
+
+def test_yolo11m_table_stays_whole_in_80_columns() -> None:
+    lines = in_terminal(80, "analyze", "yolo11m")
+    fits(lines, 80)
+    text = "\n".join(lines)
+    params, macs = torch_counts("yolo11m")
+    assert f"{params:,} params" in text and f"{macs:,} MACs" in text
+    # The longest path, a C3k's inner Bottleneck, and C2PSA's scores: c = 512 / 2 = 256
+    # channels in max(256 // 64, 1) = 4 heads over 20 x 20 positions.
+    assert {"10.m.0.attn.channels_first", "2.m.0.m.1.cv2.conv", "4x400x400"} <= set(text.split())
 
 
 def test_yolov8n_paths_are_ultralytics_module_names() -> None:
@@ -208,6 +236,7 @@ def _reference() -> Any:
     ("mobilenetv4_conv_medium", "timm", 192),
     ("yolov8n", "ultralytics", 320),
     ("yolo11n", "ultralytics", 320),
+    ("yolo11m", "ultralytics", 160),
 ])
 def test_equals_a_live_model_at_another_input(name: str, library: str, size: int) -> None:
     reference = _reference()

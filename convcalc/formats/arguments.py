@@ -212,9 +212,3 @@ def _coerce(value: Any, expected: Any, scope: Mapping[str, Any], key: str) -> An
 def _shown(written: Any, value: Any) -> str:
     return f"'{written}' = {value!r}" if isinstance(written, str) else repr(written)
 
-
-def scaled_name(name: str, scale: str) -> str:
-    """The name of a file's named scale, as its library spells it: NAME_SCALE (torchvision's
-    efficientnet_b3), or NAMESCALE where the name ends in a digit and the scale is letters
-    (Ultralytics' yolov8n, yolo11s)."""
-    return f"{name}{scale}" if name[-1:].isdigit() and scale.isalpha() else f"{name}_{scale}"

@@ -1,6 +1,6 @@
 """Block and scale expansion: an architecture document (already read by ``yaml_reader``) to the
 graph of named layers, with blocks called with arguments, repeats, conditions, residual /
-concat / side branches, ``from:`` references and named scales."""
+concat / side branches, ``from:`` references and the named scale ``declarations`` read."""
 
 import dataclasses
 import math
@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from convcalc.errors import ConvcalcError, one_line, suggestion
+from convcalc.errors import ConvcalcError, one_line
 from convcalc.formats.arguments import (
     FIELD_TYPES,
     YAML_KEYS,
@@ -20,6 +20,15 @@ from convcalc.formats.arguments import (
     _near,
     _parts,
     _referenced,
+)
+from convcalc.formats.declarations import (
+    GRAPH_KINDS,
+    RESERVED,
+    Scale,
+    read_blocks,
+    read_defaults,
+    read_input,
+    read_scale,
     scaled_name,
 )
 from convcalc.formats.yaml_reader import YList, YMap, as_mapping, as_sequence, check_keys
@@ -35,17 +44,9 @@ from convcalc.graph.layers import (
     Layer,
     Merge,
     Shortcut,
-    yaml_keys,
 )
-from convcalc.graph.shapes import Shape, checked_shape, parse_shape
-from convcalc.limits import (
-    MAX_DEPTH_MULTIPLIER,
-    MAX_DIM,
-    MAX_NESTING,
-    MAX_REPEAT,
-    MAX_WIDTH,
-    Budget,
-)
+from convcalc.graph.shapes import Shape
+from convcalc.limits import MAX_NESTING, MAX_REPEAT, Budget
 
 TOP_KEYS = ("name", "description", "source", "input", "channel_divisor", "defaults", "blocks",
             "layers", "outputs", "scales")
@@ -54,19 +55,10 @@ TOP_KEYS = ("name", "description", "source", "input", "channel_divisor", "defaul
 BODY_KEYS = ("name", "layers", "shortcut", "after")
 
 
-BLOCK_KEYS = ("args", "layers", "shortcut", "after", "branches")
-
-
-GRAPH_KINDS = ("residual", "concat", "side", "group")
-
-
 SHORTCUTS = ("auto", "identity", "projection", "if_same")
 
 
 ITEM_MODIFIERS = ("repeat", "first", "scale_repeat", "if")
-
-
-RESERVED = ("input", "in")  # 'from:' words: the network input, the enclosing block's input
 
 
 # A split's own path names no tensor: its sections PATH.0, PATH.1, ... do.
@@ -105,7 +97,8 @@ class _Expander:
         self.doc, self.file = doc, file
         self.budget = budget
         self.depth_multiplier = depth
-        self.scale = scale
+        self.scale_name = scale
+        self.scale = Scale()  # the named scale's settings, once read
         self.calls: list[str] = []  # the chain of blocks being expanded, to catch cycles
         self.nesting = 0  # block calls and nested sequences entered, across blocks
         self.claims: dict[str, tuple[int, ...]] = {}  # path -> the item lines that made it
@@ -119,8 +112,8 @@ class _Expander:
         for key in ("input", "layers"):
             if key not in doc:
                 raise ConvcalcError(f"needs a top-level '{key}'", line=1)
-        self.defaults = self._read_defaults(doc.get("defaults"), doc.key_lines.get("defaults"))
-        self.blocks = self._read_blocks(doc.get("blocks"), doc.key_lines.get("blocks"))
+        self.defaults = read_defaults(doc.get("defaults"), doc.key_lines.get("defaults"))
+        self.blocks = read_blocks(doc.get("blocks"), doc.key_lines.get("blocks"))
         divisor = doc.get("channel_divisor", 1)
         if type(divisor) is not int or not 1 <= divisor <= 1024:
             raise ConvcalcError(f"channel_divisor {divisor!r} must be a whole number from 1 "
@@ -131,7 +124,9 @@ class _Expander:
         for key, value in text.items():
             if not isinstance(value, str):
                 raise ConvcalcError(f"'{key}' must be text", line=doc.key_lines[key])
-        width, cap, shape = self._read_scale(doc.get("scales"), doc.key_lines.get("scales"))
+        scale = self.scale = read_scale(doc.get("scales"), doc.key_lines.get("scales"),
+                                        self.scale_name, self.blocks)
+        self.depth_multiplier *= scale.depth
         top = _Context("", NETWORK_INPUT, {}, False, (), set())
         self._sequence(layers, top, NETWORK_INPUT, 0)
         self._check_unresolved()
@@ -140,10 +135,10 @@ class _Expander:
         name = text["name"] or one_line(Path(self.file).stem)
         try:
             arch = Architecture(
-                name=scaled_name(name, self.scale) if self.scale else name,
+                name=scaled_name(name, self.scale_name) if self.scale_name else name,
                 description=" ".join(text["description"].split()),
                 source=" ".join(text["source"].split()),
-                input=self._input(doc["input"], doc.key_lines["input"]),
+                input=read_input(doc["input"], doc.key_lines["input"]),
                 nodes=tuple(self.nodes),
                 file=self.file,
                 channel_divisor=divisor,
@@ -151,59 +146,14 @@ class _Expander:
             )
         except ConvcalcError as e:
             raise e.located(line=doc.key_lines.get("outputs", layers_line)) from None
-        if shape is not None:
-            arch = dataclasses.replace(arch, input=shape)
-        if width != 1 or cap is not None:
+        if scale.input is not None:
+            arch = dataclasses.replace(arch, input=scale.input)
+        if scale.width != 1 or scale.cap is not None:
             from convcalc.analysis.variants import with_width  # the one width rule
 
             # A named scale is the network its name says (efficientnet_b3), not a variant.
-            arch = dataclasses.replace(with_width(arch, width, cap), name=arch.name)
+            arch = dataclasses.replace(with_width(arch, scale.width, scale.cap), name=arch.name)
         return arch
-
-    def _read_scale(self, value: Any, line: int | None) -> tuple[float, int | None, Shape | None]:
-        """The width, channel cap and input of the scale asked for (1, None, None without one),
-        after setting its depth multiplier. ``scales:`` maps names to {width, depth,
-        max_channels, input}, as Ultralytics' [depth, width, max_channels]; each figure
-        defaults to the file's own (no cap)."""
-        scales = as_mapping(value, "'scales'", line)
-        if self.scale is None:
-            return 1.0, None, None
-        if self.scale not in scales:
-            raise ConvcalcError(f"has no scale '{self.scale}'{_near(self.scale, scales)}"
-                                + (f"; its scales: {', '.join(scales)}" if scales else
-                                   " (it declares no 'scales:')"), line=line)
-        where = scales.key_lines[self.scale]
-        settings = as_mapping(scales[self.scale], f"scale '{self.scale}'", where)
-        check_keys(settings, ("width", "depth", "max_channels", "input"),
-                   f"scale '{self.scale}'")
-        figures = {}
-        for key, limit in (("width", MAX_WIDTH), ("depth", MAX_DEPTH_MULTIPLIER)):
-            number = settings.get(key, 1.0)
-            if isinstance(number, bool) or not isinstance(number, int | float) or not (
-                    0 < number <= limit):
-                raise ConvcalcError(f"scale '{self.scale}': {key} {number!r} must be a number "
-                                    f"above 0 and at most {limit:g}",
-                                    line=settings.key_lines.get(key, where))
-            figures[key] = float(number)
-        cap = settings.get("max_channels")
-        if cap is not None and (type(cap) is not int or not 1 <= cap <= MAX_DIM):
-            raise ConvcalcError(f"scale '{self.scale}': max_channels {cap!r} must be a whole "
-                                f"number from 1 to {MAX_DIM:,}",
-                                line=settings.key_lines["max_channels"])
-        self.depth_multiplier *= figures["depth"]
-        shape = (self._input(settings["input"], settings.key_lines["input"])
-                 if "input" in settings else None)
-        return figures["width"], cap, shape
-
-    def _input(self, value: Any, line: int) -> Shape:
-        try:
-            if isinstance(value, list) and len(value) == 3 and all(
-                    type(v) is int for v in value):
-                return checked_shape(Shape(*value))
-            # 'HxW' and one size 'N' mean three channels, as --input does for an RGB image.
-            return parse_shape(str(value), channels=3)
-        except ConvcalcError as e:
-            raise e.located(line=line) from None
 
     def _outputs(self, value: Any, line: int | None) -> tuple[str, ...]:
         if value is None:
@@ -219,42 +169,6 @@ class _Expander:
                                     f"{_near(str(name), self.tensors)}", line=line)
             out.append(tensor)
         return tuple(out)
-
-    def _read_defaults(self, value: Any, line: int | None) -> dict[str, YMap]:
-        defaults = as_mapping(value, "'defaults'", line)
-        for kind, keys in defaults.items():
-            if kind not in LAYER_KINDS:
-                raise ConvcalcError(
-                    f"'defaults' names unknown layer kind '{kind}'"
-                    f"{suggestion(kind, LAYER_KINDS, FAMILIAR_NAMES)}",
-                    line=defaults.key_lines[kind])
-            check_keys(as_mapping(keys, f"defaults for '{kind}'", defaults.key_lines[kind]),
-                        tuple(k for k in yaml_keys(LAYER_KINDS[kind])), f"defaults for '{kind}'")
-        return {kind: as_mapping(keys, "", None) for kind, keys in defaults.items()}
-
-    def _read_blocks(self, value: Any, line: int | None) -> dict[str, YMap]:
-        blocks = as_mapping(value, "'blocks'", line)
-        for name, raw in blocks.items():
-            where = blocks.key_lines[name]
-            if not is_name(name) or name in LAYER_KINDS or name in GRAPH_KINDS:
-                raise ConvcalcError(f"block name '{name}' must be a word that is not a layer "
-                                    "kind", line=where)
-            body = as_mapping(raw, f"block '{name}'", where)
-            check_keys(body, BLOCK_KEYS, f"block '{name}'")
-            # A block is a layer sequence (a residual one with 'shortcut'), or parallel
-            # 'branches' joined by concat (an Inception module), named by the call.
-            if ("layers" in body) == ("branches" in body):
-                raise ConvcalcError(f"block '{name}' needs 'layers' or 'branches' (not both)",
-                                    line=where)
-            if "branches" in body and ("shortcut" in body or "after" in body):
-                raise ConvcalcError(f"block '{name}' with 'branches' takes no 'shortcut' or "
-                                    "'after'", line=where)
-            args = as_mapping(body.get("args"), f"'args' of block '{name}'", where)
-            for arg in args:
-                if not is_name(arg) or arg in RESERVED:
-                    raise ConvcalcError(f"block argument '{arg}' must be a word other than "
-                                        f"{' and '.join(RESERVED)}", line=args.key_lines[arg])
-        return dict(blocks)
 
     # -- items -------------------------------------------------------------------------------
 
@@ -603,10 +517,17 @@ class _Expander:
         block = self.blocks[name]
         params = as_mapping(block.get("args"), "", None)
         check_keys(body, ("name", "from", *params), f"a call of block '{name}'")
+        # The scale's arguments win over the call's: Ultralytics' parse_model makes every
+        # C3k2 a C3k at scales m, l and x, whatever its row says.
+        scaled = as_mapping(self.scale.args.get(name), "", None)
         args: dict[str, Any] = {}
         for key, default in params.items():
+            where = body.key_lines.get(key, line)
             try:
-                if key in body:
+                if key in scaled:
+                    where = scaled.key_lines[key]
+                    args[key] = _argument(scaled[key], args, source)  # written as a default
+                elif key in body:
                     args[key] = _argument(body[key], ctx.scope, ctx.block_input)
                 elif default is None:
                     raise ConvcalcError(f"block '{name}' needs argument '{key}'", line=line)
@@ -614,8 +535,7 @@ class _Expander:
                     # A default may be a formula over the arguments before it.
                     args[key] = _argument(default, args, source)
             except ConvcalcError as e:
-                raise e.located(line=body.key_lines.get(key, line), path=path,
-                                kind=name) from None
+                raise e.located(line=where, path=path, kind=name) from None
         self.calls.append(name)
         self._enter(line)
         inner = ctx.inside(path, source, line, scope=args, kinds=ctx.kinds)

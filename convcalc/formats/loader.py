@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from convcalc.errors import ConvcalcError, suggestion
-from convcalc.formats.arguments import scaled_name
+from convcalc.formats.declarations import scaled_name
 from convcalc.formats.expand import _Expander
 from convcalc.formats.yaml_reader import as_mapping, read_text, read_yaml
 from convcalc.graph.architecture import Architecture
