@@ -48,8 +48,11 @@ def tex_paragraph(text: str) -> str:
 
 def _breakable(text: str) -> str:
     """Escaped text that may break after a '.' or a '_' that a letter follows (a layer path:
-    'layer1.0.' and 'downsample.0', never 'downsample.' and '0')."""
-    return r"\allowbreak{}".join(map(tex_escape, re.split(r"(?<=[._])(?=[^\d._])", text)))
+    'layer1.0.' and 'downsample.0', never 'downsample.' and '0'), rather after a '.'
+    ('bottleneck1.0.' and 'dw_bn' rather than 'bottleneck1.0.dw_' and 'bn')."""
+    pieces = re.split(r"(?<=[._])(?=[^\d._])", text)
+    return "".join(tex_escape(p) + (r"\allowbreak{}" if p.endswith(".") else r"\penalty100{}")
+                   for p in pieces[:-1]) + tex_escape(pieces[-1])
 
 
 def _lines(cell: Cell) -> tuple[str, ...]:
@@ -62,15 +65,17 @@ def _chars(cell: Cell) -> int:
 
 
 def _wrap_title(title: str, width: int) -> tuple[str, ...]:
-    """A title broken after its spaces and slashes into lines of about ``width`` characters
-    (the width of the column's cells), so that a long title does not widen a column of short
-    numbers: '% of' 'MACs', 'Kernel/' 'stride'."""
+    """A title broken at its newlines, and after its spaces and a '/' or '-' inside a word,
+    into lines of about ``width`` characters (the width of the column's cells), so that a long
+    title does not widen a column of short numbers: '% of' 'MACs', 'Kernel/' 'stride'."""
     lines: list[str] = []
-    for word in re.split(r"(?<=[ /])", title):
-        if lines and len(lines[-1].rstrip()) + len(word.rstrip()) <= width:
-            lines[-1] += word
-        else:
-            lines.append(word)
+    for part in title.split("\n"):
+        start = len(lines)
+        for word in re.split(r"(?<= )|(?<=\w[/-])(?=\w)", part):
+            if len(lines) > start and len(lines[-1].rstrip()) + len(word.rstrip()) <= width:
+                lines[-1] += word
+            else:
+                lines.append(word)
     return tuple(line.rstrip() for line in lines)
 
 

@@ -61,9 +61,12 @@ LAYER_COLUMNS = (
 )
 TIMED_COLUMNS = (Column.SECONDS, Column.BOUND)
 # The per-layer table of a LaTeX report, unless --columns says otherwise: what fits a page
-# (the names, shapes and the headline numbers; the rest is in every other format).
+# (the names, shapes and the headline numbers; the rest is in every other format). On a
+# device, the time and its bound take the kernel's place.
 TEX_LAYER_COLUMNS = (Column.NAME, Column.KIND, Column.OUTPUT, Column.WINDOW, Column.PARAMS,
                      Column.MACS, Column.MACS_SHARE)
+TEX_TIMED_COLUMNS = (Column.NAME, Column.KIND, Column.OUTPUT, Column.PARAMS, Column.MACS,
+                     Column.MACS_SHARE, Column.SECONDS, Column.BOUND)
 
 # The one header of the CSV form: every section's column ids, in this order.
 CSV_COLUMNS = (
@@ -616,7 +619,7 @@ def _tex_section(section: Section, caption: str) -> list[str]:
 def render_report_tex(summaries: Sequence[Summary], columns: Sequence[str] | None = None) -> str:
     """LaTeX tables to \\input into a document whose preamble loads booktabs, longtable and
     array; every table fits the text width. Without ``columns``, the per-layer table has the
-    columns that fit a page (``TEX_LAYER_COLUMNS``, with time and bound on a device)."""
+    columns that fit a page (``TEX_LAYER_COLUMNS``; ``TEX_TIMED_COLUMNS`` on a device)."""
     lines = [f"% convcalc report; needs {PREAMBLE} in the preamble", ""]
     if len(summaries) > 1:
         lines += _tex_section(comparison_section(summaries), "Comparison")
@@ -625,7 +628,7 @@ def render_report_tex(summaries: Sequence[Summary], columns: Sequence[str] | Non
         chosen = columns
         if chosen is None and summary.blocks is None:
             timed = report.device is not None and report.totals.seconds is not None
-            chosen = [c.value for c in TEX_LAYER_COLUMNS + (TIMED_COLUMNS if timed else ())]
+            chosen = [c.value for c in (TEX_TIMED_COLUMNS if timed else TEX_LAYER_COLUMNS)]
         lines += [rf"\subsection*{{{tex_escape(report.name)}}}"]
         lines += [tex_paragraph(t) for t in (report.description, report.source and
                                              f"Source: {report.source}") if t]
