@@ -65,8 +65,8 @@ def test_resnet50_table_fits_with_whole_numbers_and_names(columns: int) -> None:
     lines = in_terminal(columns, "analyze", "resnet50")
     fits(lines, columns)
     text = "\n".join(lines)
-    # Exact totals from torchvision's resnet50 (README's table): 25,557,032 parameters and
-    # 4,089,184,256 multiply-accumulates at 224x224.
+    # Exact totals from torchvision's resnet50 (docs/getting-started.md): 25,557,032
+    # parameters and 4,089,184,256 multiply-accumulates at 224x224.
     assert "25,557,032 params" in text and "4,089,184,256 MACs" in text
     words = set(text.split())
     for name in ("conv1", "layer1.0.downsample.0", "layer4.2.conv3", "fc"):
@@ -351,7 +351,7 @@ def test_report_renders_in_rich() -> None:
 
 def test_table_is_one_call(tmp_path: Path) -> None:
     # MobileNet v1 at 160x160 (Howard et al. 2017, Table 7): 290M multiplies, exactly
-    # 290,675,200 (README's sweep).
+    # 290,675,200 (the sweep on the docs' Comparing designs page).
     text = convcalc.table("mobilenet_v1", input=160)
     assert "290,675,200 MACs" in text
     assert json.loads(convcalc.table("mobilenet_v1", input="160x160", format="json"))[
