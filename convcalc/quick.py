@@ -38,6 +38,7 @@ def table(arch: str | Path | Architecture, *, input: int | str | Shape | None = 
     """
     from convcalc.analysis.summary import fold
     from convcalc.present import grid, table
+    from convcalc.present.report_json import render_json
 
     if line_width is not None:
         whole_number("line_width", line_width, 1)
@@ -51,7 +52,7 @@ def table(arch: str | Path | Architecture, *, input: int | str | Shape | None = 
     if depth is not None:
         result = table.render_blocks(report, fold(report, depth), depth, format_)
     elif format_ == "json":
-        result = table.render_json(report) + "\n"
+        result = render_json(report) + "\n"
     elif format_ == "csv":
         result = table.render_csv(report, flops)
     elif format_ == "markdown":

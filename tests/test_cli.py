@@ -141,6 +141,8 @@ def test_analyze_json_imports_neither_numpy_nor_rich() -> None:
     modules = imported_after(["analyze", "resnet50", "--format", "json"])
     assert "numpy" not in modules and "rich" not in modules
     assert "convcalc.formats.loader" in modules  # the probe did run the command
+    # JSON is written by report_json alone: the terminal table's modules cost start-up time.
+    assert "convcalc.present.report_json" in modules and "convcalc.present.grid" not in modules
 
 
 def test_analyze_table_imports_neither_numpy_nor_rich() -> None:
@@ -149,6 +151,18 @@ def test_analyze_table_imports_neither_numpy_nor_rich() -> None:
     modules = imported_after(["analyze", "resnet50"])
     assert "numpy" not in modules and "rich" not in modules
     assert "convcalc.present.grid" in modules
+
+
+LAZY_FAMILIES = {f"convcalc.graph.layers.{family}"
+                 for family in ("attention", "tokens", "reshaping")}
+
+
+def test_a_cnn_never_loads_the_token_attention_and_reshaping_kinds() -> None:
+    # Start-up: LAYER_KINDS imports a family's module on the first lookup of one of its kinds.
+    cnn = imported_after(["analyze", "resnet50", "--format", "json"])
+    assert "convcalc.graph.layers.convolution" in cnn and not cnn & LAZY_FAMILIES
+    transformer = imported_after(["analyze", "vit_b_16", "--format", "json"])
+    assert {"convcalc.graph.layers.attention", "convcalc.graph.layers.tokens"} <= transformer
 
 
 def test_python_dash_m_runs_the_cli() -> None:

@@ -19,7 +19,8 @@ from convcalc.cli import main
 from convcalc.errors import ConvcalcError
 from convcalc.formats.loader import load, parse
 from convcalc.formats.profiles import parse_device
-from convcalc.present.table import render_json, render_table
+from convcalc.present.report_json import render_json
+from convcalc.present.table import render_table
 
 PROFILE = "name: p\ndtype: fp32\nmacs_per_second: {macs}\nbytes_per_second: {bytes}\n"
 

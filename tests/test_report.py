@@ -25,7 +25,7 @@ from convcalc.present.report_formats import (
     render_report_tex,
     tex_escape,
 )
-from convcalc.present.table import report_dict
+from convcalc.present.report_json import report_dict
 
 FORMATS = ("md", "csv", "json", "html", "tex")
 

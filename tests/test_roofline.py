@@ -7,7 +7,8 @@ import pytest
 from convcalc import analyze, parse
 from convcalc.analysis.roofline import Device
 from convcalc.errors import ConvcalcError
-from convcalc.present.table import render_csv, render_json
+from convcalc.present.report_json import render_json
+from convcalc.present.table import render_csv
 
 # A round device: 1 GMAC/s and 1 GB/s, so seconds read as (macs or bytes) / 1e9.
 ONE = Device("one", macs_per_second=1e9, bytes_per_second=1e9, dtype="fp32")

@@ -374,8 +374,6 @@ def output(report: Report, format_: str, flops: bool,
     """Print a report in one of FORMATS (none of them imports rich). After --convert, the
     layers the ``conversion`` created are marked, and what it did is a line under the table
     (the ``conversions`` key in JSON; CSV has the ``converted_from`` column only)."""
-    from convcalc.present import table
-
     changed = conversion.changed if conversion is not None else None
     note = ""
     if conversion is not None:
@@ -384,10 +382,14 @@ def output(report: Report, format_: str, flops: bool,
         note = conversion_note(conversion)
     if format_ != "table":
         table_only(columns)
-    if format_ == "json":
-        click.echo(table.render_json(report, changed, [conversion.to_dict()] if conversion
-                                     else ()))
-    elif format_ == "csv":
+    if format_ == "json":  # the JSON writer alone: the table's modules cost start-up time
+        from convcalc.present.report_json import render_json
+
+        click.echo(render_json(report, changed, [conversion.to_dict()] if conversion else ()))
+        return
+    from convcalc.present import table
+
+    if format_ == "csv":
         click.echo(table.render_csv(report, flops, changed), nl=False)
     elif format_ == "markdown":
         click.echo(table.render_markdown(report, flops, changed) + (f"\n{note}\n" if note

@@ -11,24 +11,26 @@ from convcalc.errors import ConvcalcError, suggestion
 from convcalc.graph import expr
 from convcalc.graph.expr import is_name
 from convcalc.graph.layers import (
-    LAYER_KINDS,
     Dims,
     FloatPair,
+    Kind,
     Layer,
     Merge,
     Padding,
     Sections,
     WidthScale,
-    yaml_keys,
 )
 from convcalc.graph.shapes import Pair, Shape
 
-# Per layer class, once: the YAML keys it accepts and the type each field is read as.
-YAML_KEYS = {cls: yaml_keys(cls) for cls in LAYER_KINDS.values()}
+_FIELD_TYPES: dict[Kind, dict[str, Any]] = {}
 
 
-FIELD_TYPES = {cls: {f.name: f.type for f in dataclasses.fields(cls)}
-               for cls in LAYER_KINDS.values()}
+def field_types(cls: Kind) -> dict[str, Any]:
+    """The type each field of a layer class is read as (once per class, on first use)."""
+    types_ = _FIELD_TYPES.get(cls)
+    if types_ is None:
+        types_ = _FIELD_TYPES[cls] = {f.name: f.type for f in dataclasses.fields(cls)}
+    return types_
 
 
 class _Lazy:

@@ -117,7 +117,7 @@ def read_defaults(value: Any, line: int | None) -> dict[str, YMap]:
                 f"{suggestion(kind, LAYER_KINDS, FAMILIAR_NAMES)}",
                 line=defaults.key_lines[kind])
         check_keys(as_mapping(keys, f"defaults for '{kind}'", defaults.key_lines[kind]),
-                   tuple(k for k in yaml_keys(LAYER_KINDS[kind])), f"defaults for '{kind}'")
+                   yaml_keys(LAYER_KINDS[kind]), f"defaults for '{kind}'")
     return {kind: as_mapping(keys, "", None) for kind, keys in defaults.items()}
 
 

@@ -10,8 +10,6 @@ from typing import Any
 
 from convcalc.errors import ConvcalcError, one_line
 from convcalc.formats.arguments import (
-    FIELD_TYPES,
-    YAML_KEYS,
     _argument,
     _candidates,
     _coerce,
@@ -20,6 +18,7 @@ from convcalc.formats.arguments import (
     _near,
     _parts,
     _referenced,
+    field_types,
 )
 from convcalc.formats.declarations import (
     GRAPH_KINDS,
@@ -44,6 +43,7 @@ from convcalc.graph.layers import (
     Layer,
     Merge,
     Shortcut,
+    yaml_keys,
 )
 from convcalc.graph.shapes import Shape
 from convcalc.limits import MAX_NESTING, MAX_REPEAT, Budget
@@ -432,7 +432,7 @@ class _Expander:
     def _layer(self, kind: str, body: YMap, ctx: _Context, path: str, line: int,
                sources: list[str]) -> str | None:
         cls = LAYER_KINDS[kind]
-        check_keys(body, ("name", "from", *YAML_KEYS[cls]), f"a '{kind}' layer")
+        check_keys(body, ("name", "from", *yaml_keys(cls)), f"a '{kind}' layer")
         raws: list[tuple[str, Any, int]] = []
         for source in (self.defaults.get(kind) or as_mapping(None, "", line), body):
             for key, raw in source.items():
@@ -489,7 +489,7 @@ class _Expander:
                path: str, line: int) -> Layer | Merge:
         """The layer of one item from its settings, located errors for bad ones."""
         cls = LAYER_KINDS[kind]
-        types_ = FIELD_TYPES[cls]
+        types_ = field_types(cls)
         values: dict[str, Any] = {}
         for key, raw, key_line in raws:
             try:

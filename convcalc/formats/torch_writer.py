@@ -29,7 +29,8 @@ from convcalc.analysis.report import NETWORK_INPUT, LayerRow, analyze
 from convcalc.errors import ConvcalcError
 from convcalc.formats.walk import inference_rows, not_written
 from convcalc.graph.architecture import Architecture
-from convcalc.graph.layers import ACTIVATION_OPS, Attention, ConvTranspose, Pool
+from convcalc.graph.layers import ACTIVATION_OPS, ConvTranspose, Pool
+from convcalc.graph.layers.attention import Attention
 from convcalc.graph.shapes import Shape, resolve_padding
 
 # Inputs of a merge written as a chain of operators (``t1 + t2``); more are one call over a list.

@@ -266,13 +266,14 @@ def _add(parent: _Open, value: Any, height: int, line: int) -> None:
 
 # Characters a terminal obeys instead of showing: controls (ESC starts the sequences that
 # recolour text or clear the screen) and the bidirectional overrides that reorder a line.
-UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# (A pattern, compiled by re's cache the first time a text is not printable.)
+UNPRINTABLE = "[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
 
 
 def printable(text: str, line: int | None) -> str:
     """``text``, refused if it holds a character a terminal would obey (only newlines and tabs
     may be written as escapes): names and descriptions are printed in tables and reports."""
-    bad = None if text.isprintable() else UNPRINTABLE.search(text)
+    bad = None if text.isprintable() else re.search(UNPRINTABLE, text)
     if bad is not None:
         raise ConvcalcError(f"text {_quoted(text)} holds the control character "
                             f"{bad.group()!r}; write printable text", line=line)

@@ -65,10 +65,12 @@ _FUNCTIONS: dict[str, tuple[Callable[..., Number], int, int]] = {
 }
 FUNCTIONS = tuple(_FUNCTIONS)
 # `in` is a Python keyword, so `in.c` can only mean the block input; it is read as a name.
-_INPUT = re.compile(r"\bin\s*\.\s*([a-z_]+)")
-_INPUT_WORD = re.compile(r"\bin\b")
+# Patterns are compiled (by re's cache) on first use, not at import: most formulas never
+# contain the letters "in", and compiling costs start-up time.
+_INPUT = r"\bin\s*\.\s*([a-z_]+)"
+_INPUT_WORD = r"\bin\b"
 # Words joined by hyphens ('thirty-two'): prose, not a subtraction of parameters.
-_WORDS = re.compile(r"[A-Za-z]+(-[A-Za-z]+)+")
+_WORDS = r"[A-Za-z]+(-[A-Za-z]+)+"
 INPUT_DIMS = {"c": "in_c", "h": "in_h", "w": "in_w"}
 INPUT_NAMES = tuple(f"__{n}" for n in INPUT_DIMS.values())
 
@@ -80,7 +82,7 @@ def is_name(text: str) -> bool:
 
 def uses_input(text: str) -> bool:
     """True when a formula reads the block input's shape (``in.c`` and friends)."""
-    return bool(_INPUT_WORD.search(text))
+    return "in" in text and re.search(_INPUT_WORD, text) is not None
 
 
 def input_scope(c: int, h: int | None, w: int | None) -> dict[str, int]:
@@ -105,8 +107,8 @@ def _parse(text: str) -> ast.expr:
                                 "in.c, in.h and in.w")
         return f"__{INPUT_DIMS[match.group(1)]}"
 
-    source = _INPUT.sub(dim, text)
-    if _INPUT_WORD.search(source):
+    source = re.sub(_INPUT, dim, text) if "in" in text else text
+    if "in" in source and re.search(_INPUT_WORD, source):
         raise ConvcalcError(f"'{text}' uses 'in' alone; write in.c, in.h or in.w")
     try:
         return ast.parse(source, mode="eval").body
@@ -212,7 +214,7 @@ def _lookup(name: str, text: str, scope: Mapping[str, object]) -> Value:
         if name in INPUT_NAMES:
             raise ConvcalcError(f"'{text}' reads the input's height or width, but the block "
                                 "input is a flat vector")
-        if _WORDS.fullmatch(text):
+        if re.fullmatch(_WORDS, text):
             raise ConvcalcError(f"'{text}' is neither a number nor a formula over block "
                                 "parameters; write a number such as 32")
         hint = suggestion(name, [k for k in scope if not k.startswith("__")])

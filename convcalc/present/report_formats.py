@@ -34,7 +34,8 @@ from convcalc.present.grid import (
 )
 from convcalc.present.latex import PREAMBLE, TIMES, Cell, tex_escape, tex_paragraph, tex_table
 from convcalc.present.notebook import notebook_html
-from convcalc.present.table import TITLES, Column, cell, input_text, report_dict
+from convcalc.present.report_json import report_dict
+from convcalc.present.table import TITLES, Column, cell, input_text
 
 SCHEMA = 1
 
@@ -319,7 +320,7 @@ def render_report_csv(summaries: Sequence[Summary],
 # -- JSON ----------------------------------------------------------------------------------------
 
 def summary_dict(summary: Summary) -> dict[str, Any]:
-    """The analyze contract (``render.report_dict``) plus the summaries; a section left out of
+    """The analyze contract (``report_json.report_dict``) plus the summaries; a section left out of
     the report is null."""
     m = summary.memory
     data = report_dict(summary.report)

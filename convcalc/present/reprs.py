@@ -62,7 +62,7 @@ def _report_html(report: "Report") -> str:
 
 @register(REPORT, "dict")
 def _report_dict(report: "Report") -> dict[str, Any]:
-    from convcalc.present.table import report_dict
+    from convcalc.present.report_json import report_dict
 
     return report_dict(report)
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 from convcalc.analysis.report import NETWORK_INPUT, LayerRow, Report, last_readers
 from convcalc.errors import ConvcalcError
-from convcalc.graph.layers import Attention, Conv, ConvTranspose, Upsample
+from convcalc.graph.layers import Conv, ConvTranspose, Upsample
+from convcalc.graph.layers.attention import Attention
 from convcalc.graph.shapes import Shape
 from convcalc.limits import (
     MAX_VERIFY_BYTES,

@@ -18,33 +18,31 @@ from convcalc.errors import ConvcalcError
 from convcalc.graph.layers import (
     Activation,
     AdaptiveAvgPool,
-    Attention,
     ChannelShuffle,
     ChannelSlice,
-    ClassToken,
     Concat,
     Conv,
     ConvTranspose,
     Crop,
     Dense,
     GroupNorm,
-    Image,
     LayerNorm,
     LocalResponseNorm,
-    PixelShuffle,
     Pool,
+    Upsample,
+    ZeroPad,
+)
+from convcalc.graph.layers.attention import CPB_HIDDEN, Attention, Softmax
+from convcalc.graph.layers.reshaping import (
+    PixelShuffle,
     Reduce,
     Reshape,
-    SelectToken,
-    Softmax,
     SpaceToDepth,
     Stack,
     Transpose,
     Unsqueeze,
-    Upsample,
-    ZeroPad,
 )
-from convcalc.graph.layers.attention import CPB_HIDDEN
+from convcalc.graph.layers.tokens import ClassToken, Image, SelectToken
 from convcalc.graph.shapes import Shape, resolve_padding
 from convcalc.reference import budget, tensor_kernels
 from convcalc.reference.kernels import (

@@ -6,8 +6,12 @@ methods that are pure functions of the input shape: ``out_shape``, ``params``, `
 position reads, for the receptive field) where a kind moves positions other than by a window.
 ``LAYER_KINDS`` below maps YAML names to classes. A new kind is a class in the module of its
 family (``convolution``, ``pooling``, ``normalization``, ``elementwise``, ``tensor_ops``,
-``tokens``, ``attention``, ``reshaping``) and a row in ``LAYER_KINDS``; the reference kernel
-goes in ``convcalc.reference`` and the PyTorch form in ``convcalc.formats.torch_writer``.
+``tokens``, ``attention``, ``reshaping``) and a row ``"name": "family.Class"`` in
+``LAYER_KINDS``; the reference kernel goes in ``convcalc.reference`` and the PyTorch form in
+``convcalc.formats.torch_writer``. A family's module is imported on the first lookup of one of
+its kinds; this package re-exports the classes of the families every convolutional network
+uses, and the ``tokens``, ``attention`` and ``reshaping`` classes are imported from their
+modules (a CNN never loads them).
 Tensors of any rank flow between them (``graph.shapes``): tokens are made and read by
 ``tokens``, attention and matrix products by ``attention``, other layouts by ``reshaping``.
 
@@ -38,9 +42,10 @@ Counting convention, chosen to match PyTorch:
   pixel shuffle and space to depth cost nothing.
 """
 
+import importlib
+from collections.abc import Iterator, Mapping
 from dataclasses import fields
 
-from convcalc.graph.layers.attention import Attention, MatMul, Softmax
 from convcalc.graph.layers.base import (
     WHOLE_INPUT,
     Cost,
@@ -85,15 +90,6 @@ from convcalc.graph.layers.normalization import (
     LocalResponseNorm,
 )
 from convcalc.graph.layers.pooling import AdaptiveAvgPool, GlobalAvgPool, Pool
-from convcalc.graph.layers.reshaping import (
-    PixelShuffle,
-    Reduce,
-    Reshape,
-    SpaceToDepth,
-    Stack,
-    Transpose,
-    Unsqueeze,
-)
 from convcalc.graph.layers.tensor_ops import (
     UPSAMPLE_MODES,
     ChannelShuffle,
@@ -104,63 +100,88 @@ from convcalc.graph.layers.tensor_ops import (
     Upsample,
     ZeroPad,
 )
-from convcalc.graph.layers.tokens import (
-    ClassToken,
-    Image,
-    PositionEmbedding,
-    SelectToken,
-    Tokens,
-)
 
-LAYER_KINDS: dict[str, type[Layer] | type[Merge]] = {
-    "conv": Conv,
-    "depthwise": Depthwise,
-    "pointwise": Pointwise,
-    "separable": Separable,
-    "maxpool": Pool,
-    "avgpool": Pool,
-    "global_avgpool": GlobalAvgPool,
-    "adaptive_avgpool": AdaptiveAvgPool,
-    "adaptive_maxpool": AdaptiveAvgPool,
-    "batchnorm": BatchNorm,
-    **dict.fromkeys(ACTIVATION_OPS, Activation),
-    "lrn": LocalResponseNorm,
-    "dropout": Dropout,
-    "flatten": Flatten,
-    "zeropad": ZeroPad,
-    "dense": Dense,
-    "conv_transpose": ConvTranspose,
-    "upsample": Upsample,
-    "crop": Crop,
-    "split": Split,
-    "channel_slice": ChannelSlice,
-    "channel_shuffle": ChannelShuffle,
-    "layernorm": LayerNorm,
-    "layer_scale": LayerScale,
-    "stochastic_depth": StochasticDepth,
-    "identity": Identity,
-    "add": Add,
-    "mul": Mul,
-    "concat": Concat,
-    "sub": Sub,
-    "div": Sub,
-    "groupnorm": GroupNorm,
-    "softmax": Softmax,
-    "tokens": Tokens,
-    "image": Image,
-    "class_token": ClassToken,
-    "position_embedding": PositionEmbedding,
-    "select_token": SelectToken,
-    "attention": Attention,
-    "matmul": MatMul,
-    "reshape": Reshape,
-    "transpose": Transpose,
-    "unsqueeze": Unsqueeze,
-    "stack": Stack,
-    "reduce": Reduce,
-    "pixel_shuffle": PixelShuffle,
-    "space_to_depth": SpaceToDepth,
-}
+Kind = type[Layer] | type[Merge]
+
+
+class Kinds(Mapping[str, Kind]):
+    """YAML names to layer classes, from rows ``name: "family.Class"``: a family's module is
+    imported when one of its kinds is first looked up, so a convolutional network never loads
+    the token, attention and reshaping families (start-up time). ``in`` and iterating the names
+    import nothing; ``values()`` and ``items()`` import every family."""
+
+    def __init__(self, rows: dict[str, str]) -> None:
+        self._rows = rows
+        self._classes: dict[str, Kind] = {}
+
+    def __getitem__(self, name: str) -> Kind:
+        cls = self._classes.get(name)
+        if cls is None:
+            family, _, class_name = self._rows[name].partition(".")
+            cls = getattr(importlib.import_module(f"{__name__}.{family}"), class_name)
+            self._classes[name] = cls
+        return cls
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._rows
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
+# The one table of kinds: a new kind is a class in its family's module and a row here.
+LAYER_KINDS = Kinds({
+    "conv": "convolution.Conv",
+    "depthwise": "convolution.Depthwise",
+    "pointwise": "convolution.Pointwise",
+    "separable": "convolution.Separable",
+    "maxpool": "pooling.Pool",
+    "avgpool": "pooling.Pool",
+    "global_avgpool": "pooling.GlobalAvgPool",
+    "adaptive_avgpool": "pooling.AdaptiveAvgPool",
+    "adaptive_maxpool": "pooling.AdaptiveAvgPool",
+    "batchnorm": "normalization.BatchNorm",
+    **dict.fromkeys(ACTIVATION_OPS, "elementwise.Activation"),
+    "lrn": "normalization.LocalResponseNorm",
+    "dropout": "elementwise.Dropout",
+    "flatten": "tensor_ops.Flatten",
+    "zeropad": "tensor_ops.ZeroPad",
+    "dense": "convolution.Dense",
+    "conv_transpose": "convolution.ConvTranspose",
+    "upsample": "tensor_ops.Upsample",
+    "crop": "tensor_ops.Crop",
+    "split": "tensor_ops.Split",
+    "channel_slice": "tensor_ops.ChannelSlice",
+    "channel_shuffle": "tensor_ops.ChannelShuffle",
+    "layernorm": "normalization.LayerNorm",
+    "layer_scale": "normalization.LayerScale",
+    "stochastic_depth": "elementwise.StochasticDepth",
+    "identity": "elementwise.Identity",
+    "add": "elementwise.Add",
+    "mul": "elementwise.Mul",
+    "concat": "elementwise.Concat",
+    "sub": "elementwise.Sub",
+    "div": "elementwise.Sub",
+    "groupnorm": "normalization.GroupNorm",
+    "softmax": "attention.Softmax",
+    "tokens": "tokens.Tokens",
+    "image": "tokens.Image",
+    "class_token": "tokens.ClassToken",
+    "position_embedding": "tokens.PositionEmbedding",
+    "select_token": "tokens.SelectToken",
+    "attention": "attention.Attention",
+    "matmul": "attention.MatMul",
+    "reshape": "reshaping.Reshape",
+    "transpose": "reshaping.Transpose",
+    "unsqueeze": "reshaping.Unsqueeze",
+    "stack": "reshaping.Stack",
+    "reduce": "reshaping.Reduce",
+    "pixel_shuffle": "reshaping.PixelShuffle",
+    "space_to_depth": "reshaping.SpaceToDepth",
+})
 
 
 # Names people bring from PyTorch or Keras, for "did you mean" hints.
@@ -179,10 +200,16 @@ FAMILIAR_NAMES = {
 }
 
 
-def yaml_keys(cls: type[Layer] | type[Merge]) -> tuple[str, ...]:
+_YAML_KEYS: dict[Kind, tuple[str, ...]] = {}
+
+
+def yaml_keys(cls: Kind) -> tuple[str, ...]:
     """The keys a layer kind accepts in YAML: its fields, less ``kind`` and derived ones."""
-    hidden = ("kind", *getattr(cls, "yaml_hidden", ()))
-    return tuple(f.name for f in fields(cls) if f.name not in hidden)
+    keys = _YAML_KEYS.get(cls)
+    if keys is None:  # once per class: the loader asks for every layer
+        hidden = ("kind", *getattr(cls, "yaml_hidden", ()))
+        keys = _YAML_KEYS[cls] = tuple(f.name for f in fields(cls) if f.name not in hidden)
+    return keys
 
 __all__ = [
     "ACTIVATION_OPS",
@@ -193,11 +220,9 @@ __all__ = [
     "Activation",
     "AdaptiveAvgPool",
     "Add",
-    "Attention",
     "BatchNorm",
     "ChannelShuffle",
     "ChannelSlice",
-    "ClassToken",
     "Concat",
     "Conv",
     "ConvTranspose",
@@ -213,37 +238,26 @@ __all__ = [
     "GlobalAvgPool",
     "GroupNorm",
     "Identity",
-    "Image",
+    "Kind",
+    "Kinds",
     "Layer",
     "LayerNorm",
     "LayerScale",
     "LocalResponseNorm",
-    "MatMul",
     "Merge",
     "Mul",
     "Padding",
-    "PixelShuffle",
     "Plan",
     "Pointwise",
     "Pool",
-    "PositionEmbedding",
     "Reach",
     "Reaches",
-    "Reduce",
-    "Reshape",
     "Sections",
-    "SelectToken",
     "Separable",
     "Shortcut",
-    "Softmax",
-    "SpaceToDepth",
     "Split",
-    "Stack",
     "StochasticDepth",
     "Sub",
-    "Tokens",
-    "Transpose",
-    "Unsqueeze",
     "Upsample",
     "WidthScale",
     "Window",
