@@ -53,6 +53,9 @@ MAX_SWEEP_LAYERS = 200_000            # cells x layers: the analyses one sweep r
 MAX_ARCHS = 100
 MAX_COMPARED_LAYERS = 100_000
 MAX_BATCH = 1_000_000                 # images in one --batch
+# A written ONNX model is one protobuf message, which cannot pass 2 GiB; its float32 weights
+# are checked before any is drawn (vit_h_14's 632M take 2.5 GB).
+MAX_ONNX_WEIGHT_BYTES = (2 << 30) - (64 << 20)  # room for the graph itself
 MAX_CALIBRATION_ROWS = 1000           # measured networks in one calibrate CSV
 # Device figures within physical bounds, so that every time computed from them is a finite
 # float that JSON can hold (1e-300 MACs/s made times of 1e300 s and overflowed to inf): a

@@ -4,6 +4,11 @@ from pathlib import Path
 
 DATA = Path(__file__).parent / "data"
 
+# Small networks that together use every layer kind on every rank it reads: the files that
+# test_torch_writer.py exports, test_onnx_writer.py writes and test_verify.py verifies.
+KIND_FILES = ["export_kinds.yaml", "graph_every_kind.yaml", "tensors_vit.yaml",
+              "tensors_swin.yaml", "tensors_ops.yaml", "tensors_ranks.yaml", "tensors_moves.yaml"]
+
 
 def torch_macs(model, x):  # type: ignore[no-untyped-def]
     """torch's MACs for ``model(x)``: FlopCounterMode // 2, with the attention fast path off

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import convcalc
@@ -77,6 +77,7 @@ def test_table_with_any_argument_returns_text_or_a_convcalc_error(name: str,
 
 @settings(max_examples=150, deadline=None)
 @given(args=st.tuples(JUNK, JUNK, JUNK))
+@example(args=(1.1984620899082105e+308, 1.1984620899082105e+308, None))  # value + divisor / 2
 def test_shapes_and_formulas_with_any_values(args: tuple[object, object, object]) -> None:
     for call in (lambda: Shape(*args), lambda: convcalc.make_divisible(*args),
                  lambda: convcalc.summarize(REPORT, top=args[0], depth=args[1]),

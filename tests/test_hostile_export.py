@@ -163,3 +163,12 @@ def test_pool_padding_of_half_the_kernel_exports_and_torch_takes_it() -> None:
     # the stride is the kernel (PyTorch's default): 8 -> (8 + 2 - 3) // 3 + 1 = 3
     # -> (3 + 2 - 2) // 2 + 1 = 2
     assert namespace["build"]()(torch.zeros(1, 3, 8, 8)).shape == (1, 3, 2, 2)
+
+
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan"])
+def test_a_number_that_is_no_python_literal_is_refused(value: str) -> None:
+    # str(float("inf")) is 'inf', a name in the written module, not a number.
+    text = f"name: n\ninput: 8x8x3\nlayers:\n  - lrn: {{name: l, alpha: {value}}}\n"
+    with pytest.raises(ConvcalcError, match=r"^lrn\.yaml:4: layer 'l' \(lrn\): alpha -?(inf|nan) "
+                                            r"must be a finite number$"):
+        write_torch(parse(text, file="lrn.yaml"))

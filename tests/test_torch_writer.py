@@ -10,27 +10,29 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import DATA, torch_macs
+from conftest import DATA, KIND_FILES, torch_macs
 
 from convcalc.analysis.report import analyze
 from convcalc.analysis.variants import convert, with_width
 from convcalc.cli import main
 from convcalc.formats.loader import builtin_names, load
 from convcalc.formats.torch_writer import write_torch
+from convcalc.graph.layers import LAYER_KINDS
 
 
-def torch_counts(source: str) -> tuple[int, int, list[list[int]]]:
-    """(params, macs, output shapes) of the module the file builds, counted by torch on the
-    meta device (shapes only: no memory, no arithmetic)."""
+def torch_counts(source: str, batch: int = 1) -> tuple[int, int, list[list[int]]]:
+    """(params, macs, output shapes after the batch) of the module the file builds at
+    ``batch``, counted by torch on the meta device (shapes only: no memory, no arithmetic)."""
     torch = pytest.importorskip("torch")
 
     namespace: dict[str, Any] = {}
     exec(compile(source, "model.py", "exec"), namespace)  # the file convcalc wrote
     with torch.device("meta"):
         model = namespace["build"]().eval()
-        x = torch.zeros(namespace["INPUT_SHAPE"])
+        x = torch.zeros((batch, *namespace["INPUT_SHAPE"][1:]))
     macs, out = torch_macs(model, x)
     outs = out if isinstance(out, tuple) else (out,)
+    assert [o.shape[0] for o in outs] == [batch] * len(outs)
     return (sum(p.numel() for p in model.parameters()), macs, [list(o.shape[1:]) for o in outs])
 
 
@@ -122,13 +124,23 @@ def test_onnx_models_round_trip_to_pytorch(name: str, exporter: str) -> None:
     assert shapes == [expected["output"]]
 
 
-def test_graph_kinds_export() -> None:
-    # split sections, transposed convolution, concat, channel shuffle, layer norm and scale,
-    # stochastic depth, identity, upsampling to another tensor's size, adaptive max pooling.
-    arch = load(DATA / "export_kinds.yaml")
+def test_the_kind_files_use_every_kind() -> None:
+    # A new kind fails here until a file of KIND_FILES uses it (and so the tests below export
+    # it); separable and split are written as their parts, depthwise + pointwise and
+    # channel_slice rows.
+    used = {r.kind for name in KIND_FILES for r in analyze(load(DATA / name)).rows}
+    assert set(LAYER_KINDS) - {"separable", "split"} <= used
+
+
+@pytest.mark.parametrize("name", KIND_FILES)
+def test_every_kind_on_every_rank_exports_with_torchs_counts(name: str) -> None:
+    arch = load(DATA / name)
     source = write_torch(arch)
-    assert "LayerNorm2d(8" in source and "nn.ConvTranspose2d(4, 4" in source
-    assert torch_counts(source) == convcalc_counts(arch)
+    expected = convcalc_counts(arch)
+    assert torch_counts(source) == expected
+    # At batch 2 a kind that works on the wrong dim, or broadcasts against the batch, fails
+    # or changes a shape.
+    assert torch_counts(source, batch=2)[2] == expected[2]
 
 
 def test_graph_kinds_export_to_yaml() -> None:

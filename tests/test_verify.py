@@ -5,13 +5,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import DATA, KIND_FILES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import convcalc
 from convcalc.cli import main
 from convcalc.errors import ConvcalcError
-from convcalc.graph.layers import Conv, ConvTranspose, Upsample
+from convcalc.graph.layers import LAYER_KINDS, Conv, ConvTranspose, Upsample
 from convcalc.reference import verify
 
 
@@ -137,6 +138,17 @@ def test_every_kind_of_the_graph_language_verifies():
         convcalc.Shape(32, 32, 6), convcalc.Shape(48, 48, 6), convcalc.Shape(5, 5, 6),
         convcalc.Shape(16, 16, 6), convcalc.Shape(11, 12, 6), convcalc.Shape(11, 12, 6),
         convcalc.Shape(11, 12, 6))
+
+
+def test_the_reference_runs_every_kind():
+    # Every kind of LAYER_KINDS on every rank it reads (the files of KIND_FILES; separable and
+    # split run as their parts), each row's shape and multiplies re-checked.
+    kinds = set()
+    for name in KIND_FILES:
+        checks = verify(convcalc.analyze(convcalc.load(str(DATA / name))))
+        assert [c.path for c in checks if not c.ok] == [], name
+        kinds |= {c.kind for c in checks}
+    assert set(LAYER_KINDS) - {"separable", "split"} <= kinds
 
 
 @pytest.mark.parametrize("name", ["graph_se", "graph_unet", "graph_fpn"])

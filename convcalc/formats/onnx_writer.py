@@ -7,62 +7,30 @@ of the file gives the design's layer paths, shapes, params and MACs. Weights are
 (seeded): He-normal convolutions and dense layers, unit batch-norm statistics, so activations
 stay finite and a runtime times ordinary numbers, not NaNs or denormals.
 
-Plain ops of opset 17 only, the ones ONNX Runtime and convcalc's ONNX reader both know: GELU is
-written as torch's exporter writes it at opset 17 (Erf), SiLU as Sigmoid and Mul, channel
-shuffle as Reshape, Transpose, Reshape. Side branches (auxiliary classifiers) are left out.
-Needs the ``onnx`` package (the ``onnx`` extra), imported only here.
+Plain ops of opset 17 only, written as torch's exporter writes the same modules: GELU with Erf,
+SiLU as Sigmoid and Mul, channel shuffle as Reshape, Transpose, Reshape. Tensors are laid out
+as the PyTorch writer's (``onnx_graph``: NCHW images, any other rank in convcalc's order after
+the batch); the kinds of tensors of any rank, attention among them, have their forms in
+``onnx_tensors``. Side branches (auxiliary classifiers) are left out. A model whose float32
+weights pass protobuf's 2 GiB is refused before any weight is drawn. Needs the ``onnx`` package
+(the ``onnx`` extra), imported only here.
 """
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 from convcalc.analysis.report import NETWORK_INPUT, LayerRow, analyze
 from convcalc.errors import ConvcalcError, require
-from convcalc.formats.walk import inference_rows, not_written
+from convcalc.formats.onnx_graph import OnnxGraph, Writer
+from convcalc.formats.onnx_tensors import TENSOR_FORMS, linear
+from convcalc.formats.walk import inference_rows, torch_dim
 from convcalc.graph.architecture import Architecture
 from convcalc.graph.layers import ConvTranspose, Pool
-from convcalc.graph.shapes import Shape, resolve_padding
-from convcalc.limits import MAX_BATCH
+from convcalc.graph.shapes import resolve_padding
+from convcalc.limits import MAX_BATCH, MAX_ONNX_WEIGHT_BYTES
 
 OPSET = 17
 INPUT_NAME = "input"
-
-
-class _Graph:
-    """The nodes and initializers written so far, and the seeded generator of weights."""
-
-    def __init__(self, onnx: Any, batch: int, seed: int) -> None:
-        import numpy as np
-
-        self.onnx = onnx
-        self.np = np
-        self.batch = batch
-        self.rng = np.random.default_rng(seed)
-        self.nodes: list[Any] = []
-        self.initializers: list[Any] = []
-
-    def node(self, op: str, inputs: list[str], output: str, name: str, **attrs: Any) -> str:
-        """Add one node; returns its output name."""
-        self.nodes.append(self.onnx.helper.make_node(op, inputs, [output], name=name, **attrs))
-        return output
-
-    def constant(self, name: str, values: Any, dtype: str = "float32") -> str:
-        """Add an initializer holding ``values``; returns its name."""
-        array = self.np.asarray(values, dtype=dtype)
-        self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
-        return name
-
-    def random(self, name: str, dims: tuple[int, ...], std: float) -> str:
-        """Add an initializer of normal values with standard deviation ``std``."""
-        return self.constant(name, self.rng.standard_normal(dims) * std)
-
-    def dims(self, shape: Shape) -> list[int]:
-        """The NCHW (or [N, C] for a flat vector) dims of a shape at the batch."""
-        return [self.batch, shape.c] if shape.is_flat else [self.batch, shape.c, *shape.hw]
-
-
-Writer = Callable[[_Graph, LayerRow, list[str]], str]
 
 
 def _onnx_pads(pads: tuple[int, int, int, int]) -> list[int]:
@@ -71,7 +39,7 @@ def _onnx_pads(pads: tuple[int, int, int, int]) -> list[int]:
     return [top, left, bottom, right]
 
 
-def _conv(g: _Graph, row: LayerRow, xs: list[str]) -> str:
+def _conv(g: OnnxGraph, row: LayerRow, xs: list[str]) -> str:
     conv = row.layer.as_conv(row.input)  # type: ignore[union-attr]
     window = conv.window(row.input)
     per_group = row.input.c // conv.groups
@@ -85,7 +53,7 @@ def _conv(g: _Graph, row: LayerRow, xs: list[str]) -> str:
                   dilations=list(window.dilation), group=conv.groups)
 
 
-def _conv_transpose(g: _Graph, row: LayerRow, xs: list[str]) -> str:
+def _conv_transpose(g: OnnxGraph, row: LayerRow, xs: list[str]) -> str:
     layer: ConvTranspose = row.layer  # type: ignore[assignment]
     ph, pw = layer._pads()  # ConvTranspose2d's symmetric (h, w) padding
     per_group = layer.filters // layer.groups
@@ -100,7 +68,7 @@ def _conv_transpose(g: _Graph, row: LayerRow, xs: list[str]) -> str:
                   dilations=list(layer.dilation), group=layer.groups)
 
 
-def _pool(g: _Graph, row: LayerRow, xs: list[str]) -> str:
+def _pool(g: OnnxGraph, row: LayerRow, xs: list[str]) -> str:
     pool: Pool = row.layer  # type: ignore[assignment]
     window = pool.window(row.input)
     extra = {"count_include_pad": 1} if row.kind == "avgpool" else {}  # PyTorch's default
@@ -109,7 +77,7 @@ def _pool(g: _Graph, row: LayerRow, xs: list[str]) -> str:
                   pads=_onnx_pads(window.padding), ceil_mode=int(pool.ceil_mode), **extra)
 
 
-def _adaptive(g: _Graph, row: LayerRow, xs: list[str]) -> str:
+def _adaptive(g: OnnxGraph, row: LayerRow, xs: list[str]) -> str:
     """Adaptive pooling as a plain pool whose window tiles the input: exact when the input is
     a multiple of the output (ONNX has no adaptive pooling; torch's exporter does the same)."""
     (h, w), (oh, ow) = row.input.hw, row.output.hw
@@ -121,7 +89,18 @@ def _adaptive(g: _Graph, row: LayerRow, xs: list[str]) -> str:
                   strides=[h // oh, w // ow])
 
 
-def _batchnorm(g: _Graph, row: LayerRow, xs: list[str]) -> str:
+def _on_channels(write: Writer) -> Writer:
+    """A kind whose ONNX op reads channels at dim 1 (BatchNormalization, LRN): on an image as
+    it is, on any other tensor on its features as [batch, d, positions, 1]."""
+    def on_features(g: OnnxGraph, row: LayerRow, xs: list[str]) -> str:
+        if row.input.is_image:
+            return write(g, row, xs)
+        t = write(g, row, [g.features_first(row.path, xs[0], row.input)])
+        return g.features_back(row.path, t, row.input)
+    return on_features
+
+
+def _batchnorm(g: OnnxGraph, row: LayerRow, xs: list[str]) -> str:
     c = row.input.c
     p = row.path
     inputs = [xs[0], g.constant(f"{p}.weight", g.rng.uniform(0.5, 1.5, c)),
@@ -130,12 +109,19 @@ def _batchnorm(g: _Graph, row: LayerRow, xs: list[str]) -> str:
     return g.node("BatchNormalization", inputs, p, p, epsilon=1e-5)
 
 
-def _clip(g: _Graph, row: LayerRow, xs: list[str]) -> str:
+def _lrn(g: OnnxGraph, row: LayerRow, xs: list[str]) -> str:
+    return g.node("LRN", xs[:1], row.path, row.path, size=int(getattr(row.layer, "size", 5)),
+                  alpha=float(getattr(row.layer, "alpha", 1e-4)),
+                  beta=float(getattr(row.layer, "beta", 0.75)),
+                  bias=float(getattr(row.layer, "k", 1)))
+
+
+def _clip(g: OnnxGraph, row: LayerRow, xs: list[str]) -> str:
     low = g.constant(f"{row.path}.min", 0.0)
     return g.node("Clip", [xs[0], low, g.constant(f"{row.path}.max", 6.0)], row.path, row.path)
 
 
-def _gelu(g: _Graph, row: LayerRow, xs: list[str]) -> str:
+def _gelu(g: OnnxGraph, row: LayerRow, xs: list[str]) -> str:
     """x * (erf(x / sqrt 2) + 1) * 0.5: torch's exporter's GELU at opset 17."""
     p = row.path
     t = g.node("Div", [xs[0], g.constant(f"{p}.sqrt2", math.sqrt(2))], f"{p}/div", f"{p}/Div")
@@ -145,7 +131,7 @@ def _gelu(g: _Graph, row: LayerRow, xs: list[str]) -> str:
     return g.node("Mul", [t, g.constant(f"{p}.half", 0.5)], p, p)
 
 
-def _silu(g: _Graph, row: LayerRow, xs: list[str]) -> str:
+def _silu(g: OnnxGraph, row: LayerRow, xs: list[str]) -> str:
     gate = g.node("Sigmoid", xs[:1], f"{row.path}/sigmoid", f"{row.path}/Sigmoid")
     return g.node("Mul", [xs[0], gate], row.path, row.path)
 
@@ -155,30 +141,30 @@ def _simple(op: str, **attrs: Any) -> Writer:
     return lambda g, row, xs: g.node(op, xs[:1], row.path, row.path, **attrs)
 
 
-def _ints(g: _Graph, name: str, values: list[int]) -> str:
-    return g.constant(name, values, dtype="int64")
-
-
-def _zeropad(g: _Graph, row: LayerRow, xs: list[str]) -> str:
+def _zeropad(g: OnnxGraph, row: LayerRow, xs: list[str]) -> str:
     top, bottom, left, right = resolve_padding(row.layer.padding,  # type: ignore[union-attr]
                                                row.input.hw, (1, 1), (1, 1), (1, 1))
-    pads = _ints(g, f"{row.path}.pads", [0, 0, top, left, 0, 0, bottom, right])
+    pads = g.ints(f"{row.path}.pads", [0, 0, top, left, 0, 0, bottom, right])
     return g.node("Pad", [xs[0], pads], row.path, row.path, mode="constant")
 
 
-def _dense(g: _Graph, row: LayerRow, xs: list[str]) -> str:
-    units = row.output.c
+def _dense(g: OnnxGraph, row: LayerRow, xs: list[str]) -> str:
+    """A dense layer: on a flat vector a Gemm; on tokens or any other rank a MatMul by the
+    transposed weight and an Add, as torch's exporter writes nn.Linear there."""
+    units, bias = row.output.c, bool(getattr(row.layer, "bias", False))
+    if not row.input.is_flat:
+        return linear(g, row.path, xs[0], row.input.c, units, bias)
     inputs = [xs[0], g.random(f"{row.path}.weight", (units, row.input.c),
                               math.sqrt(2 / row.input.c))]
-    if getattr(row.layer, "bias", False):
+    if bias:
         inputs.append(g.random(f"{row.path}.bias", (units,), 0.01))
     return g.node("Gemm", inputs, row.path, row.path, transB=1)
 
 
-def _upsample(g: _Graph, row: LayerRow, xs: list[str]) -> str:
+def _upsample(g: OnnxGraph, row: LayerRow, xs: list[str]) -> str:
     """Resize to the output size, as torch's interpolate: nearest picks floor(out / scale),
     bilinear without aligned corners samples at half-pixel centres."""
-    sizes = _ints(g, f"{row.path}.sizes", g.dims(row.output))
+    sizes = g.ints(f"{row.path}.sizes", g.dims(row.output))
     nearest = getattr(row.layer, "mode", "nearest") == "nearest"
     mode = {"mode": "nearest", "coordinate_transformation_mode": "asymmetric",
             "nearest_mode": "floor"} if nearest else {
@@ -186,66 +172,44 @@ def _upsample(g: _Graph, row: LayerRow, xs: list[str]) -> str:
     return g.node("Resize", [xs[0], "", "", sizes], row.path, row.path, **mode)
 
 
-def _layernorm(g: _Graph, row: LayerRow, xs: list[str]) -> str:
-    """LayerNormalization over channels: of a flat vector directly, of an image between two
-    Transposes to channels-last and back (as torch's exporter writes ConvNeXt's)."""
+def _layernorm(g: OnnxGraph, row: LayerRow, xs: list[str]) -> str:
+    """LayerNormalization over channels: of the features of any tensor but an image directly,
+    of an image between two Transposes to channels-last and back (as torch's exporter writes
+    ConvNeXt's)."""
     p, c = row.path, row.input.c
     ones = g.constant(f"{p}.weight", [1.0] * c)
     norm = [ones, g.constant(f"{p}.bias", [0.0] * c)] if getattr(row.layer, "affine", True) \
         else [ones]
     epsilon = float(getattr(row.layer, "eps", 1e-5))
-    if row.input.is_flat:
+    if not row.input.is_image:
         return g.node("LayerNormalization", [xs[0], *norm], p, p, axis=-1, epsilon=epsilon)
     t = g.node("Transpose", xs[:1], f"{p}/last", f"{p}/Transpose", perm=[0, 2, 3, 1])
     t = g.node("LayerNormalization", [t, *norm], f"{p}/norm", p, axis=-1, epsilon=epsilon)
     return g.node("Transpose", [t], p, f"{p}/Transpose_1", perm=[0, 3, 1, 2])
 
 
-def _layer_scale(g: _Graph, row: LayerRow, xs: list[str]) -> str:
+def _layer_scale(g: OnnxGraph, row: LayerRow, xs: list[str]) -> str:
     c = row.input.c
-    dims = (c,) if row.input.is_flat else (c, 1, 1)
+    dims = (c, 1, 1) if row.input.is_image else (c,)
     return g.node("Mul", [xs[0], g.random(f"{row.path}.scale", dims, 0.1)], row.path, row.path)
 
 
-def _chain(op: str) -> Writer:
-    """An n-ary merge as a chain of binary ``op`` nodes (ONNX's Add and Mul take two)."""
-    def write(g: _Graph, row: LayerRow, xs: list[str]) -> str:
-        t = xs[0]
-        for i, x in enumerate(xs[1:], start=1):
-            last = i == len(xs) - 1
-            t = g.node(op, [t, x], row.path if last else f"{row.path}/{op.lower()}_{i}",
-                       row.path if last else f"{row.path}/{op}_{i}")
-        return t
-    return write
-
-
-def _slice(g: _Graph, row: LayerRow, x: str, axes: list[int], starts: list[int],
+def _slice(g: OnnxGraph, row: LayerRow, x: str, axes: list[int], starts: list[int],
            stops: list[int]) -> str:
     p = row.path
-    return g.node("Slice", [x, _ints(g, f"{p}.starts", starts), _ints(g, f"{p}.ends", stops),
-                            _ints(g, f"{p}.axes", axes)], p, p)
+    return g.node("Slice", [x, g.ints(f"{p}.starts", starts), g.ints(f"{p}.ends", stops),
+                            g.ints(f"{p}.axes", axes)], p, p)
 
 
-def _channel_slice(g: _Graph, row: LayerRow, xs: list[str]) -> str:
+def _channel_slice(g: OnnxGraph, row: LayerRow, xs: list[str]) -> str:
     start, stop = row.layer.bounds(row.input.c)  # type: ignore[union-attr]
-    return _slice(g, row, xs[0], [1], [start], [stop])
+    return _slice(g, row, xs[0], [torch_dim(row.input, -1)], [start], [stop])
 
 
-def _crop(g: _Graph, row: LayerRow, xs: list[str]) -> str:
+def _crop(g: OnnxGraph, row: LayerRow, xs: list[str]) -> str:
     top, left = row.layer.offsets(row.input_shapes)  # type: ignore[union-attr]
     h, w = row.output.hw
     return _slice(g, row, xs[0], [2, 3], [top, left], [top + h, left + w])
-
-
-def _channel_shuffle(g: _Graph, row: LayerRow, xs: list[str]) -> str:
-    """Reshape to [N, groups, c / groups, h, w], swap the two group axes, reshape back."""
-    p = row.path
-    groups = int(getattr(row.layer, "groups", 1))
-    n, c, h, w = g.dims(row.input)
-    t = g.node("Reshape", [xs[0], _ints(g, f"{p}.split", [n, groups, c // groups, h, w])],
-               f"{p}/split", f"{p}/Reshape")
-    t = g.node("Transpose", [t], f"{p}/swap", f"{p}/Transpose", perm=[0, 2, 1, 3, 4])
-    return g.node("Reshape", [t, _ints(g, f"{p}.merge", [n, c, h, w])], p, p)
 
 
 ONNX: dict[str, Writer] = {
@@ -257,13 +221,10 @@ ONNX: dict[str, Writer] = {
     "global_avgpool": _simple("GlobalAveragePool"),
     "adaptive_avgpool": _adaptive,
     "adaptive_maxpool": _adaptive,
-    "batchnorm": _batchnorm,
+    "batchnorm": _on_channels(_batchnorm),
     "layernorm": _layernorm,
     "layer_scale": _layer_scale,
-    "lrn": lambda g, row, xs: g.node(
-        "LRN", xs[:1], row.path, row.path, size=int(getattr(row.layer, "size", 5)),
-        alpha=float(getattr(row.layer, "alpha", 1e-4)),
-        beta=float(getattr(row.layer, "beta", 0.75)), bias=float(getattr(row.layer, "k", 1))),
+    "lrn": _on_channels(_lrn),
     "relu": _simple("Relu"),
     "relu6": _clip,
     "leaky_relu": _simple("LeakyRelu", alpha=0.01),  # PyTorch's default slope
@@ -274,17 +235,19 @@ ONNX: dict[str, Writer] = {
     "tanh": _simple("Tanh"),
     "hardswish": _simple("HardSwish"),
     "hardsigmoid": _simple("HardSigmoid", alpha=1 / 6, beta=0.5),  # PyTorch's Hardsigmoid
-    "softmax": _simple("Softmax", axis=1),
+    "softmax": lambda g, row, xs: g.node(
+        "Softmax", xs[:1], row.path, row.path,
+        axis=torch_dim(row.input, int(getattr(row.layer, "axis", -1)))),
     **dict.fromkeys(("dropout", "identity", "stochastic_depth"), _simple("Identity")),
     "flatten": _simple("Flatten", axis=1),
     "zeropad": _zeropad,
     "upsample": _upsample,  # a second input gives only the size
     "crop": _crop,  # likewise
-    "add": _chain("Add"),
-    "mul": _chain("Mul"),
-    "concat": lambda g, row, xs: g.node("Concat", xs, row.path, row.path, axis=1),
+    "concat": lambda g, row, xs: g.node(
+        "Concat", xs, row.path, row.path,
+        axis=torch_dim(row.input, int(getattr(row.layer, "axis", -1)))),
     "channel_slice": _channel_slice,
-    "channel_shuffle": _channel_shuffle,
+    **TENSOR_FORMS,
 }
 
 
@@ -295,14 +258,17 @@ def write_onnx(arch: Architecture, batch: int = 1, seed: int = 0) -> bytes:
         raise ConvcalcError(f"batch {batch} must be from 1 to {MAX_BATCH:,}")
     onnx = require("onnx", "onnx")
     report = analyze(arch)
-    graph = _Graph(onnx, batch, seed)
+    if 4 * report.totals.params > MAX_ONNX_WEIGHT_BYTES:
+        raise ConvcalcError(
+            f"{report.totals.params:,} params take "
+            f"{4 * report.totals.params / (1 << 30):.1f} GiB at float32, more than the "
+            f"{MAX_ONNX_WEIGHT_BYTES / (1 << 30):.2f} GiB one ONNX file holds (protobuf's "
+            "limit); export a smaller --width", file=arch.file)
+    graph = OnnxGraph(onnx, batch, seed)
     names = {NETWORK_INPUT: INPUT_NAME}
     for i, row in inference_rows(report):
-        write = ONNX.get(row.kind)
-        if write is None:
-            raise not_written(row, "ONNX").located(file=arch.file, line=row.line)
         try:
-            names[i] = write(graph, row, [names[source] for source in row.inputs])
+            names[i] = ONNX[row.kind](graph, row, [names[source] for source in row.inputs])
         except ConvcalcError as e:
             raise e.located(file=arch.file, line=row.line, path=row.path,
                             kind=row.kind) from None

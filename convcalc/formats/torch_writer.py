@@ -8,7 +8,8 @@ projections expanded. Each module is registered at its convcalc layer path, so
 equal convcalc's params and MACs (tests/test_torch_writer.py checks every built-in network).
 
 Side branches (auxiliary classifiers) are left out: the module computes inference. ``TORCH``
-maps each layer kind to the code of its module; a kind without an entry cannot be exported.
+maps each layer kind to the code of its module (``EXPRESSIONS`` to its forward expression);
+tests/test_torch_writer.py checks every kind has one.
 
 Tensors are torch's layout of convcalc's shapes, with the batch first: an image [h, w, c] is
 NCHW, any other rank keeps convcalc's order (tokens [n, d] are [batch, n, d]). Kinds that
@@ -27,7 +28,7 @@ from typing import Any
 
 from convcalc.analysis.report import NETWORK_INPUT, LayerRow, analyze
 from convcalc.errors import ConvcalcError
-from convcalc.formats.walk import inference_rows, not_written
+from convcalc.formats.walk import inference_rows, torch_dim
 from convcalc.graph.architecture import Architecture
 from convcalc.graph.layers import ACTIVATION_OPS, ConvTranspose, Pool
 from convcalc.graph.layers.attention import Attention
@@ -157,6 +158,13 @@ class LayerScale(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.scale
 ''',
+    "_on_features": '''
+def _on_features(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``module``, which reads channels at dim 1 (batch norm, group norm, LRN), on the last dim
+    (the features) of a tensor that is not an image: [batch, ..., d] as [batch, d, positions]."""
+    y = module(x.reshape(x.shape[0], -1, x.shape[-1]).transpose(1, 2))
+    return y.transpose(1, 2).reshape(x.shape)
+''',
     "_product": '''
 def _product(xs: list[torch.Tensor]) -> torch.Tensor:
     """The product of the tensors, one after another."""
@@ -236,12 +244,6 @@ def _layernorm(row: LayerRow) -> str:
             f"elementwise_affine={_field(row, 'affine')})")
 
 
-def torch_dim(shape: Shape, axis: int) -> int:
-    """The torch dim (batch first, images NCHW) of convcalc's ``axis`` of ``shape``."""
-    a = axis % shape.rank
-    return (2, 3, 1)[a] if shape.is_image else a + 1
-
-
 def _last(var: str, shape: Shape, rank: int | None = None) -> str:
     """The tensor ``var`` channels last (an NCHW image permuted), with singleton dims after the
     batch up to ``rank`` dims (to broadcast as convcalc aligns dims, from the last)."""
@@ -275,8 +277,11 @@ def _on_last(method: Callable[[LayerRow], str]) -> Callable[[LayerRow, list[str]
 
 
 def _matmul(row: LayerRow, xs: list[str]) -> str:
+    """torch.matmul of the channels-last views, lifted to the output's rank so that their
+    leading dims broadcast as convcalc's do, not against the batch."""
     a, b = row.input_shapes
-    return _back(f"torch.matmul({_last(xs[0], a)}, {_last(xs[1], b)})", row.output)
+    rank = row.output.rank
+    return _back(f"torch.matmul({_last(xs[0], a, rank)}, {_last(xs[1], b, rank)})", row.output)
 
 
 def _reduce(row: LayerRow) -> str:
@@ -333,7 +338,9 @@ def _crop(row: LayerRow, xs: list[str]) -> str:
 
 def _channel_shuffle(row: LayerRow, xs: list[str]) -> str:
     groups = _field(row, "groups")
-    return f"{xs[0]}.unflatten(1, ({groups}, -1)).transpose(1, 2).flatten(1, 2)"
+    if row.input.is_image:
+        return f"{xs[0]}.unflatten(1, ({groups}, -1)).transpose(1, 2).flatten(1, 2)"
+    return f"{xs[0]}.unflatten(-1, ({groups}, -1)).transpose(-2, -1).flatten(-2)"
 
 
 TORCH: dict[str, Callable[[LayerRow], str]] = {
@@ -342,8 +349,8 @@ TORCH: dict[str, Callable[[LayerRow], str]] = {
     "avgpool": _pool,
     "global_avgpool": lambda row: "nn.AdaptiveAvgPool2d(1)",
     "adaptive_avgpool": lambda row: f"nn.AdaptiveAvgPool2d({_field(row, 'size')})",
-    "batchnorm": lambda row: (f"nn.BatchNorm1d({row.input.c})" if row.input.is_flat
-                              else f"nn.BatchNorm2d({row.input.c})"),
+    "batchnorm": lambda row: (f"nn.BatchNorm2d({row.input.c})" if row.input.is_image
+                              else f"nn.BatchNorm1d({row.input.c})"),
     **dict.fromkeys(ACTIVATION_OPS, lambda row: ACTIVATION_MODULES[row.kind]),
     "lrn": lambda row: (f"nn.LocalResponseNorm({_field(row, 'size')}, alpha="
                         f"{_field(row, 'alpha')}, beta={_field(row, 'beta')}, "
@@ -372,6 +379,11 @@ TORCH: dict[str, Callable[[LayerRow], str]] = {
     "identity": lambda row: "nn.Identity()",
     "stochastic_depth": lambda row: "nn.Identity()",  # the identity at inference
 }
+# Kinds whose torch module reads the channels at dim 1: on any tensor but an image they run
+# on its features through the helper ``_on_features``.
+ON_CHANNELS = ("batchnorm", "groupnorm", "lrn")
+
+
 # Layers without a module: the forward expression over the inputs' variables.
 def _merge(operator: str, reduce: str) -> Callable[[LayerRow, list[str]], str]:
     """A merge of its inputs by ``operator``: chained for a few, ``reduce([...])`` for more."""
@@ -423,18 +435,19 @@ def write_torch(arch: Architecture) -> str:
             helpers.update(name for name in HELPERS if expression.startswith(name))
             forward.append(f"        t{i} = {expression}")
             continue
-        build = TORCH.get(row.kind)
         try:
-            if build is None:
-                raise not_written(row, "PyTorch")
-            code = build(row)
+            code = TORCH[row.kind](row)
         except ConvcalcError as e:
             raise e.located(file=arch.file, line=row.line, path=row.path, kind=row.kind) from None
         helpers.update(name for name in HELPERS if code.startswith(name + "("))
         modules.append(f"            {row.path!r}: {code},")
         if row.kind == "upsample":
             args = args[:1]  # a second input gives only its size, which the module holds
-        forward.append(f"        t{i} = at[{row.path!r}]({', '.join(args)})")
+        call = f"at[{row.path!r}]"
+        if row.kind in ON_CHANNELS and not row.input.is_image:
+            helpers.add("_on_features")
+            call, args = "_on_features", [call, *args]
+        forward.append(f"        t{i} = {call}({', '.join(args)})")
     results = [_variable(row) for row in report.outputs]
     shape = "x".join(str(d) for d in (1, report.input.c, *report.input.hw))
     return _TEMPLATE.format(

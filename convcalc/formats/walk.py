@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 
 from convcalc.analysis.report import LayerRow, Report
-from convcalc.errors import ConvcalcError
+from convcalc.graph.shapes import Shape
 
 
 def inference_rows(report: Report) -> Iterator[tuple[int, LayerRow]]:
@@ -14,7 +14,8 @@ def inference_rows(report: Report) -> Iterator[tuple[int, LayerRow]]:
             yield i, row
 
 
-def not_written(row: LayerRow, format_: str) -> ConvcalcError:
-    """The error for a row whose kind the writer of ``format_`` has no entry for."""
-    return ConvcalcError(f"layer kind '{row.kind}' cannot be exported to {format_} yet",
-                         path=row.path, kind=row.kind)
+def torch_dim(shape: Shape, axis: int) -> int:
+    """The dim of convcalc's ``axis`` of ``shape`` in the layout both model writers use:
+    the batch first, an image NCHW, any other rank in convcalc's order."""
+    a = axis % shape.rank
+    return (2, 3, 1)[a] if shape.is_image else a + 1

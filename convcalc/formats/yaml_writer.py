@@ -16,7 +16,7 @@ from typing import Any
 from convcalc.analysis.report import NETWORK_INPUT, LayerRow, analyze
 from convcalc.errors import plain
 from convcalc.graph.architecture import Architecture
-from convcalc.graph.layers import Dims, Layer, Merge
+from convcalc.graph.layers import ChannelSlice, Dims, Layer, Merge
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_ .,:()/+×@-]*[A-Za-z0-9_.)]")  # ×@: variant names
@@ -50,6 +50,16 @@ def layer_fields(layer: Layer | Merge) -> dict[str, Any]:
         # A list of dims (reshape's shape) is never shortened to one number, as [3, 3] is.
         out[f.name] = list(value) if f.type == Dims else value
     return out
+
+
+def _concrete(row: LayerRow) -> Layer | Merge:
+    """The row's layer with its settings as the file must say them: a section of a split into
+    equal parts (whose bounds hidden fields give) as its channels start .. stop."""
+    layer = row.layer
+    if isinstance(layer, ChannelSlice) and layer.parts:
+        start, stop = layer.bounds(row.input.c)
+        return ChannelSlice(start=start, stop=stop)
+    return layer
 
 
 def _names(rows: list[LayerRow]) -> list[str]:
@@ -86,7 +96,7 @@ def write_yaml(arch: Architecture) -> str:
     previous = NETWORK_INPUT
     for row in rows:
         i = index[id(row)]
-        body = {"name": names[i], **layer_fields(row.layer)}
+        body = {"name": names[i], **layer_fields(_concrete(row))}
         if row.inputs != (previous,):
             sources = [names[s] for s in row.inputs]
             body["from"] = sources[0] if len(sources) == 1 else sources

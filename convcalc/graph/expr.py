@@ -45,6 +45,9 @@ def make_divisible(value: float, divisor: float, min_value: float | None = None)
         if isinstance(number, bool) or not isinstance(number, int | float) or not (
                 math.isfinite(number)):
             raise ConvcalcError(f"make_divisible's {name} {number!r} must be a finite number")
+        if abs(number) > MAX_MAGNITUDE:  # 1e308 + 1e308 / 2 is infinite, which int() refuses
+            raise ConvcalcError(f"make_divisible's {name} {number!r} must be at most "
+                                f"{MAX_MAGNITUDE:.0e} in size")
     divisor = int(divisor)
     if divisor < 1:
         raise ConvcalcError(f"make_divisible's divisor {divisor} must be at least 1")

@@ -1,5 +1,6 @@
 """Normalisation: batch norm, local response norm, layer norm and layer scale."""
 
+import math
 from dataclasses import dataclass
 
 from convcalc.errors import ConvcalcError
@@ -33,6 +34,9 @@ class LocalResponseNorm(Layer):
 
     def __post_init__(self) -> None:
         _positive("size", self.size)
+        for name in ("alpha", "beta", "k"):
+            if not math.isfinite(getattr(self, name)):
+                raise ConvcalcError(f"{name} {getattr(self, name)} must be a finite number")
 
     def other_ops(self, x: Shape) -> int:
         return (self.size + 3) * x.elements
