@@ -1,7 +1,5 @@
 """The commands that analyse and compare designs: analyze, compare, sweep and list."""
 
-from typing import TYPE_CHECKING
-
 import click
 
 from convcalc.analysis.report import Report, analyze
@@ -31,9 +29,6 @@ from convcalc.cli.base import (
 from convcalc.errors import ConvcalcError
 from convcalc.formats.loader import catalogue_names, load
 from convcalc.graph.shapes import parse_shape
-
-if TYPE_CHECKING:
-    pass
 
 
 @click.command("analyze", epilog=examples(
@@ -105,7 +100,8 @@ def folded(report: Report, depth: int, format_: str, columns: str | None) -> Non
               "separable, bottleneck or inverted-residual convolution, or whole networks.",
               epilog=examples(
     "convcalc compare --input 28x28x192 --kernel 5 --filters 32 --bottleneck 16",
-    "convcalc compare mobilenet_v1 resnet50 --convert standard"))
+    "convcalc compare mobilenet_v1 resnet50 --convert standard",
+    "convcalc compare mobilenet_v2 mobilenet_v2@width=0.5,input=160 --format tex > cmp.tex"))
 @click.argument("archs", nargs=-1, metavar="[ARCH]...", shell_complete=complete_arch)
 @click.option("--input", "input_", metavar="HxWxC",
               help="One layer's input (with --kernel and --filters), or the networks' input size.")
@@ -121,8 +117,8 @@ def folded(report: Report, depth: int, format_: str, columns: str | None) -> Non
 @click.option("--width", type=float, help="Networks: width multiplier on channel counts.")
 @depth_multiplier_option
 @conversion_options
-@click.option("--format", "format_", type=Names(FORMATS), default="table",
-              show_default=True, help="Output format.")
+@click.option("--format", "format_", type=Names((*FORMATS, "tex")), default="table",
+              show_default=True, help="Output format (tex: a LaTeX table that fits a page).")
 @columns_option
 @click.option("--dtype", type=DTYPES, help=DTYPE_HELP)
 @roofline_options
