@@ -584,9 +584,10 @@ def test_ten_thousand_nested_paths_walk_without_recursion() -> None:
     assert [r.path for r in analyze(net(deep)).rows] == ["0" + ".0" * 61]
 
 
-def test_the_readme_mbconv_block() -> None:
-    # The block of the README's YAML reference, on 32x32x16. Block a: t = 1 (no expansion),
-    # 3x3 stride 1, SE squeeze max(1, 16 // 4) = 4, residual add (shapes agree).
+def test_the_documented_mbconv_block() -> None:
+    # The block of the architecture language page (docs/language.md), on 32x32x16. Block
+    # a: t = 1 (no expansion), 3x3 stride 1, SE squeeze max(1, 16 // 4) = 4, residual add
+    # (shapes agree).
     # b: expand 16 -> make_divisible(96, 8) = 96: 16*96 = 1,536 params, 32*32*96*16 macs;
     # depthwise 5x5 stride 2 'same' on 32 -> 16: 25*96 = 2,400 params, 16*16*96*25 macs;
     # SE squeeze max(1, 16 // 4) = 4 (the block input's channels, not the expanded ones):
