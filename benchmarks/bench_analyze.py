@@ -24,7 +24,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +37,8 @@ def median_seconds(command: list[str], runs: int, cwd: str | Path | None = None,
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(command, stdout=subprocess.DEVNULL, check=True, cwd=cwd, env=env)
+        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       check=True, cwd=cwd, env=env)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -92,6 +94,15 @@ def environments(tree: Path, cache: Path) -> dict[str, dict[str, str]]:
             ".pyc": base | {"PYTHONPYCACHEPREFIX": str(cache)}}
 
 
+def _figure(measure: Callable[[], float], scale: float) -> str:
+    """``measure()`` times ``scale``, or "-" where the command fails (an older checkout
+    without that architecture)."""
+    try:
+        return f"{measure() * scale:.{3 if scale == 1 else 1}f}"
+    except subprocess.CalledProcessError:
+        return "-"
+
+
 def print_startup(runs: int, trees: list[Path]) -> None:
     """Start-up of each checkout in ``trees``, side by side: median wall time, and (where
     valgrind is installed) millions of instructions, without and with a bytecode cache."""
@@ -103,8 +114,8 @@ def print_startup(runs: int, trees: list[Path]) -> None:
         envs = [environments(tree, Path(tmp) / str(i)) for i, tree in enumerate(trees)]
         for env in envs:  # warm the bytecode caches
             for _, command in startup_commands():
-                subprocess.run(command, stdout=subprocess.DEVNULL, check=True,
-                               env=env[".pyc"], cwd=tmp)
+                subprocess.run(command, check=False, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, env=env[".pyc"], cwd=tmp)
         names = [str(tree) if tree != ROOT else "this tree" for tree in trees]
         print("  ".join(f"[{i}] {name}" for i, name in enumerate(names)))
         kinds = ["no .pyc", ".pyc"]
@@ -113,10 +124,10 @@ def print_startup(runs: int, trees: list[Path]) -> None:
             heads += [f"M instr {kind} [{i}]" for kind in kinds for i in range(len(trees))]
         print(f"{'command':42}" + "".join(f"{h:>{max(len(h) + 2, 9)}}" for h in heads))
         for label, command in startup_commands():
-            figures = [f"{median_seconds(command, runs, tmp, env[kind]):.3f}"
+            figures = [_figure(partial(median_seconds, command, runs, tmp, env[kind]), 1)
                        for kind in kinds for env in envs]
             if counted:
-                figures += [f"{instructions(command, tmp, env[kind]) / 1e6:.1f}"
+                figures += [_figure(partial(instructions, command, tmp, env[kind]), 1e-6)
                             for kind in kinds for env in envs]
             print(f"{label:42}" + "".join(f"{f:>{max(len(h) + 2, 9)}}"
                                           for f, h in zip(figures, heads, strict=True)))

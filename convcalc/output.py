@@ -127,6 +127,10 @@ def _plan(path: Path, inputs: Iterable[str | Path]) -> tuple[Path, int] | None:
     # The file a link names, so the rename replaces that file and not the link.
     target = Path(os.path.realpath(path))
     if existing is None:  # a new file gets the usual 0666 less umask
+        try:  # 'new/..' names a folder through one that does not exist, as open() says
+            os.stat(path.parent)
+        except OSError as e:
+            raise ConvcalcError(f"cannot write '{path}': {e.strerror or e}") from None
         umask = os.umask(0)
         os.umask(umask)
         return target, 0o666 & ~umask

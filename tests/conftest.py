@@ -8,6 +8,9 @@ DATA = Path(__file__).parent / "data"
 ONNX_NOT_READ = {
     "efficientformer_l1": "ReduceMean of tokens (dynamo); attention biases gathered by stripped "
                           "indices (TorchScript)",
+    # Split attention stacks its branches in a 5-D tensor ([1, radix, c, h, w]).
+    "resnest14d": "split attention's 5-D tensors",
+    "skresnet18": "split attention's 5-D tensors",
 }
 
 # Small networks that together use every layer kind on every rank it reads: the files that

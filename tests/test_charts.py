@@ -56,7 +56,7 @@ def test_sweep_chart_plots_macs_against_params() -> None:
 def test_multi_architecture_report_has_a_comparison_chart() -> None:
     page = render_report_html(summaries("googlenet", "mobilenet_v1"))
     assert "<h3>Comparison chart</h3>" in page
-    # 568,740,352 / 1,582,671,872 = 0.359 and 4,231,976 / 6,998,552 = 0.605 (README's zoo).
+    # 568,740,352 / 1,582,671,872 = 0.359 and 4,231,976 / 6,998,552 = 0.605 (docs/architectures.md).
     assert "569M MACs (\N{MULTIPLICATION SIGN}0.36)" in page
     assert "4.23M params (\N{MULTIPLICATION SIGN}0.60)" in page
     single = render_report_html(summaries("googlenet"))

@@ -143,6 +143,9 @@ def test_analyze_json_imports_neither_numpy_nor_rich() -> None:
     assert "convcalc.formats.loader" in modules  # the probe did run the command
     # JSON is written by report_json alone: the terminal table's modules cost start-up time.
     assert "convcalc.present.report_json" in modules and "convcalc.present.grid" not in modules
+    # Each command's module is imported when it runs: analyze loads no other command.
+    assert {m for m in modules if m.startswith("convcalc.cli.")} == {"convcalc.cli.analyze",
+                                                                      "convcalc.cli.base"}
 
 
 def test_analyze_table_imports_neither_numpy_nor_rich() -> None:

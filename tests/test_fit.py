@@ -19,7 +19,9 @@ from click.testing import CliRunner
 import convcalc
 from convcalc.cli import main
 from convcalc.errors import ConvcalcError
+from convcalc.formats.loader import catalogue_names
 from convcalc.present.grid import Col, Grid, abbreviate_kind
+from convcalc.present.results import family
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 BUILTINS = ["alexnet", "bottleneck_example", "bottleneck_example_plain", "googlenet",
@@ -63,8 +65,8 @@ def test_resnet50_table_fits_with_whole_numbers_and_names(columns: int) -> None:
     lines = in_terminal(columns, "analyze", "resnet50")
     fits(lines, columns)
     text = "\n".join(lines)
-    # Exact totals from torchvision's resnet50 (README's table): 25,557,032 parameters and
-    # 4,089,184,256 multiply-accumulates at 224x224.
+    # Exact totals from torchvision's resnet50 (docs/getting-started.md): 25,557,032
+    # parameters and 4,089,184,256 multiply-accumulates at 224x224.
     assert "25,557,032 params" in text and "4,089,184,256 MACs" in text
     words = set(text.split())
     for name in ("conv1", "layer1.0.downsample.0", "layer4.2.conv3", "fc"):
@@ -77,11 +79,21 @@ def test_resnet50_table_fits_with_whole_numbers_and_names(columns: int) -> None:
         assert "--columns" in text
 
 
-def test_list_fits_80_columns_and_names_are_whole() -> None:
+def test_list_fits_80_columns_one_line_per_architecture() -> None:
     lines = in_terminal(80, "list")
     fits(lines, 80)
-    first_words = [line.split()[0] for line in lines[2:] if line and not line[0].isspace()]
-    assert set(BUILTINS) <= set(first_words)
+    names = catalogue_names()
+    rows = [line.split() for line in lines[2:] if line and line[0].isalnum()]
+    assert [row[0] for row in rows[:len(names)]] == names
+    assert set(BUILTINS) <= set(names)
+    # name, input, params and MACs; the prose is left out, and the hint says how to show it
+    assert all(len(row) == 4 for row in rows[:len(names)])
+    assert len(lines) <= len(names) + len({family(n) for n in names}) + 6
+    assert any(line.startswith("hidden to fit 80 columns: description, source") for line in lines)
+    # a wider terminal shows the description, once for a family's scales
+    text = "\n".join(in_terminal(120, "list"))
+    assert text.count("EfficientNet-B0 to B7, MBConv blocks") == 1
+    assert "ResNet-50, bottleneck blocks" in text
 
 
 def test_compare_fits_80_columns() -> None:
@@ -164,6 +176,15 @@ def test_wrapped_columns_never_cut_words() -> None:
     # 18 columns leave 12 (WRAP_MIN) for the note: two lines, words whole.
     narrow = GRID.text(width=18, columns=["name", "note"]).splitlines()
     assert [line[6:] for line in narrow[3:6]] == ["one two", "three four", "five"]
+
+
+def test_a_wrapped_column_needs_its_least_width() -> None:
+    grid = Grid(title="", columns=(Col("name", "Name"), Col("note", "Note", wrap=True,
+                                                            least=20)),
+                rows=[["abc", "one two three four five six"]], priority=("name", "note"))
+    # 'Name' + 2 + 20 = 26 columns hold both, in lines of at most 20 characters; 25 do not
+    assert grid.text(26).splitlines()[2:4] == ["abc   one two three four", "      five six"]
+    assert "hidden to fit 25 columns: note" in " ".join(grid.text(25).split())
 
 
 def test_columns_pick_and_order() -> None:
@@ -330,7 +351,7 @@ def test_report_renders_in_rich() -> None:
 
 def test_table_is_one_call(tmp_path: Path) -> None:
     # MobileNet v1 at 160x160 (Howard et al. 2017, Table 7): 290M multiplies, exactly
-    # 290,675,200 (README's sweep).
+    # 290,675,200 (the sweep on the docs' Comparing designs page).
     text = convcalc.table("mobilenet_v1", input=160)
     assert "290,675,200 MACs" in text
     assert json.loads(convcalc.table("mobilenet_v1", input="160x160", format="json"))[

@@ -203,7 +203,8 @@ def test_a_layer_no_output_depends_on_is_an_error() -> None:
          "bad.yaml:3: layer 's.0' (channel_slice): cannot split 4 channels into 3 equal "
          "sections"),
         ("  - relu: {name: input}\n",
-         "bad.yaml:3: name 'input' must be a word (letters, digits, _) other than input and in"),
+         "bad.yaml:3: name 'input' must be a word (letters, digits, _) or a whole number, "
+         "other than input and in"),
         ("  - relu: {from: 3.5}\n",
          "bad.yaml:3: layer '0' (relu): from 3.5 must name a layer path"),
         ("  - conv: {name: c, filters: 4, kernel: 1}\n"
@@ -583,9 +584,10 @@ def test_ten_thousand_nested_paths_walk_without_recursion() -> None:
     assert [r.path for r in analyze(net(deep)).rows] == ["0" + ".0" * 61]
 
 
-def test_the_readme_mbconv_block() -> None:
-    # The block of the README's YAML reference, on 32x32x16. Block a: t = 1 (no expansion),
-    # 3x3 stride 1, SE squeeze max(1, 16 // 4) = 4, residual add (shapes agree).
+def test_the_documented_mbconv_block() -> None:
+    # The block of the architecture language page (docs/language.md), on 32x32x16. Block
+    # a: t = 1 (no expansion), 3x3 stride 1, SE squeeze max(1, 16 // 4) = 4, residual add
+    # (shapes agree).
     # b: expand 16 -> make_divisible(96, 8) = 96: 16*96 = 1,536 params, 32*32*96*16 macs;
     # depthwise 5x5 stride 2 'same' on 32 -> 16: 25*96 = 2,400 params, 16*16*96*25 macs;
     # SE squeeze max(1, 16 // 4) = 4 (the block input's channels, not the expanded ones):
@@ -700,3 +702,21 @@ def test_a_unet_skip_cropped_to_the_decoder() -> None:
         """)
     assert by["skip"].output == Shape(8, 8, 4)  # type: ignore[attr-defined]
     assert by["cat"].output == Shape(8, 8, 8)  # type: ignore[attr-defined]
+
+
+def test_names_may_be_whole_numbers() -> None:
+    # As exporters name an nn.Sequential's modules: layer1.0.conv, and a layer named 0 too.
+    text = """
+        input: 8x8x4
+        layers:
+          - group:
+              name: layer1
+              layers:
+                - group:
+                    name: 0
+                    layers:
+                      - conv: {name: conv, filters: 4, kernel: 3, padding: 1}
+                      - relu: {name: "1"}
+                - add: {name: 0, from: [in, layer1.0.1]}
+        """
+    assert [n.path for n in net(text).nodes] == ["layer1.0.conv", "layer1.0.1", "layer1.0"]

@@ -180,7 +180,7 @@ def test_box_text_and_fill_follow_the_report() -> None:
     names = [b.name for b in d.boxes]
     assert names == ["input", "bottleneck", "conv"]
     bottleneck, conv = d.boxes[1], d.boxes[2]
-    # README: 2,408,448 + 10,035,200 = 12,443,648 MACs; the 5x5 conv is the larger share.
+    # docs/lecture.md: 2,408,448 + 10,035,200 = 12,443,648 MACs; the 5x5 conv is the larger share.
     assert conv.share == pytest.approx(10_035_200 / 12_443_648)
     assert bottleneck.share == pytest.approx(2_408_448 / 12_443_648)
     assert conv.level == 5  # the largest share gets the darkest fill

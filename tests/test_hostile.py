@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from test_commands_fuzz import assert_ran_or_refused, assert_refused
 from test_robustness import _run_cli
@@ -393,6 +393,10 @@ NAME_PIECES = st.sampled_from(["out", ".md", ".csv", ".npy", "/", "..", ".", "\n
 @given(name=st.lists(NAME_PIECES, min_size=1, max_size=5).map("".join),
        command=st.sampled_from([("report", "net.yaml", "--format", "md"),
                                 ("conv", "--example", "step")]))
+# Through a folder that does not exist: 'out/..' is the working folder, 'out/../net.yaml' the
+# input; both are refused before anything is printed or written, as open() refuses them.
+@example(name="out/..", command=("conv", "--example", "step"))
+@example(name="out/../net.yaml", command=("report", "net.yaml", "--format", "md"))
 def test_random_output_names(name: str, command: tuple[str, ...], tmp_path: Path,
                              monkeypatch: pytest.MonkeyPatch) -> None:
     # Whatever -o names: a whole file or one error line, report's input untouched, and no

@@ -1,9 +1,10 @@
 """torchvision, timm, ultralytics and segmentation_models_pytorch models exported to ONNX by
 both exporters (weights stripped, in tests/data/onnx, made by tests/data/make_onnx_fixtures.py)
-analyze to torch's own numbers stored beside them;
-their imported YAML analyzes the same; and `analyze` on YAML never imports onnx."""
+analyze to torch's own numbers stored beside them; their imported YAML analyzes the same; and
+`analyze` on YAML never imports onnx."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,8 @@ import pytest
 from click.testing import CliRunner
 from conftest import DATA, ONNX_NOT_READ
 
-from convcalc.analysis.report import analyze
+from convcalc.analysis.report import Report, analyze
+from convcalc.analysis.summary import fold
 from convcalc.cli import main
 from convcalc.errors import ConvcalcError
 from convcalc.formats.loader import load, parse
@@ -49,9 +51,10 @@ def test_export_analyzes_to_torch_numbers(name: str, exporter: str) -> None:
     assert [torch_shape(r.output.as_list()) for r in outputs] == [COUNTS[name]["output"]]
 
 
-def imported(name: str, tmp_path: Path) -> str:
-    """The YAML `convcalc import` writes of export ``name``, once its analysis equals torch's
-    numbers and the ONNX file's."""
+def imported(name: str, tmp_path: Path) -> tuple[str, Report]:
+    """The YAML `convcalc import` writes of export ``name`` and its analysis, once that equals
+    torch's numbers and the ONNX file's, with the same layer paths (the module hierarchy kept,
+    so --depth folds both alike)."""
     out = tmp_path / "model.yaml"
     result = CliRunner().invoke(main, ["import", str(ONNX / f"{name}.onnx"), "-o", str(out)])
     assert result.exit_code == 0, result.output
@@ -60,18 +63,24 @@ def imported(name: str, tmp_path: Path) -> str:
     again = analyze(parse(text, file="model.yaml"))
     assert again.totals.macs == COUNTS[model]["macs"]
     assert again.totals.params == expected_params(model, exporter)
-    assert analyze(load(ONNX / f"{name}.onnx")).totals == again.totals
-    return text
+    original = analyze(load(ONNX / f"{name}.onnx"))
+    assert original.totals == again.totals
+    assert [r.path for r in again.rows] == [r.path for r in original.rows]
+    assert fold(again, 2) == fold(original, 2)
+    return text, again
 
 
 @pytest.mark.parametrize("name", ["resnet50.torchscript", "mobilenet_v3_large.dynamo",
                                   "shufflenet_v2_x1_0.torchscript", "convnext_tiny.dynamo",
-                                  "lraspp_mobilenet_v3_large.torchscript"])
+                                  "lraspp_mobilenet_v3_large.torchscript",
+                                  "poolformer_s12.torchscript", "smp_fpn_resnet18.dynamo"])
 def test_imported_yaml_analyzes_the_same(name: str, tmp_path: Path) -> None:
-    text = imported(name, tmp_path)
+    text, again = imported(name, tmp_path)
+    assert max(len(r.path.split(".")) for r in again.rows) >= 3
     # Sequential stretches read like a hand-written file: `from:` only where the graph
     # branches or merges, so far fewer than one per layer.
-    layers = text.count("\n  - ")
+    layers = len(re.findall(r"\n +- (?!group:)", text))
+    assert layers == len(again.rows)
     assert 0 < text.count("from:") < layers / 3
 
 
@@ -79,7 +88,7 @@ def test_imported_yaml_analyzes_the_same(name: str, tmp_path: Path) -> None:
 def test_imported_yaml_of_attention_and_a_detector_analyzes_the_same(name: str,
                                                                      tmp_path: Path) -> None:
     # Tokens, attention's products and YOLO's head (which branch at every block) in YAML.
-    text = imported(name, tmp_path)
+    text, _ = imported(name, tmp_path)
     assert "matmul" in text or "softmax: {" in text
 
 
@@ -123,13 +132,18 @@ def test_segmentation_export_read_at_another_input(name: str, exporter: str) -> 
     assert torch_shape(report["layers"][-1]["output"]) == expected["output"]
 
 
-@pytest.mark.parametrize("name", ["googlenet", "resnet50", "mobilenet_v2"])
+@pytest.mark.parametrize("name", ["googlenet", "resnet50", "mobilenet_v2",
+                                  "shufflenet_v2_x1_0", "vit_b_16"])
 def test_export_to_yaml_of_a_builtin_analyzes_the_same(name: str) -> None:
     # The YAML writer on a hand-written file: residual shortcuts resolved into convolutions and
-    # adds, side branches (googlenet's auxiliary classifiers) left out.
+    # adds, side branches (googlenet's auxiliary classifiers) left out, equal splits written as
+    # the channels each section takes (shufflenet), a block's input read as 'in' where a
+    # layer of the block has the same name as the layer before it (vit's dropout).
     result = CliRunner().invoke(main, ["export", name, "--to", "yaml"])
     assert result.exit_code == 0, result.output
-    assert analyze(parse(result.output, file="x.yaml")).totals == analyze(load(name)).totals
+    again, original = analyze(parse(result.output, file="x.yaml")), analyze(load(name))
+    assert again.totals == original.totals
+    assert [r.path for r in again.rows] == [r.path for r in original.rows if not r.side]
 
 
 def test_import_of_a_symbolic_model_at_an_input(tmp_path: Path) -> None:

@@ -177,7 +177,7 @@ def test_a_failing_renderer_never_touches_the_file(
     target = tmp_path / "report.md"
     target.write_text("old report")
 
-    def broken(summaries: object) -> str:
+    def broken(summaries: object, columns: object) -> str:
         raise RuntimeError("a bug in a renderer")
 
     monkeypatch.setitem(formats.RENDERERS, "md", broken)
@@ -198,3 +198,80 @@ def test_writing_over_a_directory_is_refused(tmp_path: Path) -> None:
         write_atomically(tmp_path / "r.md", "x")
     assert run("report", RESIDUAL, "-o", str(tmp_path / "r.md")).exit_code == 2
     assert (tmp_path / "r.md").is_dir()
+
+
+# -- --columns and LaTeX ---------------------------------------------------------------------------
+
+def test_columns_pick_the_layer_table_in_every_format() -> None:
+    # MobileNet v1 (Howard et al. 2017, Table 1): its first convolution, 3x3x3x32 on 112x112
+    # outputs, is 112*112*32*27 = 10,838,016 multiplies.
+    args = ("report", "mobilenet_v1", "--top", "0", "--no-by-type", "--columns",
+            "macs,name")
+    markdown = run(*args, "--format", "md").stdout
+    assert "| MACs | Layer |\n|---:|---|\n| 10,838,016 | conv1 |" in markdown
+    lines = run(*args, "--format", "csv").stdout.splitlines()
+    header = lines[0].split(",")
+    first = dict(zip(header, next(line for line in lines if ",layer," in line).split(","),
+                     strict=True))
+    assert (first["name"], first["macs"], first["kind"], first["output"]) == (
+        "conv1", "10838016", "", "")
+    assert "<th class=num data-id=\"macs\">MACs</th><th data-id=\"name\">Layer</th>" in run(
+        *args, "--format", "html").stdout
+    text = run(*args).stdout  # the terminal's tables
+    assert "MACs  Layer" in text and "10,838,016  conv1" in text
+    # LaTeX: the names are not the first column, so every column keeps its natural width
+    tex = run(*args, "--format", "tex").stdout
+    assert "\\begin{longtable}{@{}rl@{}}\n\\caption{mobilenet\\_v1: Layers}" in tex
+    assert r"10,838,016 & conv1 \\" in tex
+
+
+def test_columns_with_depth_pick_the_blocks() -> None:
+    text = run("report", RESIDUAL, "--depth", "1", "--columns", "name,layers",
+               "--format", "md").stdout
+    assert "| Block | Layers |" in text
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--columns", "name,macz"), "column 'macz' is not one of name,kind,input,output,window,"
+     "params,macs,macs_share,activations,activation_bytes,receptive_field,bytes_moved,"
+     "intensity; did you mean 'macs'?"),
+    (("--columns", "name,seconds"), "column 'seconds' is not one of"),  # needs --device
+    (("--columns", "name,macs", "--format", "json"), "--columns picks the columns of the "
+     "per-layer table; JSON has every field of every layer: drop --columns"),
+    (("--columns", "name,,macs"), "--columns 'name,,macs' must be values separated by commas"),
+    (("--depth", "1", "--columns", "name,window"), "column 'window' is not one of name,kind,"
+     "layers,params,macs,macs_share,activations"),
+])
+def test_bad_columns_are_one_line_errors(tmp_path: Path, args: tuple[str, ...],
+                                         message: str) -> None:
+    target = tmp_path / "r.tex"
+    assert message in one_line_error(run("report", RESIDUAL, *args, "-o", str(target)))
+    assert not target.exists()
+
+
+def test_latex_by_default_has_the_columns_that_fit_a_page() -> None:
+    tex = run("report", "resnet50", "--top", "0", "--no-by-type", "--format", "tex").stdout
+    layers = tex.split(r"\caption{resnet50: Layers}")[1]
+    header = layers.splitlines()[2]
+    assert header.startswith(r"Layer & Kind & Output & ")
+    # conv1: 7x7x3x64 weights, 112*112*64*147 = 118,013,952 multiplies, 2.89% of 4,089,184,256
+    assert r"conv1 & conv & 112x112x64 & 7x7/2 p3 & 9,408 & 118,013,952 & 2.89\% \\" in layers
+    timed = run("report", "resnet50", "--top", "0", "--no-by-type", "--device",
+                "raspberry_pi4", "--format", "tex").stdout
+    assert r"Time & Bound \\" in timed and "7x7/2 p3" not in timed.split("Layers}")[1]
+
+
+def test_compare_writes_latex() -> None:
+    result = run("compare", "mobilenet_v1", "mobilenet_v1@width=0.5", "--format", "tex")
+    assert result.exit_code == 0, result.output
+    tex = result.stdout
+    assert tex.startswith("% convcalc table; needs \\usepackage{booktabs,longtable,array}")
+    # Howard et al. 2017, Table 1 and Table 6 (0.5 MobileNet-224: 150M MACs, 1.3M params);
+    # each ratio to the first under its figure
+    assert (r"mobilenet\_\penalty100{}v1 & 224x224x3 & \begin{tabular}[t]{@{}r@{}}"
+            r"4,231,976\\1\end{tabular}") in tex
+    assert r"mobilenet\_\penalty100{}v1 $\times$0.5 & 224x224x3 & " in tex
+    assert "w0.5" not in tex
+    layer = run("compare", "--input", "28x28x192", "--kernel", "5", "--filters", "32",
+                "--format", "tex").stdout
+    assert r"standard & 28x28x32 & 153,600 & \begin{tabular}[t]{@{}r@{}}120,422,400\\1" in layer

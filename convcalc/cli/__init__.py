@@ -7,7 +7,7 @@ from collections.abc import Iterator, MutableMapping
 
 import click
 
-from convcalc.cli.analyze import analyze_command, compare_command, list_command, sweep_command
+from convcalc.cli.analyze import analyze_command
 from convcalc.cli.base import Commands, examples
 
 
@@ -45,6 +45,7 @@ class _Commands(MutableMapping[str, click.Command]):
              commands=_Commands({
                  **dict.fromkeys(("devices", "calibrate", "measure"), "convcalc.cli.devices"),
                  **dict.fromkeys(("report", "import", "export"), "convcalc.cli.files"),
+                 **dict.fromkeys(("compare", "sweep", "list"), "convcalc.cli.designs"),
                  "graph": "convcalc.cli.graph",
                  **dict.fromkeys(("verify", "conv"), "convcalc.cli.reference")}),
              epilog=examples("convcalc analyze resnet50", "convcalc list",
@@ -62,6 +63,3 @@ def main() -> None:
 
 
 main.add_command(analyze_command)
-main.add_command(compare_command)
-main.add_command(sweep_command)
-main.add_command(list_command)

@@ -59,12 +59,13 @@ def calibrate_command(*, measured: str, output_: str, name: str, dtype: str,
     """Fit a device profile to measured latencies of networks and write it.
 
     MEASURED.csv has the columns arch,seconds (and optionally input, width, batch), one row
-    per network, as `convcalc measure` writes it; arch is anything ARCH accepts. Other
-    columns are ignored and named on stderr. Prints the fit's error per network."""
+    per network, as `convcalc measure` writes it (--clock cpu reads its cpu_seconds instead
+    of seconds); arch is anything ARCH accepts. Columns neither read nor written by
+    `convcalc measure` are ignored and named on stderr. Prints the fit's error per network."""
     from pathlib import Path
 
     from convcalc.analysis.roofline import EFFICIENCY_CLASSES
-    from convcalc.formats.measurements import calibrate, ignored_columns
+    from convcalc.formats.measurements import CLOCKS, calibrate, ignored_columns
     from convcalc.formats.profiles import device_yaml
     from convcalc.output import write_atomically
     from convcalc.present.results import render_calibration
@@ -76,8 +77,8 @@ def calibrate_command(*, measured: str, output_: str, name: str, dtype: str,
     ignored = ignored_columns(measured, clock)
     if ignored:
         click.echo(f"calibrate: ignored the column{'s' if len(ignored) > 1 else ''} "
-                   f"{', '.join(ignored)} of {measured} (it reads arch, seconds, input, width "
-                   "and batch)", err=True)
+                   f"{', '.join(ignored)} of {measured} (it reads arch, {CLOCKS[clock]}, "
+                   "input, width and batch)", err=True)
     write_atomically(output_, device_yaml(
         calibration.device, comment=f"Fitted by `convcalc calibrate` to {Path(measured).name}: "
         "calibrated figures, not datasheet peaks."), inputs=[measured])

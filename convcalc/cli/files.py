@@ -15,6 +15,7 @@ from convcalc.cli.base import (
     depth_multiplier_option,
     device_and_dtype,
     examples,
+    parse_list,
     prepared,
     prepared_all,
     print_result,
@@ -43,7 +44,8 @@ REPORT_FORMATS = ("md", "csv", "json", "html", "tex")
 @click.command("report", short_help="A report of one or more architectures in Markdown, CSV, "
               "JSON, HTML or LaTeX, with memory, cost by kind and charts.",
               epilog=examples("convcalc report resnet50 -o resnet50.html",
-                              "convcalc report mobilenet_v1 resnet50 --depth 1 --format md"))
+                              "convcalc report mobilenet_v1 resnet50 --depth 1 --format md",
+                              "convcalc report resnet50 --columns name,output,macs -o r.tex"))
 @click.argument("archs", nargs=-1, required=True, metavar="ARCH [ARCH ...]",
                 shell_complete=complete_arch)
 @click.option("-o", "--output", "output_", type=click.Path(dir_okay=False),
@@ -67,12 +69,16 @@ REPORT_FORMATS = ("md", "csv", "json", "html", "tex")
               help="Count side branches (auxiliary classifiers) in totals and memory.")
 @click.option("--dtype", type=DTYPES, help=DTYPE_HELP)
 @roofline_options
+@click.option("--columns", metavar="ID,ID,...",
+              help="The columns of the per-layer table (of the blocks with --depth), in this "
+              "order, e.g. name,kind,output,params,macs,macs_share. [default: every column; "
+              "LaTeX: the ones that fit a page]")
 @click.option("--charts", "charts_dir", type=click.Path(file_okay=False), metavar="DIR",
               help="Also write each chart of the HTML report to DIR as a standalone SVG file.")
 def report_command(*, archs: tuple[str, ...], output_: str | None, format_: str | None,
                    depth: int | None, by_type: bool, top: int, input_: str | None,
                    width: float | None, include_side: bool, dtype: str | None, batch: int,
-                   device_name: str | None, charts_dir: str | None,
+                   device_name: str | None, charts_dir: str | None, columns: str | None,
                    depth_multiplier: float | None) -> None:
     """A report of one or more architectures (built-in names or YAML files) in Markdown, CSV,
     JSON, HTML or LaTeX: totals, memory (plain sum and liveness peak), cost by layer kind, the
@@ -88,6 +94,7 @@ def report_command(*, archs: tuple[str, ...], output_: str | None, format_: str 
             raise ConvcalcError(f"cannot tell the format of '{output_}' from its extension; "
                                 f"use one of {' '.join(EXTENSIONS)} or give --format")
         format_ = EXTENSIONS[suffix]
+    chosen = parse_list(columns, "--columns") if columns else None
     device, dtype_ = device_and_dtype(device_name, dtype)
     summaries = [summarize(analyze(loaded, include_side=include_side, dtype=dtype_,
                                    batch=batch, device=device),
@@ -98,12 +105,12 @@ def report_command(*, archs: tuple[str, ...], output_: str | None, format_: str 
     if format_ is None and output_ is None:
         from convcalc.present.report_formats import report_parts
 
-        for i, part in enumerate(report_parts(summaries)):
+        for i, part in enumerate(report_parts(summaries, chosen)):
             if i:
                 click.echo()
             print_result(part)
         return
-    text = render_report(summaries, format_ or "md")
+    text = render_report(summaries, format_ or "md", chosen)
     if output_ is None:
         click.echo(text, nl=False)
     else:

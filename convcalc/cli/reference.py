@@ -44,7 +44,8 @@ def verify_command(*, arch: str, input_: str | None, width: float | None, seed: 
                    dtype: str, columns: str | None, depth_multiplier: float | None) -> None:
     """Run ARCH through the numpy reference and check every layer's output shape and MACs
     against the analysis. Exit status 0 when all match, 1 when any differs. A network over
-    verify's memory or work limits (README: Limits) is refused, exit 2, before anything runs."""
+    verify's memory or work limits (the Limits page of the docs) is refused, exit 2, before
+    anything runs."""
     from rich.console import Console
     from rich.progress import Progress
 

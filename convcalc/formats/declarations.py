@@ -25,6 +25,12 @@ RESERVED = ("input", "in")  # 'from:' words: the network input, the enclosing bl
 SCALE_KEYS = ("width", "depth", "max_channels", "input", "args")
 
 
+def is_layer_name(name: str) -> bool:
+    """Whether ``name`` may name a layer or group: a word other than the 'from:' words, or a
+    whole number (``layer1.0.conv1``: the number of a copy, as exporters name modules)."""
+    return (is_name(name) or (name.isdigit() and name.isascii())) and name not in RESERVED
+
+
 class Scale:
     """A named scale's settings: the width multiplier, the depth multiplier, the channel cap
     (None: none), the input (None: the file's own), and per block name the arguments it gives

@@ -24,6 +24,7 @@ from convcalc.formats.declarations import (
     GRAPH_KINDS,
     RESERVED,
     Scale,
+    is_layer_name,
     read_blocks,
     read_defaults,
     read_input,
@@ -189,10 +190,11 @@ class _Expander:
             line = items.lines[index]
             kind, body, modifiers = self._split_item(item, line, ctx.scope)
             name = body.get("name") if body is not None else None
-            if name is not None and (not isinstance(name, str) or not is_name(name)
-                                     or name in RESERVED):
-                raise ConvcalcError(f"name {name!r} must be a word (letters, digits, _) other "
-                                    f"than {' and '.join(RESERVED)}",
+            if type(name) is int and name >= 0:  # a number, as a repeat names its copies
+                name = str(name)
+            if name is not None and (not isinstance(name, str) or not is_layer_name(name)):
+                raise ConvcalcError(f"name {name!r} must be a word (letters, digits, _) or a "
+                                    f"whole number, other than {' and '.join(RESERVED)}",
                                     line=body.key_lines["name"] if body else line)
             path = f"{ctx.prefix}.{name or first_index + index}".lstrip(".")
             self.budget.charge("items", line=line)  # skipped or empty ones too

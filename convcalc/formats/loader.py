@@ -43,14 +43,14 @@ def builtin_names(folder: str = "architectures") -> list[str]:
 
 
 def catalogue_names() -> list[str]:
-    """The names ``convcalc list`` shows, in natural order: each built-in architecture's, or
-    for a file with named ``scales:`` one name per scale (efficientnet_b0 ... efficientnet_b7,
-    torchvision's names; yolov8n ... yolov8x, Ultralytics'; see ``scaled_name``) instead of
-    the file's own. ``builtin_names`` stays
+    """The names ``convcalc list`` shows: each built-in architecture's in natural order, or
+    for a file with named ``scales:`` one name per scale, in the file's order (efficientnet_b0
+    ... efficientnet_b7, torchvision's names; yolov8n, s, m, l, x, Ultralytics' names and
+    order; see ``scaled_name``) instead of the file's own. ``builtin_names`` stays
     one name per file, so that the tests and tools going over every file read each once."""
-    names = [scaled_name(name, scale) if scale else name for name in builtin_names()
-             for scale in scale_names(locate(name)) or ("",)]
-    return sorted(names, key=_natural)
+    return [scaled_name(name, scale) if scale else name
+            for name in sorted(builtin_names(), key=_natural)
+            for scale in scale_names(locate(name)) or ("",)]
 
 
 def scale_names(path: Path) -> tuple[str, ...]:

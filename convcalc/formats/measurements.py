@@ -25,8 +25,13 @@ from convcalc.limits import MAX_BATCH, MAX_CALIBRATION_ROWS, MAX_WIDTH, MEASURED
 
 COLUMNS = ("arch", "seconds", "input", "width", "batch")
 # The column of seconds each clock fits: --clock cpu reads `convcalc measure`'s CPU time
-# instead of the wall-clock seconds (measure's other columns are notes, ignored and named).
+# instead of the wall-clock seconds.
 CLOCKS = {"wall": "seconds", "cpu": "cpu_seconds"}
+# The columns `convcalc measure` writes (``reference.measure.timings_csv``): COLUMNS, the CPU
+# time, and notes on how the time was taken (fastest run, runtime, threads, repeats), which
+# calibrate does not read and does not name as ignored either.
+MEASURE_COLUMNS = ("arch", "input", "width", "batch", "seconds", "cpu_seconds", "min_seconds",
+                   "runtime", "threads", "repeat")
 
 
 def calibrate(source: str | Path, name: str = "calibrated", dtype: str = "fp32",
@@ -64,11 +69,11 @@ def read_measurements(source: str | Path, dtype: str = "fp32",
 
 def ignored_columns(source: str | Path, clock: str = "wall") -> list[str]:
     """The columns of the CSV file ``source`` that ``read_measurements`` does not read at
-    ``clock`` (notes such as min_seconds), to be named to the user."""
+    ``clock``, to be named to the user; those `convcalc measure` writes are not among them."""
     text = read_text(Path(source), "measurement CSVs", str(source), kind="CSV")
     try:
         return [c for c in _header(csv.reader(io.StringIO(text)))[1]
-                if c != CLOCKS.get(clock)]
+                if c not in MEASURE_COLUMNS]
     except ConvcalcError as e:
         raise e.located(file=str(source)) from None
 
@@ -144,15 +149,14 @@ def _measurement(row: dict[str, str], loaded: dict[str, Architecture],
         loaded[arch_name] = load(arch_name)
     base = loaded[arch_name]
     shape = parse_shape(row["input"], channels=base.input.c) if row.get("input") else base.input
-    label = arch_name + (f" w{width:g}" if width != 1 else "") + (
-        f" @{shape}" if shape != base.input else "") + (f" x{batch}" if batch != 1 else "")
     key = (arch_name, str(shape), width, batch)
     if key not in analysed:
-        arch = with_input(base, shape) if row.get("input") else base
-        if width != 1:
-            arch = with_width(arch, width)
-        analysed[key] = analyze(arch, dtype=dtype, batch=batch)
-    return Measurement(label, analysed[key], seconds)
+        # width first, then input, as the commands do: named 'mobilenet_v2 ×0.5 @160'
+        arch = with_width(base, width) if width != 1 else base
+        analysed[key] = analyze(with_input(arch, shape), dtype=dtype, batch=batch)
+    report = analysed[key]
+    return Measurement(report.name + (f", batch {batch}" if batch != 1 else ""), report,
+                       seconds)
 
 
 def _number(text: str, column: str, kind: type[float] | type[int], least: float,

@@ -331,6 +331,13 @@ class _Reader:
         for path in candidates:
             if path not in self.paths:
                 return path
+        if node.scopes and candidates:
+            # A module called more than once (torchvision's one ReLU per block): its calls
+            # numbered in the module's place, where --depth folds them.
+            n = 1
+            while f"{candidates[0]}_{n}" in self.paths:
+                n += 1
+            return f"{candidates[0]}_{n}"
         fallbacks = [*layer_paths(node.outputs[0] if node.outputs else ""),
                      node.op_type.lower()]
         for path in fallbacks:

@@ -143,7 +143,8 @@ ATTRIBUTE_TYPES = {
     **dict.fromkeys(("strides", "dilations", "pads", "kernel_shape", "output_padding",
                      "output_shape", "split", "axes", "perm"), "ints"),
     **dict.fromkeys(("group", "axis", "keepdims", "transA", "transB", "ceil_mode", "allowzero",
-                     "start", "end", "to", "num_outputs"), "int"),
+                     "start", "end", "to", "num_outputs", "blocksize", "noop_with_empty_axes",
+                     "num_groups"), "int"),
     **dict.fromkeys(("min", "max", "epsilon"), "float"),
     **dict.fromkeys(("auto_pad", "mode"), "str"),
 }

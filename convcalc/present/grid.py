@@ -89,13 +89,17 @@ CLI_HINT = "--columns"  # how a hidden column is asked for; the Python API says 
 class Col(NamedTuple):
     """One column of a text table: ``id`` (what ``--columns`` takes), the title, numbers
     aligned right, and ``wrap`` for text that may wrap after each ``breaks`` (spaces for
-    prose, ' + ' for a sum of parts), never inside a piece."""
+    prose, ' + ' for a sum of parts), never inside a piece, in lines of at least ``least``
+    characters (a narrower terminal leaves the column out). In LaTeX, a column with ``under``
+    (the id of another) goes under that column's values (a ratio under its figure)."""
 
     id: str
     title: str
     right: bool = False
     wrap: bool = False
     breaks: str = " "
+    least: int = WRAP_MIN
+    under: str = ""
 
 
 @dataclass(frozen=True)
@@ -176,8 +180,9 @@ def _longest_word(texts: "Iterable[str]", breaks: str = " ") -> int:
     return max((len(p.rstrip()) for t in texts for p in _pieces(t, breaks)), default=0)
 
 
-def _check_columns(grid: Grid, chosen: Sequence[str]) -> list[int]:
-    ids = grid.ids
+def column_indices(ids: Sequence[str], chosen: Sequence[str]) -> list[int]:
+    """Where each of the ``chosen`` column ids is in ``ids``; an unknown id is an error that
+    lists them, with a 'did you mean'."""
     for name in chosen:
         if name not in ids:
             # csv, difflib and textwrap are imported where they are used, so that
@@ -192,7 +197,7 @@ def _check_columns(grid: Grid, chosen: Sequence[str]) -> list[int]:
 
 def _layout(grid: Grid, width: int | None, chosen: Sequence[str] | None, styled: bool,
             hint: str) -> str:
-    order = _check_columns(grid, chosen) if chosen else list(range(len(grid.columns)))
+    order = column_indices(grid.ids, chosen) if chosen else list(range(len(grid.columns)))
     rows = grid.rows
     cols = grid.columns
     cells: list[tuple[str, ...]] = (list(zip(*rows, strict=True)) if rows
@@ -220,7 +225,7 @@ def _layout(grid: Grid, width: int | None, chosen: Sequence[str] | None, styled:
             for i in kinds:
                 cells[i] = tuple(short[text] for text in cells[i])
         need = [max(_longest_word([c.title]), max(map(len, cells[i]), default=0))
-                if not c.wrap else max(min(WRAP_MIN, full[i]), _longest_word(cells[i], c.breaks))
+                if not c.wrap else max(min(c.least, full[i]), _longest_word(cells[i], c.breaks))
                 for i, c in enumerate(cols)]
         if not chosen:
             rank = {id_: r for r, id_ in enumerate(grid.priority)}
@@ -304,8 +309,9 @@ Cells = list[list[str | int]]
 
 def render_grid(title: str, headers: Sequence[Col], rows: Cells, format_: str,
                caption: str = "", priority: tuple[str, ...] = ()) -> "str | Grid":
-    """Rows of text and exact integers as a text table (``Grid``), GitHub markdown or CSV
-    (the caption is left out of CSV, whose first row is the titles)."""
+    """Rows of text and exact integers as a text table (``Grid``), GitHub markdown, a LaTeX
+    table (``latex.tex_table``) or CSV (the caption is left out of CSV, whose first row is the
+    titles)."""
     titles = [h.title for h in headers]
     if format_ == "csv":
         import csv
@@ -317,6 +323,8 @@ def render_grid(title: str, headers: Sequence[Col], rows: Cells, format_: str,
         return out.getvalue()
     numeric = [bool(rows) and all(isinstance(r[i], int) for r in rows)
                for i in range(len(headers))]
+    if format_ == "tex":
+        return _tex_grid(title, headers, rows, numeric, caption)
     if format_ == "markdown":
         lines = [f"**{markdown_escape(title)}**", "",
                  "| " + " | ".join(titles) + " |",
@@ -329,3 +337,35 @@ def render_grid(title: str, headers: Sequence[Col], rows: Cells, format_: str,
                                   breaks=h.breaks)
                               for h, n in zip(headers, numeric, strict=True)),
                 rows=[[f"{v:,}" if isinstance(v, int) else v for v in row] for row in rows])
+
+
+def _tex_grid(title: str, headers: Sequence[Col], rows: Cells, numeric: Sequence[bool],
+              caption: str) -> str:
+    """``render_grid``'s LaTeX table: a column with ``under`` stacked under its figure (its
+    title under the figure's, without their common first word: 'MACs' over '/ first'), the
+    pieces of a column that breaks at ``breaks`` other than spaces one under another."""
+    from convcalc.present.latex import PREAMBLE, Cell, tex_table
+
+    ids = [h.id for h in headers]
+    kept = [i for i, h in enumerate(headers) if h.under not in ids]
+    below = {ids.index(h.under): i for i, h in enumerate(headers) if h.under in ids}
+
+    def text(value: str | int, column: Col) -> Cell:
+        if isinstance(value, int):
+            return f"{value:,}"
+        if column.wrap and column.breaks != " ":
+            return tuple(p.strip() for p in _pieces(value, column.breaks))
+        return value
+
+    def stacked(row: Sequence[str | int], i: int) -> Cell:
+        cell = text(row[i], headers[i])
+        if i not in below:
+            return cell
+        return (*(cell if isinstance(cell, tuple) else (cell,)), str(row[below[i]]))
+
+    titles = [headers[i].title if i not in below else
+              headers[i].title + "\n" + headers[below[i]].title.removeprefix(
+                  headers[i].title.split(" ")[0]).strip() for i in kept]
+    return "\n".join([f"% convcalc table; needs {PREAMBLE} in the preamble", *tex_table(
+        title, titles, [[stacked(row, i) for i in kept] for row in rows],
+        [headers[i].right or numeric[i] for i in kept], note=caption)])

@@ -14,30 +14,30 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from convcalc.analysis.report import DTYPE_BYTES, LayerRow, Report
 from convcalc.analysis.summary import Summary, compare_totals, compared, share, summarize
-from convcalc.errors import one_line, plain
+from convcalc.errors import ConvcalcError, one_line, plain
 from convcalc.present.charts import AMBER, BLUE, GREEN, bar_chart
 from convcalc.present.drawing.model import diagram, readable_depth
 from convcalc.present.drawing.svg import render_svg
 from convcalc.present.grid import (
     Col,
     Grid,
+    column_indices,
     csv_cell,
     human,
     human_bytes,
     human_seconds,
     markdown_escape,
 )
+from convcalc.present.latex import PREAMBLE, TIMES, Cell, tex_escape, tex_paragraph, tex_table
 from convcalc.present.notebook import notebook_html
 from convcalc.present.report_json import report_dict
 from convcalc.present.table import TITLES, Column, cell, input_text
 
 SCHEMA = 1
-TIMES = "\N{MULTIPLICATION SIGN}"
 
 
 class Share(float):
@@ -55,21 +55,19 @@ class Seconds(float):
 Value = str | int | float | None  # floats: Share, Ratio, Seconds, or an intensity
 
 
-class Extra(StrEnum):
-    """Report columns beyond ``render.Column``; the value is the CSV and JSON id."""
-
-    MACS_SHARE = "macs_share"
-    ACTIVATION_BYTES = "activation_bytes"
-
-
-EXTRA_TITLES = {Extra.MACS_SHARE: "% of MACs", Extra.ACTIVATION_BYTES: "Activation bytes"}
-
-LAYER_COLUMNS: tuple[Column | Extra, ...] = (
+LAYER_COLUMNS = (
     Column.NAME, Column.KIND, Column.INPUT, Column.OUTPUT, Column.WINDOW, Column.PARAMS,
-    Column.MACS, Extra.MACS_SHARE, Column.ACTIVATIONS, Extra.ACTIVATION_BYTES,
+    Column.MACS, Column.MACS_SHARE, Column.ACTIVATIONS, Column.ACTIVATION_BYTES,
     Column.RECEPTIVE_FIELD, Column.BYTES_MOVED, Column.INTENSITY,
 )
 TIMED_COLUMNS = (Column.SECONDS, Column.BOUND)
+# The per-layer table of a LaTeX report, unless --columns says otherwise: what fits a page
+# (the names, shapes and the headline numbers; the rest is in every other format). On a
+# device, the time and its bound take the kernel's place.
+TEX_LAYER_COLUMNS = (Column.NAME, Column.KIND, Column.OUTPUT, Column.WINDOW, Column.PARAMS,
+                     Column.MACS, Column.MACS_SHARE)
+TEX_TIMED_COLUMNS = (Column.NAME, Column.KIND, Column.OUTPUT, Column.PARAMS, Column.MACS,
+                     Column.MACS_SHARE, Column.SECONDS, Column.BOUND)
 
 # The one header of the CSV form: every section's column ids, in this order.
 CSV_COLUMNS = (
@@ -102,12 +100,12 @@ class Section:
         return bool(self.dim) and self.dim[index]
 
 
-def _layer_value(summary: Summary, row: LayerRow, column: Column | Extra) -> Value:
+def _layer_value(summary: Summary, row: LayerRow, column: Column) -> Value:
     report = summary.report
     counted = report.include_side or not row.side
-    if column is Extra.MACS_SHARE:
+    if column is Column.MACS_SHARE:
         return Share(share(row.macs, report.totals.macs)) if counted else None
-    if column is Extra.ACTIVATION_BYTES:
+    if column is Column.ACTIVATION_BYTES:
         return DTYPE_BYTES[report.dtype] * row.activations
     if column is Column.INPUT:
         return input_text(report, row)
@@ -116,12 +114,20 @@ def _layer_value(summary: Summary, row: LayerRow, column: Column | Extra) -> Val
     return cell(row, column)
 
 
-def _title(column: Column | Extra) -> str:
-    return EXTRA_TITLES[column] if isinstance(column, Extra) else TITLES[column]
+def _chosen(section: Section, columns: Sequence[str] | None) -> Section:
+    """``section`` with only the ``columns`` (ids, in that order; None: all of them)."""
+    if columns is None:
+        return section
+    order = column_indices(section.ids, columns)
+    return Section(section.id, section.title, tuple(section.ids[i] for i in order),
+                   tuple(section.titles[i] for i in order),
+                   tuple(tuple(row[i] for i in order) for row in section.rows),
+                   section.levels, section.dim)
 
 
-def sections(summary: Summary) -> list[Section]:
-    """The sections of one architecture, in reading order."""
+def sections(summary: Summary, columns: Sequence[str] | None = None) -> list[Section]:
+    """The sections of one architecture, in reading order; ``columns`` picks the columns (ids)
+    of the per-layer table, or of the blocks with a depth."""
     report, memory, totals = summary.report, summary.memory, summary.report.totals
     timed = report.device is not None and totals.seconds is not None
     layer_columns = LAYER_COLUMNS + (TIMED_COLUMNS if timed else ())
@@ -162,18 +168,21 @@ def sections(summary: Summary) -> list[Section]:
             tuple((r.path, r.kind, cell(r, Column.WINDOW), r.macs,
                    Share(share(r.macs, totals.macs)), r.params) for r in summary.top)))
     if summary.blocks is not None:
-        out.append(Section(
+        out.append(_chosen(Section(
             "block", f"Blocks to depth {summary.depth}",
             ("name", "kind", "layers", "params", "macs", "macs_share", "activations"),
             ("Block", "Kind", "Layers", "Params", "MACs", "% of MACs", "Activations"),
             tuple((b.path, b.kind, b.layers, b.params, b.macs,
                    Share(share(b.macs, totals.macs)), b.activations)
                   for b in summary.blocks),
-            levels=tuple(b.level - 1 for b in summary.blocks)))
+            levels=tuple(b.level - 1 for b in summary.blocks)), columns))
     else:
+        if columns is not None:  # checked before any value is made: the table may be long
+            layer_columns = tuple(layer_columns[i] for i in column_indices(
+                [c.value for c in layer_columns], columns))
         out.append(Section(
             "layer", "Layers", tuple(c.value for c in layer_columns),
-            tuple(_title(c) for c in layer_columns),
+            tuple(TITLES[c] for c in layer_columns),
             tuple(tuple(_layer_value(summary, r, c) for c in layer_columns)
                   for r in report.rows),
             dim=tuple(r.side for r in report.rows)))
@@ -255,9 +264,10 @@ def _markdown_table(section: Section) -> list[str]:
     return [*lines, ""]
 
 
-def render_report_markdown(summaries: Sequence[Summary]) -> str:
+def render_report_markdown(summaries: Sequence[Summary],
+                           columns: Sequence[str] | None = None) -> str:
     """GitHub Markdown: a comparison table when there are several architectures, then each
-    architecture's sections."""
+    architecture's sections (``columns``: those of the per-layer table)."""
     lines = ["# convcalc report", ""]
     if len(summaries) > 1:
         lines += _markdown_table(comparison_section(summaries))
@@ -270,7 +280,7 @@ def render_report_markdown(summaries: Sequence[Summary]) -> str:
         lines += [f"Input {report.input}" + (f", width {report.width:g}"
                                              if report.width != 1 else "") + ". "
                   + markdown_text(headline(summary)) + ".", ""]
-        for section in sections(summary):
+        for section in sections(summary, columns):
             lines += _markdown_table(section)
     return "\n".join(lines)
 
@@ -285,7 +295,8 @@ def _csv_value(value: Value) -> str:
     return "" if value is None else str(value)
 
 
-def render_report_csv(summaries: Sequence[Summary]) -> str:
+def render_report_csv(summaries: Sequence[Summary],
+                      columns: Sequence[str] | None = None) -> str:
     """Long CSV: one header row (``CSV_COLUMNS``); every row says which architecture and
     section it belongs to and fills the columns that section has, exact integers throughout."""
     out = io.StringIO()
@@ -294,7 +305,8 @@ def render_report_csv(summaries: Sequence[Summary]) -> str:
     everything: list[tuple[str, Section]] = []
     if len(summaries) > 1:
         everything.append(("", comparison_section(summaries)))
-    everything += [(s.report.name, section) for s in summaries for section in sections(s)]
+    everything += [(s.report.name, section) for s in summaries
+                   for section in sections(s, columns)]
     for name, section in everything:
         for index, row in enumerate(section.rows):
             record = {"architecture": name, "section": section.id}
@@ -486,8 +498,10 @@ def _figure(chart: Chart) -> list[str]:
     return [f"<h3>{_esc(chart.heading)}</h3>", chart.svg]
 
 
-def render_report_html(summaries: Sequence[Summary]) -> str:
-    """One self-contained HTML page: inline CSS and SVG, no scripts, nothing fetched."""
+def render_report_html(summaries: Sequence[Summary],
+                       columns: Sequence[str] | None = None) -> str:
+    """One self-contained HTML page: inline CSS and SVG, no scripts, nothing fetched
+    (``columns``: those of the per-layer table)."""
     names = ", ".join(s.report.name for s in summaries)
     lines = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
              '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -504,7 +518,7 @@ def render_report_html(summaries: Sequence[Summary]) -> str:
         if report.source:
             lines.append(f'<p class="meta">Source: {_esc(report.source)}</p>')
         lines.append(f"<p>Input {report.input}. {_esc(headline(summary))}.</p>")
-        for section in sections(summary):
+        for section in sections(summary, columns):
             lines += _html_table(section)
             if section.id == "memory":
                 for chart in architecture_charts(summary, index):
@@ -559,9 +573,11 @@ def section_grid(section: Section) -> Grid:
         priority=section.ids)
 
 
-def report_parts(summaries: Sequence[Summary]) -> list[str | Grid]:
+def report_parts(summaries: Sequence[Summary],
+                 columns: Sequence[str] | None = None) -> list[str | Grid]:
     """The report for a terminal: the comparison's grid when there are several architectures,
-    then each one's name and headline figures and its sections' grids."""
+    then each one's name and headline figures and its sections' grids (``columns``: those of
+    the per-layer table)."""
     parts: list[str | Grid] = ([section_grid(comparison_section(summaries))]
                                if len(summaries) > 1 else [])
     for summary in summaries:
@@ -570,7 +586,7 @@ def report_parts(summaries: Sequence[Summary]) -> list[str | Grid]:
         parts.append(one_line(f"{report.name}, input {report.input}"
                               + (f", width {report.width:g}" if report.width != 1 else "")
                               + f": {headline(summary)}."))
-        parts += [section_grid(s) for s in sections(summary)]
+        parts += [section_grid(s) for s in sections(summary, columns)]
     return parts
 
 
@@ -581,55 +597,52 @@ def summary_text(summary: Summary) -> str:
 
 # -- LaTeX ---------------------------------------------------------------------------------------
 
-# LaTeX's ten special characters, and < > | which the default OT1 encoding prints as other glyphs.
-TEX_SPECIALS = {
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-    "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}", TIMES: r"$\times$",
-}
+def _tex_section(section: Section, caption: str) -> list[str]:
+    """A section as a LaTeX table; a figure's ratio (the next column, ``ID_ratio``) goes
+    under it in the figure's cell, which keeps a comparison of many figures to a page."""
+    keep = [i for i, id_ in enumerate(section.ids)
+            if not (i and id_ == f"{section.ids[i - 1]}_ratio")]
+    rows: list[list[Cell]] = []
+    for row in section.rows:
+        cells: list[Cell] = []
+        for i in keep:
+            ratio = row[i + 1] if f"{section.ids[i]}_ratio" in section.ids[i + 1:i + 2] else None
+            value = _human_value(row[i])
+            cells.append((value, _human_value(ratio)) if ratio is not None else value)
+        rows.append(cells)
+    ratios = len(keep) < len(section.ids)
+    return tex_table(caption + (" (under each figure, its ratio to the first)" if ratios else ""),
+                     [section.titles[i] for i in keep], rows,
+                     [_numeric(section, i) for i in keep],
+                     [section.level(i) for i in range(len(section.rows))])
 
 
-def tex_escape(text: str) -> str:
-    """Text safe in LaTeX (``plain``: on one line, so it cannot end a ``\\subsection*{}`` or a
-    ``\\caption{}``): each special character replaced once, in a single pass."""
-    return re.sub("|".join(re.escape(c) for c in TEX_SPECIALS),
-                  lambda m: TEX_SPECIALS[m.group()], plain(text))
-
-
-def _tex_table(section: Section, caption: str) -> list[str]:
-    align = "".join("r" if _numeric(section, i) else "l" for i in range(len(section.ids)))
-    header = " & ".join(tex_escape(t) for t in section.titles) + r" \\"
-    lines = [rf"\begin{{longtable}}{{@{{}}{align}@{{}}}}", rf"\caption{{{tex_escape(caption)}}}\\",
-             r"\toprule", header, r"\midrule", r"\endhead"]
-    for index, row in enumerate(section.rows):
-        cells = [tex_escape(_human_value(v)) for v in row]
-        if section.level(index):
-            cells[0] = rf"\hspace{{{section.level(index)}em}}" + cells[0]
-        lines.append(" & ".join(cells) + r" \\")
-    return [*lines, r"\bottomrule", r"\end{longtable}", ""]
-
-
-def render_report_tex(summaries: Sequence[Summary]) -> str:
-    """LaTeX tables to \\input into a document whose preamble loads booktabs and longtable."""
-    lines = ["% convcalc report; needs \\usepackage{booktabs,longtable} in the preamble", ""]
+def render_report_tex(summaries: Sequence[Summary], columns: Sequence[str] | None = None) -> str:
+    """LaTeX tables to \\input into a document whose preamble loads booktabs, longtable and
+    array; every table fits the text width. Without ``columns``, the per-layer table has the
+    columns that fit a page (``TEX_LAYER_COLUMNS``; ``TEX_TIMED_COLUMNS`` on a device)."""
+    lines = [f"% convcalc report; needs {PREAMBLE} in the preamble", ""]
     if len(summaries) > 1:
-        lines += _tex_table(comparison_section(summaries), "Comparison")
+        lines += _tex_section(comparison_section(summaries), "Comparison")
     for summary in summaries:
         report = summary.report
-        name = tex_escape(report.name)
-        lines += [rf"\subsection*{{{name}}}"]
-        lines += [tex_escape(t) + r"\par" for t in (report.description, report.source and
-                                                   f"Source: {report.source}") if t]
-        lines += [tex_escape(f"Input {report.input}. {headline(summary)}.") + r"\par", ""]
-        for section in sections(summary):
-            lines += _tex_table(section, f"{report.name}: {section.title}")
+        chosen = columns
+        if chosen is None and summary.blocks is None:
+            timed = report.device is not None and report.totals.seconds is not None
+            chosen = [c.value for c in (TEX_TIMED_COLUMNS if timed else TEX_LAYER_COLUMNS)]
+        lines += [rf"\subsection*{{{tex_escape(report.name)}}}"]
+        lines += [tex_paragraph(t) for t in (report.description, report.source and
+                                             f"Source: {report.source}") if t]
+        lines += [tex_paragraph(f"Input {report.input}. {headline(summary)}."), ""]
+        for section in sections(summary, chosen):
+            lines += _tex_section(section, f"{report.name}: {section.title}")
     return "\n".join(lines)
 
 
-RENDERERS: dict[str, Callable[[Sequence[Summary]], str]] = {
+# The formats with a per-layer table; JSON (``render_report_json``) has every field instead.
+RENDERERS: dict[str, Callable[[Sequence[Summary], Sequence[str] | None], str]] = {
     "md": render_report_markdown,
     "csv": render_report_csv,
-    "json": render_report_json,
     "html": render_report_html,
     "tex": render_report_tex,
 }
@@ -637,6 +650,13 @@ EXTENSIONS = {".md": "md", ".markdown": "md", ".csv": "csv", ".json": "json", ".
               ".htm": "html", ".tex": "tex"}
 
 
-def render_report(summaries: Sequence[Summary], format_: str) -> str:
-    """The whole report in one of RENDERERS' formats."""
-    return RENDERERS[format_](summaries)
+def render_report(summaries: Sequence[Summary], format_: str,
+                  columns: Sequence[str] | None = None) -> str:
+    """The whole report as JSON or in one of RENDERERS' formats; ``columns`` (ids) picks the
+    columns of their per-layer table (of the blocks with a depth)."""
+    if format_ != "json":
+        return RENDERERS[format_](summaries, columns)
+    if columns is not None:
+        raise ConvcalcError("--columns picks the columns of the per-layer table; JSON has "
+                            "every field of every layer: drop --columns")
+    return render_report_json(summaries)

@@ -71,10 +71,11 @@ def render_designs(comparison: "LayerComparison", format_: str) -> "str | Grid":
                      _ratio(comparison.ratio(d)), *_timed(t.seconds, comparison.seconds_ratio(d),
                                                          d.report, device is not None)])
     title = (f"{comparison.kernel}x{comparison.kernel} convolution, {comparison.filters} "
-             f"filters, on {comparison.input}")
+             f"filters, on {comparison.input}" + _timed_title(device))
     headers = [Col("design", "Design"), Col("output", "Output"), Col("params", "Params"),
                Col("macs", "MACs"), Col("mac_parts", "MAC parts", wrap=True, breaks=" + "),
-               Col("other_ops", "Other ops"), Col("ratio", "MACs / standard", right=True),
+               Col("other_ops", "Other ops"),
+               Col("ratio", "MACs / standard", right=True, under="macs"),
                *_timed_headers(device, "standard")]
     return render_grid(title, headers, rows, format_, closed_form_text(comparison),
                        priority=("design", "macs", "ratio", "seconds", "seconds_ratio",
@@ -90,11 +91,16 @@ def _timed(seconds: float | None, ratio: float | None, report: Report,
     return [human_seconds(seconds or 0.0), _ratio(ratio), f"{memory}/{len(report.counted())}"]
 
 
+def _timed_title(device: "Device | None") -> str:
+    """What a table's title says of the device its times are on."""
+    return "" if device is None else f"; roofline time on {device.name}"
+
+
 def _timed_headers(device: "Device | None", first: str) -> list[Col]:
     if device is None:
         return []
-    return [Col("seconds", f"Time ({device.name})", right=True),
-            Col("seconds_ratio", f"Time / {first}", right=True),
+    return [Col("seconds", "Time", right=True),
+            Col("seconds_ratio", f"Time / {first}", right=True, under="seconds"),
             Col("memory_bound", "Memory-bound layers", right=True)]
 
 
@@ -132,7 +138,7 @@ def render_comparison(comparison: "Comparison", format_: str,
     device = comparison.reports[0].device
     for i, r in enumerate(comparison.reports):
         t = r.totals
-        rows.append([r.name, str(r.input) + (f" w{r.width:g}" if r.width != 1 else ""),
+        rows.append([r.name, str(r.input),
                      t.params, t.macs, t.activations, human_bytes(t.activation_bytes),
                      _ratio(comparison.ratio(i, "params")), _ratio(comparison.ratio(i, "macs")),
                      *_timed(t.seconds, comparison.ratio(i, "seconds"), r, device is not None)])
@@ -140,9 +146,11 @@ def render_comparison(comparison: "Comparison", format_: str,
     headers = [Col("network", "Network"), Col("input", "Input"), Col("params", "Params"),
                Col("macs", "MACs"), Col("activations", "Activations"),
                Col("activation_memory", f"Activation memory ({dtype})", right=True),
-               Col("params_ratio", "Params / first", right=True),
-               Col("macs_ratio", "MACs / first", right=True), *_timed_headers(device, "first")]
-    return render_grid("networks side by side (ratios to the first)", headers, rows, format_,
+               Col("params_ratio", "Params / first", right=True, under="params"),
+               Col("macs_ratio", "MACs / first", right=True, under="macs"),
+               *_timed_headers(device, "first")]
+    return render_grid("networks side by side (ratios to the first)" + _timed_title(device),
+                       headers, rows, format_,
                        caption=" ".join(conversion_note(c) for c in conversions),
                        priority=("network", "macs", "macs_ratio", "seconds", "seconds_ratio",
                                  "params", "params_ratio", "memory_bound", "input",
@@ -275,22 +283,32 @@ def family(name: str) -> str:
 
 
 def render_catalogue(entries: "Sequence[tuple[Architecture, Totals]]") -> "Grid":
-    """``convcalc list``: each architecture's name, input, headline numbers and source, the
-    families together (in the order they first appear), a rule between families."""
+    """``convcalc list``: each architecture's name, input, headline numbers, description and
+    source, the families together (in the order they first appear), a rule between families.
+    A description or source the row above has (a family's scales) is not repeated. One line
+    per architecture on a narrow terminal: the prose wraps in lines of at least 30 (40)
+    characters, or is left out, saying how to show it."""
     families: dict[str, list[tuple[Architecture, Totals]]] = {}
     for arch, totals in entries:
         families.setdefault(family(arch.name), []).append((arch, totals))
-    grouped = [entry for members in families.values() for entry in members]
-    rows = [[arch.name, str(arch.input), human(totals.params), human(totals.macs),
-             arch.description, arch.source] for arch, totals in grouped]
+    rows = []
+    for members in families.values():
+        above = ("", "")
+        for arch, totals in members:
+            prose = (arch.description, arch.source)
+            rows.append([arch.name, str(arch.input), human(totals.params), human(totals.macs),
+                         *("" if text == before else text for text, before in zip(
+                             prose, above, strict=True))])
+            above = prose
     starts = [0]
     for members in families.values():
         starts.append(starts[-1] + len(members))
     return Grid(
         title="", rows=rows,
         columns=(Col("name", "Name"), Col("input", "Input"), Col("params", "Params", right=True),
-                 Col("macs", "MACs", right=True), Col("description", "Description", wrap=True),
-                 Col("source", "Source", wrap=True)),
+                 Col("macs", "MACs", right=True),
+                 Col("description", "Description", wrap=True, least=30),
+                 Col("source", "Source", wrap=True, least=40)),
         priority=("name", "macs", "params", "input", "description", "source"),
         rules=frozenset(starts[1:-1]))
 

@@ -49,6 +49,8 @@ class Column(StrEnum):
     INTENSITY = "intensity"
     SECONDS = "seconds"
     BOUND = "bound"
+    MACS_SHARE = "macs_share"
+    ACTIVATION_BYTES = "activation_bytes"
 
 
 TITLES = {
@@ -67,6 +69,8 @@ TITLES = {
     Column.INTENSITY: "MACs/byte",
     Column.SECONDS: "Time",
     Column.BOUND: "Bound",
+    Column.MACS_SHARE: "% of MACs",
+    Column.ACTIVATION_BYTES: "Activation bytes",
 }
 
 
@@ -86,9 +90,15 @@ TRAFFIC = (Column.BYTES_MOVED, Column.INTENSITY)
 TIMED = (Column.SECONDS, Column.BOUND)
 
 
+# Columns of the report's per-layer table only (``report_formats``): each layer's share of the
+# MACs, and its activations in bytes at the report's dtype.
+REPORTED = (Column.MACS_SHARE, Column.ACTIVATION_BYTES)
+
+
 def columns(flops: bool = False, traffic: bool = False, timed: bool = False) -> list[Column]:
     """The per-layer columns shown; FLOPs, traffic and time only on request."""
-    wanted = {Column.FLOPS: flops} | dict.fromkeys(TRAFFIC, traffic) | dict.fromkeys(TIMED, timed)
+    wanted = ({Column.FLOPS: flops} | dict.fromkeys(TRAFFIC, traffic)
+              | dict.fromkeys(TIMED, timed) | dict.fromkeys(REPORTED, False))
     return [c for c in Column if wanted.get(c, True)]
 
 

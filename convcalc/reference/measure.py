@@ -17,16 +17,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from convcalc.errors import ConvcalcError, require, suggestion
+from convcalc.formats.measurements import MEASURE_COLUMNS
 from convcalc.formats.onnx_writer import INPUT_NAME, write_onnx
 from convcalc.graph.architecture import Architecture
 from convcalc.graph.shapes import Shape
 from convcalc.limits import MAX_MEASURE_REPEAT, MAX_MEASURE_THREADS
 
 RUNTIMES = ("onnxruntime",)
-# The columns of the CSV: calibrate's arch, seconds, input, width and batch, then what else
-# was measured (calibrate reads them as notes).
-CSV_COLUMNS = ("arch", "input", "width", "batch", "seconds", "cpu_seconds", "min_seconds",
-               "runtime", "threads", "repeat")
 
 
 @dataclass(frozen=True)
@@ -116,11 +113,11 @@ def measure_all(designs: Sequence[tuple[str, Architecture, float]], *,
 
 
 def timings_csv(timings: Sequence[Timing]) -> str:
-    """The CSV of ``timings``: a header of CSV_COLUMNS and one row per design, which
+    """The CSV of ``timings``: a header of ``MEASURE_COLUMNS`` and one row per design, which
     ``convcalc calibrate`` reads (its ``seconds`` are the median wall-clock seconds)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(MEASURE_COLUMNS)
     for t in timings:
         writer.writerow([t.arch, str(t.input), f"{t.width:g}", t.batch, f"{t.seconds:.6g}",
                          f"{t.cpu_seconds:.6g}", f"{t.min_seconds:.6g}", t.runtime, t.threads,

@@ -19,9 +19,11 @@ rule every stored torch number follows), ``output`` (the output shape,
 batch dropped), for some models ``resized``: the same at another input size, and, per
 exporter, ``folded_bn_channels``: the channels of batch norms the
 exporter folded into a convolution. Such a batch norm's 2c parameters become the convolution's
-c bias values, so the exported model has ``params - folded_bn_channels`` parameters.
+c bias values (merge into the c it has, for a convolution with a bias: counted twice), so the
+exported model has ``params - folded_bn_channels`` parameters.
 """
 
+import itertools
 import json
 import os
 import sys
@@ -79,6 +81,19 @@ MODELS: dict[str, tuple[str, dict[str, Any], int]] = {
     # and anchors computed in the graph.
     "yolov8n": ("ultralytics:yolov8n.yaml", {}, 640),
     "yolo11n": ("ultralytics:yolo11n.yaml", {}, 640),
+    # Element-wise, normalisation and reduction ops on network tensors: ConvNeXt-V2's GRN
+    # (ReduceL2, Div, ReduceMean over channels), split attention (ReduceSum over the radix:
+    # ResNeSt, SKNet), PoolFormer's x - pool(x) and GroupNorm, smp FPN's GroupNorm and
+    # DeepLabV3+'s separable ASPP.
+    "convnextv2_atto": ("timm:convnextv2_atto", {}, 224),
+    "resnest14d": ("timm:resnest14d", {}, 224),
+    "skresnet18": ("timm:skresnet18", {}, 224),
+    "poolformer_s12": ("timm:poolformer_s12", {}, 224),
+    "smp_fpn_resnet18": ("smp:FPN", {"encoder_name": "resnet18", "encoder_weights": None,
+                                     "classes": 2}, 256),
+    "smp_deeplabv3plus_resnet18": ("smp:DeepLabV3Plus", {"encoder_name": "resnet18",
+                                                         "encoder_weights": None,
+                                                         "classes": 2}, 256),
 }
 EXPORTERS = ("torchscript", "dynamo")
 # Exports left out, and why: convcalc cannot give torch's count from them.
@@ -169,6 +184,18 @@ def batchnorm_channels(model: Any) -> int:
     return sum(m.num_features for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))
 
 
+def biased_batchnorm_channels(model: Any) -> int:
+    """Channels of the BatchNorm2d right after a Conv2d with a bias of its own (ResNeSt's
+    split-attention fc1): folding merges the batch norm's 2c parameters into the c bias values
+    the convolution has already, so the export holds 2c fewer, not c."""
+    import torch
+
+    leaves = [m for m in model.modules() if not list(m.children())]
+    return sum(b.num_features for a, b in itertools.pairwise(leaves)
+               if isinstance(b, torch.nn.BatchNorm2d) and isinstance(a, torch.nn.Conv2d)
+               and a.bias is not None)
+
+
 def onnx_batchnorm_channels(proto: Any) -> int:
     """Channels of the BatchNormalization nodes left in the ONNX graph (from their scale), but
     for those in training mode: weight standardisation, which normalises a weight."""
@@ -210,8 +237,8 @@ def main(names: list[str]) -> None:
         "mode, batch 1, input 3 x size x size. "
         "params = sum(p.numel()); macs = FlopCounterMode total // 2; output = output shape "
         "without the batch. folded_bn_channels: channels of batch norms an exporter folded "
-        "into a convolution's bias, so the ONNX model has params - folded_bn_channels "
-        "parameters. Written by make_onnx_fixtures.py.")
+        "into a convolution's bias (twice where the convolution had a bias), so the ONNX model "
+        "has params - folded_bn_channels parameters. Written by make_onnx_fixtures.py.")
     for name in names or list(MODELS):
         builder, kwargs, size = MODELS[name]
         model = build(builder, kwargs)
@@ -219,7 +246,7 @@ def main(names: list[str]) -> None:
         if name in RESIZED:
             entry["resized"] = {"input": [3, *RESIZED[name]],
                                 **torch_numbers(model, RESIZED[name])}
-        total_bn = batchnorm_channels(model)
+        total_bn, biased_bn = batchnorm_channels(model), biased_batchnorm_channels(model)
         for exporter in (e for e in EXPORTERS if (name, e) not in LEFT_OUT):
             with tempfile.TemporaryDirectory() as tmp:
                 proto = export(model, size, exporter, Path(tmp) / "full.onnx")
@@ -227,7 +254,7 @@ def main(names: list[str]) -> None:
             strip(proto, target)
             ops = sorted({n.op_type for n in proto.graph.node})
             entry["exporters"][exporter] = {
-                "folded_bn_channels": total_bn - onnx_batchnorm_channels(proto),
+                "folded_bn_channels": total_bn - onnx_batchnorm_channels(proto) + biased_bn,
                 "ops": ops,
             }
             print(f"{name} {exporter}: {os.path.getsize(target):,} bytes, {ops}", flush=True)

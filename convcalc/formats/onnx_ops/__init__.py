@@ -11,16 +11,24 @@ Plumbing (Shape, Gather, Unsqueeze, Concat of shapes, Cast, Constant, ...) never
 handler: a node whose inputs are all constants, or the Shape of a network tensor, is evaluated
 once by ``fold`` into a constant (batch 1, the input size the model is read at).
 
-The table is split by op family (attention, convolution, elementwise, tensors, pooling), each module
-registering its handlers in ``registry.HANDLERS``; ``constants.fold`` computes the plumbing and
-``patterns.fuse`` rewrites patterns of several ops first.
+The table is split by op family (attention, convolution, elementwise, normalization, tensors,
+pooling), each module registering its handlers in ``registry.HANDLERS`` (an op type registered
+twice is an error at import); ``constants.fold`` computes the plumbing and ``patterns.fuse``
+rewrites patterns of several ops first.
 """
 
-from convcalc.formats.onnx_ops import attention, convolution, elementwise, pooling, tensors
+from convcalc.formats.onnx_ops import (
+                                       attention,
+                                       convolution,
+                                       elementwise,
+                                       normalization,
+                                       pooling,
+                                       tensors,
+)
 from convcalc.formats.onnx_ops.constants import fold
 from convcalc.formats.onnx_ops.patterns import fuse
 from convcalc.formats.onnx_ops.registry import HANDLERS
 
 # imported to register their handlers
-FAMILIES = (attention, convolution, elementwise, pooling, tensors)
+FAMILIES = (attention, convolution, elementwise, normalization, pooling, tensors)
 __all__ = ["FAMILIES", "HANDLERS", "fold", "fuse"]

@@ -1,7 +1,13 @@
-"""Element-wise ops: activations, Clip, normalisations, Add, Mul, Sub, Div, Identity."""
+"""Element-wise ops: activations, Clip, batch norm, Add, Sum, Mul, Sub, Div, Pow, the
+unary arithmetic (Sqrt, Erf, Sin, Cos, Exp, Neg, Reciprocal, ...), Identity, Cast.
+
+torch's flop counter counts no MACs for any element-wise op; convcalc's rows keep the kinds that
+say what is computed: two network tensors make a merge (add, sub, div, mul), arithmetic with a
+scalar and the unary ops make an identity row (a named point that costs nothing)."""
 
 import math
 from dataclasses import replace
+from typing import Any
 
 from convcalc.errors import ConvcalcError
 from convcalc.formats.onnx_eval import Const
@@ -89,57 +95,92 @@ def _computed(other: Value, x: Tensor) -> bool:
 @op("Add")
 def add(node: OnnxNode, env: Env) -> list[Emit]:
     """Add of two tensors -> add; Add of a per-channel initializer right after a MatMul -> the
-    bias of that dense or pointwise layer; Add of a scalar constant -> identity."""
+    bias of that dense or pointwise layer, right after a Mul by a per-channel initializer (a
+    layer_scale) -> batchnorm, the per-channel scale and shift batch norm computes at inference
+    (GRN's gamma and beta, a GroupNorm's affine); Add of a scalar constant -> identity."""
     a, b = (env.value(n) for n in node.inputs[:2])
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         return _merge("add", a, b)
     x, other = _tensor_and_constant(a, b)
     made = env.producer(x)
+    alone = env.readers(node.inputs[0 if x is a else 1]) == 1
     if (made is not None and isinstance(other, Weight) and _channel_vector(other, x)
             and made.kind in ("dense", "pointwise") and not getattr(made, "bias", True)
-            and env.readers(node.inputs[0 if x is a else 1]) == 1):
+            and alone):
         return [Emit(replace(made, bias=True), replaces=x,  # type: ignore[call-arg]
                      weights=(other,))]
+    if (made is not None and made.kind == "layer_scale" and isinstance(other, Weight)
+            and _channel_vector(other, x) and alone):
+        return [Emit(make("batchnorm"), replaces=x, weights=(other,))]
     if isinstance(other, Weight) and x.shape.is_tokens and x.axes[-2:] == (0, 1) and \
             other.dims[-2:] == x.dims()[-2:] and other.elements == x.shape.elements:
         return [Emit(make("position_embedding"), (x,), weights=(other,))]
     if scalar(other) is not None or _computed(other, x):
         return [Emit(make("identity"), (x,))]
     raise ConvcalcError("adds a constant to a tensor; convcalc reads Add of two tensors, of "
-                        "a scalar or a computed constant, of a bias right after a MatMul, or of "
-                        "a position embedding to tokens")
+                        "a scalar or a computed constant, of a bias right after a MatMul or a "
+                        "per-channel Mul, or of a position embedding to tokens")
+
+
+@op("Sum")
+def sum_(node: OnnxNode, env: Env) -> Any:
+    """Sum of tensors -> add of them all (one tensor passes on as it is)."""
+    tensors = tuple(env.tensor(n) for n in node.inputs)
+    if len(tensors) == 1:
+        return tensors
+    if len({t.axes for t in tensors}) != 1:
+        raise ConvcalcError("Sum of tensors held in different orders; convcalc adds tensors of "
+                            "one order")
+    return [Emit(make("add"), tensors)]
 
 
 @op("Mul")
-def mul(node: OnnxNode, env: Env) -> list[Emit]:
+def mul(node: OnnxNode, env: Env) -> Any:
     """Mul of two tensors (a gate) -> mul; Mul by a per-channel initializer -> layer_scale;
-    Mul by a scalar constant -> identity (no MACs, no params)."""
+    Mul by a scalar constant -> identity (no MACs, no params), by exactly 1 -> nothing (what
+    TorchScript writes for addcmul's value=1)."""
     a, b = (env.value(n) for n in node.inputs[:2])
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         return _merge("mul", a, b)
     x, other = _tensor_and_constant(a, b)
     if isinstance(other, Weight) and _channel_vector(other, x):
         return [Emit(make("layer_scale"), (x,), weights=(other,))]
-    if scalar(other) is not None or _computed(other, x):
+    factor = scalar(other)
+    if factor == 1.0 and x.path in env.layers:
+        return (x,)
+    if factor is not None or _computed(other, x):
         return [Emit(make("identity"), (x,))]
     raise ConvcalcError("multiplies a tensor by a constant; convcalc reads Mul of two tensors "
                         "(a gate), by a scalar or a computed constant, or by one value per "
                         "channel (layer scale)")
 
 
-@op("Sub", "Div")
-def scalar_arithmetic(node: OnnxNode, env: Env) -> list[Emit]:
-    """Sub or Div of two tensors -> sub or div; of a tensor and a scalar or a computed constant
-    (YOLO's anchors) -> identity, as Add and Mul by a scalar: element-wise arithmetic that
-    torch's counter (and convcalc) counts no MACs or params for, kept as a named row."""
+@op("Sub", "Div", "Pow")
+def arithmetic(node: OnnxNode, env: Env) -> list[Emit]:
+    """Sub or Div of two tensors -> sub or div (PoolFormer's pool(x) - x, GRN's norm over its
+    mean), Pow of two tensors -> mul (one op per output element, as a product); of a tensor and
+    a scalar or a computed constant (YOLO's anchors) -> identity, as Add and Mul by a scalar:
+    element-wise arithmetic that torch's counter (and convcalc) counts no MACs or params for,
+    kept as a named row."""
     a, b = (env.value(n) for n in node.inputs[:2])
     if isinstance(a, Tensor) and isinstance(b, Tensor):
-        return _merge(node.op_type.lower(), a, b)
+        return _merge({"Sub": "sub", "Div": "div", "Pow": "mul"}[node.op_type], a, b)
     x, other = _tensor_and_constant(a, b)
     if not isinstance(x, Tensor) or (scalar(other) is None and not _computed(other, x)):
         raise ConvcalcError(f"{node.op_type} is read with two tensors, or a tensor and a "
                             "scalar or computed constant")
     return [Emit(make("identity"), (x,))]
+
+
+UNARY = ("Sqrt", "Erf", "Sin", "Cos", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Floor", "Ceil")
+
+
+@op(*UNARY)
+def unary(node: OnnxNode, env: Env) -> list[Emit]:
+    """Unary arithmetic of a network tensor (Sqrt, Erf, Sin, Cos, Exp, Log, Neg, Abs,
+    Reciprocal, Floor, Ceil) -> identity: torch's counter counts no MACs for it, and a named row
+    keeps the point in the graph. (On constants these are folded, never read here.)"""
+    return [Emit(make("identity"), (env.tensor(node.inputs[0]),))]
 
 
 @op("Identity", "Dropout", "Cast")

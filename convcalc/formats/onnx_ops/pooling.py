@@ -1,9 +1,11 @@
-"""Pooling and resizing: global pools, ReduceMean, AveragePool, MaxPool, Pad, Resize."""
+"""Pooling, reductions and resizing: global pools, ReduceMean, ReduceMax, ReduceSum, ReduceL2,
+AveragePool, MaxPool, Pad, Resize, DepthToSpace, SpaceToDepth."""
 
+from typing import Any
 
 from convcalc.errors import ConvcalcError
 from convcalc.formats.onnx_ops.registry import make, onnx_padding, op, optional, pair, spatial
-from convcalc.formats.onnx_values import Emit, Env, OnnxNode
+from convcalc.formats.onnx_values import Emit, Env, OnnxNode, Tensor
 
 
 @op("GlobalAveragePool")
@@ -19,20 +21,54 @@ def global_maxpool(node: OnnxNode, env: Env) -> list[Emit]:
     return [Emit(make("maxpool", kernel=x.shape.hw), (x,))]
 
 
-@op("ReduceMean", "ReduceMax")
-def reduce_spatial(node: OnnxNode, env: Env) -> list[Emit]:
-    """ReduceMean over height and width -> global_avgpool; ReduceMax -> maxpool with the whole
-    input as its window (then flatten without keepdims)."""
-    x = spatial(env.tensor(node.inputs[0]), node)
+REDUCTIONS = {"ReduceMean": "mean", "ReduceMax": "max", "ReduceSum": "sum", "ReduceL2": "l2"}
+
+
+def convcalc_axes(x: Tensor, axes: list[int], op_type: str) -> tuple[int, ...]:
+    """ONNX axes of ``x`` (batch first) as convcalc's (features last): NCHW's channels are
+    axis 1 in ONNX and the last in convcalc; the batch of one is no axis of convcalc's."""
+    dims = x.dims()
+    if x.layout not in ("nchw", "nhwc"):
+        raise ConvcalcError(f"{op_type} of a tensor with dims {list(dims)}; convcalc reduces "
+                            "NCHW and channels-last tensors")
+    rank = len(dims)
+    given = sorted({int(a) % rank for a in axes if -rank <= int(a) < rank})
+    if len(given) != len(set(axes)) or 0 in given:
+        raise ConvcalcError(f"{op_type} over axes {axes} of dims {list(dims)}; convcalc reduces "
+                            "the axes after the batch")
+    order = list(range(1, rank)) if x.layout == "nhwc" or rank == 2 else [2, 3, 1]
+    return tuple(order.index(a) for a in given)
+
+
+@op(*REDUCTIONS)
+def reduce(node: OnnxNode, env: Env) -> Any:
+    """ReduceMean over height and width -> global_avgpool and ReduceMax -> maxpool with the
+    whole input as its window (then flatten without keepdims); any other ReduceMean,
+    ReduceMax, ReduceSum or ReduceL2 over axes after the batch -> reduce (its op, the axes in
+    convcalc's order, keepdims) where the result keeps NCHW's layout or is a flat vector.
+    No axes with ``noop_with_empty_axes`` passes the tensor on."""
+    x = env.tensor(node.inputs[0])
     axes = env.ints(node.inputs[1]) if optional(node, 1) else node.attr("axes")
-    if axes is None or sorted(int(a) % 4 for a in axes) != [2, 3]:
-        raise ConvcalcError(f"{node.op_type} over axes {axes}; convcalc reads it over height "
-                            "and width (axes 2 and 3)")
-    emits = [Emit(make("global_avgpool") if node.op_type == "ReduceMean"
-                  else make("maxpool", kernel=x.shape.hw), (x,))]
-    if not node.attr("keepdims", 1):
-        emits.append(Emit(make("flatten"), suffix="flatten"))
-    return emits
+    keep = bool(node.attr("keepdims", 1))
+    if not axes and node.attr("noop_with_empty_axes", 0):
+        return (x,)
+    if not axes:
+        raise ConvcalcError(f"{node.op_type} over every axis, the batch too; convcalc reduces "
+                            "the axes after the batch")
+    reduced = convcalc_axes(x, axes, node.op_type)
+    if x.layout == "nchw" and not x.shape.is_flat and reduced == (0, 1) and (
+            node.op_type in ("ReduceMean", "ReduceMax")):
+        emits = [Emit(make("global_avgpool") if node.op_type == "ReduceMean"
+                      else make("maxpool", kernel=x.shape.hw), (x,))]
+        if not keep:
+            emits.append(Emit(make("flatten"), suffix="flatten"))
+        return emits
+    if not keep and not (x.layout == "nchw" and reduced == tuple(range(x.shape.rank - 1))):
+        raise ConvcalcError(f"{node.op_type} over axes {axes} of dims {list(x.dims())} without "
+                            "keepdims is not supported; convcalc keeps NCHW's layout (keepdims=1) "
+                            "or reduces height and width to a vector")
+    return [Emit(make("reduce", op=REDUCTIONS[node.op_type], axes=reduced, keepdims=keep),
+                 (x,))]
 
 
 @op("AveragePool", "MaxPool")
@@ -97,3 +133,13 @@ def resize(node: OnnxNode, env: Env) -> list[Emit]:
 
 
 # How many leading inputs of a weight-side op hold parameters (all, for element-wise ops): the
+
+
+@op("DepthToSpace", "SpaceToDepth")
+def depth_to_space(node: OnnxNode, env: Env) -> list[Emit]:
+    """DepthToSpace -> pixel_shuffle and SpaceToDepth -> space_to_depth with ``blocksize`` as
+    the factor. DepthToSpace's CRD mode is torch's PixelShuffle; DCR (the default, TensorFlow's
+    depth_to_space) takes the channels in another order, which changes no count."""
+    x = spatial(env.tensor(node.inputs[0]), node)
+    kind = "pixel_shuffle" if node.op_type == "DepthToSpace" else "space_to_depth"
+    return [Emit(make(kind, factor=int(node.attr("blocksize", 0))), (x,))]

@@ -18,6 +18,8 @@ def op(*op_types: str) -> Callable[[Handler], Handler]:
     """Register a handler for these ONNX op types."""
     def register(handler: Handler) -> Handler:
         for t in op_types:
+            if t in HANDLERS:  # a programming error: each op has one place
+                raise RuntimeError(f"ONNX op {t} has two handlers")
             HANDLERS[t] = handler
         return handler
     return register

@@ -114,7 +114,8 @@ def unsqueeze(node: OnnxNode, env: Env) -> Any:
 @op("Expand")
 def expand(node: OnnxNode, env: Env) -> Any:
     """Expand of a network tensor to dims it has already (batch 1: the same values), a view;
-    a real repeat is refused."""
+    a 1x1 NCHW map expanded over height and width (PoolFormer, the FPN decoder) -> upsample
+    (nearest, which costs nothing, as torch's expand: a view); another repeat is refused."""
     x = env.tensor(node.inputs[0])
     dims = list(x.dims())
     target = env.dims_to(node.inputs[1], node.outputs[0])
@@ -122,9 +123,13 @@ def expand(node: OnnxNode, env: Env) -> Any:
     padded = [1] * (rank - len(dims)) + dims
     out = [max(a, b) for a, b in zip(padded, [1] * (rank - len(target)) + list(target),
                                       strict=True)]
+    if out != padded and x.layout == "nchw" and len(dims) == rank == 4 and \
+            out[:2] == dims[:2] and dims[2:] == [1, 1]:
+        return [Emit(make("upsample", size=(out[2], out[3])), (x,))]
     if out != padded:
         raise ConvcalcError(f"Expand of dims {dims} to {target} repeats values; convcalc "
-                            "reads an Expand that keeps the dims")
+                            "reads an Expand that keeps the dims, or of a 1x1 NCHW map over "
+                            "height and width")
     return (Tensor(x.path, x.shape, (None,) * (rank - len(dims)) + x.axes),)
 
 
