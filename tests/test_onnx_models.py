@@ -51,6 +51,20 @@ def test_export_analyzes_to_torch_numbers(name: str, exporter: str) -> None:
     assert [torch_shape(r.output.as_list()) for r in outputs] == [COUNTS[name]["output"]]
 
 
+@pytest.mark.parametrize("name", ["yolov8n", "yolo11n"])
+def test_yolo_anchors_and_strides_are_said_to_be_buffers(name: str) -> None:
+    # The dynamo exporter keeps Detect's anchors [2, 8400] and strides [1, 8400] as the
+    # buffers they are (8400 = 80² + 40² + 20² positions at 640): no params, and said.
+    result = CliRunner().invoke(main, ["analyze", str(ONNX / f"{name}.dynamo.onnx"),
+                                       "--format", "json"])
+    assert result.exit_code == 0, result.output
+    head = "model.23" if name == "yolo11n" else "model.22"
+    assert json.loads(result.stdout)["notes"] == [
+        f"2 initializers (25,200 values) in element-wise arithmetic are read as buffers, not "
+        f"params ({head}.anchors, {head}.strides); if they are learned, torch counts 25,200 "
+        "params more"]
+
+
 def imported(name: str, tmp_path: Path) -> tuple[str, Report]:
     """The YAML `convcalc import` writes of export ``name`` and its analysis, once that equals
     torch's numbers and the ONNX file's, with the same layer paths (the module hierarchy kept,

@@ -581,6 +581,21 @@ def test_shared_initializer_counts_once(tmp_path: Path) -> None:
     assert (result.stderr, json.loads(result.stdout)["notes"]) == ("", [])
 
 
+def test_an_initializer_read_as_a_buffer_is_said(tmp_path: Path) -> None:
+    # A [1, 4, 6, 6] initializer added to a convolution's output is no bias (one value per
+    # channel), scale or position embedding: read as a buffer, 0 params, and said, since a
+    # learned tensor used so would be 144 params torch counts.
+    path = save(tmp_path, [node("Conv", ["x", "w"], ["c"]), node("Add", ["c", "table"], ["y"])],
+                [weight("w", 4, 4, 1, 1), weight("table", 1, 4, 6, 6)], [1, 4, 6, 6])
+    note = ("1 initializer (144 values) in element-wise arithmetic is read as a buffer, not "
+            "params (table); if they are learned, torch counts 144 params more")
+    result = CliRunner().invoke(main, ["analyze", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["totals"]["params"] == 16
+    assert (result.stderr, json.loads(result.stdout)["notes"]) == (f"{path}: note: {note}\n",
+                                                                    [note])
+
+
 def test_a_graph_too_big_besides_its_weights(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     from convcalc import limits

@@ -230,15 +230,32 @@ class _Reader:
     def _notes(self) -> tuple[str, ...]:
         """One line when initializers are read by more than one layer: the TorchScript exporter
         merges equal tensors (an untrained model is full of them: zero-initialised batch norms,
-        zero biases), and params then count each merged tensor once, below torch's count."""
+        zero biases), and params then count each merged tensor once, below torch's count. One
+        line when initializers were read as buffers (no params)."""
+        notes = []
         shared = [name for name, n in self.counted.items() if n > 1]
-        if not shared:
-            return ()
-        values = sum(self.elements[name] for name in shared)
-        return (f"{len(shared):,} initializers ({values:,} values) are each read by more than "
-                "one layer; params count each once. If the exporter merged equal tensors, "
-                "torch counts more: export with the dynamo exporter, with trained weights, or "
-                "with do_constant_folding=False in training mode for torch's count",)
+        if shared:
+            values = sum(self.elements[name] for name in shared)
+            notes.append(f"{len(shared):,} initializers ({values:,} values) are each read by "
+                         "more than one layer; params count each once. If the exporter merged "
+                         "equal tensors, torch counts more: export with the dynamo exporter, "
+                         "with trained weights, or with do_constant_folding=False in training "
+                         "mode for torch's count")
+        # Initializers in element-wise arithmetic that no layer counted: buffers, as YOLO's
+        # anchors and strides are; a learned tensor used so would be params torch counts.
+        # (A Constant node's tensor is never a parameter.)
+        initializers = {t.name for t in self.graph.initializers}
+        buffers = sorted(name for name in self.env.buffers
+                         if name in initializers and name not in self.counted)
+        if buffers:
+            values = sum(self.env.buffers[name] for name in buffers)
+            one = len(buffers) == 1
+            notes.append(f"{len(buffers):,} initializer{'' if one else 's'} ({values:,} values) "
+                         f"in element-wise arithmetic {'is' if one else 'are'} read as "
+                         f"{'a buffer' if one else 'buffers'}, not params ({', '.join(buffers[:3])}"
+                         f"{', ...' if len(buffers) > 3 else ''}); if they are learned, torch "
+                         f"counts {values:,} params more")
+        return tuple(notes)
 
     def _weight(self, tensor: TensorProto) -> Weight:
         for d in tensor.dims:

@@ -186,6 +186,9 @@ class Env:
         self.recorded = recorded or {}
         # The latest tensor of each height and width: a Resize to that size reads it.
         self.latest: dict[tuple[int, int], Tensor] = {}
+        # Weights read as buffers, not parameters (constants in element-wise arithmetic), with
+        # their number of values.
+        self.buffers: dict[str, int] = {}
 
     def latest_of_size(self, h: int, w: int) -> Tensor | None:
         """The tensor made last (or the input) with height h and width w, if any."""

@@ -78,18 +78,22 @@ def _merge(kind: str, a: Tensor, b: Tensor) -> list[Emit]:
     return [*rows, Emit(make(kind), (x, y))]
 
 
-def _computed(other: Value, x: Tensor) -> bool:
+def _computed(other: Value, x: Tensor, env: Env) -> bool:
     """Whether ``other`` is a constant that broadcasts to ``x``'s dims without growing them:
     one the graph computed, or an initializer that the rules for parameters (a bias, a layer
     scale, a position embedding) did not take: a buffer, no parameter (YOLO's anchors and
     strides, which the TorchScript exporter folds into constants and the dynamo exporter keeps
-    as the buffers they are)."""
+    as the buffers they are). Such initializers are recorded in ``env.buffers``, which the
+    reader reports in a note: a learned tensor read so would count too few params."""
     if not isinstance(other, Const | Weight):
         return False
     dims, given = x.dims(), other.dims
-    if len(given) > len(dims):
+    if len(given) > len(dims) or not all(
+            g in (1, d) for g, d in zip(given[::-1], dims[::-1], strict=False)):
         return False
-    return all(g in (1, d) for g, d in zip(given[::-1], dims[::-1], strict=False))
+    if isinstance(other, Weight):
+        env.buffers.update((leaf.name, leaf.elements) for leaf in other.leaves())
+    return True
 
 
 @op("Add")
@@ -115,7 +119,7 @@ def add(node: OnnxNode, env: Env) -> list[Emit]:
     if isinstance(other, Weight) and x.shape.is_tokens and x.axes[-2:] == (0, 1) and \
             other.dims[-2:] == x.dims()[-2:] and other.elements == x.shape.elements:
         return [Emit(make("position_embedding"), (x,), weights=(other,))]
-    if scalar(other) is not None or _computed(other, x):
+    if scalar(other) is not None or _computed(other, x, env):
         return [Emit(make("identity"), (x,))]
     raise ConvcalcError("adds a constant to a tensor; convcalc reads Add of two tensors, of "
                         "a scalar or a computed constant, of a bias right after a MatMul or a "
@@ -148,7 +152,7 @@ def mul(node: OnnxNode, env: Env) -> Any:
     factor = scalar(other)
     if factor == 1.0 and x.path in env.layers:
         return (x,)
-    if factor is not None or _computed(other, x):
+    if factor is not None or _computed(other, x, env):
         return [Emit(make("identity"), (x,))]
     raise ConvcalcError("multiplies a tensor by a constant; convcalc reads Mul of two tensors "
                         "(a gate), by a scalar or a computed constant, or by one value per "
@@ -166,7 +170,7 @@ def arithmetic(node: OnnxNode, env: Env) -> list[Emit]:
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         return _merge({"Sub": "sub", "Div": "div", "Pow": "mul"}[node.op_type], a, b)
     x, other = _tensor_and_constant(a, b)
-    if not isinstance(x, Tensor) or (scalar(other) is None and not _computed(other, x)):
+    if not isinstance(x, Tensor) or (scalar(other) is None and not _computed(other, x, env)):
         raise ConvcalcError(f"{node.op_type} is read with two tensors, or a tensor and a "
                             "scalar or computed constant")
     return [Emit(make("identity"), (x,))]
