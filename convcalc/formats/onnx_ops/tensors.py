@@ -121,8 +121,11 @@ def expand(node: OnnxNode, env: Env) -> Any:
     target = env.dims_to(node.inputs[1], node.outputs[0])
     rank = max(len(dims), len(target))
     padded = [1] * (rank - len(dims)) + dims
-    out = [max(a, b) for a, b in zip(padded, [1] * (rank - len(target)) + list(target),
-                                      strict=True)]
+    wanted = [1] * (rank - len(target)) + list(target)
+    if any(t not in (1, d) and d != 1 for t, d in zip(wanted, padded, strict=True)):
+        raise ConvcalcError(f"Expand of dims {dims} to {target} is not a broadcast: each dim "
+                            "must be 1 or the tensor's own, or the tensor's dim 1")
+    out = [max(a, b) for a, b in zip(padded, wanted, strict=True)]
     if out != padded and x.layout == "nchw" and len(dims) == rank == 4 and \
             out[:2] == dims[:2] and dims[2:] == [1, 1]:
         return [Emit(make("upsample", size=(out[2], out[3])), (x,))]
